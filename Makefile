@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#
+# latkit build.  Every tools/NAME.c becomes build/NAME; a bpf/NAME.bpf.c
+# becomes build/skel/NAME.skel.h, which any tool may include.  Extra
+# userspace sources of a tool live in tools/NAME/*.c.
+
+OUTPUT ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+APP_PREFIX ?=
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX := vmlinux/$(ARCH)/vmlinux.h
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
+SKELS := $(patsubst %,$(OUTPUT)/skel/%.skel.h,$(BPF_NAMES))
+TOOLS := $(patsubst tools/%.c,%,$(wildcard tools/*.c))
+LIB_SRCS := $(wildcard common/*.c) $(wildcard trace_helpers/*.c)
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
+GEN := $(OUTPUT)/gen/syscall_names.h
+
+LIBS_PC := libbpf libelf zlib
+ifeq ($(STATIC),1)
+LDFLAGS += -static
+LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS_PC)) -lzstd -lpthread -lm
+else
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS_PC)) -lpthread -lm
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	  -std=gnu11 -D_GNU_SOURCE
+INCLUDES := -I$(OUTPUT)/skel -I$(OUTPUT)/gen -Icommon -Itrace_helpers -Ibpf -Itools
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) \
+	      -Ibpf -Icommon -Wall -Wno-unused-function -Wno-compare-distinct-pointer-types
+
+.PHONY: all clean check unit install vmlinux demo bench deps fuzz test-bins
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(patsubst %,$(OUTPUT)/%,$(TOOLS))
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h common/*.h) $(VMLINUX)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/skel/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(GEN): scripts/gen-syscall-names.sh
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)ARCH=$(ARCH) CC="$(CC)" sh $< > $@.tmp && mv $@.tmp $@
+
+# Every userspace object may include any skeleton or generated header.
+$(OUTPUT)/obj/%.o: %.c $(wildcard common/*.h trace_helpers/*.h bpf/*.h tools/*.h tools/*/*.h) | $(SKELS) $(GEN)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/libcommon.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+.SECONDEXPANSION:
+$(OUTPUT)/%: $(OUTPUT)/obj/tools/%.o $$(patsubst %.c,$(OUTPUT)/obj/%.o,$$(wildcard tools/$$*/*.c)) $(OUTPUT)/libcommon.a $(SKELS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
+
+# Unit tests: tests/unit/test_*.c, plain C, linked against libcommon.a.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcommon.a $$(wildcard tools/*/*.c) | $(GEN)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(wildcard tools/*/*.c) $(OUTPUT)/libcommon.a $(LDLIBS) -o $@
+
+# Test helper programs: tests/progs/*.c (workloads with known syscall counts).
+PROG_BINS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/progs/%,$(wildcard tests/progs/*.c))
+$(OUTPUT)/tests/progs/%: tests/progs/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread
+
+unit: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
+
+deps:
+	$(Q)sh scripts/install-deps.sh
+
+test-bins: $(UNIT_BINS) $(PROG_BINS)
+
+check:
+	$(Q)sh scripts/install-deps.sh --test
+	$(Q)$(MAKE) --no-print-directory all test-bins
+	$(Q)OUTPUT=$(abspath $(OUTPUT)) bash tests/run.sh
+
+demo:
+	$(Q)sh scripts/install-deps.sh --test
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)OUTPUT=$(abspath $(OUTPUT)) bash scripts/demo.sh
+
+bench: all $(PROG_BINS)
+	$(Q)OUTPUT=$(abspath $(OUTPUT)) bash bench/run.sh
+
+# The fuzz target needs clang's libFuzzer; built only on demand.
+fuzz: $(OUTPUT)/fuzz/fuzz_frame
+$(OUTPUT)/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c $(wildcard tools/tcpreq/*.c tools/tcpreq/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Itools $< tools/tcpreq/frame.c -o $@
+
+vmlinux:
+	$(Q)mkdir -p vmlinux/$(ARCH)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
+
+install: all
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	$(Q)for t in $(TOOLS); do \
+		install -m 0755 $(OUTPUT)/$$t $(DESTDIR)$(SBINDIR)/$(APP_PREFIX)$$t || exit 1; \
+		if [ -f man/man8/$$t.8 ]; then \
+			install -m 0644 man/man8/$$t.8 $(DESTDIR)$(MANDIR)/man8/$(APP_PREFIX)$$t.8 || exit 1; \
+		fi; \
+	done
+
+clean:
+	$(Q)rm -rf $(OUTPUT)

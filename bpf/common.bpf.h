@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+#ifndef LK_COMMON_BPF_H
+#define LK_COMMON_BPF_H
+
+/* Include after vmlinux.h and the libbpf BPF headers. */
+#include "filter.h"
+#include "loghist.h"
+
+const volatile struct lk_filter lk_filter = {};
+
+static __always_inline bool lk_comm_matches(const char *comm)
+{
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		if (comm[i] != lk_filter.comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+/* Does the current task pass -p, -c and --cgroup? */
+static __always_inline bool lk_task_wanted(void)
+{
+	if (lk_filter.tgid && (bpf_get_current_pid_tgid() >> 32) != lk_filter.tgid)
+		return false;
+	if (lk_filter.cgroup_id && bpf_get_current_cgroup_id() != lk_filter.cgroup_id)
+		return false;
+	if (lk_filter.comm[0]) {
+		char comm[16];
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		if (!lk_comm_matches(comm))
+			return false;
+	}
+	return true;
+}
+
+/* Inode of a socket's network namespace (what --netns resolves to). */
+static __always_inline unsigned int lk_sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+static __always_inline bool lk_netns_wanted(const struct sock *sk)
+{
+	return !lk_filter.netns || lk_sk_netns(sk) == lk_filter.netns;
+}
+
+/* Look up @key, inserting @init first if absent (as in libbpf-tools). */
+static __always_inline void *lk_lookup_or_init(void *map, const void *key,
+					       const void *init)
+{
+	void *val;
+	long err;
+
+	val = bpf_map_lookup_elem(map, key);
+	if (val)
+		return val;
+	err = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST */)
+		return 0;
+	return bpf_map_lookup_elem(map, key);
+}
+
+#endif

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include <string.h>
+#include "filter.h"
+#include "filter_opts.h"
+#include "opts.h"
+
+struct lk_filter lk_filter_from_opts(void)
+{
+	struct lk_filter f;
+
+	memset(&f, 0, sizeof(f));
+	f.tgid = lk_opts.pid;
+	f.netns = lk_opts.netns_inum;
+	f.cgroup_id = lk_opts.cgroup_id;
+	memcpy(f.comm, lk_opts.comm, sizeof(f.comm));
+	return f;
+}

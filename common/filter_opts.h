@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+#ifndef LK_FILTER_OPTS_H
+#define LK_FILTER_OPTS_H
+
+#include "filter.h"
+
+/* The BPF-side filter for the parsed -p, -c, --cgroup and --netns. */
+struct lk_filter lk_filter_from_opts(void);
+
+#endif

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+#ifndef LATKIT_H
+#define LATKIT_H
+
+/* Everything a latkit tool's userspace half usually needs. */
+#include "env.h"
+#include "filter_opts.h"
+#include "hist.h"
+#include "log.h"
+#include "loop.h"
+#include "maps.h"
+#include "opts.h"
+#include "output.h"
+#include "probe.h"
+
+#endif

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "env.h"
+#include "log.h"
+#include "loop.h"
+#include "opts.h"
+
+volatile sig_atomic_t lk_exiting;
+
+static void on_signal(int sig)
+{
+	lk_exiting = sig;
+}
+
+void lk_signals_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	/* No SA_RESTART: a signal must wake ring_buffer__poll() at once. */
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static bool target_gone(void)
+{
+	if (!lk_opts.pid || !(kill(lk_opts.pid, 0) && errno == ESRCH))
+		return false;
+	lk_err("process %d exited", lk_opts.pid);
+	return true;
+}
+
+static int wait_ms(struct ring_buffer *rb, int ms)
+{
+	int err;
+
+	if (rb) {
+		err = ring_buffer__poll(rb, ms);
+		if (err < 0 && err != -EINTR) {
+			lk_err("reading events failed: %s", strerror(-err));
+			return err;
+		}
+		return 0;
+	}
+	poll(NULL, 0, ms);
+	return 0;
+}
+
+int lk_run(struct ring_buffer *rb, lk_report_fn report, void *ctx)
+{
+	unsigned long long interval_ns = lk_opts.interval * 1e9;
+	unsigned long long next = lk_now_ns() + interval_ns;
+	long reports = 0;
+	int err = 0;
+
+	while (!lk_exiting) {
+		unsigned long long now = lk_now_ns();
+		long long left_ms = interval_ns ? ((long long)(next - now) + 999999) / 1000000 : 200;
+
+		if (interval_ns && now >= next) {
+			reports++;
+			if (lk_opts.count && reports >= lk_opts.count)
+				return report(ctx, true);
+			if (report(ctx, false))
+				return 0;
+			/* Keep the schedule: no drift from slow reports. */
+			next += interval_ns;
+			if (next < lk_now_ns())
+				next = lk_now_ns() + interval_ns;
+			continue;
+		}
+		if (target_gone())
+			break;
+		if (left_ms > 200)
+			left_ms = 200;
+		err = wait_ms(rb, left_ms);
+		if (err)
+			break;
+	}
+	/* Drain what the kernel already queued before the final report. */
+	if (rb)
+		ring_buffer__consume(rb);
+	report(ctx, true);
+	return err;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+#ifndef LK_LOOP_H
+#define LK_LOOP_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+struct ring_buffer;
+
+/* Set by SIGINT, SIGTERM and SIGHUP; SIGPIPE is ignored. */
+extern volatile sig_atomic_t lk_exiting;
+void lk_signals_init(void);
+
+/*
+ * Report callback: @final is true for the last call (signal, count
+ * reached, or the -p process gone).  Return non-zero to stop.
+ */
+typedef int (*lk_report_fn)(void *ctx, bool final);
+
+/*
+ * The main loop every tool shares.  Polls @rb (may be NULL) and calls
+ * @report every lk_opts.interval seconds, lk_opts.count times; with no
+ * interval it waits for a signal and reports once.  With lk_opts.pid set
+ * it stops when that process exits, saying so on stderr.  The final
+ * report always happens, so SIGINT prints the summary.
+ */
+int lk_run(struct ring_buffer *rb, lk_report_fn report, void *ctx);
+
+#endif

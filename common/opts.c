@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include "log.h"
+#include "opts.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+struct lk_opts lk_opts;
+
+enum {
+	OPT_CGROUP = 0x1001,
+	OPT_NETNS,
+};
+
+struct opt_def {
+	unsigned int mask;
+	struct argp_option opt;
+};
+
+static const struct opt_def all_opts[] = {
+	{ LK_OPT_PID, { "pid", 'p', "PID", 0, "Trace this process only (all threads)", 1 } },
+	{ LK_OPT_COMM, { "comm", 'c', "COMM", 0, "Trace this command name only", 1 } },
+	{ LK_OPT_CGROUP, { "cgroup", OPT_CGROUP, "PATH", 0, "Trace this cgroup v2 only", 1 } },
+	{ LK_OPT_NETNS, { "netns", OPT_NETNS, "NAME|PATH", 0, "Network namespace (ip netns name or path)", 1 } },
+	{ LK_OPT_INTERVAL, { "interval", 'i', "SEC", 0, "Report every SEC seconds (default: at exit)", 2 } },
+	{ LK_OPT_TIMESTAMP, { "timestamp", 'T', NULL, 0, "Timestamp each report", 2 } },
+	{ LK_OPT_JSON, { "json", 'j', NULL, 0, "One JSON object per line", 2 } },
+	{ LK_OPT_VERBOSE, { "verbose", 'v', NULL, 0, "Say which kernel hooks were chosen (-vv: libbpf debug)", 2 } },
+};
+
+#define N_OPTS (sizeof(all_opts) / sizeof(all_opts[0]))
+
+static unsigned int cur_mask;
+static bool interval_given;
+static int n_positional;
+static struct argp_option chosen[N_OPTS + 1];
+
+int lk_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int lk_parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || isnan(v) || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int lk_parse_port(const char *s, uint16_t *out)
+{
+	long v;
+
+	if (lk_parse_long(s, 1, 65535, &v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int lk_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: return -1;
+	}
+	if (*end == 'i' || *end == 'B')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || v > (~0ULL >> shift))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+int lk_parse_duration(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v, mult = 1e9;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || isnan(v) || v < 0)
+		return -1;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		mult = 1e9;
+	else if (!strcmp(end, "ms"))
+		mult = 1e6;
+	else if (!strcmp(end, "us"))
+		mult = 1e3;
+	else if (!strcmp(end, "ns"))
+		mult = 1;
+	else if (!strcmp(end, "m"))
+		mult = 60e9;
+	else
+		return -1;
+	if (v * mult > 1.8e19)
+		return -1;
+	*ns = (uint64_t)(v * mult + 0.5);
+	return 0;
+}
+
+static error_t parse_common(int key, char *arg, struct argp_state *state)
+{
+	long v;
+	double d;
+
+	switch (key) {
+	case 'p':
+		if (lk_parse_long(arg, 1, INT_MAX, &v))
+			argp_error(state, "invalid PID: %s", arg);
+		lk_opts.pid = v;
+		break;
+	case 'c':
+		if (strlen(arg) >= sizeof(lk_opts.comm))
+			argp_error(state, "command name too long (15 characters at most): %s", arg);
+		strcpy(lk_opts.comm, arg);
+		break;
+	case OPT_CGROUP:
+		lk_opts.cgroup = arg;
+		break;
+	case OPT_NETNS:
+		lk_opts.netns = arg;
+		break;
+	case 'i':
+		if (lk_parse_double(arg, 0.001, 86400 * 365, &d))
+			argp_error(state, "invalid interval: %s", arg);
+		lk_opts.interval = d;
+		interval_given = true;
+		break;
+	case 'T':
+		lk_opts.timestamp = true;
+		break;
+	case 'j':
+		lk_opts.json = true;
+		break;
+	case 'v':
+		lk_verbose++;
+		break;
+	case ARGP_KEY_ARG:
+		if (!(cur_mask & LK_OPT_INTERVAL))
+			return ARGP_ERR_UNKNOWN;
+		n_positional++;
+		if (n_positional == 1 && !interval_given) {
+			if (lk_parse_double(arg, 0.001, 86400 * 365, &d))
+				argp_error(state, "invalid interval: %s", arg);
+			lk_opts.interval = d;
+		} else if ((n_positional == 2 && !interval_given) ||
+			   (n_positional == 1 && interval_given)) {
+			if (lk_parse_long(arg, 1, LONG_MAX, &v))
+				argp_error(state, "invalid count: %s", arg);
+			lk_opts.count = v;
+		} else {
+			argp_error(state, "unexpected argument: %s", arg);
+		}
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static struct argp common_argp = { .parser = parse_common };
+
+struct argp_child lk_common_argp(unsigned int mask)
+{
+	struct argp_child child = { &common_argp, 0, "Common options:", 0 };
+	size_t i, n = 0;
+
+	cur_mask = mask;
+	for (i = 0; i < N_OPTS; i++)
+		if (all_opts[i].mask & mask)
+			chosen[n++] = all_opts[i].opt;
+	memset(&chosen[n], 0, sizeof(chosen[n]));
+	common_argp.options = chosen;
+	return child;
+}
+
+int lk_check_pid(pid_t pid)
+{
+	if (kill(pid, 0) && errno == ESRCH) {
+		lk_err("no such process: %d", pid);
+		return -1;
+	}
+	return 0;
+}
+
+/* nsfs names an open namespace "net:[INODE]"; anything else is not one. */
+static bool is_netns(const char *path)
+{
+	char link[64], fdpath[64];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	n = readlink(fdpath, link, sizeof(link) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	link[n] = 0;
+	return !strncmp(link, "net:[", 5);
+}
+
+int lk_resolve_netns(const char *spec, uint32_t *inum, char *path, size_t len)
+{
+	struct stat st;
+
+	if (strchr(spec, '/'))
+		snprintf(path, len, "%s", spec);
+	else
+		snprintf(path, len, "/run/netns/%s", spec);
+	if (stat(path, &st)) {
+		lk_err("no such network namespace: %s (%s)", spec, strerror(errno));
+		return -1;
+	}
+	if (!is_netns(path)) {
+		lk_err("not a network namespace: %s", spec);
+		return -1;
+	}
+	*inum = st.st_ino;
+	return 0;
+}
+
+int lk_resolve_cgroup(const char *path, uint64_t *id)
+{
+	char buf[PATH_MAX];
+	struct statfs sfs;
+	struct stat st;
+
+	if (path[0] != '/')
+		snprintf(buf, sizeof(buf), "/sys/fs/cgroup/%s", path);
+	else
+		snprintf(buf, sizeof(buf), "%s", path);
+	if (stat(buf, &st) || !S_ISDIR(st.st_mode)) {
+		lk_err("no such cgroup: %s", path);
+		return -1;
+	}
+	if (statfs(buf, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		lk_err("not a cgroup v2 directory: %s", path);
+		return -1;
+	}
+	/* On cgroup v2 the inode number is the id bpf_get_current_cgroup_id() returns. */
+	*id = st.st_ino;
+	return 0;
+}
+
+int lk_opts_finish(void)
+{
+	if (lk_opts.pid && lk_check_pid(lk_opts.pid))
+		return -1;
+	if (lk_opts.cgroup && lk_resolve_cgroup(lk_opts.cgroup, &lk_opts.cgroup_id))
+		return -1;
+	if (lk_opts.netns && lk_resolve_netns(lk_opts.netns, &lk_opts.netns_inum,
+					      lk_opts.netns_path,
+					      sizeof(lk_opts.netns_path)))
+		return -1;
+	return 0;
+}
+
+/*
+ * argp reports errors on stderr and then exits from inside argp_parse(),
+ * adding a "Try --help" line.  Catch its stderr in memory while parsing,
+ * and on exit keep only the first line.
+ */
+static FILE *real_stderr;
+static char *argp_msgs;
+static size_t argp_msgs_len;
+
+static void flush_argp_msgs(void)
+{
+	FILE *mem = stderr;
+	char *nl;
+
+	if (!real_stderr)
+		return;
+	stderr = real_stderr;
+	real_stderr = NULL;
+	fclose(mem);
+	if (!argp_msgs || !argp_msgs_len)
+		goto out;
+	nl = strchr(argp_msgs, '\n');
+	if (nl)
+		*nl = 0;
+	fprintf(stderr, "%s\n", argp_msgs);
+out:
+	free(argp_msgs);
+	argp_msgs = NULL;
+}
+
+int lk_argp_parse(const struct argp *argp, int argc, char **argv)
+{
+	FILE *mem;
+	int err;
+
+	argp_err_exit_status = 2;
+	mem = open_memstream(&argp_msgs, &argp_msgs_len);
+	if (mem) {
+		real_stderr = stderr;
+		stderr = mem;
+		atexit(flush_argp_msgs);
+	}
+	err = argp_parse(argp, argc, argv, 0, NULL, NULL);
+	flush_argp_msgs();
+	return err;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+#ifndef LK_OPTS_H
+#define LK_OPTS_H
+
+#include <argp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * The option vocabulary shared by every latkit tool.  A tool picks the
+ * options it supports with a mask and adds lk_common_argp(mask) as an
+ * argp child; the parsed values land in lk_opts.
+ *
+ *   -p, --pid PID        process (all its threads)
+ *   -c, --comm COMM      command name (exact, 15 chars max)
+ *       --cgroup PATH    cgroup v2 directory
+ *       --netns NAME|PATH  network namespace (ip netns name or a path)
+ *   -i, --interval SEC   print every SEC seconds (default: once, at exit)
+ *   [interval [count]]   positional, as in libbpf-tools; with -i given,
+ *                        a single positional is the count
+ *   -T, --timestamp      timestamp every report
+ *   -j, --json           one JSON object per line
+ *   -v, --verbose        say which method was chosen; -vv adds libbpf debug
+ */
+enum {
+	LK_OPT_PID = 1 << 0,
+	LK_OPT_COMM = 1 << 1,
+	LK_OPT_CGROUP = 1 << 2,
+	LK_OPT_NETNS = 1 << 3,
+	LK_OPT_INTERVAL = 1 << 4,	/* -i and positional [interval [count]] */
+	LK_OPT_TIMESTAMP = 1 << 5,
+	LK_OPT_JSON = 1 << 6,
+	LK_OPT_VERBOSE = 1 << 7,
+	LK_OPT_OUTPUT = LK_OPT_INTERVAL | LK_OPT_TIMESTAMP | LK_OPT_JSON |
+			LK_OPT_VERBOSE,
+	LK_OPT_TASK = LK_OPT_PID | LK_OPT_COMM | LK_OPT_CGROUP,
+};
+
+struct lk_opts {
+	pid_t pid;		/* 0: any */
+	char comm[16];		/* "": any */
+	const char *cgroup;	/* NULL: any */
+	uint64_t cgroup_id;	/* resolved from cgroup */
+	const char *netns;	/* NULL: the tool's own */
+	uint32_t netns_inum;	/* resolved from netns (0: any) */
+	char netns_path[256];
+	double interval;	/* seconds; 0: report once at exit */
+	long count;		/* reports; 0: until interrupted */
+	bool timestamp;
+	bool json;
+};
+
+extern struct lk_opts lk_opts;
+
+/* argp child parser for the options in @mask (LK_OPT_*). */
+struct argp_child lk_common_argp(unsigned int mask);
+
+/*
+ * Parse helpers for tool-specific options.  They return 0 or -1 after
+ * printing nothing; callers report with argp_error() so the message has
+ * the usual form.
+ */
+int lk_parse_long(const char *s, long min, long max, long *out);
+int lk_parse_double(const char *s, double min, double max, double *out);
+int lk_parse_port(const char *s, uint16_t *out);
+/* Sizes with K/M/G suffixes (powers of 1024). */
+int lk_parse_size(const char *s, uint64_t *out);
+/* Durations: "10", "10s", "250ms", "100us", "2m": stored in ns. */
+int lk_parse_duration(const char *s, uint64_t *ns);
+
+/* Check that a process exists; prints one line and returns -1 if not. */
+int lk_check_pid(pid_t pid);
+/* Resolve --netns (name under /run/netns, or a path) to its inode. */
+int lk_resolve_netns(const char *spec, uint32_t *inum, char *path, size_t len);
+/* Resolve --cgroup (cgroup v2 directory, absolute or below /sys/fs/cgroup). */
+int lk_resolve_cgroup(const char *path, uint64_t *id);
+
+/*
+ * Validate and resolve lk_opts after argp_parse(): unknown PID, netns or
+ * cgroup become one line on stderr and a non-zero return.
+ */
+int lk_opts_finish(void);
+
+
+
+/*
+ * argp_parse() for latkit tools: a bad option or argument prints one
+ * line ("TOOL: reason") on stderr and exits 2, instead of argp's two
+ * lines.  --help and --version behave as usual.  Returns argp's error.
+ */
+int lk_argp_parse(const struct argp *argp, int argc, char **argv);
+#endif

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "env.h"
+#include "log.h"
+#include "probe.h"
+
+static struct btf *vmlinux_btf(void)
+{
+	static struct btf *btf;
+	static bool tried;
+
+	if (!tried) {
+		tried = true;
+		btf = btf__load_vmlinux_btf();
+		if (!btf)
+			btf = NULL;
+	}
+	return btf;
+}
+
+const char *lk_method_name(enum lk_method m)
+{
+	switch (m) {
+	case LK_M_TP_BTF: return "tp_btf";
+	case LK_M_RAW_TP: return "raw_tp";
+	case LK_M_TP: return "tracepoint";
+	case LK_M_FENTRY: return "fentry";
+	case LK_M_KPROBE: return "kprobe";
+	default: return "none";
+	}
+}
+
+static int btf_id(const char *name, int kind)
+{
+	struct btf *btf = vmlinux_btf();
+
+	if (!btf)
+		return -1;
+	return btf__find_by_name_kind(btf, name, kind);
+}
+
+/* Load "r0 = 0; exit" as a tracing program and attach it, then drop it. */
+static bool try_tracing(int attach_btf_id, enum bpf_attach_type type)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts,
+		.expected_attach_type = type,
+		.attach_btf_id = attach_btf_id,
+	);
+	int prog, link;
+
+	prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "lk_probe", "GPL", insns,
+			     2, &opts);
+	if (prog < 0)
+		return false;
+	link = bpf_raw_tracepoint_open(NULL, prog);
+	close(prog);
+	if (link < 0)
+		return false;
+	close(link);
+	return true;
+}
+
+bool lk_probe_tp_btf(const char *tp)
+{
+	char name[128];
+	int id;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf_id(name, BTF_KIND_TYPEDEF);
+	return id > 0 && try_tracing(id, BPF_TRACE_RAW_TP);
+}
+
+bool lk_probe_btf_func(const char *func)
+{
+	return btf_id(func, BTF_KIND_FUNC) > 0;
+}
+
+bool lk_probe_btf_member(const char *strct, const char *member)
+{
+	struct btf *btf = vmlinux_btf();
+	const struct btf_type *t;
+	const struct btf_member *m;
+	int id, i;
+
+	id = btf_id(strct, BTF_KIND_STRUCT);
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	m = btf_members(t);
+	for (i = 0; i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
+			return true;
+	return false;
+}
+
+bool lk_probe_fentry(const char *func)
+{
+	static int allowed = -1;
+	int id = btf_id(func, BTF_KIND_FUNC);
+
+	if (id <= 0)
+		return false;
+	/* Whether fentry works at all is a property of the kernel: test once. */
+	if (allowed < 0)
+		allowed = try_tracing(id, BPF_TRACE_FENTRY);
+	return allowed;
+}
+
+static bool tracefs_has(const char *rel)
+{
+	const char *tfs = lk_tracefs();
+	char path[256];
+
+	if (!tfs)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", tfs, rel);
+	return !access(path, F_OK);
+}
+
+bool lk_probe_tracepoint(const char *cat, const char *tp)
+{
+	char rel[160];
+
+	snprintf(rel, sizeof(rel), "events/%s/%s/id", cat, tp);
+	return tracefs_has(rel);
+}
+
+bool lk_probe_raw_tp(const char *tp)
+{
+	char name[128];
+
+	/* Raw tracepoints are found by name in the kernel; BTF names them all. */
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	if (btf_id(name, BTF_KIND_TYPEDEF) > 0)
+		return true;
+	return false;
+}
+
+static bool symbol_in_kallsyms(const char *func)
+{
+	char line[512], sym[256];
+	bool found = false;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %*s %255s", sym) == 1 && !strcmp(sym, func))
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+bool lk_probe_kprobe(const char *func)
+{
+	bool pmu = !access("/sys/bus/event_source/devices/kprobe/type", F_OK);
+
+	if (!pmu && !tracefs_has("kprobe_events"))
+		return false;
+	return symbol_in_kallsyms(func);
+}
+
+static bool method_works(enum lk_method m, const struct lk_hook *h)
+{
+	switch (m) {
+	case LK_M_TP_BTF: return h->tp && lk_probe_tp_btf(h->tp);
+	case LK_M_RAW_TP: return h->tp && lk_probe_raw_tp(h->tp);
+	case LK_M_TP: return h->tp && h->cat && lk_probe_tracepoint(h->cat, h->tp);
+	case LK_M_FENTRY: return h->func && lk_probe_fentry(h->func);
+	case LK_M_KPROBE: return h->func && lk_probe_kprobe(h->func);
+	default: return false;
+	}
+}
+
+enum lk_method lk_choose(const struct lk_hook *h)
+{
+	static const enum lk_method order[] = {
+		LK_M_TP_BTF, LK_M_RAW_TP, LK_M_TP, LK_M_FENTRY, LK_M_KPROBE,
+	};
+	char what[160];
+	unsigned int i;
+
+	if (h->tp)
+		snprintf(what, sizeof(what), "%s:%s", h->cat ? h->cat : "?", h->tp);
+	else
+		snprintf(what, sizeof(what), "%s()", h->func ? h->func : "?");
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (!(h->methods & LK_M_BIT(order[i])))
+			continue;
+		if (method_works(order[i], h)) {
+			lk_info("hook %s: using %s", what, lk_method_name(order[i]));
+			return order[i];
+		}
+		lk_info("hook %s: %s not available", what, lk_method_name(order[i]));
+	}
+	return LK_M_NONE;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+#ifndef LK_PROBE_H
+#define LK_PROBE_H
+
+#include <stdbool.h>
+
+/*
+ * Run-time feature probes.  A tool carries one program per method for a
+ * hook, asks lk_choose() which one this kernel supports, enables that
+ * one with bpf_program__set_autoload() and says which with -v.  Probes
+ * load a two-instruction program where that is the only honest test
+ * (this kernel's BTF describes fentry targets yet refuses to attach).
+ */
+enum lk_method {
+	LK_M_NONE = 0,
+	LK_M_TP_BTF,	/* BTF-typed raw tracepoint (SEC("tp_btf/...")) */
+	LK_M_RAW_TP,	/* raw tracepoint (SEC("raw_tp/...")) */
+	LK_M_TP,	/* classic tracepoint through tracefs (SEC("tp/...")) */
+	LK_M_FENTRY,	/* SEC("fentry/...") / SEC("fexit/...") */
+	LK_M_KPROBE,	/* SEC("kprobe/...") / SEC("kretprobe/...") */
+};
+
+#define LK_M_BIT(m)	(1U << (m))
+#define LK_M_TRACEPOINTS (LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP) | LK_M_BIT(LK_M_TP))
+
+const char *lk_method_name(enum lk_method m);
+
+bool lk_probe_tp_btf(const char *tp);	/* "sock_send_length" */
+bool lk_probe_raw_tp(const char *tp);
+bool lk_probe_tracepoint(const char *cat, const char *tp);
+bool lk_probe_fentry(const char *func);
+bool lk_probe_kprobe(const char *func);
+/* A kernel function's BTF prototype exists (the function is there). */
+bool lk_probe_btf_func(const char *func);
+/* A struct has a member of that name in the kernel's BTF. */
+bool lk_probe_btf_member(const char *strct, const char *member);
+
+struct lk_hook {
+	const char *cat;	/* tracepoint category, NULL if none */
+	const char *tp;		/* tracepoint name, NULL if none */
+	const char *func;	/* kernel function for fentry/kprobe, or NULL */
+	unsigned int methods;	/* LK_M_BIT() set of methods the tool has */
+};
+
+/*
+ * First method in the order tp_btf, raw_tp, tracepoint, fentry, kprobe
+ * that the tool has and the kernel supports; LK_M_NONE if none.  With -v
+ * prints "hook cat:tp: using METHOD".
+ */
+enum lk_method lk_choose(const struct lk_hook *h);
+
+#endif

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "tc.h"
+
+/* Debian 12's headers predate tcx. */
+#define LK_TCX_INGRESS 46
+#define LK_TCX_EGRESS 47
+
+static int tcx_link(int prog_fd, int ifindex, bool ingress)
+{
+	int fd = bpf_link_create(prog_fd, ifindex,
+				 ingress ? LK_TCX_INGRESS : LK_TCX_EGRESS, NULL);
+
+	return fd < 0 ? -errno : fd;
+}
+
+bool lk_have_tcx(void)
+{
+	static int have = -1;
+	const struct bpf_insn insns[] = {
+		/* r0 = TCX_NEXT (-1): pass the packet on untouched. */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = -1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int prog, link;
+
+	if (have >= 0)
+		return have;
+	have = 0;
+	prog = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "lk_probe", "GPL", insns, 2, NULL);
+	if (prog < 0)
+		return false;
+	link = tcx_link(prog, 1 /* lo */, true);
+	if (link >= 0) {
+		have = 1;
+		close(link);
+	}
+	close(prog);
+	lk_info("tcx links %savailable", have ? "" : "not ");
+	return have;
+}
+
+static void remove_stale(struct bpf_tc_hook *hook, unsigned int handle,
+			 unsigned int priority, const char *name)
+{
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = handle, .priority = priority);
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd;
+
+	if (bpf_tc_query(hook, &q))
+		return;
+	fd = bpf_prog_get_fd_by_id(q.prog_id);
+	if (fd < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    !strncmp(info.name, name, sizeof(info.name) - 1)) {
+		LIBBPF_OPTS(bpf_tc_opts, d, .handle = handle, .priority = priority);
+
+		if (!bpf_tc_detach(hook, &d))
+			lk_info("removed a stale filter of ours (prog id %u)", q.prog_id);
+	}
+	close(fd);
+}
+
+static int clsact_attach(int prog_fd, struct lk_tc *tc)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = tc->ifindex,
+		    .attach_point = tc->ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = tc->handle,
+		    .priority = tc->priority);
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		remove_stale(&hook, tc->handle, tc->priority, info.name);
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int lk_tc_attach(int prog_fd, int ifindex, bool ingress, unsigned int handle,
+		 unsigned int priority, struct lk_tc *out)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->ifindex = ifindex;
+	out->ingress = ingress;
+	out->link_fd = -1;
+	out->handle = handle;
+	out->priority = priority;
+	if (lk_have_tcx()) {
+		err = tcx_link(prog_fd, ifindex, ingress);
+		if (err >= 0) {
+			out->tcx = true;
+			out->link_fd = err;
+			return 0;
+		}
+		return err;
+	}
+	return clsact_attach(prog_fd, out);
+}
+
+int lk_tc_pin(const struct lk_tc *tc, const char *path)
+{
+	if (!tc->tcx)
+		return 0;	/* a clsact filter stays by itself */
+	if (bpf_obj_pin(tc->link_fd, path))
+		return -errno;
+	return 0;
+}
+
+void lk_tc_detach(struct lk_tc *tc)
+{
+	if (tc->tcx) {
+		if (tc->link_fd >= 0)
+			close(tc->link_fd);
+	} else if (tc->ifindex) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = tc->ifindex,
+			    .attach_point = tc->ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = tc->handle,
+			    .priority = tc->priority);
+
+		bpf_tc_detach(&hook, &opts);
+	}
+	tc->link_fd = -1;
+	tc->ifindex = 0;
+}
+
+int lk_netns_enter(const char *spec)
+{
+	char path[256];
+	int self, fd;
+
+	if (strchr(spec, '/'))
+		snprintf(path, sizeof(path), "%s", spec);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", spec);
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || fd < 0) {
+		lk_err("no such network namespace: %s", spec);
+		goto fail;
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		lk_err("cannot enter network namespace %s: %s", spec, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	return self;
+fail:
+	if (self >= 0)
+		close(self);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int lk_netns_leave(int saved_fd)
+{
+	int err = 0;
+
+	if (saved_fd < 0)
+		return 0;
+	if (setns(saved_fd, CLONE_NEWNET))
+		err = -errno;
+	close(saved_fd);
+	return err;
+}

@@ -1,0 +1,102 @@
+# shellcheck shell=bash
+# Shared by the integration tests: source it first.
+#
+#   skip "reason"        exit 77 with "SKIP: reason"
+#   fail "message"       exit 1 with "FAIL: message"
+#   lk_bg CMD...         start CMD in the background; killed at exit
+#   lk_at_exit "CMD"     run CMD at exit (LIFO), even on failure
+#   lk_lab_up [ARGS]     netlab up with a unique prefix; down at exit.
+#                        Sets LAB, LAB_C/LAB_S (namespaces), LAB_C_IP/LAB_S_IP
+#   lk_in_client CMD...  run in the lab's client namespace (and lk_in_server)
+#   assert_eq A B what   assert_near VAL REF PCT ABS what
+#   assert_ge A B what   assert_le A B what
+#   lk_netstat NS FIELD  a counter from /proc/net/snmp or netstat in a netns
+#                        (e.g. "Tcp RetransSegs"); NS "" for the root one
+set -u
+OUTPUT=${OUTPUT:-$PWD/build}
+LK_TOP=${LK_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+LK_PIDS=()
+LK_EXIT_CMDS=()
+LK_TMP=$(mktemp -d /tmp/latkit-test.XXXXXX)
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+ok() { echo "ok: $*"; }
+
+lk_need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+lk_need_cmd() { command -v "$1" >/dev/null 2>&1 || skip "$1 not installed"; }
+lk_need_bin() { [ -x "$OUTPUT/$1" ] || fail "$OUTPUT/$1 not built"; }
+
+lk_at_exit() { LK_EXIT_CMDS+=("$1"); }
+
+lk_bg() {
+	"$@" &
+	LK_PIDS+=($!)
+	LK_LAST_PID=$!
+}
+
+lk_cleanup() {
+	local rc=$? i p
+	trap - EXIT INT TERM
+	for p in "${LK_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${LK_PIDS[@]}"; do
+		for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	for ((i = ${#LK_EXIT_CMDS[@]} - 1; i >= 0; i--)); do
+		eval "${LK_EXIT_CMDS[$i]}" >/dev/null 2>&1
+	done
+	rm -rf "$LK_TMP"
+	exit $rc
+}
+trap lk_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A short unique name (interface names have 15 characters at most).
+lk_uid() { printf 'lk%x%x' $$ $((RANDOM % 4096)); }
+
+lk_lab_up() {
+	lk_need_bin netlab
+	LAB=$(lk_uid)
+	lk_at_exit "'$OUTPUT/netlab' down --prefix '$LAB'"
+	"$OUTPUT/netlab" up --prefix "$LAB" "$@" || fail "netlab up failed"
+	LAB_C=$LAB-client
+	LAB_S=$LAB-server
+	LAB_C_IP=${LAB_C_IP:-192.168.100.1}
+	LAB_S_IP=${LAB_S_IP:-192.168.100.100}
+}
+lk_in_client() { ip netns exec "$LAB_C" "$@"; }
+lk_in_server() { ip netns exec "$LAB_S" "$@"; }
+
+# lk_netstat NS "Tcp RetransSegs": reads /proc/net/snmp and /proc/net/netstat.
+lk_netstat() {
+	local ns=$1 proto=${2% *} field=${2#* }
+	local files="/proc/net/snmp /proc/net/netstat"
+	if [ -n "$ns" ]; then
+		ip netns exec "$ns" cat $files
+	else
+		cat $files
+	fi | awk -v p="$proto:" -v f="$field" '
+		$1 == p && !hdr { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
+		$1 == p && hdr { if (f in col) print $col[f]; exit }'
+}
+
+assert_eq() { [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"; ok "$3: $1"; }
+assert_ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }' || fail "$3: $1 < $2"; ok "$3: $1 >= $2"; }
+assert_le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }' || fail "$3: $1 > $2"; ok "$3: $1 <= $2"; }
+# assert_near VALUE REFERENCE PCT ABS what: |VALUE-REF| <= max(PCT% of REF, ABS)
+assert_near() {
+	awk -v v="$1" -v r="$2" -v p="$3" -v a="$4" 'BEGIN {
+		d = v - r; if (d < 0) d = -d; t = r * p / 100; if (t < 0) t = -t
+		if (a > t) t = a; exit !(d <= t) }' ||
+		fail "$5: $1 not within $3% (or $4) of $2"
+	ok "$5: $1 ~ $2"
+}
+
+# Wait until CMD succeeds, up to SECS seconds: lk_wait_for SECS CMD...
+lk_wait_for() {
+	local secs=$1 i; shift
+	for ((i = 0; i < secs * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
