@@ -49,7 +49,7 @@ INCLUDES := -I$(OUTPUT)/skel -I$(OUTPUT)/gen -Icommon -Itrace_helpers -Ibpf -Ito
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) \
 	      -Ibpf -Icommon -Wall -Wno-unused-function -Wno-compare-distinct-pointer-types
 
-.PHONY: all clean check unit install vmlinux demo bench deps fuzz test-bins
+.PHONY: all clean check unit install vmlinux vmtest demo bench deps fuzz test-bins
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -88,7 +88,7 @@ $(OUTPUT)/%: $(OUTPUT)/obj/tools/%.o $$(patsubst %.c,$(OUTPUT)/obj/%.o,$$(wildca
 # Unit tests: tests/unit/test_*.c, plain C, linked against libcommon.a.
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcommon.a $$(wildcard tools/*/*.c) | $(GEN)
+$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcommon.a $$(wildcard tools/*/*.c) | $(SKELS) $(GEN)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(wildcard tools/*/*.c) $(OUTPUT)/libcommon.a $(LDLIBS) -o $@
@@ -127,6 +127,12 @@ $(OUTPUT)/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c $(wildcard tools/tcpreq/*.c t
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Itools $< tools/tcpreq/frame.c -o $@
+
+# Boot a second kernel (Debian's 6.1) under qemu and run the suite there.
+vmtest:
+	$(Q)sh scripts/install-deps.sh --test --vm
+	$(Q)$(MAKE) --no-print-directory STATIC=1 OUTPUT=$(OUTPUT)/static all test-bins
+	$(Q)OUTPUT=$(abspath $(OUTPUT)) bash scripts/vmtest.sh
 
 vmlinux:
 	$(Q)mkdir -p vmlinux/$(ARCH)

@@ -201,7 +201,11 @@ enum lk_method lk_choose(const struct lk_hook *h)
 		if (!(h->methods & LK_M_BIT(order[i])))
 			continue;
 		if (method_works(order[i], h)) {
-			lk_info("hook %s: using %s", what, lk_method_name(order[i]));
+			bool on_func = order[i] == LK_M_FENTRY || order[i] == LK_M_KPROBE;
+
+			lk_info("hook %s: using %s%s%s%s", what, lk_method_name(order[i]),
+				on_func ? " on " : "", on_func ? h->func : "",
+				on_func ? "()" : "");
 			return order[i];
 		}
 		lk_info("hook %s: %s not available", what, lk_method_name(order[i]));
