@@ -138,13 +138,19 @@ vmlinux:
 	$(Q)mkdir -p vmlinux/$(ARCH)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
 
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+# APP_PREFIX lets a distribution prefix every installed name.
 install: all
-	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
 	$(Q)for t in $(TOOLS); do \
-		install -m 0755 $(OUTPUT)/$$t $(DESTDIR)$(SBINDIR)/$(APP_PREFIX)$$t || exit 1; \
+		n=$(APP_PREFIX)$$t; \
+		install -m 0755 $(OUTPUT)/$$t $(DESTDIR)$(SBINDIR)/$$n || exit 1; \
 		if [ -f man/man8/$$t.8 ]; then \
-			install -m 0644 man/man8/$$t.8 $(DESTDIR)$(MANDIR)/man8/$(APP_PREFIX)$$t.8 || exit 1; \
+			install -m 0644 man/man8/$$t.8 $(DESTDIR)$(MANDIR)/man8/$$n.8 || exit 1; \
 		fi; \
+		sed "s/^complete .*/complete -F _latkit $$n/" completions/latkit \
+			> $(DESTDIR)$(BASHCOMPDIR)/$$n || exit 1; \
 	done
 
 clean:

@@ -1,0 +1,31 @@
+#!/bin/bash
+# Every tool has a man page, and its OPTIONS section and --help list the
+# same long options.
+. "$(dirname "$0")/../lib.sh"
+argp_only="--help --usage --version"
+n=0
+for src_tool in "$LK_TOP"/tools/*.c; do
+	t=$(basename "$src_tool" .c)
+	man=$LK_TOP/man/man8/$t.8
+	[ -f "$man" ] || fail "no man page for $t"
+	lk_need_bin "$t"
+	help=$("$OUTPUT/$t" --help | grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u)
+	manopts=$(sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$man" | sed 's/\\-/-/g' |
+		grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u)
+	[ -n "$manopts" ] || fail "$t.8 has no OPTIONS section with long options"
+	for o in $help; do
+		case " $argp_only " in *" $o "*) continue ;; esac
+		echo "$manopts" | grep -qx -- "$o" || fail "$t: $o is in --help but not in $t.8"
+	done
+	for o in $manopts; do
+		case " $argp_only " in *" $o "*) continue ;; esac
+		echo "$help" | grep -qx -- "$o" || fail "$t: $o is in $t.8 but not in --help"
+	done
+	if command -v man >/dev/null; then
+		MANWIDTH=80 man -l "$man" >/dev/null 2>"$LK_TMP/manerr" || fail "$t.8 does not render"
+		! grep -q . "$LK_TMP/manerr" || { cat "$LK_TMP/manerr"; fail "$t.8 renders with warnings"; }
+	fi
+	n=$((n + 1))
+	ok "$t: --help and man page agree"
+done
+assert_ge "$n" 1 "tools checked"
