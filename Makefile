@@ -80,8 +80,10 @@ $(OUTPUT)/libcommon.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# No '%' inside the secondary expansion: make would replace it with the
+# stem before expanding, and tools/NAME/*.c would never be linked.
 .SECONDEXPANSION:
-$(OUTPUT)/%: $(OUTPUT)/obj/tools/%.o $$(patsubst %.c,$(OUTPUT)/obj/%.o,$$(wildcard tools/$$*/*.c)) $(OUTPUT)/libcommon.a $(SKELS)
+$(OUTPUT)/%: $(OUTPUT)/obj/tools/%.o $$(addprefix $(OUTPUT)/obj/,$$(addsuffix .o,$$(basename $$(wildcard tools/$$*/*.c)))) $(OUTPUT)/libcommon.a $(SKELS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
 
