@@ -5,7 +5,7 @@
 set -eu
 
 BUILD_PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev"
-TEST_PKGS="iproute2 procps jq python3 strace sockperf iperf3 tshark libbpf-tools bpftrace file man-db dpkg-dev debhelper lintian"
+TEST_PKGS="iproute2 iputils-ping procps jq python3 strace sockperf iperf3 tshark libbpf-tools bpftrace file man-db dpkg-dev debhelper lintian"
 VM_PKGS="qemu-system-x86 busybox-static cpio"
 
 want="$BUILD_PKGS"
