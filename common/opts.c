@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/nsfs.h>
 #include "log.h"
 #include "opts.h"
 
@@ -230,23 +233,21 @@ int lk_check_pid(pid_t pid)
 	return 0;
 }
 
-/* nsfs names an open namespace "net:[INODE]"; anything else is not one. */
+/*
+ * Ask nsfs what the file is.  (readlink of /proc/self/fd/N only says
+ * "net:[INODE]" for /proc/PID/ns/net; for a bind mount such as
+ * /run/netns/NAME it gives the mount's path.)
+ */
 static bool is_netns(const char *path)
 {
-	char link[64], fdpath[64];
-	ssize_t n;
-	int fd;
+	int fd, type;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-	n = readlink(fdpath, link, sizeof(link) - 1);
+	type = ioctl(fd, NS_GET_NSTYPE);
 	close(fd);
-	if (n <= 0)
-		return false;
-	link[n] = 0;
-	return !strncmp(link, "net:[", 5);
+	return type == CLONE_NEWNET;
 }
 
 int lk_resolve_netns(const char *spec, uint32_t *inum, char *path, size_t len)
