@@ -1,0 +1,655 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * tcstamp: time TCP flows at tc egress and ingress.
+ *
+ * RTT: a data segment leaving (egress) is remembered by its end_seq; the
+ * first ingress ACK whose cumulative ACK number advances past it gives
+ * one sample.  A segment sent again (seq below the highest end_seq sent)
+ * erases every remembered segment it could have caused an ACK for
+ * (Karn).  SACK blocks and duplicate ACKs never advance the cumulative
+ * ACK, so they give no samples.  Where the timestamp option is present,
+ * an ACK that gave no sequence sample may give one by TSecr matching a
+ * remembered TSval of a data segment.
+ *
+ * One-way delay: with two sides attached, a data segment's (4-tuple, seq,
+ * len) is remembered at one side's egress and looked up at the other
+ * side's ingress; both stamps come from bpf_ktime_get_ns() on one host.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include "loghist.h"
+#include "tcstamp.h"
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define ETH_P_8021Q	0x8100
+#define ETH_P_8021AD	0x88A8
+#define TC_NEXT		-1	/* TC_ACT_UNSPEC, TCX_NEXT: let the others run */
+
+#define TH_FIN	0x01
+#define TH_SYN	0x02
+#define TH_ACK	0x10
+
+/* Set by userspace before load. */
+const volatile bool side_l2[TS_SIDES] = {};	/* device has an Ethernet header */
+const volatile bool owd_enabled = false;
+const volatile bool emit_events = false;
+const volatile unsigned char f_family = 0;	/* 0, 4 or 6 */
+const volatile unsigned short f_lport = 0;
+const volatile unsigned short f_rport = 0;
+const volatile unsigned char f_laddr_family = 0;
+const volatile unsigned int f_laddr[4] = {};
+const volatile unsigned char f_raddr_family = 0;
+const volatile unsigned int f_raddr[4] = {};
+
+struct owd_key {
+	struct ts_flow flow;	/* packet orientation, side 0 */
+	__u32 seq;
+	__u32 len;
+};
+
+struct owd_val {
+	__u64 sent;
+	__u32 side;
+	__u32 resent;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TS_MAX_FLOWS);
+	__type(key, struct ts_flow);
+	__type(value, struct flow_state);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TS_MAX_STATS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ts_stats_key);
+	__type(value, struct ts_stats);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TS_MAX_OWD);
+	__type(key, struct owd_key);
+	__type(value, struct owd_val);
+} owd SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ts_totals);
+} totals SEC(".maps");
+
+/* A zeroed ts_stats to insert from: too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ts_stats);
+} zero_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct pkt {
+	struct ts_flow flow;	/* packet orientation: src is "l" */
+	__u32 seq;
+	__u32 ack;
+	__u32 payload;
+	__u32 seglen;		/* payload + SYN + FIN */
+	__u32 tsval;
+	__u32 tsecr;
+	__u8 flags;
+	__u8 has_ts;
+};
+
+static __always_inline bool before(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) < 0;
+}
+
+static __always_inline struct ts_totals *get_totals(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&totals, &zero);
+}
+
+/*
+ * The timestamp option, if any, from up to 40 bytes of TCP options.  Each
+ * option is read with bpf_skb_load_bytes(), so offsets need no bounds
+ * the verifier must prove, only the loop count.
+ */
+static __always_inline void parse_tcp_opts(struct __sk_buff *skb, __u32 off,
+					   __u32 optlen, struct pkt *p)
+{
+	__u32 i = 0;
+	__u8 h[2];
+	int k;
+
+	for (k = 0; k < 20 && i + 10 <= optlen; k++) {
+		if (bpf_skb_load_bytes(skb, off + i, h, sizeof(h)))
+			return;
+		if (h[0] == 0)			/* end of options */
+			return;
+		if (h[0] == 1) {		/* NOP */
+			i++;
+			continue;
+		}
+		if (h[1] < 2)
+			return;
+		if (h[0] == 8 && h[1] == 10) {
+			__be32 ts[2];
+
+			if (bpf_skb_load_bytes(skb, off + i + 2, ts, sizeof(ts)))
+				return;
+			p->tsval = bpf_ntohl(ts[0]);
+			p->tsecr = bpf_ntohl(ts[1]);
+			p->has_ts = 1;
+			return;
+		}
+		i += h[1];
+	}
+}
+
+static __always_inline int parse_tcp(struct __sk_buff *skb, __u32 off,
+				     __u32 l4len, struct pkt *p)
+{
+	struct tcphdr th;
+	__u32 doff;
+
+	if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
+		return -1;
+	doff = th.doff * 4;
+	if (doff < sizeof(th) || doff > l4len)
+		return -1;
+	p->flow.lport = bpf_ntohs(th.source);
+	p->flow.rport = bpf_ntohs(th.dest);
+	p->seq = bpf_ntohl(th.seq);
+	p->ack = bpf_ntohl(th.ack_seq);
+	p->flags = ((__u8 *)&th)[13];
+	p->payload = l4len - doff;
+	p->seglen = p->payload + !!(p->flags & TH_SYN) + !!(p->flags & TH_FIN);
+	parse_tcp_opts(skb, off + sizeof(th), doff - sizeof(th), p);
+	return 0;
+}
+
+static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 off,
+				      struct pkt *p)
+{
+	struct iphdr ip;
+	__u32 hlen, tot;
+
+	if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)))
+		return -1;
+	hlen = ip.ihl * 4;
+	if (ip.version != 4 || hlen < sizeof(ip) || ip.protocol != IPPROTO_TCP)
+		return -1;
+	if (ip.frag_off & bpf_htons(0x3fff))	/* MF or an offset */
+		return -1;
+	tot = bpf_ntohs(ip.tot_len);
+	if (!tot)				/* BIG TCP: length from the skb */
+		tot = skb->len - off;
+	if (tot > skb->len - off || tot < hlen)
+		return -1;
+	p->flow.family = 4;
+	p->flow.laddr[0] = ip.saddr;
+	p->flow.raddr[0] = ip.daddr;
+	return parse_tcp(skb, off + hlen, tot - hlen, p);
+}
+
+static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off,
+				      struct pkt *p)
+{
+	struct ipv6hdr ip6;
+	__u32 end, len;
+	__u8 nexthdr;
+	int i;
+
+	if (bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)))
+		return -1;
+	if (ip6.version != 6)
+		return -1;
+	len = bpf_ntohs(ip6.payload_len);
+	if (!len)				/* jumbo / BIG TCP */
+		len = skb->len - off - sizeof(ip6);
+	end = off + sizeof(ip6) + len;
+	if (end > skb->len)
+		return -1;
+	__builtin_memcpy(p->flow.laddr, &ip6.saddr, 16);
+	__builtin_memcpy(p->flow.raddr, &ip6.daddr, 16);
+	p->flow.family = 6;
+	nexthdr = ip6.nexthdr;
+	off += sizeof(ip6);
+	/* Extension headers, a bounded number of them. */
+	for (i = 0; i < 6; i++) {
+		__u8 h[2];
+
+		if (nexthdr == IPPROTO_TCP)
+			break;
+		if (nexthdr != 0 && nexthdr != 43 && nexthdr != 60 &&
+		    nexthdr != 44 && nexthdr != 51)
+			return -1;
+		if (bpf_skb_load_bytes(skb, off, h, sizeof(h)))
+			return -1;
+		if (nexthdr == 44) {		/* fragment: only whole packets */
+			__be16 fo;
+
+			if (bpf_skb_load_bytes(skb, off + 2, &fo, sizeof(fo)))
+				return -1;
+			if (fo & bpf_htons(0xfff9))
+				return -1;
+			off += 8;
+		} else if (nexthdr == 51) {
+			off += (h[1] + 2) * 4;
+		} else {
+			off += (h[1] + 1) * 8;
+		}
+		nexthdr = h[0];
+		if (off > 512)
+			return -1;
+	}
+	if (nexthdr != IPPROTO_TCP || off >= end)
+		return -1;
+	return parse_tcp(skb, off, end - off, p);
+}
+
+static __always_inline int parse(struct __sk_buff *skb, int side, struct pkt *p)
+{
+	__u16 proto = bpf_ntohs(skb->protocol);
+	__u32 off = 0;
+	int i;
+
+	if (side_l2[side]) {
+		struct { __u8 dst[6], src[6]; __be16 proto; } eth;
+
+		if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)))
+			return -1;
+		proto = bpf_ntohs(eth.proto);
+		off = sizeof(eth);
+		for (i = 0; i < 2; i++) {
+			__be16 inner;
+
+			if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
+				break;
+			if (bpf_skb_load_bytes(skb, off + 2, &inner, sizeof(inner)))
+				return -1;
+			proto = bpf_ntohs(inner);
+			off += 4;
+		}
+	}
+	if (proto == ETH_P_IP)
+		return parse_ipv4(skb, off, p);
+	if (proto == ETH_P_IPV6)
+		return parse_ipv6(skb, off, p);
+	return -1;
+}
+
+/* Flow filters apply to side 0's view; side 1 sees the flow mirrored. */
+static __always_inline bool addr_eq(const __u32 *a, const volatile __u32 *b,
+				    int family)
+{
+	if (family == 4)
+		return a[0] == b[0];
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+static __always_inline bool wanted(const struct ts_flow *f)
+{
+	const __u32 *la = f->laddr, *ra = f->raddr;
+	__u16 lp = f->lport, rp = f->rport;
+
+	if (f->side) {
+		la = f->raddr;
+		ra = f->laddr;
+		lp = f->rport;
+		rp = f->lport;
+	}
+	if (f_family && f->family != f_family)
+		return false;
+	if (f_lport && lp != f_lport)
+		return false;
+	if (f_rport && rp != f_rport)
+		return false;
+	if (f_laddr_family && (f->family != f_laddr_family ||
+			       !addr_eq(la, f_laddr, f->family)))
+		return false;
+	if (f_raddr_family && (f->family != f_raddr_family ||
+			       !addr_eq(ra, f_raddr, f->family)))
+		return false;
+	return true;
+}
+
+static __always_inline void reverse(const struct ts_flow *in, struct ts_flow *out)
+{
+	*out = *in;
+	out->lport = in->rport;
+	out->rport = in->lport;
+	__builtin_memcpy(out->laddr, in->raddr, sizeof(out->laddr));
+	__builtin_memcpy(out->raddr, in->laddr, sizeof(out->raddr));
+}
+
+static __always_inline struct ts_stats *get_stats(const struct ts_flow *f,
+						  __u32 kind)
+{
+	struct ts_stats_key key = { .flow = *f, .kind = kind };
+	struct ts_stats *s, *init;
+	struct ts_totals *t;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&stats, &key);
+	if (s)
+		return s;
+	init = bpf_map_lookup_elem(&zero_stats, &zero);
+	if (!init)
+		return 0;
+	bpf_map_update_elem(&stats, &key, init, BPF_NOEXIST);
+	s = bpf_map_lookup_elem(&stats, &key);
+	if (!s) {
+		t = get_totals();
+		if (t)
+			t->stats_drops++;
+	}
+	return s;
+}
+
+static __always_inline void record(const struct ts_flow *f, __u32 kind,
+				   __u32 method, __u64 now, __u64 d,
+				   __u32 seq, __u32 len)
+{
+	struct ts_totals *t = get_totals();
+	struct ts_stats *s = get_stats(f, kind);
+	struct ts_event *e;
+	__u64 idx;
+
+	if (t)
+		t->samples++;
+	if (s) {
+		__sync_fetch_and_add(&s->samples, 1);
+		if (method == TS_M_TS)
+			__sync_fetch_and_add(&s->ts_samples, 1);
+		__sync_fetch_and_add(&s->sum_ns, d);
+		if (!s->min_ns || d < s->min_ns)
+			s->min_ns = d;
+		if (d > s->max_ns)
+			s->max_ns = d;
+		idx = lh_index(d, TS_SUB_BITS, TS_NBUCKETS);
+		/*
+		 * Check the very 64-bit register used as the index: without
+		 * the barrier clang tests a zero-extended copy instead.
+		 */
+		asm volatile("" : "+r"(idx));
+		if (idx >= TS_NBUCKETS)
+			idx = TS_NBUCKETS - 1;
+		__sync_fetch_and_add(&s->hist[idx], 1);
+	}
+	if (!emit_events)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		if (t)
+			t->ev_drops++;
+		return;
+	}
+	e->ts_ns = now;
+	e->delay_ns = d;
+	e->flow = *f;
+	e->kind = kind;
+	e->method = method;
+	e->seq = seq;
+	e->len = len;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline __u64 mkslot(__u32 hi, __u64 now)
+{
+	__u32 t = now >> TS_TUNIT_SHIFT;
+
+	return (__u64)hi << 32 | (t ? t : 1);
+}
+
+static __always_inline __u64 slot_age(__u64 v, __u64 now)
+{
+	__u32 t = now >> TS_TUNIT_SHIFT;
+
+	return (__u64)(__u32)(t - (__u32)v) << TS_TUNIT_SHIFT;
+}
+
+/* Empty @slot if it still holds @v; true if this call emptied it. */
+static __always_inline bool take(__u64 *slot, __u64 v)
+{
+	return __sync_val_compare_and_swap(slot, v, 0) == v;
+}
+
+/* Remember a data segment; a resent one erases what it overlaps. */
+static __always_inline bool egress_state(struct flow_state *st, struct pkt *p,
+					 __u64 now, struct ts_totals *t)
+{
+	__u32 end = p->seq + p->seglen;
+	__u64 v;
+	__u8 h;
+	int i;
+
+	st->last_seen = now;
+	if (st->have_max && before(p->seq, st->snd_max)) {
+#pragma unroll
+		for (i = 0; i < TS_RING; i++) {
+			v = st->slot[i];
+			if (v && before(p->seq, v >> 32))
+				take(&st->slot[i], v);
+		}
+		/* TSecr may echo the original or the copy: trust neither. */
+#pragma unroll
+		for (i = 0; i < TS_TSRING; i++) {
+			v = st->tsslot[i];
+			if (v)
+				take(&st->tsslot[i], v);
+		}
+		if (before(st->snd_max, end))
+			st->snd_max = end;
+		return true;
+	}
+	st->snd_max = end;
+	st->have_max = 1;
+	h = st->head & (TS_RING - 1);
+	if (!__sync_val_compare_and_swap(&st->slot[h], 0, mkslot(end, now)))
+		st->head = h + 1;
+	else if (t)
+		t->ring_full++;
+	if (p->has_ts && p->tsval != st->last_tsval) {
+		h = st->tshead & (TS_TSRING - 1);
+		if (!__sync_val_compare_and_swap(&st->tsslot[h], 0, mkslot(p->tsval, now)))
+			st->tshead = h + 1;
+		st->last_tsval = p->tsval;
+	}
+	return false;
+}
+
+static __always_inline void on_egress(struct __sk_buff *skb, struct pkt *p,
+				      __u64 now, struct ts_totals *t)
+{
+	struct flow_state *st, init = {};
+	struct ts_stats *s;
+	bool resent = false;
+	__u32 segs = skb->gso_segs ? skb->gso_segs : 1;
+
+	if (!p->seglen)
+		return;
+	st = bpf_map_lookup_elem(&flows, &p->flow);
+	if (!st) {
+		bpf_map_update_elem(&flows, &p->flow, &init, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&flows, &p->flow);
+	}
+	if (st)
+		resent = egress_state(st, p, now, t);
+	else if (t)
+		t->flow_drops++;
+	s = get_stats(&p->flow, TS_K_RTT);
+	if (s) {
+		__sync_fetch_and_add(&s->bytes_out, p->payload);
+		__sync_fetch_and_add(&s->segs_out, segs);
+		if (resent)
+			__sync_fetch_and_add(&s->retrans, segs);
+	}
+	if (owd_enabled && p->payload) {
+		struct owd_key k = { .flow = p->flow, .seq = p->seq, .len = p->payload };
+		struct owd_val v = { .sent = now, .side = p->flow.side, .resent = resent };
+
+		k.flow.side = 0;
+		if (bpf_map_update_elem(&owd, &k, &v, BPF_ANY) && t)
+			t->owd_drops++;
+	}
+}
+
+/* The sample an ACK gives, 0 if none; *method says how it was matched. */
+static __always_inline __u64 ack_state(struct flow_state *st, struct pkt *p,
+				       __u64 now, __u32 *method, __u32 *seq)
+{
+	__u64 best = 0, tsbest = 0, v, d;
+	int i;
+
+	st->last_seen = now;
+	/* Only a cumulative ACK advance: SACK and duplicate ACKs give nothing. */
+	if (!st->have_una || before(st->snd_una, p->ack)) {
+		st->snd_una = p->ack;
+		st->have_una = 1;
+#pragma unroll
+		for (i = 0; i < TS_RING; i++) {
+			v = st->slot[i];
+			if (!v || before(p->ack, v >> 32) || !take(&st->slot[i], v))
+				continue;
+			/* The newest covered segment is the one that prompted the ACK. */
+			d = slot_age(v, now);
+			if (!best || d < best) {
+				best = d;
+				*seq = v >> 32;
+			}
+		}
+	}
+	if (p->has_ts && p->tsecr) {
+#pragma unroll
+		for (i = 0; i < TS_TSRING; i++) {
+			v = st->tsslot[i];
+			if (!v || before(p->tsecr, v >> 32) || !take(&st->tsslot[i], v))
+				continue;
+			if ((__u32)(v >> 32) == p->tsecr)
+				tsbest = slot_age(v, now);
+		}
+	}
+	if (best) {
+		*method = TS_M_SEQ;
+		return best;
+	}
+	if (tsbest) {
+		*method = TS_M_TS;
+		*seq = p->tsecr;
+		return tsbest;
+	}
+	return 0;
+}
+
+static __always_inline void on_ingress(struct __sk_buff *skb, struct pkt *p,
+				       __u64 now, struct ts_totals *t, int side)
+{
+	struct ts_flow local;
+	struct flow_state *st;
+	struct ts_stats *s;
+	__u32 method = 0, seq = 0;
+	__u64 d;
+
+	reverse(&p->flow, &local);
+	if (p->payload) {
+		s = get_stats(&local, TS_K_RTT);
+		if (s)
+			__sync_fetch_and_add(&s->bytes_in, p->payload);
+	}
+	if (owd_enabled && p->payload) {
+		struct owd_key k = { .flow = p->flow, .seq = p->seq, .len = p->payload };
+		struct owd_val *v;
+
+		k.flow.side = 0;
+		v = bpf_map_lookup_elem(&owd, &k);
+		if (v && v->side != side) {
+			if (v->resent) {
+				if (t)
+					t->owd_retrans++;
+			} else {
+				record(&local, TS_K_OWD, TS_M_OWD, now, now - v->sent,
+				       p->seq, p->payload);
+			}
+			bpf_map_delete_elem(&owd, &k);
+		}
+	}
+	if (!(p->flags & TH_ACK))
+		return;
+	st = bpf_map_lookup_elem(&flows, &local);
+	if (!st)
+		return;
+	d = ack_state(st, p, now, &method, &seq);
+	if (d)
+		record(&local, TS_K_RTT, method, now, d, seq, 0);
+}
+
+static __always_inline int handle(struct __sk_buff *skb, int side, bool egress)
+{
+	struct ts_totals *t = get_totals();
+	struct pkt p = {};
+	__u64 now;
+
+	if (t)
+		t->pkts++;
+	if (parse(skb, side, &p)) {
+		if (t && (skb->protocol == bpf_htons(ETH_P_IP) ||
+			  skb->protocol == bpf_htons(ETH_P_IPV6)))
+			t->parse_skip++;
+		return TC_NEXT;
+	}
+	p.flow.side = side;
+	now = bpf_ktime_get_ns();
+	if (t)
+		t->tcp++;
+	if (egress) {
+		if (wanted(&p.flow))
+			on_egress(skb, &p, now, t);
+	} else {
+		struct ts_flow local;
+
+		/* On ingress the packet's source is the remote end. */
+		reverse(&p.flow, &local);
+		if (wanted(&local))
+			on_ingress(skb, &p, now, t, side);
+	}
+	return TC_NEXT;
+}
+
+SEC("tc")
+int tcstamp_eg0(struct __sk_buff *skb)
+{
+	return handle(skb, 0, true);
+}
+
+SEC("tc")
+int tcstamp_in0(struct __sk_buff *skb)
+{
+	return handle(skb, 0, false);
+}
+
+SEC("tc")
+int tcstamp_eg1(struct __sk_buff *skb)
+{
+	return handle(skb, 1, true);
+}
+
+SEC("tc")
+int tcstamp_in1(struct __sk_buff *skb)
+{
+	return handle(skb, 1, false);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+#ifndef TCSTAMP_H
+#define TCSTAMP_H
+
+
+/*
+ * tcstamp: TCP round trip and one-way delay timed at tc ingress/egress.
+ * A "side" is one attachment point (an interface in a namespace); side 0
+ * is -I, side 1 the optional --peer.  Flows are keyed local-first: the
+ * local end is the one on this side of the interface.
+ */
+#define TS_SIDES	2
+#define TS_RING		8	/* data segments remembered per flow */
+#define TS_TSRING	4	/* TSvals remembered per flow */
+#define TS_MAX_FLOWS	8192	/* per-flow matching state (LRU) */
+#define TS_MAX_STATS	2048	/* per-flow, per-kind figures per interval */
+#define TS_MAX_OWD	16384	/* segments in flight between the two sides */
+
+enum ts_kind {
+	TS_K_RTT = 0,	/* egress data -> ingress ACK at one side */
+	TS_K_OWD = 1,	/* peer side's egress -> this side's ingress */
+};
+
+enum ts_method {
+	TS_M_SEQ = 0,	/* ACK number first covers a recorded end_seq */
+	TS_M_TS = 1,	/* TSecr equals a recorded TSval */
+	TS_M_OWD = 2,
+};
+
+struct ts_flow {
+	unsigned char side;
+	unsigned char family;	/* 4 or 6 */
+	unsigned short lport;	/* host order */
+	unsigned short rport;
+	unsigned short pad;
+	unsigned int laddr[4];	/* IPv4: laddr[0], network order */
+	unsigned int raddr[4];
+};
+
+/*
+ * Per-flow matching state.  A slot packs (end_seq or TSval) << 32 with the
+ * send time in 64 ns units (modulo 2^32: 275 s), 0 when empty, so egress
+ * and ingress on different CPUs hand slots over with one compare-and-swap
+ * each: an ACK takes a sample only if it empties the very slot it read,
+ * so a retransmission that erased it first always wins.
+ */
+#define TS_TUNIT_SHIFT	6
+struct flow_state {
+	unsigned int snd_max;		/* highest end_seq sent (egress only) */
+	unsigned int snd_una;		/* highest cumulative ACK (ingress only) */
+	unsigned char have_max;
+	unsigned char have_una;
+	unsigned char head;
+	unsigned char tshead;
+	unsigned int last_tsval;
+	unsigned long long slot[TS_RING];
+	unsigned long long tsslot[TS_TSRING];
+	unsigned long long last_seen;	/* for userspace's idle expiry */
+};
+
+/* Per-flow, per-interval figures (kernel ns). */
+#define TS_SUB_BITS	4
+#define TS_MAX_MSB	36	/* ~69 s */
+#define TS_NBUCKETS	(((TS_MAX_MSB) - (TS_SUB_BITS) + 2) << (TS_SUB_BITS))
+
+struct ts_stats_key {
+	struct ts_flow flow;
+	unsigned int kind;
+};
+
+struct ts_stats {
+	unsigned long long samples;
+	unsigned long long ts_samples;	/* of which by TSval/TSecr */
+	unsigned long long sum_ns;
+	unsigned long long min_ns;
+	unsigned long long max_ns;
+	unsigned long long bytes_out;	/* TCP payload sent (RTT rows) */
+	unsigned long long bytes_in;	/* TCP payload received */
+	unsigned long long segs_out;
+	unsigned long long retrans;	/* segments sent again (seq below highest) */
+	unsigned long long invalidated;	/* samples not taken (Karn) */
+	unsigned long long hist[TS_NBUCKETS];
+};
+
+/* Global counters, per CPU. */
+struct ts_totals {
+	unsigned long long pkts;
+	unsigned long long tcp;
+	unsigned long long samples;
+	unsigned long long parse_skip;	/* not parsed: fragment, truncated, ... */
+	unsigned long long flow_drops;	/* flow state could not be created */
+	unsigned long long stats_drops;	/* stats map full */
+	unsigned long long ring_full;	/* segment not recorded: ring full */
+	unsigned long long owd_drops;	/* OWD map update failed */
+	unsigned long long ev_drops;	/* ring buffer full */
+	unsigned long long owd_retrans;	/* OWD match of a resent segment, no sample */
+};
+
+struct ts_event {
+	unsigned long long ts_ns;	/* bpf_ktime_get_ns() at the sample */
+	unsigned long long delay_ns;
+	struct ts_flow flow;
+	unsigned int kind;
+	unsigned int method;
+	unsigned int seq;		/* end_seq (RTT) or seq (OWD) */
+	unsigned int len;
+};
+
+#endif

@@ -1,0 +1,627 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * tcstamp: network latency of TCP flows, timed at tc ingress and egress
+ * of an interface, below the socket layer.
+ */
+#include <argp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "latkit.h"
+#include "tc.h"
+#include "tcstamp.h"
+#include "tcstamp.skel.h"
+
+const char *argp_program_version = "tcstamp (latkit) 0.1";
+const char *argp_program_bug_address = "see README.md";
+
+static const char doc[] =
+"Network latency of TCP flows, timed where packets leave and enter the host:\n"
+"RTT from egress data to the ingress ACK that first covers it (Karn's rule,\n"
+"no TCP timestamps needed), and one-way delay when both ends are attached.\n"
+"\n"
+"USAGE: tcstamp -I IF [OPTIONS] [interval [count]]\n"
+"\v"
+"EXAMPLES:\n"
+"    tcstamp -I eth0                  # per-flow RTT until Ctrl-C\n"
+"    tcstamp -I eth0 -i 1 5           # every second, five times\n"
+"    tcstamp -I eth0 --rport 443 -H   # one service, with a histogram\n"
+"    tcstamp -I eth0 --events         # one line per RTT sample\n"
+"    tcstamp -I veth0 --netns lab-client --peer lab-server\n"
+"                                     # RTT and one-way delay per direction\n";
+
+enum {
+	OPT_EVENTS = 0x2001,
+	OPT_LPORT,
+	OPT_RPORT,
+	OPT_LADDR,
+	OPT_RADDR,
+	OPT_PEER,
+};
+
+static const struct argp_option options[] = {
+	{ "interface", 'I', "IF", 0, "Interface to attach to (required)", 0 },
+	{ "peer", OPT_PEER, "NETNS[:IF]", 0,
+	  "Also attach at IF (default: the -I name) in NETNS, the path's other end: one-way delay", 0 },
+	{ "per-flow", 'F', NULL, 0, "One row per flow (the default)", 0 },
+	{ "hist", 'H', NULL, 0, "Print a log2 histogram of RTT (and one-way delay)", 0 },
+	{ "events", OPT_EVENTS, NULL, 0, "One line per sample", 0 },
+	{ "lport", OPT_LPORT, "PORT", 0, "Local port (on the -I side)", 0 },
+	{ "rport", OPT_RPORT, "PORT", 0, "Remote port", 0 },
+	{ "laddr", OPT_LADDR, "ADDR", 0, "Local address", 0 },
+	{ "raddr", OPT_RADDR, "ADDR", 0, "Remote address", 0 },
+	{ NULL, '4', NULL, 0, "IPv4 only", 0 },
+	{ NULL, '6', NULL, 0, "IPv6 only", 0 },
+	{},
+};
+
+#define IDLE_NS		(60ULL * 1000000000ULL)	/* flow state expiry */
+#define TC_HANDLE	0x75c	/* clsact fallback: our filter's handle */
+#define TC_PRIO		0x75c
+
+struct side {
+	const char *ifname;
+	char label[64];		/* "IF" or "NETNS:IF" in text output */
+	const char *netns;	/* NULL: ours */
+	int ifindex;
+	bool l2;
+	struct lk_tc eg, in;
+};
+
+static struct env {
+	struct side sides[TS_SIDES];
+	int nsides;
+	int label_w;
+	bool hist;
+	bool events;
+	int family;
+	uint16_t lport, rport;
+	int laddr_family, raddr_family;
+	uint32_t laddr[4], raddr[4];
+} env;
+
+static int parse_addr(const char *s, int *family, uint32_t *addr)
+{
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*family = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*family = 6;
+		return 0;
+	}
+	return -1;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	struct side *peer = &env.sides[1];
+	char *colon;
+
+	switch (key) {
+	case 'I':
+		if (!*arg || strlen(arg) >= IFNAMSIZ)
+			argp_error(state, "bad interface name: %s", arg);
+		env.sides[0].ifname = arg;
+		break;
+	case OPT_PEER:
+		colon = strrchr(arg, ':');
+		if (colon) {
+			*colon = 0;
+			peer->ifname = colon + 1;
+			if (!*peer->ifname || strlen(peer->ifname) >= IFNAMSIZ)
+				argp_error(state, "bad interface name in --peer");
+		}
+		if (!*arg)
+			argp_error(state, "--peer needs a network namespace");
+		peer->netns = arg;
+		env.nsides = 2;
+		break;
+	case 'F':
+		break;
+	case 'H':
+		env.hist = true;
+		break;
+	case OPT_EVENTS:
+		env.events = true;
+		break;
+	case OPT_LPORT:
+		if (lk_parse_port(arg, &env.lport))
+			argp_error(state, "bad port: %s", arg);
+		break;
+	case OPT_RPORT:
+		if (lk_parse_port(arg, &env.rport))
+			argp_error(state, "bad port: %s", arg);
+		break;
+	case OPT_LADDR:
+		if (parse_addr(arg, &env.laddr_family, env.laddr))
+			argp_error(state, "bad address: %s", arg);
+		break;
+	case OPT_RADDR:
+		if (parse_addr(arg, &env.raddr_family, env.raddr))
+			argp_error(state, "bad address: %s", arg);
+		break;
+	case '4':
+	case '6':
+		if (env.family && env.family != (key == '4' ? 4 : 6))
+			argp_error(state, "-4 and -6 exclude each other");
+		env.family = key == '4' ? 4 : 6;
+		break;
+	case ARGP_KEY_END:
+		if (!env.sides[0].ifname)
+			argp_error(state, "an interface is required: -I IF");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* Interface index and whether it has an Ethernet-style header, in @ns. */
+static int resolve_side(struct side *s)
+{
+	struct ifreq ifr;
+	int saved = -1, sock = -1, err = -1;
+
+	if (s->netns) {
+		saved = lk_netns_enter(s->netns);
+		if (saved < 0)
+			return -1;
+	}
+	s->ifindex = if_nametoindex(s->ifname);
+	if (!s->ifindex) {
+		lk_err("no such interface: %s%s%s", s->ifname,
+		       s->netns ? " in netns " : "", s->netns ? s->netns : "");
+		goto out;
+	}
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", s->ifname);
+	if (sock < 0 || ioctl(sock, SIOCGIFHWADDR, &ifr)) {
+		lk_err("cannot read the link type of %s: %s", s->ifname, strerror(errno));
+		goto out;
+	}
+	/* tun, WireGuard, IP tunnels: tc sees the packet from the IP header. */
+	s->l2 = ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER ||
+		ifr.ifr_hwaddr.sa_family == ARPHRD_LOOPBACK;
+	lk_info("%s: ifindex %d, link type %u, %s", s->ifname, s->ifindex,
+		ifr.ifr_hwaddr.sa_family, s->l2 ? "Ethernet header" : "no link-layer header");
+	err = 0;
+out:
+	if (sock >= 0)
+		close(sock);
+	if (lk_netns_leave(saved))
+		lk_die("cannot return to the original network namespace");
+	return err;
+}
+
+/* Text labels, padded to one width: "IF", or "NETNS:IF" with two sides. */
+static void make_labels(void)
+{
+	char name[64];
+	const char *ns;
+	int i, w = 8, n;
+
+	for (i = 0; i < env.nsides; i++) {
+		struct side *s = &env.sides[i];
+
+		ns = s->netns ? strrchr(s->netns, '/') : NULL;
+		ns = ns ? ns + 1 : s->netns;
+		if (env.nsides > 1 && ns)
+			snprintf(s->label, sizeof(s->label), "%.40s:%s", ns, s->ifname);
+		else
+			snprintf(s->label, sizeof(s->label), "%s", s->ifname);
+		n = strlen(s->label);
+		if (n > w)
+			w = n;
+	}
+	env.label_w = w;
+	for (i = 0; i < env.nsides; i++) {
+		snprintf(name, sizeof(name), "%s", env.sides[i].label);
+		snprintf(env.sides[i].label, sizeof(env.sides[i].label), "%-*s", w, name);
+	}
+}
+
+static int attach_side(struct side *s, struct bpf_program *eg, struct bpf_program *in)
+{
+	int saved = -1, err;
+
+	if (s->netns) {
+		saved = lk_netns_enter(s->netns);
+		if (saved < 0)
+			return -1;
+	}
+	err = lk_tc_attach(bpf_program__fd(eg), s->ifindex, false, TC_HANDLE, TC_PRIO, &s->eg);
+	if (!err)
+		err = lk_tc_attach(bpf_program__fd(in), s->ifindex, true, TC_HANDLE, TC_PRIO, &s->in);
+	if (err)
+		lk_err_bpf(s->netns ? "attach tc programs in the peer namespace" :
+			   "attach tc programs", err);
+	else
+		lk_info("attached to %s%s%s ingress and egress with %s", s->ifname,
+			s->netns ? " in netns " : "", s->netns ? s->netns : "",
+			s->eg.tcx ? "tcx links" : "clsact filters");
+	if (lk_netns_leave(saved))
+		lk_die("cannot return to the original network namespace");
+	return err ? -1 : 0;
+}
+
+/* clsact filters are removed over netlink, inside their namespace. */
+static void detach_side(struct side *s)
+{
+	int saved = -1;
+
+	if (!s->eg.ifindex && !s->in.ifindex)
+		return;
+	if (s->netns && !s->eg.tcx)
+		saved = lk_netns_enter(s->netns);
+	lk_tc_detach(&s->eg);
+	lk_tc_detach(&s->in);
+	if (lk_netns_leave(saved))
+		lk_die("cannot return to the original network namespace");
+}
+
+struct row {
+	struct ts_stats_key key;
+	struct ts_stats st;
+};
+
+struct ctx {
+	struct tcstamp_bpf *skel;
+	struct row *rows;
+	int nrows;
+	struct ts_totals last;
+	uint64_t start_ns;
+	uint64_t hist[TS_SIDES][2][TS_NBUCKETS];
+};
+
+static void fmt_ep(const struct ts_flow *f, bool local, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	const uint32_t *addr = local ? f->laddr : f->raddr;
+
+	inet_ntop(f->family == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
+	snprintf(buf, len, f->family == 4 ? "%s:%u" : "[%s]:%u", a,
+		 local ? f->lport : f->rport);
+}
+
+static void print_flow_keys(const struct ts_flow *f)
+{
+	char l[INET6_ADDRSTRLEN + 8], r[INET6_ADDRSTRLEN + 8], a[INET6_ADDRSTRLEN];
+	const struct side *s = &env.sides[f->side & 1];
+
+	fmt_ep(f, true, l, sizeof(l));
+	fmt_ep(f, false, r, sizeof(r));
+	lk_print_str(LK_TEXT, NULL, "%s ", s->label);
+	lk_print_str(LK_JSON, "interface", NULL, s->ifname);
+	if (s->netns)
+		lk_print_str(LK_JSON, "netns", NULL, s->netns);
+	lk_print_str(LK_TEXT, NULL, "%-24s ", l);
+	lk_print_str(LK_TEXT, NULL, "%-24s ", r);
+	inet_ntop(f->family == 4 ? AF_INET : AF_INET6, f->laddr, a, sizeof(a));
+	lk_print_str(LK_JSON, "laddr", NULL, a);
+	lk_print_u64(LK_JSON, "lport", NULL, f->lport);
+	inet_ntop(f->family == 4 ? AF_INET : AF_INET6, f->raddr, a, sizeof(a));
+	lk_print_str(LK_JSON, "raddr", NULL, a);
+	lk_print_u64(LK_JSON, "rport", NULL, f->rport);
+}
+
+static int collect(const void *key, const void *val, void *p)
+{
+	struct ctx *c = p;
+	struct row *r;
+
+	if (c->nrows >= TS_MAX_STATS)
+		return 0;
+	r = &c->rows[c->nrows++];
+	memcpy(&r->key, key, sizeof(r->key));
+	memcpy(&r->st, val, sizeof(r->st));
+	return 0;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->key.flow.side != y->key.flow.side)
+		return x->key.flow.side - y->key.flow.side;
+	if (x->key.kind != y->key.kind)
+		return (int)x->key.kind - (int)y->key.kind;
+	if (x->key.flow.family != y->key.flow.family)
+		return x->key.flow.family - y->key.flow.family;
+	if (x->key.flow.lport != y->key.flow.lport)
+		return x->key.flow.lport - y->key.flow.lport;
+	return x->key.flow.rport - y->key.flow.rport;
+}
+
+static void print_row(const struct row *r)
+{
+	const struct ts_stats *st = &r->st;
+	struct lk_dist d = { .min = st->min_ns, .max = st->max_ns, .sum = st->sum_ns };
+	bool rtt = r->key.kind == TS_K_RTT;
+
+	lk_open_record("flow");
+	if (lk_opts.timestamp)
+		lk_print_time();
+	print_flow_keys(&r->key.flow);
+	lk_print_str(LK_ANY, "kind", "%-6s ", rtt ? "rtt" : "owd-in");
+	lh_summarize((const uint64_t *)st->hist, TS_NBUCKETS, TS_SUB_BITS, &d, true);
+	lk_print_u64(LK_ANY, "samples", "%8" PRIu64 " ", st->samples);
+	if (st->samples) {
+		lk_print_float(LK_ANY, "min_us", "%8.1f ", d.min / 1e3);
+		lk_print_float(LK_ANY, "mean_us", "%8.1f ", d.mean / 1e3);
+		lk_print_float(LK_ANY, "p50_us", "%8.1f ", d.p50 / 1e3);
+		lk_print_float(LK_ANY, "p99_us", "%8.1f ", d.p99 / 1e3);
+		lk_print_float(LK_ANY, "max_us", "%9.1f ", d.max / 1e3);
+	} else {
+		lk_printf("%8s %8s %8s %8s %9s ", "-", "-", "-", "-", "-");
+	}
+	if (rtt) {
+		lk_print_u64(LK_ANY, "bytes_out", "%11" PRIu64 " ", st->bytes_out);
+		lk_print_u64(LK_ANY, "bytes_in", "%11" PRIu64 " ", st->bytes_in);
+		lk_print_u64(LK_ANY, "segs_out", NULL, st->segs_out);
+		lk_print_u64(LK_ANY, "retrans", "%7" PRIu64, st->retrans);
+		lk_print_u64(LK_JSON, "ts_samples", NULL, st->ts_samples);
+	}
+	lk_print_nl();
+	lk_close_record();
+}
+
+static void print_header(void)
+{
+	lk_printf("%-*s %-24s %-24s %-6s %8s %8s %8s %8s %8s %9s %11s %11s %7s\n",
+		  env.label_w, "IFACE", "LOCAL", "REMOTE", "KIND", "SAMPLES", "MIN_us", "MEAN_us",
+		  "P50_us", "P99_us", "MAX_us", "BYTES_OUT", "BYTES_IN", "RETRANS");
+}
+
+static int read_totals(struct tcstamp_bpf *skel, struct ts_totals *out)
+{
+	int n = lk_ncpus(), i, zero = 0;
+	struct ts_totals *v = calloc(n, sizeof(*v));
+	const unsigned long long *src;
+	unsigned long long *dst = (void *)out;
+	size_t f;
+
+	if (!v)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map__lookup_elem(skel->maps.totals, &zero, sizeof(zero), v,
+				 sizeof(*v) * n, 0)) {
+		free(v);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		src = (const void *)&v[i];
+		for (f = 0; f < sizeof(*out) / sizeof(*dst); f++)
+			dst[f] += src[f];
+	}
+	free(v);
+	return 0;
+}
+
+/* LRU bounds the flow table; this drops flows idle for a minute. */
+static int expire_one(const void *key, const void *val, void *p)
+{
+	const struct flow_state *st = val;
+	struct ctx *c = p;
+
+	if (st->last_seen && lk_now_ns() - st->last_seen > IDLE_NS)
+		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.flows), key);
+	return 0;
+}
+
+static void print_hists(struct ctx *c)
+{
+	uint64_t log2[64];
+	int s, k;
+
+	for (s = 0; s < env.nsides; s++) {
+		for (k = 0; k < 2; k++) {
+			uint64_t n = 0;
+			unsigned int i;
+
+			for (i = 0; i < TS_NBUCKETS; i++)
+				n += c->hist[s][k][i];
+			if (!n)
+				continue;
+			/* ns buckets folded to log2 µs: scale by dividing values. */
+			memset(log2, 0, sizeof(log2));
+			for (i = 0; i < TS_NBUCKETS; i++) {
+				uint64_t us = (lh_lower(i, TS_SUB_BITS) + lh_upper(i, TS_SUB_BITS)) / 2000;
+
+				log2[lh_log2_slot(us)] += c->hist[s][k][i];
+			}
+			lk_open_record("hist");
+			lk_printf("\n%s", env.sides[s].label);
+			lk_print_str(LK_JSON, "interface", NULL, env.sides[s].ifname);
+			lk_print_str(LK_ANY, "kind", " %s:\n", k == TS_K_RTT ? "rtt" : "owd-in");
+			lk_print_log2_hist(log2, 64, "usecs");
+			lk_close_record();
+		}
+	}
+	memset(c->hist, 0, sizeof(c->hist));
+}
+
+static int report(void *p, bool final)
+{
+	struct ctx *c = p;
+	struct ts_totals now, d;
+	unsigned long long *a = (void *)&now, *b = (void *)&c->last, *o = (void *)&d;
+	size_t f;
+	int i, k;
+
+	c->nrows = 0;
+	lk_map_foreach(bpf_map__fd(c->skel->maps.stats), sizeof(struct ts_stats_key),
+		       sizeof(struct ts_stats), false, TS_MAX_STATS, true, collect, c);
+	qsort(c->rows, c->nrows, sizeof(*c->rows), cmp_rows);
+	if (read_totals(c->skel, &now))
+		return -1;
+	for (f = 0; f < sizeof(d) / sizeof(*o); f++)
+		o[f] = a[f] - b[f];
+	c->last = now;
+
+	if (lk_opts.timestamp && !lk_out_json())
+		lk_print_time(), lk_print_nl();
+	if (c->nrows && !env.events)
+		print_header();
+	for (i = 0; i < c->nrows; i++) {
+		const struct row *r = &c->rows[i];
+
+		if (!env.events)
+			print_row(r);
+		for (k = 0; k < TS_NBUCKETS; k++)
+			c->hist[r->key.flow.side & 1][r->key.kind & 1][k] += r->st.hist[k];
+	}
+	if (env.hist)
+		print_hists(c);
+	lk_open_record(final ? "summary" : "interval");
+	if (lk_opts.timestamp && lk_out_json())
+		lk_print_time();
+	lk_print_u64(LK_ANY, "flows", "flows: %" PRIu64, c->nrows);
+	lk_print_u64(LK_ANY, "samples", ", samples: %" PRIu64, d.samples);
+	lk_print_u64(LK_ANY, "tcp_packets", ", TCP packets: %" PRIu64, d.tcp);
+	lk_print_u64(LK_ANY, "not_parsed", ", not parsed: %" PRIu64, d.parse_skip);
+	lk_print_u64(LK_ANY, "ring_full", ", not recorded (ring full): %" PRIu64, d.ring_full);
+	if (env.nsides > 1)
+		lk_print_u64(LK_ANY, "owd_resent", ", resent (no delay): %" PRIu64, d.owd_retrans);
+	lk_print_u64(LK_ANY, "drops", ", drops: %" PRIu64,
+		     d.flow_drops + d.stats_drops + d.owd_drops + d.ev_drops);
+	lk_print_u64(LK_JSON, "flow_drops", NULL, d.flow_drops);
+	lk_print_u64(LK_JSON, "stats_drops", NULL, d.stats_drops);
+	lk_print_u64(LK_JSON, "owd_drops", NULL, d.owd_drops);
+	lk_print_u64(LK_JSON, "event_drops", NULL, d.ev_drops);
+	lk_printf("\n");
+	lk_close_record();
+	if (!final)
+		lk_printf("\n");
+	fflush(lk_out_fp());
+	lk_map_foreach(bpf_map__fd(c->skel->maps.flows), sizeof(struct ts_flow),
+		       sizeof(struct flow_state), false, TS_MAX_FLOWS, false, expire_one, c);
+	return 0;
+}
+
+static int handle_event(void *p, void *data, size_t size)
+{
+	const struct ts_event *e = data;
+	struct ctx *c = p;
+	static const char *methods[] = { "seq", "tsecr", "owd" };
+
+	if (size < sizeof(*e))
+		return 0;
+	lk_open_record("event");
+	if (lk_opts.timestamp)
+		lk_print_time();
+	lk_print_float(LK_ANY, "time_s", "%10.6f ",
+		       (double)(e->ts_ns - c->start_ns) / 1e9);
+	print_flow_keys(&e->flow);
+	lk_print_str(LK_ANY, "kind", "%-6s ", e->kind == TS_K_RTT ? "rtt" : "owd-in");
+	lk_print_float(LK_ANY, "delay_us", "%10.1f ", e->delay_ns / 1e3);
+	lk_print_str(LK_ANY, "method", "%-5s ", methods[e->method % 3]);
+	lk_print_u64(LK_ANY, "seq", "%10" PRIu64, e->seq);
+	if (e->kind == TS_K_OWD)
+		lk_print_u64(LK_ANY, "len", " %6" PRIu64, e->len);
+	lk_print_nl();
+	lk_close_record();
+	return 0;
+}
+
+static void set_rodata(struct tcstamp_bpf *skel)
+{
+	int i;
+
+	for (i = 0; i < env.nsides; i++)
+		skel->rodata->side_l2[i] = env.sides[i].l2;
+	skel->rodata->owd_enabled = env.nsides > 1;
+	skel->rodata->emit_events = env.events;
+	skel->rodata->f_family = env.family;
+	skel->rodata->f_lport = env.lport;
+	skel->rodata->f_rport = env.rport;
+	skel->rodata->f_laddr_family = env.laddr_family;
+	skel->rodata->f_raddr_family = env.raddr_family;
+	memcpy((void *)skel->rodata->f_laddr, env.laddr, sizeof(env.laddr));
+	memcpy((void *)skel->rodata->f_raddr, env.raddr, sizeof(env.raddr));
+}
+
+int main(int argc, char **argv)
+{
+	struct argp_child children[] = {
+		lk_common_argp(LK_OPT_NETNS | LK_OPT_OUTPUT), { 0 },
+	};
+	const struct argp argp = {
+		.options = options, .parser = parse_arg, .doc = doc, .children = children,
+	};
+	struct ring_buffer *rb = NULL;
+	struct ctx c = {};
+	int err, i;
+
+	env.nsides = 1;
+	err = lk_argp_parse(&argp, argc, argv);
+	if (err)
+		return 1;
+	lk_out_init(lk_opts.json, NULL);
+	if (lk_bpf_init(true) || lk_opts_finish())
+		return 1;
+	env.sides[0].netns = lk_opts.netns ? lk_opts.netns_path : NULL;
+	if (env.nsides > 1 && !env.sides[1].ifname)
+		env.sides[1].ifname = env.sides[0].ifname;
+	for (i = 0; i < env.nsides; i++)
+		if (resolve_side(&env.sides[i]))
+			return 1;
+	make_labels();
+	c.rows = calloc(TS_MAX_STATS, sizeof(*c.rows));
+	if (!c.rows) {
+		lk_err("out of memory");
+		return 1;
+	}
+	c.skel = tcstamp_bpf__open();
+	if (!c.skel) {
+		lk_err_bpf("open BPF object", -errno);
+		return 1;
+	}
+	set_rodata(c.skel);
+	if (env.nsides < 2) {
+		bpf_program__set_autoload(c.skel->progs.tcstamp_eg1, false);
+		bpf_program__set_autoload(c.skel->progs.tcstamp_in1, false);
+	}
+	err = tcstamp_bpf__load(c.skel);
+	if (err) {
+		lk_err_bpf("load BPF programs", err);
+		goto cleanup;
+	}
+	if (env.events) {
+		rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), handle_event, &c, NULL);
+		if (!rb) {
+			err = -errno;
+			lk_err_bpf("create ring buffer", err);
+			goto cleanup;
+		}
+	}
+	err = attach_side(&env.sides[0], c.skel->progs.tcstamp_eg0, c.skel->progs.tcstamp_in0);
+	if (!err && env.nsides > 1)
+		err = attach_side(&env.sides[1], c.skel->progs.tcstamp_eg1,
+				  c.skel->progs.tcstamp_in1);
+	if (err)
+		goto cleanup;
+	c.start_ns = lk_now_ns();
+	lk_signals_init();
+	if (env.events)
+		lk_printf("%-10s %-*s %-24s %-24s %-6s %10s %-5s %10s\n", "TIME(s)",
+			  env.label_w, "IFACE",
+			  "LOCAL", "REMOTE", "KIND", "DELAY_us", "BY", "SEQ");
+	err = lk_run(rb, report, &c);
+cleanup:
+	for (i = 0; i < env.nsides; i++)
+		detach_side(&env.sides[i]);
+	ring_buffer__free(rb);
+	tcstamp_bpf__destroy(c.skel);
+	free(c.rows);
+	return err ? 1 : 0;
+}
