@@ -189,8 +189,10 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 off,
 	if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)))
 		return -1;
 	hlen = ip.ihl * 4;
-	if (ip.version != 4 || hlen < sizeof(ip) || ip.protocol != IPPROTO_TCP)
+	if (ip.version != 4 || hlen < sizeof(ip))
 		return -1;
+	if (ip.protocol != IPPROTO_TCP)
+		return 1;
 	if (ip.frag_off & bpf_htons(0x3fff))	/* MF or an offset */
 		return -1;
 	tot = bpf_ntohs(ip.tot_len);
@@ -235,7 +237,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off,
 			break;
 		if (nexthdr != 0 && nexthdr != 43 && nexthdr != 60 &&
 		    nexthdr != 44 && nexthdr != 51)
-			return -1;
+			return 1;		/* ICMPv6, UDP, ESP, ...: not ours */
 		if (bpf_skb_load_bytes(skb, off, h, sizeof(h)))
 			return -1;
 		if (nexthdr == 44) {		/* fragment: only whole packets */
@@ -260,6 +262,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off,
 	return parse_tcp(skb, off, end - off, p);
 }
 
+/* 0: a TCP segment in @p; 1: not TCP; -1: TCP/IP we could not parse. */
 static __always_inline int parse(struct __sk_buff *skb, int side, struct pkt *p)
 {
 	__u16 proto = bpf_ntohs(skb->protocol);
@@ -288,7 +291,7 @@ static __always_inline int parse(struct __sk_buff *skb, int side, struct pkt *p)
 		return parse_ipv4(skb, off, p);
 	if (proto == ETH_P_IPV6)
 		return parse_ipv6(skb, off, p);
-	return -1;
+	return 1;
 }
 
 /* Flow filters apply to side 0's view; side 1 sees the flow mirrored. */
@@ -601,12 +604,13 @@ static __always_inline int handle(struct __sk_buff *skb, int side, bool egress)
 	struct ts_totals *t = get_totals();
 	struct pkt p = {};
 	__u64 now;
+	int err;
 
 	if (t)
 		t->pkts++;
-	if (parse(skb, side, &p)) {
-		if (t && (skb->protocol == bpf_htons(ETH_P_IP) ||
-			  skb->protocol == bpf_htons(ETH_P_IPV6)))
+	err = parse(skb, side, &p);
+	if (err) {
+		if (err < 0 && t)
 			t->parse_skip++;
 		return TC_NEXT;
 	}
