@@ -1,0 +1,764 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * syslat: syscall latency per syscall or per process: count, errors,
+ * total, mean, p50/p99, max, log2 histograms and errno breakdowns, from
+ * raw_syscalls:sys_enter/sys_exit, aggregated in the kernel.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "latkit.h"
+#include "syscalls.h"
+#include "syslat.h"
+#include "syslat.skel.h"
+
+const char *argp_program_version = "syslat (latkit) 0.1";
+const char *argp_program_bug_address = "see README.md";
+
+static const char doc[] =
+"Syscall latency per syscall (or per process): count, errors, total, mean,\n"
+"p50, p99, max, histograms and errno breakdown.\n"
+"\n"
+"USAGE: syslat [OPTIONS] [interval [count]]\n"
+"\n"
+"EXAMPLES:\n"
+"    syslat -p 181                # until Ctrl-C or until 181 exits\n"
+"    syslat -p 181 -s read,write -H   # two syscalls, with histograms\n"
+"    syslat -c nginx -x -e        # failed calls only, by errno\n"
+"    syslat -P -S p99 -n 5 1 10   # top 5 processes by p99, every second\n"
+"    syslat -p 181 --events --min-us 10000   # print calls slower than 10 ms\n";
+
+enum { SORT_TIME, SORT_COUNT, SORT_MAX, SORT_P99 };
+enum { OPT_MIN_US = 1000, OPT_EVENTS };
+
+static struct {
+	pid_t tid;
+	const char *syscalls;
+	bool errnos;
+	bool failed;
+	bool per_process;
+	bool hist;
+	bool events;
+	int sort;
+	long top;
+	double min_us;
+} env = { .sort = SORT_TIME };
+
+static const struct argp_option options[] = {
+	{ "tid", 't', "TID", 0, "Trace this thread only", 0 },
+	{ "syscall", 's', "NAME[,NAME]", 0, "Only these syscalls (names or numbers)", 0 },
+	{ "errno", 'e', NULL, 0, "Break failures down by errno", 0 },
+	{ "failed", 'x', NULL, 0, "Count failed calls only", 0 },
+	{ "per-process", 'P', NULL, 0, "One row per process instead of per syscall", 0 },
+	{ "hist", 'H', NULL, 0, "Log2 latency histogram per row", 0 },
+	{ "sort", 'S', "KEY", 0, "Sort rows by time (default), count, max or p99", 0 },
+	{ "top", 'n', "N", 0, "Show the top N rows only", 0 },
+	{ "min-us", OPT_MIN_US, "US", 0, "Only calls that took at least US microseconds", 0 },
+	{ "events", OPT_EVENTS, NULL, 0, "Also print one line per call (with --min-us)", 0 },
+	{ 0 },
+};
+
+static int parse_sort(const char *s)
+{
+	static const char *const keys[] = { "time", "count", "max", "p99" };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(s, keys[i]))
+			return i;
+	return -1;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	long v;
+
+	switch (key) {
+	case 't':
+		if (lk_parse_long(arg, 1, INT32_MAX, &v))
+			argp_error(state, "invalid TID '%s'", arg);
+		env.tid = v;
+		break;
+	case 's':
+		env.syscalls = arg;
+		break;
+	case 'e':
+		env.errnos = true;
+		break;
+	case 'x':
+		env.failed = true;
+		break;
+	case 'P':
+		env.per_process = true;
+		break;
+	case 'H':
+		env.hist = true;
+		break;
+	case 'S':
+		env.sort = parse_sort(arg);
+		if (env.sort < 0)
+			argp_error(state, "invalid sort key '%s' (time, count, max, p99)", arg);
+		break;
+	case 'n':
+		if (lk_parse_long(arg, 1, 100000, &env.top))
+			argp_error(state, "invalid number of rows '%s'", arg);
+		break;
+	case OPT_MIN_US:
+		if (lk_parse_double(arg, 0, 1e9, &env.min_us))
+			argp_error(state, "invalid --min-us '%s'", arg);
+		break;
+	case OPT_EVENTS:
+		env.events = true;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* Rows of the per-syscall table: slot -> syscall number. */
+static int slot_nr[SL_MAX_NR];
+static unsigned int nslots;
+
+static int add_slot(__u16 *slot_of, int nr)
+{
+	if (slot_of[nr] != SL_NONE)
+		return 0;
+	slot_of[nr] = nslots;
+	slot_nr[nslots++] = nr;
+	return 0;
+}
+
+static int parse_syscalls(__u16 *slot_of, const char *list)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+	char near[256];
+	int nr, err = 0;
+
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		nr = lk_syscall_nr(tok);
+		if (nr < 0 || nr >= SL_MAX_NR) {
+			if (lk_syscall_suggest(tok, near, sizeof(near), 5) > 0)
+				lk_err("unknown syscall '%s' (did you mean: %s?)", tok, near);
+			else
+				lk_err("unknown syscall '%s'", tok);
+			err = -1;
+			break;
+		}
+		add_slot(slot_of, nr);
+	}
+	free(copy);
+	if (!err && !nslots) {
+		lk_err("no syscall named in -s");
+		err = -1;
+	}
+	return err;
+}
+
+/* Fill the slot table: every syscall this architecture has, or -s's. */
+static int setup_slots(__u16 *slot_of)
+{
+	const char *noret[] = { "exit", "exit_group" };
+	int nr, max = lk_syscall_max();
+	unsigned int i;
+
+	for (nr = 0; nr < SL_MAX_NR; nr++)
+		slot_of[nr] = SL_NONE;
+	if (env.syscalls) {
+		if (parse_syscalls(slot_of, env.syscalls))
+			return -1;
+	} else {
+		for (nr = 0; nr < max && nr < SL_MAX_NR; nr++)
+			add_slot(slot_of, nr);
+	}
+	for (i = 0; i < 2; i++) {
+		nr = lk_syscall_nr(noret[i]);
+		if (nr >= 0 && nr < SL_MAX_NR && slot_of[nr] != SL_NONE)
+			slot_of[nr] |= SL_NORETURN;
+	}
+	return 0;
+}
+
+struct err_count {
+	unsigned int row;
+	unsigned int err;
+	uint64_t n;
+};
+
+struct row {
+	unsigned int key;	/* syscall number, or tgid with -P */
+	char comm[16];
+	struct sl_stats s;
+	struct lk_dist d;
+};
+
+struct ctx {
+	struct syslat_bpf *skel;
+	bool double_buffer;	/* interval reports: two generations */
+	struct row *rows;
+	unsigned int nrows, cap;
+	struct err_count *errs;
+	unsigned int nerrs;
+	uint64_t drops_seen[SL_DROP_MAX];
+};
+
+static void sum_stats(struct sl_stats *out, const void *percpu, int ncpus)
+{
+	size_t stride = lk_percpu_stride(sizeof(struct sl_stats));
+	unsigned int i, b;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < (unsigned int)ncpus; i++) {
+		const struct sl_stats *s = (const void *)((const char *)percpu + i * stride);
+
+		out->count += s->count;
+		out->errors += s->errors;
+		out->total_ns += s->total_ns;
+		if (s->max_ns > out->max_ns)
+			out->max_ns = s->max_ns;
+		if (s->min_ns && (!out->min_ns || s->min_ns < out->min_ns))
+			out->min_ns = s->min_ns;
+		for (b = 0; b < SL_BUCKETS; b++)
+			out->hist[b] += s->hist[b];
+	}
+}
+
+static struct row *new_row(struct ctx *c)
+{
+	struct row *r;
+
+	if (c->nrows == c->cap) {
+		unsigned int cap = c->cap ? c->cap * 2 : 64;
+
+		r = realloc(c->rows, cap * sizeof(*r));
+		if (!r)
+			return NULL;
+		c->rows = r;
+		c->cap = cap;
+	}
+	r = &c->rows[c->nrows++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+static void summarize(struct row *r)
+{
+	r->d.min = r->s.min_ns;
+	r->d.max = r->s.max_ns;
+	r->d.sum = r->s.total_ns;
+	lh_summarize((const uint64_t *)r->s.hist, SL_BUCKETS, SL_SUB_BITS, &r->d, true);
+}
+
+static int read_syscall_rows(struct ctx *c, unsigned int g)
+{
+	int ncpus = lk_ncpus(), fd = bpf_map__fd(c->skel->maps.stats);
+	size_t size = lk_percpu_stride(sizeof(struct sl_stats)) * ncpus;
+	void *buf = malloc(size), *zero = calloc(1, size);
+	unsigned int slot, idx;
+	struct row *r;
+	int err = 0;
+
+	if (!buf || !zero) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (slot = 0; slot < nslots; slot++) {
+		idx = g * nslots + slot;
+		if (bpf_map_lookup_elem(fd, &idx, buf)) {
+			err = -errno;
+			goto out;
+		}
+		r = new_row(c);
+		if (!r) {
+			err = -ENOMEM;
+			goto out;
+		}
+		sum_stats(&r->s, buf, ncpus);
+		if (!r->s.count) {
+			c->nrows--;
+			continue;
+		}
+		r->key = slot_nr[slot];
+		if (c->double_buffer)
+			bpf_map_update_elem(fd, &idx, zero, BPF_ANY);
+	}
+out:
+	free(buf);
+	free(zero);
+	return err;
+}
+
+static void proc_comm(struct ctx *c, unsigned int tgid, char *comm)
+{
+	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.comms), &tgid, comm))
+		strcpy(comm, "?");
+	comm[15] = 0;
+}
+
+static int read_proc_rows(struct ctx *c, unsigned int g)
+{
+	int ncpus = lk_ncpus(), fd = bpf_map__fd(c->skel->maps.proc_stats);
+	size_t size = lk_percpu_stride(sizeof(struct sl_stats)) * ncpus;
+	struct sl_proc_key key, next, *mine = NULL;
+	unsigned int n = 0, i;
+	void *buf = malloc(size);
+	struct row *r;
+	int err = 0;
+
+	mine = calloc(SL_MAX_PROCS * 2, sizeof(*mine));
+	if (!buf || !mine) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Collect first: deleting while walking restarts the walk. */
+	for (err = bpf_map_get_next_key(fd, NULL, &next);
+	     !err && n < SL_MAX_PROCS * 2;
+	     err = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		if (key.gen == g)
+			mine[n++] = key;
+	}
+	err = 0;
+	for (i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(fd, &mine[i], buf))
+			continue;
+		r = new_row(c);
+		if (!r) {
+			err = -ENOMEM;
+			goto out;
+		}
+		sum_stats(&r->s, buf, ncpus);
+		r->key = mine[i].tgid;
+		proc_comm(c, r->key, r->comm);
+		bpf_map_delete_elem(fd, &mine[i]);
+	}
+out:
+	free(buf);
+	free(mine);
+	return err;
+}
+
+static int read_errs(struct ctx *c, unsigned int g)
+{
+	int ncpus = lk_ncpus(), fd = bpf_map__fd(c->skel->maps.errs);
+	struct sl_err_key key, next, *mine;
+	uint64_t vals[ncpus];
+	unsigned int n = 0, i;
+	int j;
+
+	c->nerrs = 0;
+	mine = calloc(SL_MAX_ERRS, sizeof(*mine));
+	c->errs = calloc(SL_MAX_ERRS, sizeof(*c->errs));
+	if (!mine || !c->errs) {
+		free(mine);
+		return -ENOMEM;
+	}
+	for (int err = bpf_map_get_next_key(fd, NULL, &next);
+	     !err && n < SL_MAX_ERRS;
+	     err = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		if (key.gen == g)
+			mine[n++] = key;
+	}
+	for (i = 0; i < n; i++) {
+		struct err_count *e = &c->errs[c->nerrs];
+
+		if (bpf_map_lookup_elem(fd, &mine[i], vals))
+			continue;
+		e->row = mine[i].row;
+		e->err = mine[i].err;
+		for (j = 0; j < ncpus; j++)
+			e->n += vals[j];
+		c->nerrs++;
+		bpf_map_delete_elem(fd, &mine[i]);
+	}
+	free(mine);
+	return 0;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	double kx, ky;
+
+	switch (env.sort) {
+	case SORT_COUNT:
+		kx = x->s.count, ky = y->s.count;
+		break;
+	case SORT_MAX:
+		kx = x->s.max_ns, ky = y->s.max_ns;
+		break;
+	case SORT_P99:
+		kx = x->d.p99, ky = y->d.p99;
+		break;
+	default:
+		kx = x->s.total_ns, ky = y->s.total_ns;
+		break;
+	}
+	if (kx != ky)
+		return kx < ky ? 1 : -1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/*
+ * Read one generation of every table.  With interval reports, switch
+ * the programs to the other generation first and give the ones already
+ * running a moment to finish, so nothing lands in what we clear.
+ */
+static int collect(struct ctx *c, bool final)
+{
+	unsigned int g = c->skel->bss->gen;
+	unsigned int i;
+	int err;
+
+	if (c->double_buffer && !final) {
+		c->skel->bss->gen = g ^ 1;
+		usleep(2000);
+	}
+	c->nrows = 0;
+	free(c->errs);
+	c->errs = NULL;
+	c->nerrs = 0;
+	err = env.per_process ? read_proc_rows(c, g) : read_syscall_rows(c, g);
+	if (!err && (env.errnos || env.failed))
+		err = read_errs(c, g);
+	if (err) {
+		lk_err("reading BPF maps failed: %s", strerror(-err));
+		return err;
+	}
+	for (i = 0; i < c->nrows; i++)
+		summarize(&c->rows[i]);
+	qsort(c->rows, c->nrows, sizeof(*c->rows), cmp_rows);
+	return 0;
+}
+
+static const char *errno_name(unsigned int err, char *buf, size_t len)
+{
+	/* Kernel-internal codes a restarted syscall returns (linux/errno.h). */
+	static const char *const restart[] = {
+		"ERESTARTSYS", "ERESTARTNOINTR", "ERESTARTNOHAND",
+		"ENOIOCTLCMD", "ERESTART_RESTARTBLOCK",
+	};
+	const char *n;
+
+	if (err >= 512 && err <= 516)
+		return restart[err - 512];
+	n = strerrorname_np(err);
+	if (n)
+		return n;
+	snprintf(buf, len, "E%u", err);
+	return buf;
+}
+
+static const char *syscall_label(unsigned int nr, char *buf, size_t len)
+{
+	const char *n = lk_syscall_name(nr);
+
+	if (n)
+		return n;
+	snprintf(buf, len, "syscall_%u", nr);
+	return buf;
+}
+
+static void print_header(void)
+{
+	if (env.per_process)
+		lk_printf("%-7s %-16s", "PID", "COMM");
+	else
+		lk_printf("%-20s", "SYSCALL");
+	lk_printf(" %10s %8s %11s %10s %10s %10s %10s\n", "COUNT", "ERRORS",
+		  "TOTAL_ms", "MEAN_us", "P50_us", "P99_us", "MAX_us");
+}
+
+static void print_errnos(struct ctx *c, unsigned int slot_or_tgid)
+{
+	char buf[16];
+	unsigned int i;
+	bool any = false;
+
+	for (i = 0; i < c->nerrs; i++) {
+		const struct err_count *e = &c->errs[i];
+
+		if (e->row != slot_or_tgid)
+			continue;
+		if (!any)
+			lk_open_object("errnos");
+		any = true;
+		lk_printf("    %-22s %10" PRIu64 "\n", errno_name(e->err, buf, sizeof(buf)), e->n);
+		lk_print_u64(LK_JSON, errno_name(e->err, buf, sizeof(buf)), NULL, e->n);
+	}
+	if (any)
+		lk_close_object();
+}
+
+/* -H: fold the log-linear ns buckets into log2 µs slots by bucket middle. */
+static void print_hist(const struct row *r)
+{
+	uint64_t log2[64] = {};
+	unsigned int b;
+
+	for (b = 0; b < SL_BUCKETS; b++) {
+		unsigned long long mid;
+
+		if (!r->s.hist[b])
+			continue;
+		mid = (lh_lower(b, SL_SUB_BITS) + lh_upper(b, SL_SUB_BITS)) / 2;
+		log2[lh_log2_slot(mid / 1000)] += r->s.hist[b];
+	}
+	lk_print_log2_hist(log2, 64, "usecs");
+	lk_printf("\n");
+}
+
+static unsigned int row_id(const struct row *r)
+{
+	unsigned int slot;
+
+	if (env.per_process)
+		return r->key;
+	for (slot = 0; slot < nslots; slot++)
+		if ((unsigned int)slot_nr[slot] == r->key)
+			return slot;
+	return SL_NONE;
+}
+
+static void print_lat(const char *key, const char *fmt, double ns, bool have)
+{
+	if (have)
+		lk_print_float(LK_ANY, key, fmt, ns / 1000);
+	else
+		lk_print_null(LK_ANY, key, fmt ? "          -" : NULL);
+}
+
+static void print_row(struct ctx *c, const struct row *r)
+{
+	bool have = r->d.count > 0;
+	char buf[32];
+
+	lk_open_record(env.per_process ? "process" : "syscall");
+	if (lk_opts.timestamp)
+		lk_print_time();
+	if (env.per_process) {
+		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64, r->key);
+		lk_print_str(LK_ANY, "comm", " %-16s", r->comm);
+	} else {
+		lk_print_str(LK_ANY, "syscall", "%-20s", syscall_label(r->key, buf, sizeof(buf)));
+		lk_print_u64(LK_JSON, "nr", NULL, r->key);
+	}
+	lk_print_u64(LK_ANY, "count", " %10" PRIu64, r->s.count);
+	lk_print_u64(LK_ANY, "errors", " %8" PRIu64, r->s.errors);
+	lk_print_float(LK_ANY, "total_ms", " %11.3f", r->s.total_ns / 1e6);
+	print_lat("mean_us", " %10.3f", r->d.mean, have);
+	print_lat("p50_us", " %10.3f", r->d.p50, have);
+	print_lat("p99_us", " %10.3f", r->d.p99, have);
+	print_lat("max_us", " %10.3f", r->s.max_ns, have);
+	print_lat("min_us", NULL, r->s.min_ns, have);
+	lk_print_nl();
+	if (env.errnos)
+		print_errnos(c, row_id(r));
+	if (env.hist && have)
+		print_hist(r);
+	lk_close_record();
+}
+
+static void print_drops(struct ctx *c)
+{
+	static const char *const names[SL_DROP_MAX] = {
+		"drops_start", "drops_process", "drops_errno", "drops_events",
+	};
+	uint64_t d[SL_DROP_MAX];
+	bool any = false;
+	int i;
+
+	for (i = 0; i < SL_DROP_MAX; i++) {
+		d[i] = c->skel->bss->drops[i] - c->drops_seen[i];
+		c->drops_seen[i] = c->skel->bss->drops[i];
+		any |= d[i] != 0;
+	}
+	if (any)
+		lk_printf("dropped (not recorded): start %" PRIu64 ", process %" PRIu64
+			  ", errno %" PRIu64 ", events %" PRIu64 "\n", d[0], d[1], d[2], d[3]);
+	for (i = 0; i < SL_DROP_MAX; i++)
+		lk_print_u64(LK_JSON, names[i], NULL, d[i]);
+}
+
+static int report(void *p, bool final)
+{
+	struct ctx *c = p;
+	unsigned int i, n;
+
+	if (collect(c, final))
+		return -1;
+	n = env.top && env.top < c->nrows ? env.top : c->nrows;
+	if (!lk_out_json()) {
+		if (lk_opts.timestamp) {
+			lk_print_time();
+			lk_printf("\n");
+		}
+		print_header();
+	}
+	for (i = 0; i < n; i++)
+		print_row(c, &c->rows[i]);
+	lk_open_record(final ? "summary" : "interval");
+	if (lk_opts.timestamp && lk_out_json())
+		lk_print_time();
+	lk_print_u64(LK_JSON, "rows", NULL, c->nrows);
+	print_drops(c);
+	lk_close_record();
+	if (!final)
+		lk_printf("\n");
+	fflush(lk_out_fp());
+	return 0;
+}
+
+static int handle_event(void *ctx, void *data, size_t len)
+{
+	const struct sl_event *e = data;
+	char buf[32], ebuf[16];
+
+	lk_open_record("event");
+	if (lk_opts.timestamp)
+		lk_print_time();
+	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64, e->pid);
+	lk_print_u64(LK_ANY, "tid", " %-7" PRIu64, e->tid);
+	lk_print_str(LK_ANY, "comm", " %-16s", e->comm);
+	lk_print_str(LK_ANY, "syscall", " %-16s", syscall_label(e->nr, buf, sizeof(buf)));
+	lk_print_float(LK_ANY, "lat_us", " %12.3f us", e->lat_ns / 1000.0);
+	lk_print_s64(LK_ANY, "ret", "  ret %" PRId64, e->ret);
+	if (e->ret < 0 && e->ret >= -4095)
+		lk_print_str(LK_ANY, "errno", " %s", errno_name(-e->ret, ebuf, sizeof(ebuf)));
+	lk_print_nl();
+	lk_close_record();
+	return 0;
+}
+
+static int check_tid(pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	if (access(path, F_OK)) {
+		lk_err("no such thread: %d", tid);
+		return -1;
+	}
+	return 0;
+}
+
+static int size_maps(struct syslat_bpf *skel, bool dbl)
+{
+	unsigned int gens = dbl ? 2 : 1;
+	int err = 0;
+
+	err |= bpf_map__set_max_entries(skel->maps.stats,
+					env.per_process ? 1 : nslots * gens);
+	err |= bpf_map__set_max_entries(skel->maps.proc_stats,
+					env.per_process ? SL_MAX_PROCS * gens : 1);
+	err |= bpf_map__set_max_entries(skel->maps.comms,
+					env.per_process ? SL_MAX_PROCS * 4 : 1);
+	err |= bpf_map__set_max_entries(skel->maps.errs,
+					env.errnos || env.failed ? SL_MAX_ERRS : 1);
+	if (env.events)
+		err |= bpf_map__set_max_entries(skel->maps.events, 1 << 20);
+	return err;
+}
+
+static int setup(struct syslat_bpf *skel, enum lk_method m, bool dbl)
+{
+	bool btf = m == LK_M_TP_BTF;
+
+	bpf_program__set_autoload(skel->progs.sys_enter_btf, btf);
+	bpf_program__set_autoload(skel->progs.sys_exit_btf, btf);
+	bpf_program__set_autoload(skel->progs.sys_enter_raw, !btf);
+	bpf_program__set_autoload(skel->progs.sys_exit_raw, !btf);
+	if (setup_slots((__u16 *)skel->rodata->slot_of))
+		return -1;
+	skel->rodata->nslots = nslots;
+	skel->rodata->target_tid = env.tid;
+	skel->rodata->per_process = env.per_process;
+	skel->rodata->failed_only = env.failed;
+	skel->rodata->errno_on = env.errnos || env.failed;
+	skel->rodata->events_on = env.events;
+	skel->rodata->min_ns = env.min_us * 1000;
+	skel->rodata->lk_filter = lk_filter_from_opts();
+	if (size_maps(skel, dbl)) {
+		lk_err("cannot size BPF maps");
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct argp_child children[] = {
+		lk_common_argp(LK_OPT_TASK | LK_OPT_OUTPUT), { 0 },
+	};
+	const struct argp argp = {
+		.options = options, .parser = parse_arg, .doc = doc,
+		.children = children,
+	};
+	const struct lk_hook hook = {
+		"raw_syscalls", "sys_enter", NULL,
+		LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP),
+	};
+	struct ring_buffer *rb = NULL;
+	struct ctx c = {};
+	enum lk_method m;
+	int err;
+
+	err = lk_argp_parse(&argp, argc, argv);
+	if (err)
+		return 1;
+	lk_out_init(lk_opts.json, NULL);
+	if (lk_bpf_init(false) || lk_opts_finish())
+		return 1;
+	if (env.tid && check_tid(env.tid))
+		return 1;
+	m = lk_choose(&hook);
+	if (m == LK_M_NONE) {
+		lk_err("this kernel has no usable raw_syscalls:sys_enter hook");
+		return 1;
+	}
+	c.skel = syslat_bpf__open();
+	if (!c.skel) {
+		lk_err_bpf("open BPF object", -errno);
+		return 1;
+	}
+	c.double_buffer = lk_opts.interval > 0;
+	err = setup(c.skel, m, c.double_buffer);
+	if (err)
+		goto cleanup;
+	err = syslat_bpf__load(c.skel);
+	if (err) {
+		lk_err_bpf("load BPF programs", err);
+		goto cleanup;
+	}
+	if (env.events) {
+		rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), handle_event, &c, NULL);
+		if (!rb) {
+			err = -errno;
+			lk_err_bpf("create the event ring buffer", err);
+			goto cleanup;
+		}
+	}
+	err = syslat_bpf__attach(c.skel);
+	if (err) {
+		lk_err_bpf("attach to raw_syscalls:sys_enter/sys_exit", err);
+		goto cleanup;
+	}
+	lk_info("tracing %u syscalls; Ctrl-C to end", nslots);
+	lk_signals_init();
+	err = lk_run(rb, report, &c);
+cleanup:
+	ring_buffer__free(rb);
+	syslat_bpf__destroy(c.skel);
+	free(c.rows);
+	free(c.errs);
+	return err ? 1 : 0;
+}
