@@ -1,0 +1,70 @@
+#!/bin/bash
+# syslat against a program with known syscall counts (tests/progs/syslat_work):
+# exact getppid/nanosleep/openat counts, nanosleep p50 of a 2 ms sleep,
+# ENOENT failures, restarted reads (ERESTARTSYS), a syscall in flight at
+# start (not counted), exit_group (counted, no latency), -P, -x, -s and
+# interval reports whose sum equals the total.
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_bin syslat
+WORK=$OUTPUT/tests/progs/syslat_work
+[ -x "$WORK" ] || fail "$WORK not built (make test-bins)"
+N=2000 M=60 K=25 R=3
+
+# run_work OUT SYSLAT_OPTIONS...: start the workload, attach syslat -p to
+# it, release it, and wait for syslat to see it exit.
+run_work() {
+	local out=$1 ready=$LK_TMP/ready.$RANDOM err=$1.err wp sp; shift
+	"$WORK" "$ready" $N $M $K $R &
+	wp=$!; LK_PIDS+=($wp)
+	lk_wait_for 10 test -e "$ready" || fail "workload did not start"
+	timeout -s INT 60 "$OUTPUT/syslat" -v -j -p "$wp" "$@" >"$out" 2>"$err" &
+	sp=$!; LK_PIDS+=($sp)
+	lk_wait_for 20 grep -q tracing "$err" || { cat "$err"; fail "syslat did not start"; }
+	kill -USR1 "$wp"
+	wait "$sp" || { cat "$err"; fail "syslat $* failed"; }
+	wait "$wp" || fail "workload failed"
+}
+# field OUT SYSCALL KEY: a field of the syscall's row (summary only).
+field() { jq -r --arg s "$2" "select(.type==\"syscall\" and .syscall==\$s) | .$3" "$1"; }
+
+run_work "$LK_TMP/all" -e
+cat "$LK_TMP/all"
+assert_eq "$(field "$LK_TMP/all" getppid count)" "$N" "getppid calls"
+assert_eq "$(field "$LK_TMP/all" nanosleep count)" "$M" "nanosleep calls"
+assert_eq "$(field "$LK_TMP/all" nanosleep errors)" 0 "nanosleep errors"
+p50=$(field "$LK_TMP/all" nanosleep p50_us)
+assert_ge "$p50" 2000 "nanosleep(2 ms) p50 (us)"
+assert_le "$p50" 2600 "nanosleep(2 ms) p50 (us)"
+assert_ge "$(field "$LK_TMP/all" nanosleep min_us)" 2000 "nanosleep(2 ms) min (us)"
+assert_eq "$(field "$LK_TMP/all" openat count)" "$K" "openat calls"
+assert_eq "$(field "$LK_TMP/all" openat errors)" "$K" "openat errors"
+assert_eq "$(field "$LK_TMP/all" openat errnos.ENOENT)" "$K" "openat ENOENT"
+# Each interrupted read returns ERESTARTSYS to the kernel, which runs it again.
+assert_eq "$(field "$LK_TMP/all" read count)" $((2 * R)) "reads (interrupted + restarted)"
+assert_eq "$(field "$LK_TMP/all" read errnos.ERESTARTSYS)" "$R" "reads ended by ERESTARTSYS"
+assert_eq "$(field "$LK_TMP/all" exit_group count)" 1 "exit_group (never returns)"
+assert_eq "$(field "$LK_TMP/all" exit_group p50_us)" null "exit_group has no latency"
+# sigwait() was in flight when syslat attached: no enter seen, not counted.
+assert_eq "$(field "$LK_TMP/all" rt_sigtimedwait count)" "" "in-flight rt_sigtimedwait"
+max=$(jq -r 'select(.type=="syscall") | .max_us' "$LK_TMP/all" | sort -g | tail -1)
+assert_le "$max" 1000000 "largest latency (us): nothing bogus"
+
+# -s and -x: failures of the named syscalls only.
+run_work "$LK_TMP/x" -x -s openat,getppid,read
+assert_eq "$(field "$LK_TMP/x" openat count)" "$K" "-x openat failures"
+assert_eq "$(field "$LK_TMP/x" getppid count)" "" "-x: getppid never fails"
+assert_eq "$(jq -r 'select(.type=="syscall") | .syscall' "$LK_TMP/x" | sort | tr '\n' ' ')" \
+	"openat read " "-s/-x rows"
+
+# -P: one row per process; its count is the sum of the per-syscall counts.
+run_work "$LK_TMP/p" -P -s getppid,nanosleep
+assert_eq "$(jq -r 'select(.type=="process") | .count' "$LK_TMP/p")" $((N + M)) "-P count"
+assert_eq "$(jq -r 'select(.type=="process") | .comm' "$LK_TMP/p")" syslat_work "-P comm"
+
+# Interval reports (two generations in the kernel): they add up exactly.
+run_work "$LK_TMP/i" -s nanosleep,getppid 0.03
+assert_ge "$(jq -s '[.[] | select(.type=="interval")] | length' "$LK_TMP/i")" 2 "interval reports"
+assert_eq "$(jq -s '[.[] | select(.syscall=="nanosleep") | .count] | add' "$LK_TMP/i")" "$M" "nanosleep summed over intervals"
+assert_eq "$(jq -s '[.[] | select(.syscall=="getppid") | .count] | add' "$LK_TMP/i")" "$N" "getppid summed over intervals"
