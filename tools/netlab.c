@@ -18,26 +18,46 @@ static const char doc[] =
 "A network lab: namespaces PREFIX-client and PREFIX-server joined by a veth\n"
 "pair (veth0 on both sides), client .1 and server .100 of the subnet.\n"
 "\n"
-"USAGE: netlab up [--prefix P] [--subnet CIDR]\n"
+"Impairments, per direction (--dir to-server|to-client|both, default both):\n"
+"random loss by a tc BPF program at the receiver's ingress, rate by tbf and\n"
+"delay by netem at the sender's egress, plug (buffer, release one batch,\n"
+"release all) by sch_plug.  netem and sch_plug only where the kernel has them.\n"
+"\n"
+"USAGE: netlab up [--prefix P] [--subnet CIDR] [IMPAIRMENTS]\n"
+"       netlab set [--prefix P] IMPAIRMENTS\n"
 "       netlab down [--prefix P]\n"
 "       netlab status [--prefix P] [-j]\n"
 "       netlab exec client|server [--prefix P] -- CMD [ARGS...]\n"
 "\n"
 "EXAMPLES:\n"
-"    netlab up                          # latkit-client 192.168.100.1, latkit-server .100\n"
+"    netlab up                          # client .1, server .100\n"
 "    netlab exec client -- ping -c 3 192.168.100.100\n"
-"    netlab status -j                   # namespaces, addresses as JSON\n"
+"    netlab set --loss 10               # drop 10% both ways, now\n"
+"    netlab set --dir to-client --rate 10mbit\n"
+"    netlab set --rate none --loss 0    # back to a clean wire\n"
+"    netlab status -j                   # addresses, impairments, drop counters\n"
 "    netlab up --prefix t1 --subnet 10.9.0.0/24\n"
 "    netlab down --prefix t1\n";
 
 enum {
 	OPT_PREFIX = 0x2001,
 	OPT_SUBNET,
+	OPT_DIR,
+	OPT_LOSS,
+	OPT_RATE,
+	OPT_DELAY,
+	OPT_PLUG,
 };
 
 static const struct argp_option options[] = {
 	{ "prefix", OPT_PREFIX, "NAME", 0, "Lab name: namespaces NAME-client, NAME-server (default latkit)", 0 },
 	{ "subnet", OPT_SUBNET, "CIDR", 0, "IPv4 subnet, /8 to /24 (default 192.168.100.0/24; up only)", 0 },
+	{ NULL, 0, NULL, 0, "Impairments (up and set):", 1 },
+	{ "dir", OPT_DIR, "DIR", 0, "to-server, to-client or both (default)", 1 },
+	{ "loss", OPT_LOSS, "PCT", 0, "Drop PCT% of IP packets at random (0 stops)", 1 },
+	{ "rate", OPT_RATE, "RATE", 0, "Limit to RATE (tc units: 10mbit, 500kbit; none removes)", 1 },
+	{ "delay", OPT_DELAY, "MS", 0, "Delay by MS milliseconds with netem (none or 0 removes)", 1 },
+	{ "plug", OPT_PLUG, "ACTION", 0, "sch_plug: buffer, release-one, release, none", 1 },
 	{},
 };
 
@@ -47,6 +67,7 @@ enum cmd {
 	CMD_DOWN,
 	CMD_STATUS,
 	CMD_EXEC,
+	CMD_SET,
 };
 
 static struct {
@@ -54,14 +75,20 @@ static struct {
 	const char *prefix;
 	const char *subnet;
 	int role;
+	struct netlab_impair im;
 	char **exec_argv;	/* after "--" */
 	int n_exec_pos;		/* command words given without "--" */
 	char *exec_pos[64];
 } env = { .role = -1 };
 
+static bool has_impair(void)
+{
+	return env.im.loss_set || env.im.rate_set || env.im.delay_set || env.im.plug_set;
+}
+
 static enum cmd parse_cmd(const char *s)
 {
-	static const char *const names[] = { "", "up", "down", "status", "exec" };
+	static const char *const names[] = { "", "up", "down", "status", "exec", "set" };
 	unsigned int i;
 
 	for (i = 1; i < sizeof(names) / sizeof(names[0]); i++)
@@ -79,11 +106,35 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_SUBNET:
 		env.subnet = arg;
 		break;
+	case OPT_DIR:
+		if (netlab_parse_dir(arg, &env.im.dirs))
+			argp_error(state, "invalid --dir '%s': to-server, to-client or both", arg);
+		break;
+	case OPT_LOSS:
+		if (netlab_parse_loss(arg, &env.im.loss_pct))
+			argp_error(state, "invalid --loss '%s': a percentage from 0 to 100", arg);
+		env.im.loss_set = true;
+		break;
+	case OPT_RATE:
+		if (netlab_parse_rate(arg, &env.im.rate_bps))
+			argp_error(state, "invalid --rate '%s': e.g. 10mbit, 500kbit, 1gbit, none (8kbit to 400gbit)", arg);
+		env.im.rate_set = true;
+		break;
+	case OPT_DELAY:
+		if (netlab_parse_delay(arg, &env.im.delay_us))
+			argp_error(state, "invalid --delay '%s': milliseconds (e.g. 10, 0.5, 250us), none", arg);
+		env.im.delay_set = true;
+		break;
+	case OPT_PLUG:
+		if (netlab_parse_plug(arg, &env.im.plug))
+			argp_error(state, "invalid --plug '%s': buffer, release-one, release or none", arg);
+		env.im.plug_set = true;
+		break;
 	case ARGP_KEY_ARG:
 		if (env.cmd == CMD_NONE) {
 			env.cmd = parse_cmd(arg);
 			if (env.cmd == CMD_NONE)
-				argp_error(state, "unknown command '%s' (up, down, status, exec)", arg);
+				argp_error(state, "unknown command '%s' (up, set, down, status, exec)", arg);
 		} else if (env.cmd == CMD_EXEC && env.role < 0) {
 			env.role = netlab_role(arg);
 			if (env.role < 0)
@@ -96,7 +147,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_END:
 		if (env.cmd == CMD_NONE)
-			argp_error(state, "a command is needed: up, down, status or exec");
+			argp_error(state, "a command is needed: up, set, down, status or exec");
+		if (has_impair() && env.cmd != CMD_UP && env.cmd != CMD_SET)
+			argp_error(state, "impairments are for up and set");
+		if (env.im.dirs && !has_impair())
+			argp_error(state, "--dir applies to --loss, --rate, --delay or --plug");
+		if (env.cmd == CMD_SET && !has_impair())
+			argp_error(state, "set: say what to change (--loss, --rate, --delay, --plug)");
 		if (env.cmd == CMD_EXEC && env.role < 0)
 			argp_error(state, "exec: say client or server");
 		if (env.subnet && env.cmd != CMD_UP)
@@ -144,6 +201,31 @@ static int do_exec(struct netlab *lab)
 	return 1;
 }
 
+static int do_up(struct netlab *lab)
+{
+	bool existed = netlab_ns_exists(lab->ns[0]) || netlab_ns_exists(lab->ns[1]);
+
+	if (netlab_up(lab))
+		return 1;
+	if (netlab_impair_apply(lab, &env.im)) {
+		/* Leave nothing half made, but never remove a lab we did not make. */
+		if (!existed)
+			netlab_down(lab);
+		return 1;
+	}
+	return 0;
+}
+
+static int do_set(struct netlab *lab)
+{
+	if (!netlab_ns_exists(lab->ns[0]) || !netlab_ns_exists(lab->ns[1])) {
+		lk_err("lab '%s' is not up: run 'netlab up --prefix %s' first", lab->prefix,
+		       lab->prefix);
+		return 1;
+	}
+	return netlab_impair_apply(lab, &env.im) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
@@ -151,7 +233,7 @@ int main(int argc, char **argv)
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc,
-		.args_doc = "up|down|status|exec [client|server] [-- CMD...]",
+		.args_doc = "up|set|down|status|exec [client|server] [-- CMD...]",
 		.children = children,
 	};
 	struct netlab lab;
@@ -170,12 +252,15 @@ int main(int argc, char **argv)
 		return 2;
 	if (env.cmd != CMD_STATUS && geteuid() != 0 && !lk_have_cap(12 /* CAP_NET_ADMIN */)) {
 		lk_err("permission denied: netlab %s needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)",
-		       env.cmd == CMD_UP ? "up" : env.cmd == CMD_DOWN ? "down" : "exec");
+		       env.cmd == CMD_UP ? "up" : env.cmd == CMD_DOWN ? "down" :
+		       env.cmd == CMD_SET ? "set" : "exec");
 		return 1;
 	}
 	switch (env.cmd) {
 	case CMD_UP:
-		return netlab_up(&lab) ? 1 : 0;
+		return do_up(&lab);
+	case CMD_SET:
+		return do_set(&lab);
 	case CMD_DOWN:
 		return netlab_down(&lab) ? 1 : 0;
 	case CMD_STATUS:

@@ -141,19 +141,19 @@ static void read_first_line(int fd, char *buf, size_t len)
 		*nl = 0;
 }
 
-int netlab_run(const char *const argv[], bool quiet)
+int netlab_run_msg(const char *const argv[], char *msg, size_t len)
 {
-	char cmd[512], msg[512];
 	int pipefd[2], status, devnull;
 	pid_t pid;
 
+	msg[0] = 0;
 	if (pipe2(pipefd, O_CLOEXEC)) {
-		lk_err("pipe: %s", strerror(errno));
+		snprintf(msg, len, "pipe: %s", strerror(errno));
 		return -1;
 	}
 	pid = fork();
 	if (pid < 0) {
-		lk_err("fork: %s", strerror(errno));
+		snprintf(msg, len, "fork: %s", strerror(errno));
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return -1;
@@ -166,19 +166,30 @@ int netlab_run(const char *const argv[], bool quiet)
 		}
 		dup2(pipefd[1], 2);
 		execvp(argv[0], (char *const *)argv);
-		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(pipefd[1]);
-	read_first_line(pipefd[0], msg, sizeof(msg));
+	read_first_line(pipefd[0], msg, len);
 	close(pipefd[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
+	if (!msg[0])
+		snprintf(msg, len, "exit status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return -1;
+}
+
+int netlab_run(const char *const argv[], bool quiet)
+{
+	char cmd[512], msg[512];
+
+	if (!netlab_run_msg(argv, msg, sizeof(msg)))
+		return 0;
 	if (!quiet) {
 		argv_join(argv, cmd, sizeof(cmd));
-		lk_err("'%s' failed: %s", cmd, msg[0] ? msg : "no message");
+		lk_err("'%s' failed: %s", cmd, msg);
 	}
 	return -1;
 }
@@ -342,6 +353,9 @@ int netlab_up(struct netlab *lab)
 	bool existed = netlab_ns_exists(lab->ns[0]) || netlab_ns_exists(lab->ns[1]);
 	int r;
 
+	/* Pins of a lab whose namespaces were deleted behind our back. */
+	if (!existed && netlab_unpin(lab))
+		return -1;
 	if (make_ns(lab->ns[NETLAB_CLIENT]) || make_ns(lab->ns[NETLAB_SERVER]))
 		goto fail;
 	if (make_veth(lab))
@@ -358,7 +372,7 @@ fail:
 }
 
 /* Remove the lab's pinned BPF objects (unpinning a tcx link detaches it). */
-static int unpin_all(struct netlab *lab)
+int netlab_unpin(struct netlab *lab)
 {
 	char path[sizeof(lab->pin_dir) + 256];
 	struct dirent *d;
@@ -389,7 +403,7 @@ static int unpin_all(struct netlab *lab)
 
 int netlab_down(struct netlab *lab)
 {
-	int r, err = unpin_all(lab);
+	int r, err = netlab_unpin(lab);
 
 	for (r = 0; r < 2; r++) {
 		const char *argv[] = { "ip", "netns", "delete", lab->ns[r], NULL };
