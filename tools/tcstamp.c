@@ -456,6 +456,7 @@ static int report(void *p, bool final)
 	struct ts_totals now, d;
 	unsigned long long *a = (void *)&now, *b = (void *)&c->last, *o = (void *)&d;
 	size_t f;
+	bool show;
 	int i, k;
 
 	c->nrows = 0;
@@ -470,12 +471,14 @@ static int report(void *p, bool final)
 
 	if (lk_opts.timestamp && !lk_out_json())
 		lk_print_time(), lk_print_nl();
-	if (c->nrows && !env.events)
+	/* With --events the flow table comes once, at the end. */
+	show = !env.events || final;
+	if (c->nrows && show)
 		print_header();
 	for (i = 0; i < c->nrows; i++) {
 		const struct row *r = &c->rows[i];
 
-		if (!env.events)
+		if (show)
 			print_row(r);
 		for (k = 0; k < TS_NBUCKETS; k++)
 			c->hist[r->key.flow.side & 1][r->key.kind & 1][k] += r->st.hist[k];

@@ -1,0 +1,89 @@
+#!/bin/bash
+# Karn's rule: with segments lost on the way (netlab --loss 5 where
+# netlab has it, else drops at a small tbf queue on the client's egress),
+# no RTT sample comes from a segment whose bytes were sent again.  The
+# retransmitted ranges come from a packet capture on the same interface;
+# tcstamp's retransmission count is checked against Tcp: RetransSegs.
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd tshark
+lk_need_cmd iperf3
+lk_need_cmd jq
+lk_need_bin tcstamp
+lk_lab_up
+PORT=7101
+CAP=$LK_TMP/cap.pcap
+OUT=$LK_TMP/events.json
+
+if "$OUTPUT/netlab" set --prefix "$LAB" --dir to-server --loss 5 >/dev/null 2>&1; then
+	echo "loss: netlab --loss 5 (to-server)"
+else
+	lk_in_client tc qdisc add dev veth0 root tbf rate 50mbit burst 16kb limit 96kb ||
+		skip "neither netlab --loss nor tbf available"
+	echo "loss: tbf drops on the client's egress"
+fi
+
+lk_bg ip netns exec "$LAB_S" iperf3 -s -1 -p $PORT
+lk_wait_for 5 lk_in_server sh -c "ss -Htln | grep -q ':$PORT '" || fail "iperf3 server did not start"
+lk_bg ip netns exec "$LAB_C" tshark -q -i veth0 -a duration:20 -c 300000 -s 96 \
+	-f "tcp port $PORT" -w "$CAP" 2>"$LK_TMP/tshark.err"
+CAP_PID=$LK_LAST_PID
+lk_bg "$OUTPUT/tcstamp" -j --events -I veth0 --netns "$LAB_C" --rport $PORT >"$OUT"
+TS_PID=$LK_LAST_PID
+lk_wait_for 10 grep -q Capturing "$LK_TMP/tshark.err" || fail "tshark did not start"
+sleep 1
+kill -0 "$TS_PID" 2>/dev/null || fail "tcstamp did not start"
+
+retr0=$(lk_netstat "$LAB_C" "Tcp RetransSegs")
+lk_in_client iperf3 -c "$LAB_S_IP" -p $PORT -t 4 -l 64k >"$LK_TMP/iperf" 2>&1 || fail "iperf3 failed"
+sleep 0.5
+retr=$(( $(lk_netstat "$LAB_C" "Tcp RetransSegs") - retr0 ))
+kill -INT "$TS_PID"
+wait "$TS_PID" || fail "tcstamp exited with an error"
+kill -INT "$CAP_PID" 2>/dev/null
+wait "$CAP_PID" 2>/dev/null
+
+# The data flow is the iperf3 connection that carried the most bytes.
+flow=$(jq -c 'select(.type == "flow" and .kind == "rtt")' "$OUT" | jq -s -c 'max_by(.bytes_out)')
+lport=$(echo "$flow" | jq .lport)
+tc_retr=$(echo "$flow" | jq .retrans)
+echo "data flow: $flow"
+assert_ge "$retr" 10 "Tcp RetransSegs during the transfer"
+assert_near "$tc_retr" "$retr" 25 5 "retransmitted segments, tcstamp vs Tcp: RetransSegs"
+
+jq -r "select(.type == \"event\" and .kind == \"rtt\" and .method == \"seq\" and .lport == $lport) | .seq" \
+	"$OUT" >"$LK_TMP/ends"
+nsamples=$(wc -l <"$LK_TMP/ends")
+assert_ge "$nsamples" 100 "RTT samples of the data flow"
+
+# Every segment the capture saw leave (seq, end), and which were resent.
+tshark -r "$CAP" -o tcp.relative_sequence_numbers:FALSE -o tcp.analyze_sequence_numbers:TRUE \
+	-Y "ip.src == $LAB_C_IP && tcp.srcport == $lport && tcp.len > 0" \
+	-T fields -e tcp.seq -e tcp.nxtseq -e tcp.analysis.retransmission \
+	-e tcp.analysis.fast_retransmission -e tcp.analysis.spurious_retransmission \
+	-e tcp.analysis.out_of_order 2>/dev/null >"$LK_TMP/segs"
+awk -v ends="$LK_TMP/ends" '
+	function mod32(x) { return x % 4294967296 }
+	# Resent: flagged by tshark, or seq below the highest end seen so far.
+	{ s = $1; e = $2; resent = ($3 $4 $5 $6) != "" || (n && (mod32(s - hi + 4294967296) >= 2147483648))
+	  if (!n || mod32(e - hi + 4294967296) < 2147483648) hi = e
+	  n++
+	  if (resent) { rs[++nr] = s; re[nr] = e } else if (!(e in start)) start[e] = s }
+	END {
+		while ((getline E < ends) > 0) {
+			if (!(E in start)) { unknown++; continue }
+			checked++
+			S = start[E]
+			for (i = 1; i <= nr; i++)
+				if (mod32(re[i] - S + 4294967296) < 2147483648 && re[i] != S &&
+				    mod32(E - rs[i] + 4294967296) < 2147483648 && E != rs[i]) {
+					bad++; print "sample for [" S "," E ") overlaps resent [" rs[i] "," re[i] ")"; break }
+		}
+		printf "segments %d, resent %d, samples checked %d, not in capture %d, bad %d\n", n, nr, checked, unknown, bad
+		print "RESULT", nr + 0, checked + 0, bad + 0
+	}' "$LK_TMP/segs" >"$LK_TMP/check"
+cat "$LK_TMP/check"
+read -r _ nresent checked bad < <(grep '^RESULT' "$LK_TMP/check")
+assert_ge "$nresent" 5 "resent segments in the capture"
+assert_ge "$checked" $((nsamples / 2)) "samples matched to a captured segment"
+assert_eq "$bad" 0 "samples from resent data"
