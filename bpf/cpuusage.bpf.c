@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * cpuusage: on-CPU time per thread from sched_switch, and interrupt time
+ * per CPU and softirq vector, taken out of the task it interrupted.
+ *
+ * Per CPU, @since is the instant up to which the running task has been
+ * charged and @irq_in_task the interrupt time spent since then; a switch
+ * (or a flush) charges now - since - irq_in_task to the task leaving.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "common.bpf.h"
+#include "cpuusage.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpuusage_cpu);
+} cpus SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CPUUSAGE_MAX_TASKS);
+	__type(key, struct cpuusage_key);
+	__type(value, struct cpuusage_task);
+} tasks SEC(".maps");
+
+static const struct cpuusage_task zero_task;
+
+static __always_inline struct cpuusage_cpu *this_cpu(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpus, &zero);
+}
+
+/*
+ * Charge the time since c->since to @t, which is current (the task
+ * switching out, or the one a flush interrupted): lk_task_wanted() and
+ * bpf_get_current_comm() look at current.
+ */
+static __always_inline void charge(struct cpuusage_cpu *c, struct task_struct *t,
+				   __u64 now, int sw, bool voluntary)
+{
+	struct cpuusage_key key = {};
+	struct cpuusage_task *v;
+	__u64 delta = 0;
+	__u32 tid;
+
+	if (c->since && now - c->since > c->irq_in_task)
+		delta = now - c->since - c->irq_in_task;
+	c->since = now;
+	c->irq_in_task = 0;
+	tid = BPF_CORE_READ(t, pid);
+	if (!tid) {
+		c->idle_ns += delta;
+		return;
+	}
+	c->task_ns += delta;
+	if (!lk_task_wanted())
+		return;
+	key.tid = tid;
+	key.start_ns = BPF_CORE_READ(t, start_time);
+	v = lk_lookup_or_init(&tasks, &key, &zero_task);
+	if (!v) {
+		c->drops += delta;
+		return;
+	}
+	v->run_ns += delta;
+	if (sw && voluntary)
+		v->nvcsw++;
+	else if (sw)
+		v->nivcsw++;
+	v->tgid = BPF_CORE_READ(t, tgid);
+	bpf_get_current_comm(v->comm, sizeof(v->comm));
+}
+
+/*
+ * The kernel counts a switch as voluntary when the task blocked: not
+ * preempted and not left runnable (prev_state 0 is TASK_RUNNING).
+ */
+static __always_inline int on_switch(bool preempt, struct task_struct *prev,
+				     unsigned int prev_state)
+{
+	struct cpuusage_cpu *c = this_cpu();
+
+	if (!c)
+		return 0;
+	c->switches++;
+	charge(c, prev, bpf_ktime_get_ns(), 1, !preempt && prev_state);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	return on_switch(preempt, prev, prev_state);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	return on_switch(preempt, prev, prev_state);
+}
+
+static __always_inline int on_softirq_entry(unsigned int vec)
+{
+	struct cpuusage_cpu *c = this_cpu();
+
+	if (!c)
+		return 0;
+	c->softirq_start = bpf_ktime_get_ns();
+	c->softirq_vec = vec;
+	c->hard_in_soft = 0;
+	return 0;
+}
+
+/* Close the running softirq up to @now (hardirqs inside it excluded). */
+static __always_inline void softirq_account(struct cpuusage_cpu *c, __u64 now)
+{
+	unsigned int vec = c->softirq_vec;
+	__u64 d = now - c->softirq_start;
+
+	d = d > c->hard_in_soft ? d - c->hard_in_soft : 0;
+	if (vec < CPUUSAGE_NR_SOFTIRQS)
+		c->softirq_ns[vec] += d;
+	c->irq_in_task += d;
+	c->hard_in_soft = 0;
+}
+
+static __always_inline int on_softirq_exit(void)
+{
+	struct cpuusage_cpu *c = this_cpu();
+
+	/* A softirq already running at attach has no start: skip it. */
+	if (!c || !c->softirq_start)
+		return 0;
+	softirq_account(c, bpf_ktime_get_ns());
+	c->softirq_start = 0;
+	return 0;
+}
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(softirq_entry_btf, unsigned int vec)
+{
+	return on_softirq_entry(vec);
+}
+
+SEC("raw_tp/softirq_entry")
+int BPF_PROG(softirq_entry_raw, unsigned int vec)
+{
+	return on_softirq_entry(vec);
+}
+
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(softirq_exit_btf, unsigned int vec)
+{
+	return on_softirq_exit();
+}
+
+SEC("raw_tp/softirq_exit")
+int BPF_PROG(softirq_exit_raw, unsigned int vec)
+{
+	return on_softirq_exit();
+}
+
+static __always_inline int on_hardirq_entry(void)
+{
+	struct cpuusage_cpu *c = this_cpu();
+
+	if (c)
+		c->hardirq_start = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline int on_hardirq_exit(void)
+{
+	struct cpuusage_cpu *c = this_cpu();
+	__u64 d;
+
+	if (!c || !c->hardirq_start)
+		return 0;
+	d = bpf_ktime_get_ns() - c->hardirq_start;
+	c->hardirq_start = 0;
+	c->hardirq_ns += d;
+	c->irq_in_task += d;
+	if (c->softirq_start)
+		c->hard_in_soft += d;
+	return 0;
+}
+
+SEC("tp_btf/irq_handler_entry")
+int BPF_PROG(hardirq_entry_btf, int irq, struct irqaction *action)
+{
+	return on_hardirq_entry();
+}
+
+SEC("raw_tp/irq_handler_entry")
+int BPF_PROG(hardirq_entry_raw, int irq, struct irqaction *action)
+{
+	return on_hardirq_entry();
+}
+
+SEC("tp_btf/irq_handler_exit")
+int BPF_PROG(hardirq_exit_btf, int irq, struct irqaction *action, int ret)
+{
+	return on_hardirq_exit();
+}
+
+SEC("raw_tp/irq_handler_exit")
+int BPF_PROG(hardirq_exit_raw, int irq, struct irqaction *action, int ret)
+{
+	return on_hardirq_exit();
+}
+
+/*
+ * The task is gone for good (after its last switch): userspace reports
+ * the entry once more and deletes it.
+ */
+static __always_inline int on_free(struct task_struct *t)
+{
+	struct cpuusage_key key = {};
+	struct cpuusage_task *v;
+
+	key.tid = BPF_CORE_READ(t, pid);
+	key.start_ns = BPF_CORE_READ(t, start_time);
+	v = bpf_map_lookup_elem(&tasks, &key);
+	if (v)
+		v->dead = 1;
+	return 0;
+}
+
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(free_btf, struct task_struct *t)
+{
+	return on_free(t);
+}
+
+SEC("raw_tp/sched_process_free")
+int BPF_PROG(free_raw, struct task_struct *t)
+{
+	return on_free(t);
+}
+
+/*
+ * Not attached: userspace runs it on every CPU with BPF_PROG_TEST_RUN
+ * (BPF_F_TEST_RUN_ON_CPU), in an IPI with interrupts off, so that the
+ * task running there, and a softirq it is in, are charged up to this
+ * instant.  A busy task that never switches is then counted exactly.
+ */
+SEC("raw_tp")
+int flush(void *ctx)
+{
+	struct cpuusage_cpu *c = this_cpu();
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!c)
+		return 0;
+	if (c->softirq_start) {
+		softirq_account(c, now);
+		c->softirq_start = now;
+	}
+	charge(c, (struct task_struct *)bpf_get_current_task(), now, 0, false);
+	c->flush_ns = now;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

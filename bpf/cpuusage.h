@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+#ifndef CPUUSAGE_H
+#define CPUUSAGE_H
+
+#define CPUUSAGE_NR_SOFTIRQS	10	/* HI .. RCU, as in linux/interrupt.h */
+#define CPUUSAGE_MAX_TASKS	16384
+
+/*
+ * A thread, named by its TID and start time: a TID reused after the
+ * thread is gone gets a new entry, so nothing is charged to a dead one.
+ */
+struct cpuusage_key {
+	unsigned int tid;
+	unsigned int pad;
+	unsigned long long start_ns;	/* task_struct.start_time */
+};
+
+/* Cumulative since the entry was made; userspace reports differences. */
+struct cpuusage_task {
+	unsigned long long run_ns;	/* on CPU, minus interrupt time */
+	unsigned long long nvcsw;	/* voluntary switches (blocked) */
+	unsigned long long nivcsw;	/* involuntary switches (preempted) */
+	unsigned int tgid;
+	unsigned int dead;		/* sched_process_free seen */
+	char comm[16];
+};
+
+/*
+ * One per CPU, written only on that CPU (sched_switch, the interrupt
+ * tracepoints, and the flush program run there by BPF_PROG_TEST_RUN).
+ * The first block is cumulative; the second is the state of what is
+ * running now.
+ */
+struct cpuusage_cpu {
+	unsigned long long task_ns;	/* non-idle tasks */
+	unsigned long long idle_ns;	/* the idle task */
+	unsigned long long hardirq_ns;	/* irq_handler_entry..exit */
+	unsigned long long softirq_ns[CPUUSAGE_NR_SOFTIRQS];
+	unsigned long long switches;
+	unsigned long long drops;	/* task time with no map entry */
+	unsigned long long flush_ns;	/* when the last flush ran */
+
+	unsigned long long since;	/* current task charged up to here */
+	unsigned long long irq_in_task;	/* interrupt time since @since */
+	unsigned long long softirq_start;	/* 0: not in a softirq */
+	unsigned long long hardirq_start;	/* 0: not in a hardirq */
+	unsigned long long hard_in_soft;	/* hardirq time inside this softirq */
+	unsigned int softirq_vec;
+	unsigned int pad;
+};
+
+#endif

@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * cpuusage: CPU time per process or thread, per CPU, and the time spent
+ * in softirqs and hardirqs, measured from scheduler and interrupt
+ * tracepoints rather than sampled.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "latkit.h"
+#include "cpuusage.h"
+#include "cpuusage.skel.h"
+
+const char *argp_program_version = "cpuusage (latkit) 0.1";
+const char *argp_program_bug_address = "see README.md";
+
+static const char doc[] =
+"Show CPU time per process (or thread) and per CPU, with softirq and\n"
+"hardirq time taken out of the task they interrupted.  %CPU: 100% is one\n"
+"CPU for the whole interval.\n"
+"\n"
+"USAGE: cpuusage [OPTIONS] [interval [count]]\n"
+"\n"
+"EXAMPLES:\n"
+"    cpuusage              # until Ctrl-C, then one report\n"
+"    cpuusage 1 5          # every second, five times\n"
+"    cpuusage -C 1         # add per-CPU busy/softirq/hardirq/idle\n"
+"    cpuusage -L -p 1234 1 # threads of process 1234, every second\n"
+"    cpuusage -n 5 -S switches 2  # top 5 by context switches\n"
+"    cpuusage -j 1 3       # JSON, one object per interval\n";
+
+static const char *const softirq_names[CPUUSAGE_NR_SOFTIRQS] = {
+	"HI", "TIMER", "NET_TX", "NET_RX", "BLOCK",
+	"IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU",
+};
+
+enum sort_key { SORT_CPU, SORT_PID, SORT_COMM, SORT_SWITCHES };
+
+static struct {
+	bool per_thread;
+	bool per_cpu;
+	long top;
+	enum sort_key sort;
+} env = { .top = 20 };
+
+static const struct argp_option options[] = {
+	{ "per-thread", 'L', NULL, 0, "One row per thread (default: per process)", 0 },
+	{ "per-cpu", 'C', NULL, 0, "Also show each CPU's busy/softirq/hardirq/idle time", 0 },
+	{ "top", 'n', "N", 0, "Show the N busiest rows (default 20; 0: all)", 0 },
+	{ "sort", 'S', "KEY", 0, "Sort by cpu (default), pid, comm or switches", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'L':
+		env.per_thread = true;
+		break;
+	case 'C':
+		env.per_cpu = true;
+		break;
+	case 'n':
+		if (lk_parse_long(arg, 0, 1000000, &env.top))
+			argp_error(state, "invalid number of rows: %s", arg);
+		break;
+	case 'S':
+		if (!strcmp(arg, "cpu"))
+			env.sort = SORT_CPU;
+		else if (!strcmp(arg, "pid"))
+			env.sort = SORT_PID;
+		else if (!strcmp(arg, "comm"))
+			env.sort = SORT_COMM;
+		else if (!strcmp(arg, "switches"))
+			env.sort = SORT_SWITCHES;
+		else
+			argp_error(state, "invalid sort key: %s (cpu, pid, comm or switches)", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+struct ent {
+	struct cpuusage_key key;
+	struct cpuusage_task v;
+};
+
+/* One row of output: a thread, or a process (the sum of its threads). */
+struct row {
+	unsigned int pid;
+	unsigned int tid;
+	char comm[16];
+	bool comm_is_leader;
+	uint64_t run_ns;
+	uint64_t nvcsw;
+	uint64_t nivcsw;
+};
+
+struct snap {
+	struct ent *ents;
+	size_t n;
+	size_t cap;
+	struct cpuusage_cpu *cpus;	/* lk_ncpus() of them */
+	unsigned long long taken_ns;	/* userspace clock, just before the flush */
+};
+
+struct ctx {
+	struct cpuusage_bpf *skel;
+	struct snap prev;
+	struct snap cur;
+	bool have_hardirq;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct cpuusage_key *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Run the flush program on every CPU, so that every running task and
+ * softirq is charged up to now.  CPUs that are offline (ENXIO) have
+ * nothing running to charge.
+ */
+static int flush_all(struct ctx *c)
+{
+	int fd = bpf_program__fd(c->skel->progs.flush);
+	int cpu, n = lk_ncpus(), done = 0;
+
+	for (cpu = 0; cpu < n; cpu++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts,
+			.flags = BPF_F_TEST_RUN_ON_CPU,
+			.cpu = cpu,
+		);
+
+		if (!bpf_prog_test_run_opts(fd, &opts)) {
+			done++;
+			continue;
+		}
+		if (errno == ENXIO)
+			continue;
+		lk_err("cannot run the flush program on CPU %d: %s", cpu, strerror(errno));
+		return -1;
+	}
+	if (!done) {
+		lk_err("cannot run the flush program on any CPU");
+		return -1;
+	}
+	return 0;
+}
+
+static int add_ent(const void *key, const void *val, void *p)
+{
+	struct snap *s = p;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct ent *e = realloc(s->ents, cap * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		s->ents = e;
+		s->cap = cap;
+	}
+	memcpy(&s->ents[s->n].key, key, sizeof(struct cpuusage_key));
+	memcpy(&s->ents[s->n].v, val, sizeof(struct cpuusage_task));
+	s->n++;
+	return 0;
+}
+
+static int read_cpus(struct ctx *c, struct cpuusage_cpu *out)
+{
+	size_t stride = lk_percpu_stride(sizeof(*out));
+	int n = lk_ncpus(), i, zero = 0;
+	char *buf = malloc(stride * n);
+
+	if (!buf)
+		return -1;
+	if (bpf_map__lookup_elem(c->skel->maps.cpus, &zero, sizeof(zero), buf,
+				 stride * n, 0)) {
+		lk_err("cannot read the per-CPU map: %s", strerror(errno));
+		free(buf);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		memcpy(&out[i], buf + i * stride, sizeof(*out));
+	free(buf);
+	return 0;
+}
+
+/* Flush, then read both maps into c->cur. */
+static int take_snapshot(struct ctx *c)
+{
+	struct snap *s = &c->cur;
+	int err;
+
+	s->taken_ns = lk_now_ns();
+	if (flush_all(c) || read_cpus(c, s->cpus))
+		return -1;
+	s->n = 0;
+	err = lk_map_foreach(bpf_map__fd(c->skel->maps.tasks), sizeof(struct cpuusage_key),
+			     sizeof(struct cpuusage_task), false, CPUUSAGE_MAX_TASKS,
+			     false, add_ent, s);
+	if (err) {
+		lk_err("cannot read the task map: %s", strerror(-err));
+		return -1;
+	}
+	qsort(s->ents, s->n, sizeof(*s->ents), key_cmp);
+	return 0;
+}
+
+/* Thread rows: this interval's growth of every entry (new ones in full). */
+static struct row *thread_rows(const struct ctx *c, size_t *nrows)
+{
+	const struct snap *s = &c->cur, *p = &c->prev;
+	struct row *rows = calloc(s->n ? s->n : 1, sizeof(*rows));
+	size_t i;
+
+	if (!rows)
+		return NULL;
+	for (i = 0; i < s->n; i++) {
+		const struct ent *e = &s->ents[i], *old;
+		struct row *r = &rows[i];
+
+		old = bsearch(&e->key, p->ents, p->n, sizeof(*p->ents), key_cmp);
+		r->tid = e->key.tid;
+		r->pid = e->v.tgid;
+		memcpy(r->comm, e->v.comm, sizeof(r->comm));
+		r->comm[sizeof(r->comm) - 1] = 0;
+		r->comm_is_leader = r->tid == r->pid;
+		r->run_ns = e->v.run_ns - (old ? old->v.run_ns : 0);
+		r->nvcsw = e->v.nvcsw - (old ? old->v.nvcsw : 0);
+		r->nivcsw = e->v.nivcsw - (old ? old->v.nivcsw : 0);
+	}
+	*nrows = s->n;
+	return rows;
+}
+
+static int pid_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/* Fold thread rows into one per process; named after its main thread. */
+static size_t fold_processes(struct row *rows, size_t n)
+{
+	size_t i, out = 0;
+
+	if (!n)
+		return 0;
+	qsort(rows, n, sizeof(*rows), pid_cmp);
+	for (i = 1; i < n; i++) {
+		struct row *acc = &rows[out];
+
+		if (rows[i].pid != acc->pid) {
+			rows[++out] = rows[i];
+			continue;
+		}
+		acc->run_ns += rows[i].run_ns;
+		acc->nvcsw += rows[i].nvcsw;
+		acc->nivcsw += rows[i].nivcsw;
+		if (rows[i].comm_is_leader && !acc->comm_is_leader) {
+			memcpy(acc->comm, rows[i].comm, sizeof(acc->comm));
+			acc->comm_is_leader = true;
+		}
+	}
+	for (i = 0; i <= out; i++)
+		rows[i].tid = rows[i].pid;
+	return out + 1;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	uint64_t sx, sy;
+	int r;
+
+	switch (env.sort) {
+	case SORT_PID:
+		return pid_cmp(a, b);
+	case SORT_COMM:
+		r = strcmp(x->comm, y->comm);
+		return r ? r : pid_cmp(a, b);
+	case SORT_SWITCHES:
+		sx = x->nvcsw + x->nivcsw;
+		sy = y->nvcsw + y->nivcsw;
+		if (sx != sy)
+			return sx > sy ? -1 : 1;
+		break;
+	case SORT_CPU:
+		break;
+	}
+	if (x->run_ns != y->run_ns)
+		return x->run_ns > y->run_ns ? -1 : 1;
+	return pid_cmp(a, b);
+}
+
+/* The interval of one CPU and what filled it, as differences. */
+struct cpu_delta {
+	uint64_t elapsed;
+	uint64_t task, idle, hardirq, softirq, switches, drops;
+	uint64_t vec[CPUUSAGE_NR_SOFTIRQS];
+};
+
+static void cpu_delta(const struct cpuusage_cpu *now, const struct cpuusage_cpu *old,
+		      struct cpu_delta *d)
+{
+	int v;
+
+	memset(d, 0, sizeof(*d));
+	d->elapsed = now->flush_ns - old->flush_ns;
+	d->task = now->task_ns - old->task_ns;
+	d->idle = now->idle_ns - old->idle_ns;
+	d->hardirq = now->hardirq_ns - old->hardirq_ns;
+	d->switches = now->switches - old->switches;
+	d->drops = now->drops - old->drops;
+	for (v = 0; v < CPUUSAGE_NR_SOFTIRQS; v++) {
+		d->vec[v] = now->softirq_ns[v] - old->softirq_ns[v];
+		d->softirq += d->vec[v];
+	}
+}
+
+static void cpu_sum(struct cpu_delta *sum, const struct cpu_delta *d)
+{
+	int v;
+
+	sum->elapsed += d->elapsed;
+	sum->task += d->task;
+	sum->idle += d->idle;
+	sum->hardirq += d->hardirq;
+	sum->softirq += d->softirq;
+	sum->switches += d->switches;
+	sum->drops += d->drops;
+	for (v = 0; v < CPUUSAGE_NR_SOFTIRQS; v++)
+		sum->vec[v] += d->vec[v];
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * part / whole : 0;
+}
+
+/* busy/softirq/hardirq/idle of one CPU or of all (fields only). */
+static void print_split(const struct cpu_delta *d)
+{
+	lk_print_float(LK_ANY, "busy_pct", " busy %5.1f%%", pct(d->task, d->elapsed));
+	lk_print_float(LK_ANY, "softirq_pct", "  softirq %5.1f%%", pct(d->softirq, d->elapsed));
+	lk_print_float(LK_ANY, "hardirq_pct", "  hardirq %5.1f%%", pct(d->hardirq, d->elapsed));
+	lk_print_float(LK_ANY, "idle_pct", "  idle %5.1f%%", pct(d->idle, d->elapsed));
+	lk_print_u64(LK_JSON, "elapsed_ns", NULL, d->elapsed);
+	lk_print_u64(LK_JSON, "task_ns", NULL, d->task);
+	lk_print_u64(LK_JSON, "softirq_ns", NULL, d->softirq);
+	lk_print_u64(LK_JSON, "hardirq_ns", NULL, d->hardirq);
+	lk_print_u64(LK_JSON, "idle_ns", NULL, d->idle);
+	lk_print_u64(LK_JSON, "switches", NULL, d->switches);
+}
+
+static void print_vectors(const struct cpu_delta *d, const char *lead)
+{
+	bool any = false;
+	char key[32];
+	int v;
+
+	lk_open_object("softirqs");
+	for (v = 0; v < CPUUSAGE_NR_SOFTIRQS; v++) {
+		snprintf(key, sizeof(key), "%s_ns", softirq_names[v]);
+		lk_print_u64(LK_JSON, key, NULL, d->vec[v]);
+		if (!d->vec[v])
+			continue;
+		if (!any)
+			lk_printf("%s", lead);
+		any = true;
+		lk_printf("  %s %.2f%%", softirq_names[v], pct(d->vec[v], d->elapsed));
+	}
+	lk_close_object();
+	if (any)
+		lk_print_nl();
+}
+
+static void print_cpus(const struct cpu_delta *per, int n)
+{
+	int i;
+
+	lk_open_array("cpus");
+	for (i = 0; i < n; i++) {
+		if (!per[i].elapsed)
+			continue;	/* offline */
+		lk_open_object(NULL);
+		lk_print_u64(LK_ANY, "cpu", "CPU%-3" PRIu64, i);
+		print_split(&per[i]);
+		lk_print_float(LK_TEXT, NULL, "  switches %.0f/s",
+			       per[i].switches * 1e9 / per[i].elapsed);
+		lk_print_nl();
+		print_vectors(&per[i], "      ");
+		lk_close_object();
+	}
+	lk_close_array();
+}
+
+static void print_totals(struct ctx *c, uint64_t wall)
+{
+	struct cpu_delta *per, sum = {};
+	int i, n = lk_ncpus(), online = 0;
+
+	per = calloc(n, sizeof(*per));
+	if (!per)
+		return;
+	for (i = 0; i < n; i++) {
+		cpu_delta(&c->cur.cpus[i], &c->prev.cpus[i], &per[i]);
+		cpu_sum(&sum, &per[i]);
+		online += per[i].elapsed != 0;
+	}
+	lk_print_u64(LK_ANY, "ncpus", "%" PRIu64 " CPUs", online);
+	lk_print_float(LK_ANY, "interval_s", " %.2fs:", wall / 1e9);
+	print_split(&sum);
+	lk_print_float(LK_TEXT, NULL, "  switches %.0f/s", wall ? sum.switches * 1e9 / wall : 0);
+	lk_print_u64(LK_JSON, "drops_ns", NULL, sum.drops);
+	if (sum.drops)
+		lk_printf("\n  (%.1f ms of task time not attributed: more than %d threads)",
+			  sum.drops / 1e6, CPUUSAGE_MAX_TASKS);
+	lk_print_nl();
+	print_vectors(&sum, "softirq:");
+	if (env.per_cpu)
+		print_cpus(per, n);
+	free(per);
+}
+
+static void print_rows(struct row *rows, size_t n, uint64_t wall)
+{
+	size_t i, shown = 0;
+
+	qsort(rows, n, sizeof(*rows), row_cmp);
+	if (env.per_thread)
+		lk_printf("%7s %7s %-16s %6s %12s %8s %8s\n", "PID", "TID", "COMM",
+			  "%CPU", "ONCPU_US", "VCSW", "IVCSW");
+	else
+		lk_printf("%7s %-16s %6s %12s %8s %8s\n", "PID", "COMM", "%CPU",
+			  "ONCPU_US", "VCSW", "IVCSW");
+	lk_open_array(env.per_thread ? "threads" : "processes");
+	for (i = 0; i < n && (!env.top || shown < (size_t)env.top); i++) {
+		const struct row *r = &rows[i];
+
+		if (!r->run_ns && !r->nvcsw && !r->nivcsw)
+			continue;
+		shown++;
+		lk_open_object(NULL);
+		lk_print_u64(LK_ANY, "pid", "%7" PRIu64 " ", r->pid);
+		if (env.per_thread)
+			lk_print_u64(LK_ANY, "tid", "%7" PRIu64 " ", r->tid);
+		lk_print_str(LK_ANY, "comm", "%-16s ", r->comm);
+		lk_print_float(LK_ANY, "cpu_pct", "%6.1f ", pct(r->run_ns, wall));
+		lk_print_u64(LK_TEXT, NULL, "%12" PRIu64 " ", r->run_ns / 1000);
+		lk_print_u64(LK_JSON, "oncpu_ns", NULL, r->run_ns);
+		lk_print_u64(LK_ANY, "vcsw", "%8" PRIu64 " ", r->nvcsw);
+		lk_print_u64(LK_ANY, "ivcsw", "%8" PRIu64 "\n", r->nivcsw);
+		lk_close_object();
+	}
+	lk_close_array();
+}
+
+/* Forget threads that are gone, now that their last interval is out. */
+static void drop_dead(struct ctx *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.tasks);
+	struct snap *s = &c->cur;
+	size_t i, keep = 0;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->ents[i].v.dead) {
+			bpf_map_delete_elem(fd, &s->ents[i].key);
+			continue;
+		}
+		s->ents[keep++] = s->ents[i];
+	}
+	s->n = keep;
+}
+
+static void swap_snaps(struct ctx *c)
+{
+	struct snap t = c->prev;
+
+	c->prev = c->cur;
+	c->cur = t;
+}
+
+static int report(void *p, bool final)
+{
+	struct ctx *c = p;
+	struct row *rows;
+	size_t n;
+	uint64_t wall;
+
+	if (take_snapshot(c))
+		return -1;
+	wall = c->cur.taken_ns - c->prev.taken_ns;
+	rows = thread_rows(c, &n);
+	if (!rows)
+		return -1;
+	if (!env.per_thread)
+		n = fold_processes(rows, n);
+	lk_open_record(final ? "summary" : "interval");
+	if (lk_opts.timestamp)
+		lk_print_time();
+	print_totals(c, wall);
+	print_rows(rows, n, wall);
+	lk_print_nl();
+	lk_close_record();
+	free(rows);
+	drop_dead(c);
+	swap_snaps(c);
+	return 0;
+}
+
+static int choose(const char *cat, const char *tp, struct bpf_program *btf,
+		  struct bpf_program *raw, struct bpf_program *btf2,
+		  struct bpf_program *raw2, bool required)
+{
+	const struct lk_hook hook = {
+		cat, tp, NULL, LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP),
+	};
+	enum lk_method m = lk_choose(&hook);
+
+	if (m == LK_M_NONE && required) {
+		lk_err("this kernel has no usable %s:%s tracepoint", cat, tp);
+		return -1;
+	}
+	bpf_program__set_autoload(btf, m == LK_M_TP_BTF);
+	bpf_program__set_autoload(raw, m == LK_M_RAW_TP);
+	if (btf2) {
+		bpf_program__set_autoload(btf2, m == LK_M_TP_BTF);
+		bpf_program__set_autoload(raw2, m == LK_M_RAW_TP);
+	}
+	return m == LK_M_NONE ? 0 : 1;
+}
+
+static int choose_all(struct ctx *c)
+{
+	__typeof__(c->skel->progs) *p = &c->skel->progs;
+	int hard;
+
+	if (choose("sched", "sched_switch", p->switch_btf, p->switch_raw,
+		   NULL, NULL, true) < 0 ||
+	    choose("irq", "softirq_entry", p->softirq_entry_btf, p->softirq_entry_raw,
+		   p->softirq_exit_btf, p->softirq_exit_raw, true) < 0 ||
+	    choose("sched", "sched_process_free", p->free_btf, p->free_raw,
+		   NULL, NULL, true) < 0)
+		return -1;
+	hard = choose("irq", "irq_handler_entry", p->hardirq_entry_btf,
+		      p->hardirq_entry_raw, p->hardirq_exit_btf, p->hardirq_exit_raw,
+		      false);
+	c->have_hardirq = hard > 0;
+	if (!c->have_hardirq)
+		lk_info("no irq:irq_handler_entry: hardirq time stays with the interrupted task");
+	bpf_program__set_autoattach(p->flush, false);
+	return 0;
+}
+
+static int alloc_snaps(struct ctx *c)
+{
+	c->prev.cpus = calloc(lk_ncpus(), sizeof(struct cpuusage_cpu));
+	c->cur.cpus = calloc(lk_ncpus(), sizeof(struct cpuusage_cpu));
+	return c->prev.cpus && c->cur.cpus ? 0 : -1;
+}
+
+static void free_snaps(struct ctx *c)
+{
+	free(c->prev.cpus);
+	free(c->prev.ents);
+	free(c->cur.cpus);
+	free(c->cur.ents);
+}
+
+int main(int argc, char **argv)
+{
+	struct argp_child children[] = {
+		lk_common_argp(LK_OPT_TASK | LK_OPT_OUTPUT), { 0 },
+	};
+	const struct argp argp = {
+		.options = options, .parser = parse_arg, .doc = doc, .children = children,
+	};
+	struct ctx c = {};
+	int err;
+
+	err = lk_argp_parse(&argp, argc, argv);
+	if (err)
+		return 1;
+	lk_out_init(lk_opts.json, NULL);
+	if (lk_bpf_init(false) || lk_opts_finish())
+		return 1;
+	if (alloc_snaps(&c)) {
+		lk_err("out of memory");
+		return 1;
+	}
+	c.skel = cpuusage_bpf__open();
+	if (!c.skel) {
+		lk_err_bpf("open BPF object", -errno);
+		err = 1;
+		goto cleanup;
+	}
+	err = choose_all(&c);
+	if (err)
+		goto cleanup;
+	c.skel->rodata->lk_filter = lk_filter_from_opts();
+	err = cpuusage_bpf__load(c.skel);
+	if (err) {
+		lk_err_bpf("load BPF programs", err);
+		goto cleanup;
+	}
+	err = cpuusage_bpf__attach(c.skel);
+	if (err) {
+		lk_err_bpf("attach to sched:sched_switch and irq tracepoints", err);
+		goto cleanup;
+	}
+	/* The first flush starts the clock on every CPU: the baseline. */
+	err = take_snapshot(&c);
+	if (err)
+		goto cleanup;
+	swap_snaps(&c);
+	lk_info("tracing; the first interval starts now");
+	lk_signals_init();
+	err = lk_run(NULL, report, &c);
+cleanup:
+	cpuusage_bpf__destroy(c.skel);
+	free_snaps(&c);
+	return err ? 1 : 0;
+}
