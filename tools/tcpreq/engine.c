@@ -46,6 +46,7 @@ struct conn {
 	bool in_sleepq;
 	bool outstanding;	/* ping: a request is out, no reply yet */
 	uint32_t ev;		/* epoll events registered */
+	char peer[64];		/* for messages: the socket may be gone */
 	struct tcpreq_rx rx;
 	/* the one frame being sent */
 	uint8_t thdr[TCPREQ_HDR_LEN];
@@ -120,28 +121,21 @@ static void conn_log(const char *fmt, ...)
 	lk_err("%s", buf);
 }
 
-static const char *peer_name(int fd, char *buf, size_t len)
+static void addr_name(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)ss;
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
 
-	if (!getpeername(fd, (struct sockaddr *)&ss, &sl)) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-			port = ntohs(a->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-			port = ntohs(a->sin6_port);
-		}
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
+		port = ntohs(a4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
+		port = ntohs(a6->sin6_port);
 	}
 	snprintf(buf, len, "%s:%d", host, port);
-	return buf;
 }
 
 static bool stopping(struct tcpreq_worker *w)
@@ -189,10 +183,7 @@ static void conn_close(struct tcpreq_worker *w, struct conn *c, bool error)
 static void conn_fail(struct tcpreq_worker *w, struct conn *c, const char *what,
 		      const char *why)
 {
-	char peer[80];
-
-	conn_log("%s %s: %s; connection dropped", what,
-		 peer_name(c->fd, peer, sizeof(peer)), why);
+	conn_log("%s %s: %s; connection dropped", what, c->peer, why);
 	conn_close(w, c, true);
 }
 
@@ -603,7 +594,10 @@ static void on_accept(struct tcpreq_worker *w)
 	int i, fd;
 
 	for (i = 0; i < 64; i++) {
-		fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss = {};
+		socklen_t sl = sizeof(ss);
+
+		fd = accept4(w->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 			    errno != ECONNABORTED)
@@ -622,11 +616,8 @@ static void on_accept(struct tcpreq_worker *w)
 			close(fd);
 			continue;
 		}
-		if (lk_verbose) {
-			char peer[80];
-
-			lk_info("connection from %s", peer_name(fd, peer, sizeof(peer)));
-		}
+		addr_name(&ss, c->peer, sizeof(c->peer));
+		lk_info("connection from %s", c->peer);
 		conn_up(w, c);
 	}
 }
@@ -876,6 +867,7 @@ static int connect_one(struct tcpreq_run *r, struct tcpreq_worker *w)
 		close(fd);
 		return -1;
 	}
+	snprintf(c->peer, sizeof(c->peer), "%s", r->cfg.addr_str);
 	return 0;
 }
 
