@@ -1,0 +1,42 @@
+#!/bin/bash
+# kill -9 of tcstamp leaves nothing attached (tcx links die with the
+# process; with clsact the next start removes our stale filter), while
+# another filter on the interface survives, and a clean stop does too.
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd bpftool
+lk_need_bin tcstamp
+lk_lab_up
+T=$OUTPUT/tcstamp
+
+# Someone else's filter on the same hook.
+lk_in_client tc qdisc add dev veth0 clsact 2>/dev/null
+lk_in_client tc filter add dev veth0 ingress prio 1 protocol ip u32 \
+	match ip dst 10.99.0.1/32 flowid 1:1 || skip "no u32 classifier"
+other() { lk_in_client tc filter show dev veth0 ingress | grep -c 'match 0a630001/ffffffff'; }
+assert_eq "$(other)" 1 "the other filter is there"
+
+# Program ids a process holds (its prog and link fds say so).
+prog_ids() { cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u; }
+has_progs() { [ -n "$(prog_ids "$1")" ]; }
+alive() { for id in $1; do bpftool prog show id "$id" >/dev/null 2>&1 && echo "$id"; done; }
+
+for how in KILL INT; do
+	"$T" -I veth0 --netns "$LAB_C" >"$LK_TMP/out" 2>&1 &
+	pid=$!
+	lk_wait_for 10 has_progs $pid || { cat "$LK_TMP/out"; fail "tcstamp did not load"; }
+	sleep 0.5
+	ids=$(prog_ids $pid | tr '\n' ' ')
+	lk_in_client ping -c 2 -i 0.2 -W 2 "$LAB_S_IP" >/dev/null || fail "no traffic with tcstamp attached"
+	kill -$how $pid
+	wait $pid
+	rc=$?
+	[ $how = INT ] && { [ $rc = 0 ] || fail "SIGINT exit status $rc"; grep -q 'flows:' "$LK_TMP/out" || fail "no summary on SIGINT"; }
+	sleep 0.5
+	assert_eq "$(alive "$ids")" "" "programs still loaded after kill -$how (ids $ids)"
+	assert_eq "$(lk_in_client tc filter show dev veth0 egress | grep -c tcstamp)" 0 "tcstamp filters left on egress"
+	assert_eq "$(lk_in_client tc filter show dev veth0 ingress | grep -c tcstamp)" 0 "tcstamp filters left on ingress"
+	assert_eq "$(other)" 1 "the other filter survives kill -$how"
+done
+lk_in_client ping -c 2 -i 0.2 -W 2 "$LAB_S_IP" >/dev/null || fail "no traffic after tcstamp"
+ok "traffic flows after tcstamp is gone"
