@@ -1,0 +1,126 @@
+#!/bin/bash
+# make vmtest: boot Debian's stock 6.1 kernel under qemu with an
+# initramfs holding the STATIC=1 tools and the tests, run the suite in
+# the guest and report its "N passed, N failed, N skipped" line.
+#
+# Environment:
+#   OUTPUT            build directory; the static build is $OUTPUT/static,
+#                     results go to $OUTPUT/vmtest (console.log, logs/)
+#   TESTS             run.sh's test glob, passed to the guest
+#   LK_VM_DEB         a linux-image .deb to use instead of the newest
+#                     linux-image-6.1.0-*-cloud-amd64 apt knows
+#   LK_VM_CACHE       where fetched packages are kept
+#                     (default ~/.cache/latkit/vm)
+#   LK_VM_SMP, LK_VM_MEM   guest CPUs (2) and memory in MB (1536)
+#   LK_VM_TIMEOUT     seconds before the guest is declared hung (1500)
+#   LK_VM_TEST_TIMEOUT  seconds per test inside the guest (600)
+#   LK_VM_ACCEL       kvm or tcg (default: kvm when /dev/kvm works)
+# Exit: 0 all passed, 1 failures or the guest crashed or hung, 2 usage,
+# 77 qemu or the kernel package is not available.
+set -u
+cd "$(dirname "$0")/.."
+TOP=$PWD
+OUTPUT=${OUTPUT:-$TOP/build}
+STATIC=$OUTPUT/static
+VMDIR=$OUTPUT/vmtest
+CACHE=${LK_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/latkit/vm}
+SMP=${LK_VM_SMP:-2}
+MEM=${LK_VM_MEM:-1536}
+VM_TIMEOUT=${LK_VM_TIMEOUT:-1500}
+
+die() { echo "vmtest: $*" >&2; exit 1; }
+unavailable() { echo "vmtest: $*" >&2; exit 77; }
+
+command -v qemu-system-x86_64 >/dev/null 2>&1 ||
+	unavailable "qemu-system-x86_64 not installed (scripts/install-deps.sh --vm)"
+[ "$(uname -m)" = x86_64 ] || unavailable "the vmtest kernel is amd64; this is $(uname -m)"
+[ -x "$STATIC/tcpretrans_cnt" ] || die "no static build in $STATIC (run make vmtest)"
+
+# The kernel: the newest 6.1 cloud image apt knows, fetched once.
+fetch_kernel() {
+	local pkg deb
+	if [ -n "${LK_VM_DEB:-}" ]; then
+		[ -f "$LK_VM_DEB" ] || die "LK_VM_DEB=$LK_VM_DEB: no such file"
+		echo "$LK_VM_DEB"
+		return
+	fi
+	pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' 2>/dev/null |
+		awk '{print $1}' | sort -V | tail -n1)
+	[ -n "$pkg" ] || unavailable "apt knows no linux-image-6.1.0-*-cloud-amd64 (needs Debian 12 sources, or set LK_VM_DEB)"
+	mkdir -p "$CACHE"
+	deb=$(ls "$CACHE/${pkg}_"*.deb 2>/dev/null | tail -n1)
+	if [ -z "$deb" ]; then
+		echo "vmtest: fetching $pkg into $CACHE" >&2
+		(cd "$CACHE" && apt-get download -q "$pkg" </dev/null >&2) ||
+			unavailable "apt-get download $pkg failed"
+		deb=$(ls "$CACHE/${pkg}_"*.deb 2>/dev/null | tail -n1)
+		[ -n "$deb" ] || die "apt-get download $pkg left no .deb in $CACHE"
+	fi
+	echo "$deb"
+}
+
+deb=$(fetch_kernel) || exit $?
+kroot=$CACHE/$(basename "$deb" .deb)
+if [ ! -d "$kroot/boot" ]; then
+	rm -rf "$kroot.tmp"
+	mkdir -p "$kroot.tmp"
+	dpkg-deb -x "$deb" "$kroot.tmp" || die "cannot unpack $deb"
+	mv "$kroot.tmp" "$kroot"
+fi
+kernel=$(ls "$kroot"/boot/vmlinuz-* 2>/dev/null | head -n1)
+[ -n "$kernel" ] || die "no vmlinuz in $deb"
+
+rm -rf "$VMDIR"
+mkdir -p "$VMDIR/logs"
+bash scripts/vm/mkinitramfs.sh "$kroot" "$STATIC" "$VMDIR/initramfs.gz" ||
+	die "building the initramfs failed"
+
+accel=${LK_VM_ACCEL:-}
+if [ -z "$accel" ]; then
+	accel=tcg
+	[ -w /dev/kvm ] && qemu-system-x86_64 -accel kvm -machine none -display none \
+		-monitor none -S -daemonize -pidfile "$VMDIR/kvmprobe.pid" >/dev/null 2>&1 &&
+		{ kill "$(cat "$VMDIR/kvmprobe.pid")" 2>/dev/null; accel=kvm; }
+fi
+case $accel in
+kvm) cpu=host ;;
+tcg) cpu=max ;;
+*) echo "vmtest: LK_VM_ACCEL must be kvm or tcg" >&2; exit 2 ;;
+esac
+
+append="console=ttyS0 panic=-1 loglevel=5 lk.timeout=${LK_VM_TEST_TIMEOUT:-600}"
+[ -n "${TESTS:-}" ] && append="$append lk.tests=$TESTS"
+[ "${LK_VM_SURVEY:-1}" = 0 ] && append="$append lk.survey=0"
+
+echo "vmtest: booting $(basename "$kernel") ($accel, $SMP CPUs, ${MEM} MB; console in $VMDIR/console.log)"
+start=$(date +%s)
+# No network device: the guest reaches nothing outside itself.
+# -no-reboot: a panic (panic=-1 reboots) ends qemu instead of looping.
+timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
+	-accel "$accel" -cpu "$cpu" -smp "$SMP" -m "$MEM" \
+	-kernel "$kernel" -initrd "$VMDIR/initramfs.gz" -append "$append" \
+	-nic none -display none -monitor none -serial stdio -no-reboot \
+	</dev/null 2>"$VMDIR/qemu.err" | tr -d '\r' | tee "$VMDIR/console.log" |
+	awk '/^LKVM-LOG-BEGIN /{inlog = 1} !inlog {print; fflush()} /^LKVM-LOG-END/{inlog = 0}'
+qrc=${PIPESTATUS[0]}
+secs=$(( $(date +%s) - start ))
+
+# Each test's log, as the guest printed it.
+awk -v dir="$VMDIR/logs" '
+	/^LKVM-LOG-BEGIN / { f = dir "/" $2 ".log"; next }
+	/^LKVM-LOG-END/ { if (f) close(f); f = ""; next }
+	f { print > f }' "$VMDIR/console.log"
+
+kver=$(awk '/^LKVM-KERNEL /{print $2; exit}' "$VMDIR/console.log")
+result=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$VMDIR/console.log" | tail -n1)
+done_rc=$(awk '/^LKVM-DONE /{print $2}' "$VMDIR/console.log" | tail -n1)
+
+if [ -z "$done_rc" ]; then
+	[ $qrc = 124 ] && echo "vmtest: the guest did not finish within ${VM_TIMEOUT}s" >&2
+	grep -m1 -E 'Kernel panic|BUG:|Oops' "$VMDIR/console.log" >&2
+	[ -s "$VMDIR/qemu.err" ] && sed 's/^/qemu: /' "$VMDIR/qemu.err" >&2
+	die "the guest crashed or hung after ${secs}s (qemu exit $qrc; see $VMDIR/console.log)"
+fi
+[ -n "$result" ] || die "the guest printed no result line (see $VMDIR/console.log)"
+echo "vmtest: kernel ${kver:-unknown} ($accel, ${secs}s): $result"
+[ "$done_rc" = 0 ]
