@@ -1,5 +1,6 @@
 #!/bin/bash
-# tcstamp on the client's veth against a packet capture on the same
+# tcpreq ping-pong across a netlab, tcstamp on the client's veth, and a
+# packet capture on the same
 # interface at the same time: per flow, the median tc-layer RTT is within
 # 10% (or 20 us) of tshark's tcp.analysis.ack_rtt median, and the sample
 # counts are of the same order.  With --peer on the server's veth, the
@@ -7,16 +8,16 @@
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd tshark
-lk_need_cmd sockperf
 lk_need_cmd jq
 lk_need_bin tcstamp
+lk_need_bin tcpreq
 lk_lab_up
 PORT=7100
 CAP=$LK_TMP/cap.pcap
 OUT=$LK_TMP/tcstamp.json
 
-lk_bg ip netns exec "$LAB_S" sockperf server --tcp -i "$LAB_S_IP" -p $PORT
-lk_wait_for 5 lk_in_server sh -c "ss -Htln | grep -q ':$PORT '" || fail "sockperf server did not start"
+lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "$LAB_S_IP:$PORT"
+lk_wait_for 5 lk_in_server sh -c "ss -Htln | grep -q ':$PORT '" || fail "tcpreq server did not start"
 
 # Bounded capture: it stops by itself after 15 s or 100000 packets.
 lk_bg ip netns exec "$LAB_C" tshark -q -i veth0 -a duration:15 -c 100000 \
@@ -28,8 +29,8 @@ lk_wait_for 10 grep -q Capturing "$LK_TMP/tshark.err" || fail "tshark did not st
 sleep 1
 kill -0 "$TS_PID" 2>/dev/null || fail "tcstamp did not start"
 
-lk_in_client sockperf ping-pong --tcp -i "$LAB_S_IP" -p $PORT -t 4 --mps 1000 >"$LK_TMP/sp" 2>&1 ||
-	fail "sockperf client failed"
+lk_in_client "$OUTPUT/tcpreq" client --rate 1000 --duration 4 -j "$LAB_S_IP:$PORT" >"$LK_TMP/req" ||
+	fail "tcpreq client failed"
 sleep 0.5
 kill -INT "$TS_PID"
 wait "$TS_PID" || fail "tcstamp exited with an error"
@@ -53,6 +54,7 @@ n=$(wc -l <"$LK_TMP/rtt")
 assert_ge "$n" 1000 "capture RTT samples"
 cap_p50=$(awk '{ v[NR] = $1 * 1e6 } END { print v[int((NR + 1) / 2)] }' "$LK_TMP/rtt")
 echo "tcstamp: $samples samples, p50 $p50 us; capture: $n samples, p50 $cap_p50 us"
+echo "tcpreq (application round trips): $(cat "$LK_TMP/req")"
 assert_near "$p50" "$cap_p50" 10 20 "median RTT, tcstamp vs capture (us)"
 assert_le "$samples" $((n * 2)) "tcstamp samples at most twice the capture's"
 assert_ge "$samples" $((n / 2)) "tcstamp samples at least half the capture's"
