@@ -399,8 +399,8 @@ static void print_dir(int d, bool have_loss, const struct netimpair_cfg *cfg,
 		lk_print_u64(LK_ANY, "seen", "  %10" PRIu64, cnt->seen);
 		lk_print_u64(LK_ANY, "dropped", "  %8" PRIu64, cnt->dropped);
 	} else {
-		lk_print_null(LK_ANY, "loss_pct", "  %8s");
-		lk_printf("  %10s  %8s", "-", "-");
+		lk_print_null(LK_JSON, "loss_pct", NULL);
+		lk_printf("  %8s  %10s  %8s", "-", "-", "-");
 	}
 	if (have_q && q->tbf) {
 		netlab_format_rate(q->rate_bps, rate, sizeof(rate));

@@ -86,6 +86,8 @@ struct netlab_impair {
 struct netlab_qdiscs {
 	bool tbf;
 	uint64_t rate_bps;
+	uint64_t tbf_buffer_ns;	/* tbf's burst, as a time at the rate */
+	uint64_t tbf_burst;	/* the same in bytes */
 	bool netem;
 	uint64_t delay_us;
 	bool plug;

@@ -128,6 +128,8 @@ static void parse_tbf(struct rtattr *opt, struct netlab_qdiscs *q)
 
 			if (!q->rate_bps)
 				q->rate_bps = (uint64_t)p->rate.rate * 8;
+			/* The burst is dumped as a time, in 64 ns psched ticks. */
+			q->tbf_buffer_ns = (uint64_t)p->buffer * 64;
 		} else if (a->rta_type == TCA_TBF_RATE64 && RTA_PAYLOAD(a) >= 8) {
 			uint64_t r;
 
@@ -135,6 +137,7 @@ static void parse_tbf(struct rtattr *opt, struct netlab_qdiscs *q)
 			q->rate_bps = r * 8;
 		}
 	}
+	q->tbf_burst = q->tbf_buffer_ns * (q->rate_bps / 8) / 1000000000;
 }
 
 /* netem's options: struct tc_netem_qopt, then attributes. */
@@ -306,10 +309,16 @@ static int add_netem(const char *ns, const char *verb, uint64_t delay_us)
 
 /*
  * Burst: 10 ms at the rate, at least four full-size frames (GSO packets
- * larger than the burst are split by tbf, but one frame must fit).
- * Queue: 100 ms at the rate.
+ * larger than the burst are split by tbf, but one frame must fit), and
+ * never less than @min_burst.  Queue: 100 ms at the rate.
+ *
+ * tbf checks a packet against the burst only when it is queued: were a
+ * change to shrink the burst below a GSO packet already in the queue,
+ * that packet would never be sent and the queue would stall for good.
+ * So a change in place keeps at least the old burst.
  */
-static int add_tbf(const char *ns, const char *verb, bool under_netem, uint64_t bps)
+static int add_tbf(const char *ns, const char *verb, bool under_netem, uint64_t bps,
+		   uint64_t min_burst)
 {
 	const char *root[] = { "root", NULL }, *child[] = { "parent", "2:1", NULL };
 	char rate[32], burst[32];
@@ -319,6 +328,8 @@ static int add_tbf(const char *ns, const char *verb, bool under_netem, uint64_t 
 
 	if (b < 4 * 1514)
 		b = 4 * 1514;
+	if (b < min_burst)
+		b = min_burst;
 	snprintf(rate, sizeof(rate), "%" PRIu64 "bit", bps);
 	snprintf(burst, sizeof(burst), "%" PRIu64 "b", b);
 	return tc_run(ns, verb, under_netem ? child : root, args, "--rate");
@@ -343,7 +354,7 @@ static int build(const char *ns, const struct netlab_qdiscs *want)
 	}
 	if (want->netem && add_netem(ns, "add", want->delay_us))
 		return -1;
-	if (want->tbf && add_tbf(ns, "add", want->netem, want->rate_bps))
+	if (want->tbf && add_tbf(ns, "add", want->netem, want->rate_bps, 0))
 		return -1;
 	return 0;
 }
@@ -362,7 +373,7 @@ int netlab_qdisc_apply(const char *ns, const struct netlab_qdiscs *cur,
 		    add_netem(ns, "replace", want->delay_us))
 			return -1;
 		if (want->tbf && want->rate_bps != cur->rate_bps &&
-		    add_tbf(ns, "replace", want->netem, want->rate_bps))
+		    add_tbf(ns, "replace", want->netem, want->rate_bps, cur->tbf_burst + 1))
 			return -1;
 		return 0;
 	}
