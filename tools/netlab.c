@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include "latkit.h"
 #include "netlab/netlab.h"
 
@@ -86,13 +87,14 @@ static bool has_impair(void)
 	return env.im.loss_set || env.im.rate_set || env.im.delay_set || env.im.plug_set;
 }
 
+static const char *const cmd_name[] = { "", "up", "down", "status", "exec", "set" };
+
 static enum cmd parse_cmd(const char *s)
 {
-	static const char *const names[] = { "", "up", "down", "status", "exec", "set" };
 	unsigned int i;
 
-	for (i = 1; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(s, names[i]))
+	for (i = 1; i < sizeof(cmd_name) / sizeof(cmd_name[0]); i++)
+		if (!strcmp(s, cmd_name[i]))
 			return i;
 	return CMD_NONE;
 }
@@ -250,10 +252,10 @@ int main(int argc, char **argv)
 	}
 	if (netlab_init(&lab, env.prefix, env.subnet))
 		return 2;
-	if (env.cmd != CMD_STATUS && geteuid() != 0 && !lk_have_cap(12 /* CAP_NET_ADMIN */)) {
-		lk_err("permission denied: netlab %s needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)",
-		       env.cmd == CMD_UP ? "up" : env.cmd == CMD_DOWN ? "down" :
-		       env.cmd == CMD_SET ? "set" : "exec");
+	/* setns() wants CAP_SYS_ADMIN, everything else CAP_NET_ADMIN. */
+	if (!lk_have_cap(CAP_SYS_ADMIN) || !lk_have_cap(CAP_NET_ADMIN)) {
+		lk_err("permission denied: netlab %s needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN)",
+		       cmd_name[env.cmd]);
 		return 1;
 	}
 	switch (env.cmd) {
@@ -264,7 +266,7 @@ int main(int argc, char **argv)
 	case CMD_DOWN:
 		return netlab_down(&lab) ? 1 : 0;
 	case CMD_STATUS:
-		return netlab_status(&lab, lk_opts.json);
+		return netlab_status(&lab, lk_opts.json) ? 1 : 0;
 	case CMD_EXEC:
 		return do_exec(&lab);
 	default:
