@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/bpf.h>
@@ -185,6 +186,30 @@ static bool method_works(enum lk_method m, const struct lk_hook *h)
 	}
 }
 
+/*
+ * LK_METHODS=fentry,kprobe (the names -v prints) narrows what lk_choose()
+ * may pick, so that a test can exercise a tool's fallback on a kernel
+ * that has the tracepoint it prefers.  Unset or empty: no restriction.
+ */
+static unsigned int methods_allowed(void)
+{
+	const char *env = getenv("LK_METHODS");
+	unsigned int mask = 0;
+	char buf[128], *tok, *save;
+	enum lk_method m;
+
+	if (!env || !*env)
+		return ~0U;
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (m = LK_M_TP_BTF; m <= LK_M_KPROBE; m++) {
+			if (!strcmp(tok, lk_method_name(m)))
+				mask |= LK_M_BIT(m);
+		}
+	}
+	return mask;
+}
+
 enum lk_method lk_choose(const struct lk_hook *h)
 {
 	static const enum lk_method order[] = {
@@ -197,8 +222,10 @@ enum lk_method lk_choose(const struct lk_hook *h)
 		snprintf(what, sizeof(what), "%s:%s", h->cat ? h->cat : "?", h->tp);
 	else
 		snprintf(what, sizeof(what), "%s()", h->func ? h->func : "?");
+	if (methods_allowed() != ~0U)
+		lk_info("hook %s: only LK_METHODS=%s", what, getenv("LK_METHODS"));
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		if (!(h->methods & LK_M_BIT(order[i])))
+		if (!(h->methods & methods_allowed() & LK_M_BIT(order[i])))
 			continue;
 		if (method_works(order[i], h)) {
 			bool on_func = order[i] == LK_M_FENTRY || order[i] == LK_M_KPROBE;

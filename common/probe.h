@@ -45,7 +45,9 @@ struct lk_hook {
 /*
  * First method in the order tp_btf, raw_tp, tracepoint, fentry, kprobe
  * that the tool has and the kernel supports; LK_M_NONE if none.  With -v
- * prints "hook cat:tp: using METHOD".
+ * prints "hook cat:tp: using METHOD".  The environment variable
+ * LK_METHODS=name[,name] (e.g. "fentry,kprobe") limits the methods
+ * considered, to test fallbacks where the tracepoint exists.
  */
 enum lk_method lk_choose(const struct lk_hook *h);
 
