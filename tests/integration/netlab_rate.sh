@@ -37,6 +37,7 @@ assert_ge "$(mbit "$down")" 100 "to-client goodput is not limited, Mbit/s"
 # (the old rate's queue drains between).
 iperf -t 6 -i 1 -b 0 --get-server-output >"$LK_TMP/run.json" &
 IPERF=$!
+LK_PIDS+=($IPERF)
 sleep 2.3
 "$NL" set --prefix "$P" --dir to-server --rate 5mbit || fail "set --rate 5mbit"
 wait $IPERF || fail "iperf3 during set"

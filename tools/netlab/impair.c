@@ -410,7 +410,10 @@ static void print_dir(int d, bool have_loss, const struct netimpair_cfg *cfg,
 	}
 	lk_printf("  %-10s", rate);
 	if (have_q && q->netem) {
-		snprintf(delay, sizeof(delay), "%.3gms", q->delay_us / 1000.0);
+		if (q->delay_us % 1000)
+			snprintf(delay, sizeof(delay), "%.3fms", q->delay_us / 1000.0);
+		else
+			snprintf(delay, sizeof(delay), "%" PRIu64 "ms", q->delay_us / 1000);
 		lk_print_float(LK_JSON, "delay_ms", NULL, q->delay_us / 1000.0);
 	} else {
 		lk_print_null(LK_JSON, "delay_ms", NULL);

@@ -264,15 +264,6 @@ static int ns_sysctl(const char *ns, const char *path, const char *val)
 	return err;
 }
 
-static int ip(const char *ns, const char *a1, const char *a2, const char *a3,
-	      const char *a4, const char *a5, const char *a6, const char *a7,
-	      const char *a8, const char *a9)
-{
-	const char *argv[] = { "ip", "-n", ns, a1, a2, a3, a4, a5, a6, a7, a8, a9, NULL };
-
-	return netlab_run(argv, false);
-}
-
 static int make_ns(const char *ns)
 {
 	const char *argv[] = { "ip", "netns", "add", ns, NULL };
@@ -303,14 +294,16 @@ static int check_existing(struct netlab *lab, int role, const struct if_state *s
 static int setup_side(struct netlab *lab, int role)
 {
 	const char *ns = lab->ns[role];
-	char addr[INET_ADDRSTRLEN + 4];
-	char ip4[INET_ADDRSTRLEN];
+	char addr[INET_ADDRSTRLEN + 4], ip4[INET_ADDRSTRLEN];
+	const char *set_addr[] = { "ip", "-n", ns, "addr", "replace", addr, "dev",
+				   NETLAB_IFNAME, NULL };
+	const char *lo_up[] = { "ip", "-n", ns, "link", "set", "lo", "up", NULL };
+	const char *veth_up[] = { "ip", "-n", ns, "link", "set", NETLAB_IFNAME, "up", NULL };
 
 	inet_ntop(AF_INET, &lab->addr[role], ip4, sizeof(ip4));
 	snprintf(addr, sizeof(addr), "%s/%d", ip4, lab->plen);
-	if (ip(ns, "addr", "replace", addr, "dev", NETLAB_IFNAME, NULL, NULL, NULL, NULL) ||
-	    ip(ns, "link", "set", "lo", "up", NULL, NULL, NULL, NULL, NULL) ||
-	    ip(ns, "link", "set", NETLAB_IFNAME, "up", NULL, NULL, NULL, NULL, NULL))
+	if (netlab_run(set_addr, false) || netlab_run(lo_up, false) ||
+	    netlab_run(veth_up, false))
 		return -1;
 	/* Unprivileged ICMP echo sockets, as the original net-up.sh allowed. */
 	return ns_sysctl(ns, "/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
