@@ -133,6 +133,19 @@ static __always_inline void parse_tcp_opts(struct __sk_buff *skb, __u32 off,
 	__u8 h[2];
 	int k;
 
+	/* Fast path: NOP, NOP, timestamps, as Linux and most stacks send. */
+	if (optlen >= 12) {
+		struct { __u8 kind[4]; __be32 val, ecr; } o;
+
+		if (bpf_skb_load_bytes(skb, off, &o, sizeof(o)))
+			return;
+		if (o.kind[0] == 1 && o.kind[1] == 1 && o.kind[2] == 8 && o.kind[3] == 10) {
+			p->tsval = bpf_ntohl(o.val);
+			p->tsecr = bpf_ntohl(o.ecr);
+			p->has_ts = 1;
+			return;
+		}
+	}
 	for (k = 0; k < 20 && i + 10 <= optlen; k++) {
 		if (bpf_skb_load_bytes(skb, off + i, h, sizeof(h)))
 			return;
@@ -362,17 +375,19 @@ static __always_inline struct ts_stats *get_stats(const struct ts_flow *f,
 	return s;
 }
 
+/* One sample into @s (the flow's row of @kind; looked up if NULL). */
 static __always_inline void record(const struct ts_flow *f, __u32 kind,
-				   __u32 method, __u64 now, __u64 d,
-				   __u32 seq, __u32 len)
+				   struct ts_stats *s, __u32 method, __u64 now,
+				   __u64 d, __u32 seq, __u32 len)
 {
 	struct ts_totals *t = get_totals();
-	struct ts_stats *s = get_stats(f, kind);
 	struct ts_event *e;
 	__u64 idx;
 
 	if (t)
 		t->samples++;
+	if (!s)
+		s = get_stats(f, kind);
 	if (s) {
 		__sync_fetch_and_add(&s->samples, 1);
 		if (method == TS_M_TS)
@@ -567,11 +582,9 @@ static __always_inline void on_ingress(struct __sk_buff *skb, struct pkt *p,
 	__u64 d;
 
 	reverse(&p->flow, &local);
-	if (p->payload) {
-		s = get_stats(&local, TS_K_RTT);
-		if (s)
-			__sync_fetch_and_add(&s->bytes_in, p->payload);
-	}
+	s = get_stats(&local, TS_K_RTT);
+	if (s && p->payload)
+		__sync_fetch_and_add(&s->bytes_in, p->payload);
 	if (owd_enabled && p->payload) {
 		struct owd_key k = { .flow = p->flow, .seq = p->seq, .len = p->payload };
 		struct owd_val *v;
@@ -583,8 +596,8 @@ static __always_inline void on_ingress(struct __sk_buff *skb, struct pkt *p,
 				if (t)
 					t->owd_retrans++;
 			} else {
-				record(&local, TS_K_OWD, TS_M_OWD, now, now - v->sent,
-				       p->seq, p->payload);
+				record(&local, TS_K_OWD, NULL, TS_M_OWD, now,
+				       now - v->sent, p->seq, p->payload);
 			}
 			bpf_map_delete_elem(&owd, &k);
 		}
@@ -596,7 +609,7 @@ static __always_inline void on_ingress(struct __sk_buff *skb, struct pkt *p,
 		return;
 	d = ack_state(st, p, now, &method, &seq);
 	if (d)
-		record(&local, TS_K_RTT, method, now, d, seq, 0);
+		record(&local, TS_K_RTT, s, method, now, d, seq, 0);
 }
 
 static __always_inline int handle(struct __sk_buff *skb, int side, bool egress)
