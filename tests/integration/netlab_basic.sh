@@ -36,7 +36,7 @@ assert_eq "$got" 3 "server -> client echo replies"
 # can only use an ICMP datagram socket, which ping_group_range allows.
 # (setpriv is util-linux; a minimal system may lack it.)
 unpriv=false
-if command -v setpriv >/dev/null && [ ! -L "$(command -v ping)" ]; then
+if setpriv --help 2>&1 | grep -q -- --reuid && [ ! -L "$(command -v ping)" ]; then
 	unpriv=true
 	mkdir "$LK_TMP/bin" && chmod 755 "$LK_TMP" "$LK_TMP/bin"
 	cp "$(command -v ping)" "$LK_TMP/bin/ping"
@@ -51,7 +51,7 @@ if $unpriv; then
 	nobody server "$LAB_C_IP" >/dev/null 2>&1 && fail "unprivileged ping works without ping_group_range?"
 	ok "unprivileged ping fails without ping_group_range"
 else
-	echo "no setpriv or ping is a link (busybox): unprivileged ping not checked"
+	echo "no util-linux setpriv, or ping is a link (busybox): unprivileged ping not checked"
 	lk_in_server sh -c 'echo "1 0" > /proc/sys/net/ipv4/ping_group_range'
 fi
 
