@@ -455,6 +455,21 @@ static __always_inline bool egress_state(struct flow_state *st, struct pkt *p,
 	int i;
 
 	st->last_seen = now;
+	/*
+	 * A SYN with a new ISN starts a new connection on a reused 4-tuple:
+	 * forget the old one's sequence space.  (A SYN sent again has
+	 * seq == snd_max - 1 and is a retransmission like any other.)
+	 */
+	if ((p->flags & TH_SYN) && st->have_max && p->seq + 1 != st->snd_max) {
+#pragma unroll
+		for (i = 0; i < TS_RING; i++) {
+			v = st->slot[i];
+			if (v)
+				take(&st->slot[i], v);
+		}
+		st->have_max = 0;
+		st->have_una = 0;
+	}
 	if (st->have_max && before(p->seq, st->snd_max)) {
 #pragma unroll
 		for (i = 0; i < TS_RING; i++) {
