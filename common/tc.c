@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/bpf.h>
@@ -37,6 +38,11 @@ bool lk_have_tcx(void)
 	if (have >= 0)
 		return have;
 	have = 0;
+	/* As LK_METHODS for tracepoints: lets a test run the clsact path. */
+	if (getenv("LK_NO_TCX") && *getenv("LK_NO_TCX")) {
+		lk_info("tcx links not used (LK_NO_TCX)");
+		return false;
+	}
 	prog = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "lk_probe", "GPL", insns, 2, NULL);
 	if (prog < 0)
 		return false;

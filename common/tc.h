@@ -22,7 +22,10 @@ struct lk_tc {
 	unsigned int priority;
 };
 
-/* Does this kernel support tcx links?  (Probed once, on loopback.) */
+/*
+ * Does this kernel support tcx links?  (Probed once, on loopback.)
+ * LK_NO_TCX=1 in the environment says no, so tests can exercise clsact.
+ */
 bool lk_have_tcx(void);
 
 int lk_tc_attach(int prog_fd, int ifindex, bool ingress, unsigned int handle,
