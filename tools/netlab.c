@@ -28,7 +28,7 @@ static const char doc[] =
 "       netlab set [--prefix P] IMPAIRMENTS\n"
 "       netlab down [--prefix P]\n"
 "       netlab status [--prefix P] [-j]\n"
-"       netlab exec client|server [--prefix P] -- CMD [ARGS...]\n"
+"       netlab exec client|server [--prefix P] [--] CMD [ARGS...]\n"
 "\n"
 "EXAMPLES:\n"
 "    netlab up                          # client .1, server .100\n"
@@ -78,8 +78,6 @@ static struct {
 	int role;
 	struct netlab_impair im;
 	char **exec_argv;	/* after "--" */
-	int n_exec_pos;		/* command words given without "--" */
-	char *exec_pos[64];
 } env = { .role = -1 };
 
 static bool has_impair(void)
@@ -141,8 +139,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			env.role = netlab_role(arg);
 			if (env.role < 0)
 				argp_error(state, "exec: want client or server, not '%s'", arg);
-		} else if (env.cmd == CMD_EXEC && env.n_exec_pos < 63) {
-			env.exec_pos[env.n_exec_pos++] = arg;
 		} else {
 			argp_error(state, "unexpected argument: %s", arg);
 		}
@@ -167,10 +163,31 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* Everything after the first "--" is the command of exec, untouched by argp. */
+/* Options that may come before exec's role; returns how many words they take. */
+static int netlab_opt_words(char **argv, int i, int argc)
+{
+	static const char *const flags[] = { "-v", "-j", "--verbose", "--json", "-vv" };
+	unsigned int k;
+
+	if (!strcmp(argv[i], "--prefix"))
+		return i + 1 < argc ? 2 : 0;
+	if (!strncmp(argv[i], "--prefix=", 9))
+		return 1;
+	for (k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+		if (!strcmp(argv[i], flags[k]))
+			return 1;
+	return 0;
+}
+
+/*
+ * exec's command is kept from argp: everything after the first "--", or
+ * without one, everything from the first word that is not an option after
+ * "exec client|server" (as with ip netns exec).  Returns how many words
+ * argp is to parse.
+ */
 static int split_command(int argc, char **argv)
 {
-	int i;
+	int i, n, seen_exec = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
@@ -179,27 +196,36 @@ static int split_command(int argc, char **argv)
 			return i;
 		}
 	}
+	for (i = 1; i < argc; i += n ? n : 1) {
+		n = netlab_opt_words(argv, i, argc);
+		if (n)
+			continue;
+		if (!seen_exec && strcmp(argv[i], "exec"))
+			break;
+		if (!seen_exec) {
+			seen_exec = 1;
+			continue;
+		}
+		if (netlab_role(argv[i]) < 0)
+			break;
+		/* The role's options, then the command's first word. */
+		for (i++; i < argc && (n = netlab_opt_words(argv, i, argc)); i += n)
+			;
+		if (i < argc)
+			env.exec_argv = &argv[i];
+		return i;
+	}
 	return argc;
 }
 
 static int do_exec(struct netlab *lab)
 {
-	char **argv = env.exec_argv;
-
-	if (env.n_exec_pos && argv && *argv) {
-		lk_err("exec: put the whole command after --");
-		return 1;
-	}
-	if (env.n_exec_pos) {
-		env.exec_pos[env.n_exec_pos] = NULL;
-		argv = env.exec_pos;
-	}
-	if (!argv || !*argv) {
+	if (!env.exec_argv || !*env.exec_argv) {
 		lk_err("exec: no command given (netlab exec %s -- CMD...)",
 		       netlab_role_name[env.role]);
 		return 1;
 	}
-	netlab_exec(lab, env.role, argv);
+	netlab_exec(lab, env.role, env.exec_argv);
 	return 1;
 }
 

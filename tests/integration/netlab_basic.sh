@@ -82,6 +82,10 @@ if command -v jq >/dev/null; then
 fi
 ok "status"
 
+# Without "--", the command starts after the role (and netlab's options).
+assert_eq "$("$NL" exec server --prefix "$P" ip -o -4 addr show dev veth0 | awk '{print $4}')" "$LAB_S_IP/24" \
+	"exec without --, the command's own options intact"
+
 # exec passes the command's exit status through.
 rc=0; "$NL" exec server --prefix "$P" -- sh -c 'exit 7' || rc=$?
 assert_eq "$rc" 7 "exec exit status"
