@@ -1,7 +1,7 @@
 #!/bin/bash
 # kill -9 of tcstamp leaves nothing attached (tcx links die with the
-# process; with clsact the next start removes our stale filter), while
-# another filter on the interface survives, and a clean stop does too.
+# process); with clsact (forced by LK_NO_TCX) the next start removes our
+# stale filters.  Another filter on the interface survives all of it.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd bpftool
@@ -40,3 +40,23 @@ for how in KILL INT; do
 done
 lk_in_client ping -c 2 -i 0.2 -W 2 "$LAB_S_IP" >/dev/null || fail "no traffic after tcstamp"
 ok "traffic flows after tcstamp is gone"
+
+# Without tcx (LK_NO_TCX=1 forces it): kill -9 leaves the clsact filters,
+# the next start removes them, and a clean stop leaves none.
+ours() { lk_in_client tc filter show dev veth0 "$1" | grep -c 'tcstamp_'; }
+LK_NO_TCX=1 "$T" -v -I veth0 --netns "$LAB_C" >"$LK_TMP/out" 2>&1 &
+pid=$!
+lk_wait_for 10 grep -q 'clsact filters' "$LK_TMP/out" || { cat "$LK_TMP/out"; fail "no clsact attach"; }
+assert_eq "$(ours egress) $(ours ingress)" "1 1" "clsact filters while running"
+kill -KILL $pid
+wait $pid
+assert_eq "$(ours egress) $(ours ingress)" "1 1" "clsact filters left by kill -9 (expected)"
+LK_NO_TCX=1 "$T" -v -I veth0 --netns "$LAB_C" >"$LK_TMP/out" 2>&1 &
+pid=$!
+lk_wait_for 10 grep -q 'clsact filters' "$LK_TMP/out" || { cat "$LK_TMP/out"; fail "no clsact attach"; }
+assert_eq "$(grep -c 'removed a stale filter' "$LK_TMP/out")" 2 "stale filters removed at start"
+assert_eq "$(ours egress) $(ours ingress)" "1 1" "one filter each after restart"
+kill -INT $pid
+wait $pid || fail "tcstamp exited with an error"
+assert_eq "$(ours egress) $(ours ingress)" "0 0" "clsact filters after a clean stop"
+assert_eq "$(other)" 1 "the other filter survives the clsact runs"
