@@ -180,40 +180,53 @@ static int netlab_opt_words(char **argv, int i, int argc)
 }
 
 /*
- * exec's command is kept from argp: everything after the first "--", or
- * without one, everything from the first word that is not an option after
- * "exec client|server" (as with ip netns exec).  Returns how many words
- * argp is to parse.
+ * exec's command is kept from argp: it starts after "exec client|server"
+ * and netlab's own options, and after a "--" if one follows them (as
+ * with ip netns exec, "--" is optional).  Returns how many words argp is
+ * to parse, or -1 when this is not an exec command line.
  */
-static int split_command(int argc, char **argv)
+static int split_exec(int argc, char **argv)
 {
-	int i, n, seen_exec = 0;
+	int i = 1, n, seen_exec = 0;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--")) {
-			env.exec_argv = &argv[i + 1];
-			argv[i] = NULL;
-			return i;
-		}
-	}
-	for (i = 1; i < argc; i += n ? n : 1) {
+	while (i < argc) {
 		n = netlab_opt_words(argv, i, argc);
-		if (n)
+		if (n) {
+			i += n;
 			continue;
-		if (!seen_exec && strcmp(argv[i], "exec"))
-			break;
+		}
 		if (!seen_exec) {
+			if (strcmp(argv[i], "exec"))
+				return -1;
 			seen_exec = 1;
+			i++;
 			continue;
 		}
 		if (netlab_role(argv[i]) < 0)
-			break;
-		/* The role's options, then the command's first word. */
+			return -1;
 		for (i++; i < argc && (n = netlab_opt_words(argv, i, argc)); i += n)
 			;
-		if (i < argc)
-			env.exec_argv = &argv[i];
+		n = i;
+		if (i < argc && !strcmp(argv[i], "--"))
+			i++;
+		env.exec_argv = &argv[i];
+		return n;
+	}
+	return -1;
+}
+
+static int split_command(int argc, char **argv)
+{
+	int i = split_exec(argc, argv);
+
+	if (i >= 0)
 		return i;
+	/* Not a well-formed exec: a "--" is kept for the error it deserves. */
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			env.exec_argv = &argv[i + 1];
+			return i;
+		}
 	}
 	return argc;
 }
