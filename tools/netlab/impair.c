@@ -169,6 +169,7 @@ static int obj_get(struct netlab *lab, const char *name)
 static int make_pin_dir(struct netlab *lab)
 {
 	struct statfs st;
+	int i;
 
 	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) {
 		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
@@ -178,12 +179,18 @@ static int make_pin_dir(struct netlab *lab)
 		}
 		lk_info("mounted the BPF filesystem at /sys/fs/bpf");
 	}
-	if ((mkdir(NETLAB_PIN_ROOT, 0700) && errno != EEXIST) ||
-	    (mkdir(lab->pin_dir, 0700) && errno != EEXIST)) {
-		lk_err("cannot create %s: %s", lab->pin_dir, strerror(errno));
-		return -1;
+	/* Another lab's down may remove an empty NETLAB_PIN_ROOT between our
+	 * two mkdirs: try again then. */
+	for (i = 0; i < 3; i++) {
+		if (mkdir(NETLAB_PIN_ROOT, 0700) && errno != EEXIST)
+			break;
+		if (!mkdir(lab->pin_dir, 0700) || errno == EEXIST)
+			return 0;
+		if (errno != ENOENT)
+			break;
 	}
-	return 0;
+	lk_err("cannot create %s: %s", lab->pin_dir, strerror(errno));
+	return -1;
 }
 
 /* Attach one direction's program at its receiver's ingress; pin a tcx link. */
