@@ -572,7 +572,7 @@ int main(int argc, char **argv)
 	lk_out_init(lk_opts.json, NULL);
 	if (lk_bpf_init(true) || lk_opts_finish())
 		return 1;
-	env.sides[0].netns = lk_opts.netns ? lk_opts.netns_path : NULL;
+	env.sides[0].netns = lk_opts.netns;
 	if (env.nsides > 1 && !env.sides[1].ifname)
 		env.sides[1].ifname = env.sides[0].ifname;
 	for (i = 0; i < env.nsides; i++)

@@ -4,6 +4,8 @@
 # no RTT sample comes from a segment whose bytes were sent again.  The
 # retransmitted ranges come from a packet capture on the same interface;
 # tcstamp's retransmission count is checked against Tcp: RetransSegs.
+# With --peer on the server's veth, beside netlab's loss program there,
+# one-way delays still come, and resent segments give none.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd tshark
@@ -28,7 +30,7 @@ lk_wait_for 5 lk_in_server sh -c "ss -Htln | grep -q ':$PORT '" || fail "iperf3 
 lk_bg ip netns exec "$LAB_C" tshark -q -i veth0 -a duration:20 -c 300000 -s 96 \
 	-f "tcp port $PORT" -w "$CAP" 2>"$LK_TMP/tshark.err"
 CAP_PID=$LK_LAST_PID
-lk_bg "$OUTPUT/tcstamp" -j --events -I veth0 --netns "$LAB_C" --rport $PORT >"$OUT"
+lk_bg "$OUTPUT/tcstamp" -j --events -I veth0 --netns "$LAB_C" --peer "$LAB_S" --rport $PORT >"$OUT"
 TS_PID=$LK_LAST_PID
 lk_wait_for 10 grep -q Capturing "$LK_TMP/tshark.err" || fail "tshark did not start"
 sleep 1
@@ -44,7 +46,8 @@ kill -INT "$CAP_PID" 2>/dev/null
 wait "$CAP_PID" 2>/dev/null
 
 # The data flow is the iperf3 connection that carried the most bytes.
-flow=$(jq -c 'select(.type == "flow" and .kind == "rtt")' "$OUT" | jq -s -c 'max_by(.bytes_out)')
+flow=$(jq -c 'select(.type == "flow" and .kind == "rtt" and .laddr == "'$LAB_C_IP'")' "$OUT" |
+	jq -s -c 'max_by(.bytes_out)')
 lport=$(echo "$flow" | jq .lport)
 tc_retr=$(echo "$flow" | jq .retrans)
 echo "data flow: $flow"
@@ -87,3 +90,9 @@ read -r _ nresent checked bad < <(grep '^RESULT' "$LK_TMP/check")
 assert_ge "$nresent" 5 "resent segments in the capture"
 assert_ge "$checked" $((nsamples / 2)) "samples matched to a captured segment"
 assert_eq "$bad" 0 "samples from resent data"
+
+# One-way delay into the server, after netlab's loss program.
+owd=$(jq -c "select(.type == \"flow\" and .kind == \"owd-in\" and .laddr == \"$LAB_S_IP\" and .rport == $lport)" "$OUT")
+echo "one-way delay into the server: $owd"
+assert_ge "$(echo "$owd" | jq .samples)" 100 "one-way delay samples of the data flow"
+assert_ge "$(jq 'select(.type == "summary") | .owd_resent' "$OUT")" 1 "resent segments that gave no one-way delay"
