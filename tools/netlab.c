@@ -77,12 +77,30 @@ static struct {
 	const char *subnet;
 	int role;
 	struct netlab_impair im;
-	char **exec_argv;	/* after "--" */
+	char **exec_argv;	/* exec's command */
 } env = { .role = -1 };
 
 static bool has_impair(void)
 {
 	return env.im.loss_set || env.im.rate_set || env.im.delay_set || env.im.plug_set;
+}
+
+/* Options that do not fit the command, or NULL. */
+static const char *misuse(void)
+{
+	if (env.cmd == CMD_NONE)
+		return "a command is needed: up, set, down, status or exec";
+	if (has_impair() && env.cmd != CMD_UP && env.cmd != CMD_SET)
+		return "impairments are for up and set";
+	if (env.im.dirs && !has_impair())
+		return "--dir applies to --loss, --rate, --delay or --plug";
+	if (env.cmd == CMD_SET && !has_impair())
+		return "set: say what to change (--loss, --rate, --delay, --plug)";
+	if (env.cmd == CMD_EXEC && env.role < 0)
+		return "exec: say client or server";
+	if (env.subnet && env.cmd != CMD_UP)
+		return "--subnet is only for up";
+	return NULL;
 }
 
 static const char *const cmd_name[] = { "", "up", "down", "status", "exec", "set" };
@@ -144,18 +162,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		}
 		break;
 	case ARGP_KEY_END:
-		if (env.cmd == CMD_NONE)
-			argp_error(state, "a command is needed: up, set, down, status or exec");
-		if (has_impair() && env.cmd != CMD_UP && env.cmd != CMD_SET)
-			argp_error(state, "impairments are for up and set");
-		if (env.im.dirs && !has_impair())
-			argp_error(state, "--dir applies to --loss, --rate, --delay or --plug");
-		if (env.cmd == CMD_SET && !has_impair())
-			argp_error(state, "set: say what to change (--loss, --rate, --delay, --plug)");
-		if (env.cmd == CMD_EXEC && env.role < 0)
-			argp_error(state, "exec: say client or server");
-		if (env.subnet && env.cmd != CMD_UP)
-			argp_error(state, "--subnet is only for up");
+		if (misuse())
+			argp_error(state, "%s", misuse());
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
