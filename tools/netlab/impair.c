@@ -439,7 +439,8 @@ void netlab_impair_status(struct netlab *lab)
 	struct netimpair_cfg cfg[2] = {};
 	struct netimpair_cnt cnt[2] = {};
 	struct netlab_qdiscs q[2];
-	bool have_loss, have_q[2];
+	bool have_loss, have_q[2], tcx;
+	char path[256];
 	int d;
 
 	have_loss = !read_loss(lab, cfg, cnt);
@@ -450,6 +451,14 @@ void netlab_impair_status(struct netlab *lab)
 		  "seen", "dropped", "rate", "delay", "plug");
 	for (d = 0; d < NETIMPAIR_NDIR; d++)
 		print_dir(d, have_loss, &cfg[d], &cnt[d], have_q[d], &q[d]);
-	if (!have_loss)
+	if (!have_loss) {
+		lk_print_null(LK_JSON, "loss_hook", NULL);
 		lk_printf("  (no loss program yet: --loss attaches it)\n");
+		return;
+	}
+	/* Pinned links exist only for tcx; clsact filters stay by themselves. */
+	pin_path(lab, link_pin[0], path, sizeof(path));
+	tcx = !access(path, F_OK);
+	lk_print_str(LK_JSON, "loss_hook", NULL, tcx ? "tcx" : "clsact");
+	lk_printf("  (loss program: %s)\n", tcx ? "tcx links" : "clsact filters");
 }
