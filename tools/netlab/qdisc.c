@@ -289,7 +289,8 @@ static int tc_run(const char *ns, const char *verb, const char *const where[],
 	argv[n] = NULL;
 	if (!netlab_run_msg(argv, msg, sizeof(msg)))
 		return 0;
-	if (strstr(msg, "kind is unknown") || strstr(msg, "No such file"))
+	/* Newer tc relays the kernel's extack, older tc only the errno. */
+	if (strstr(msg, "kind is unknown") || strstr(msg, "RTNETLINK answers: No such file"))
 		lk_err("%s is not available in this kernel (needed for %s)",
 		       !strcmp(kind_args[2], "netem") ? "netem (sch_netem)" : kind_args[2], what);
 	else
