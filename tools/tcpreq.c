@@ -358,13 +358,6 @@ static void print_summary(struct tcpreq_run *run)
 	free(lat);
 }
 
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { ns / 1000000000ULL, ns % 1000000000ULL };
-
-	nanosleep(&ts, NULL);
-}
-
 static void main_loop(struct tcpreq_run *run)
 {
 	uint64_t ival = lk_opts.interval * 1e9, next, now, wait;
@@ -383,7 +376,7 @@ static void main_loop(struct tcpreq_run *run)
 		wait = 50000000ULL;
 		if (ival && next - now < wait)
 			wait = next - now;
-		sleep_ns(wait);
+		tcpreq_wait(run, wait);
 	}
 }
 

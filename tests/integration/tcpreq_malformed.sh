@@ -56,12 +56,13 @@ for data in (hdr(1, 100)[:10], hdr(1, 100) + b'x' * 50):
 # A flood of 20 MB of requests without reading replies: the server must
 # stop reading (bounded queue), not buffer replies without end.
 s = conn(); s.setblocking(False)
-req = hdr(1, 1000) + b'z' * 1000
+chunk = (hdr(1, 1000) + b'z' * 1000) * 64
 sent = 0
 deadline = time.time() + 3
 while sent < 20 << 20 and time.time() < deadline:
     try:
-        sent += s.send(req * 64)
+        # Keep the framing across partial sends.
+        sent += s.send(chunk[sent % len(chunk):])
     except BlockingIOError:
         time.sleep(0.01)
 print('flood: sent %d bytes before the server stopped reading' % sent)
@@ -70,7 +71,8 @@ if sent >= 20 << 20:
 s.close(); bad += 1
 print(bad)
 PY
-ip netns exec "$NS" python3 "$LK_TMP/bad.py" "$PORT" >"$LK_TMP/bad" || fail "bad peers: $(cat "$LK_TMP/bad")"
+ip netns exec "$NS" python3 "$LK_TMP/bad.py" "$PORT" >"$LK_TMP/bad" ||
+	{ cat "$LK_TMP/srv.err"; fail "bad peers: $(cat "$LK_TMP/bad")"; }
 cat "$LK_TMP/bad"
 nbad=$(tail -n 1 "$LK_TMP/bad")
 rss=$(awk '/VmRSS/ { print $2 }' "/proc/$SERVER/status")

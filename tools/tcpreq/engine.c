@@ -5,6 +5,7 @@
  * one frame at a time; what it sends next is decided by pump().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -46,7 +48,7 @@ struct conn {
 	bool in_sleepq;
 	bool outstanding;	/* ping: a request is out, no reply yet */
 	uint32_t ev;		/* epoll events registered */
-	char peer[64];		/* for messages: the socket may be gone */
+	char peer[128];		/* for messages: the socket may be gone */
 	struct tcpreq_rx rx;
 	/* the one frame being sent */
 	uint8_t thdr[TCPREQ_HDR_LEN];
@@ -82,6 +84,7 @@ struct tcpreq_worker {
 	uint8_t *scratch;
 	uint64_t drain_until;
 	uint64_t now;
+	int blocking;		/* in the fast path's recv(): kick to wake */
 };
 
 static uint8_t zeros[ZBUF_LEN];
@@ -467,7 +470,11 @@ static size_t rx_room(const struct conn *c)
 	return room < RX_SCRATCH ? room : RX_SCRATCH;
 }
 
-static void on_readable(struct tcpreq_worker *w, struct conn *c)
+/*
+ * Read what is there.  @block: wait in recv() for the first bytes (the
+ * single-connection fast path; SO_RCVTIMEO bounds the wait).
+ */
+static void on_readable(struct tcpreq_worker *w, struct conn *c, bool block)
 {
 	size_t off, used, cap;
 	ssize_t n;
@@ -480,7 +487,11 @@ static void on_readable(struct tcpreq_worker *w, struct conn *c)
 			set_events(w, c, c->ev & ~EPOLLIN);
 			break;
 		}
-		n = recv(c->fd, w->scratch, cap, MSG_DONTWAIT);
+		n = recv(c->fd, w->scratch, cap, block ? 0 : MSG_DONTWAIT);
+		if (block) {
+			w->now = tcpreq_now();
+			block = false;
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -510,12 +521,19 @@ static void on_readable(struct tcpreq_worker *w, struct conn *c)
 		pump(w, c);
 }
 
+/*
+ * Connected sockets stay in blocking mode: every call but the fast
+ * path's recv() says MSG_DONTWAIT.
+ */
 static void set_sockopts(struct tcpreq_run *r, int fd)
 {
+	struct timeval tv = { 0, POLL_CAP_NS / 1000 };
 	int one = 1;
 
 	if (r->cfg.nodelay)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 }
 
 static struct conn *conn_add(struct tcpreq_worker *w, int fd, bool connecting)
@@ -746,6 +764,23 @@ static bool worker_finished(struct tcpreq_worker *w)
 	return false;
 }
 
+/*
+ * One connection and nothing else to wait for: block in recv() as a
+ * plain client would, rather than epoll_wait() and then recv() -- one
+ * system call less per message, which is most of the cost on loopback.
+ */
+static bool can_block(struct tcpreq_worker *w)
+{
+	const struct tcpreq_cfg *cfg = &w->r->cfg;
+	const struct conn *c;
+
+	if (w->nconns != 1 || w->sleep_head || w->drain_until ||
+	    cfg->rate > 0 || cfg->mode == TCPREQ_M_PUSH)
+		return false;
+	c = w->conns[0];
+	return !c->connecting && !c->ttotal && !c->rx_paused && !c->rq_n;
+}
+
 static void dispatch(struct tcpreq_worker *w, struct epoll_event *e)
 {
 	struct conn *c = e->data.ptr;
@@ -761,7 +796,7 @@ static void dispatch(struct tcpreq_worker *w, struct epoll_event *e)
 		return;
 	}
 	if (e->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		on_readable(w, c);
+		on_readable(w, c, false);
 	if (!c->dead && (e->events & EPOLLOUT))
 		pump(w, c);
 }
@@ -770,13 +805,34 @@ static void *worker_main(void *arg)
 {
 	struct tcpreq_worker *w = arg;
 	struct epoll_event ev[MAX_EVENTS];
+	uint64_t deadline;
+	sigset_t kick;
 	int i, n;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, SIGURG);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
 	for (;;) {
 		w->now = tcpreq_now();
 		if (worker_finished(w))
 			break;
-		n = wait_events(w, ev, next_deadline(w));
+		deadline = next_deadline(w);
+		if (can_block(w)) {
+			uint64_t before = w->c.bytes_in;
+
+			/* A new connection or a stop request kicks us out. */
+			__atomic_store_n(&w->blocking, 1, __ATOMIC_SEQ_CST);
+			if (!stopping(w))
+				on_readable(w, w->conns[0], true);
+			__atomic_store_n(&w->blocking, 0, __ATOMIC_SEQ_CST);
+			bury(w);
+			if (w->c.bytes_in != before)
+				continue;
+			/* Kicked or timed out: look at the listener and the rest. */
+			deadline = w->now;
+		}
+		n = wait_events(w, ev, deadline);
 		if (n < 0 && errno != EINTR) {
 			lk_err("epoll: %s", strerror(errno));
 			break;
@@ -791,12 +847,57 @@ static void *worker_main(void *arg)
 	while (w->nconns)
 		conn_close(w, w->conns[0], false);
 	bury(w);
-	if (w->lfd >= 0) {
-		close(w->lfd);
-		w->lfd = -1;
-	}
+	/* The listener stays open (refusing nobody) until tcpreq_free(): the
+	 * main thread polls it. */
 	__atomic_fetch_sub(&w->r->running, 1, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+static void on_kick(int sig)
+{
+}
+
+/* Wake workers blocked in the fast path's recv() (EINTR). */
+static void kick(struct tcpreq_run *r, int only)
+{
+	int i;
+
+	for (i = 0; i < r->nworkers; i++) {
+		struct tcpreq_worker *w = r->workers[i];
+
+		if ((only < 0 || only == i) && w->started &&
+		    __atomic_load_n(&w->blocking, __ATOMIC_SEQ_CST))
+			pthread_kill(w->th, SIGURG);
+	}
+}
+
+void tcpreq_wait(struct tcpreq_run *r, uint64_t ns)
+{
+	struct pollfd pfd[64];
+	int who[64];
+	int i, n = 0, ms = (ns + 999999) / 1000000;
+
+	for (i = 0; i < r->nworkers && n < 64; i++) {
+		if (r->workers[i]->lfd < 0)
+			continue;
+		pfd[n].fd = r->workers[i]->lfd;
+		pfd[n].events = POLLIN;
+		who[n++] = i;
+	}
+	if (!n || poll(pfd, n, ms) <= 0) {
+		if (!n)
+			poll(NULL, 0, ms);
+		return;
+	}
+	/*
+	 * A connection waits on a worker's listener; the worker sees it
+	 * unless it is blocked in recv().  Kick, then give it a millisecond
+	 * (the listener stays readable until it accepts).
+	 */
+	for (i = 0; i < n; i++)
+		if (pfd[i].revents)
+			kick(r, who[i]);
+	poll(NULL, 0, 1);
 }
 
 void tcpreq_request_stop(struct tcpreq_run *r, int how)
@@ -897,6 +998,7 @@ static struct tcpreq_worker *worker_new(struct tcpreq_run *r, int n)
 int tcpreq_start(struct tcpreq_run *r)
 {
 	struct tcpreq_cfg *cfg = &r->cfg;
+	struct sigaction sa = {};
 	sigset_t all, old;
 	int i, n = cfg->threads > 0 ? cfg->threads : 1;
 
@@ -920,7 +1022,10 @@ int tcpreq_start(struct tcpreq_run *r)
 	for (i = 0; i < cfg->conns && !cfg->server; i++)
 		if (connect_one(r, r->workers[i % n]))
 			return -1;
-	/* Signals go to the main thread, which reports. */
+	/* Signals go to the main thread, which reports; SIGURG wakes workers. */
+	sa.sa_handler = on_kick;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGURG, &sa, NULL);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 0; i < n; i++) {
@@ -947,6 +1052,7 @@ void tcpreq_stop(struct tcpreq_run *r, int how)
 	int i;
 
 	tcpreq_request_stop(r, how);
+	kick(r, -1);
 	for (i = 0; i < r->nworkers; i++) {
 		if (r->workers[i]->started)
 			pthread_join(r->workers[i]->th, NULL);

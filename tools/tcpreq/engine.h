@@ -59,6 +59,8 @@ struct tcpreq_run {
 
 /* Set up sockets and start the workers; 0 or -1 after one line on stderr. */
 int tcpreq_start(struct tcpreq_run *r);
+/* Wait up to @ns, watching the listeners for workers that cannot. */
+void tcpreq_wait(struct tcpreq_run *r, uint64_t ns);
 /* Ask the workers to stop, wait for them (they drain up to a second). */
 void tcpreq_stop(struct tcpreq_run *r, int how);
 /* Sum of the workers' live counters. */
