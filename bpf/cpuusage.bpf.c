@@ -47,11 +47,11 @@ static __always_inline void charge(struct cpuusage_cpu *c, struct task_struct *t
 {
 	struct cpuusage_key key = {};
 	struct cpuusage_task *v;
-	__u64 delta = 0;
+	__u64 delta = 0, irq = c->irq_in_task;
 	__u32 tid;
 
-	if (c->since && now - c->since > c->irq_in_task)
-		delta = now - c->since - c->irq_in_task;
+	if (c->since && now - c->since > irq)
+		delta = now - c->since - irq;
 	c->since = now;
 	c->irq_in_task = 0;
 	tid = BPF_CORE_READ(t, pid);
@@ -70,6 +70,7 @@ static __always_inline void charge(struct cpuusage_cpu *c, struct task_struct *t
 		return;
 	}
 	v->run_ns += delta;
+	v->irq_ns += irq;
 	if (sw && voluntary)
 		v->nvcsw++;
 	else if (sw)

@@ -20,6 +20,7 @@ struct cpuusage_task {
 	unsigned long long run_ns;	/* on CPU, minus interrupt time */
 	unsigned long long nvcsw;	/* voluntary switches (blocked) */
 	unsigned long long nivcsw;	/* involuntary switches (preempted) */
+	unsigned long long irq_ns;	/* interrupt time taken out of run_ns */
 	unsigned int tgid;
 	unsigned int dead;		/* sched_process_free seen */
 	char comm[16];

@@ -99,6 +99,7 @@ struct row {
 	uint64_t run_ns;
 	uint64_t nvcsw;
 	uint64_t nivcsw;
+	uint64_t irq_ns;
 };
 
 struct snap {
@@ -241,6 +242,7 @@ static struct row *thread_rows(const struct ctx *c, size_t *nrows)
 		r->run_ns = e->v.run_ns - (old ? old->v.run_ns : 0);
 		r->nvcsw = e->v.nvcsw - (old ? old->v.nvcsw : 0);
 		r->nivcsw = e->v.nivcsw - (old ? old->v.nivcsw : 0);
+		r->irq_ns = e->v.irq_ns - (old ? old->v.irq_ns : 0);
 	}
 	*nrows = s->n;
 	return rows;
@@ -273,6 +275,7 @@ static size_t fold_processes(struct row *rows, size_t n)
 		acc->run_ns += rows[i].run_ns;
 		acc->nvcsw += rows[i].nvcsw;
 		acc->nivcsw += rows[i].nivcsw;
+		acc->irq_ns += rows[i].irq_ns;
 		if (rows[i].comm_is_leader && !acc->comm_is_leader) {
 			memcpy(acc->comm, rows[i].comm, sizeof(acc->comm));
 			acc->comm_is_leader = true;
@@ -465,6 +468,7 @@ static void print_rows(struct row *rows, size_t n, uint64_t wall)
 		lk_print_float(LK_ANY, "cpu_pct", "%6.1f ", pct(r->run_ns, wall));
 		lk_print_u64(LK_TEXT, NULL, "%12" PRIu64 " ", r->run_ns / 1000);
 		lk_print_u64(LK_JSON, "oncpu_ns", NULL, r->run_ns);
+		lk_print_u64(LK_JSON, "irq_ns", NULL, r->irq_ns);
 		lk_print_u64(LK_ANY, "vcsw", "%8" PRIu64 " ", r->nvcsw);
 		lk_print_u64(LK_ANY, "ivcsw", "%8" PRIu64 "\n", r->nivcsw);
 		lk_close_object();

@@ -1,0 +1,61 @@
+#!/bin/bash
+# cpuusage: a busy child's on-CPU time equals the growth of
+# /proc/PID/schedstat (first field) within 1%; a sleeping child shows
+# under 1%; a task that never switches is counted in every interval.
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_bin cpuusage
+SPIN=$OUTPUT/tests/progs/cpuusage_spin
+[ -x "$SPIN" ] || fail "$SPIN not built (make test-bins)"
+out=$LK_TMP/out.json
+
+# Intervals of 0.5 s; -v says on stderr when the baseline has been taken.
+lk_bg "$OUTPUT/cpuusage" -v -j -n 0 0.5 >"$out" 2>"$LK_TMP/err"
+CU=$LK_LAST_PID
+lk_wait_for 20 grep -q 'first interval starts' "$LK_TMP/err" || { cat "$LK_TMP/err"; fail "cpuusage did not start"; }
+
+# Both children start after the baseline, so their whole life is traced.
+lk_bg "$SPIN" 2 "$LK_TMP/busy.done" 30
+BUSY=$LK_LAST_PID
+lk_bg "$SPIN" 0 "$LK_TMP/sleep.done" 30
+SLEEPER=$LK_LAST_PID
+lk_wait_for 30 test -e "$LK_TMP/busy.done" || fail "busy child did not finish"
+lk_wait_for 5 test -e "$LK_TMP/sleep.done" || fail "sleeping child did not start"
+busy_ss=$(awk '{ print $1 }' "/proc/$BUSY/schedstat")
+sleep_ss=$(awk '{ print $1 }' "/proc/$SLEEPER/schedstat")
+# Two more intervals, then Ctrl-C: the summary covers the rest.
+sleep 1.2
+kill -INT "$CU"
+lk_wait_for 10 sh -c "! kill -0 $CU" || fail "cpuusage did not exit on SIGINT"
+grep -q '"type":"summary"' "$out" || fail "no summary after SIGINT"
+jq -e . "$out" >/dev/null || fail "output is not one JSON object per line"
+
+# cpuusage takes softirq and hardirq time out of the task they
+# interrupted (irq_ns says how much), which the scheduler's figure keeps
+# unless CONFIG_IRQ_TIME_ACCOUNTING: on a quiet machine that is far below
+# 1%.  The headline figure, oncpu_ns, is what is compared.
+sum_ns() { jq -s --argjson p "$1" '[.[].processes[] | select(.pid == $p) | .oncpu_ns] | add // 0' "$out"; }
+sum_irq() { jq -s --argjson p "$1" '[.[].processes[] | select(.pid == $p) | .irq_ns] | add // 0' "$out"; }
+busy_ns=$(sum_ns "$BUSY")
+sleep_ns=$(sum_ns "$SLEEPER")
+echo "busy child: cpuusage ${busy_ns} ns (interrupts in it: $(sum_irq "$BUSY") ns), schedstat ${busy_ss} ns"
+echo "sleeping child: cpuusage ${sleep_ns} ns (interrupts in it: $(sum_irq "$SLEEPER") ns), schedstat ${sleep_ss} ns"
+assert_ge "$busy_ns" 500000000 "busy child on-CPU ns (non-zero: BPF attached)"
+assert_near "$busy_ns" "$busy_ss" 1 0 "busy child vs /proc/PID/schedstat"
+# It ran only to start up (about 50 switches): 1 ms of absolute slack.
+assert_near "$sleep_ns" "$sleep_ss" 1 1000000 "sleeping child vs /proc/PID/schedstat"
+
+# Once started (its first interval holds exec and start-up), the sleeper
+# stays under 1%.
+max_sleep_pct=$(jq -s --argjson p "$SLEEPER" '[.[].processes[] | select(.pid == $p) | .cpu_pct] | .[1:] | max // 0' "$out")
+assert_le "$max_sleep_pct" 1 "sleeping child %CPU after its first interval"
+
+# While it spun, the busy child was in every interval it fully covered,
+# whether or not it was switched out: the flush charges the running task.
+n_busy=$(jq -s --argjson p "$BUSY" '[.[] | select(.type == "interval") | .processes[] | select(.pid == $p and .cpu_pct > 20)] | length' "$out")
+assert_ge "$n_busy" 3 "intervals with the busy child above 20%"
+
+# Every CPU's interval is fully accounted: tasks + irqs + idle = elapsed.
+bad=$(jq -s '[.[] | (.task_ns + .softirq_ns + .hardirq_ns + .idle_ns) / .elapsed_ns | select(. < 0.999 or . > 1.001)] | length' "$out")
+assert_eq "$bad" 0 "intervals whose parts do not add up to the elapsed time"
