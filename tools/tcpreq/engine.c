@@ -440,14 +440,19 @@ static bool conn_busy(const struct conn *c)
 	return c->outstanding || c->ttotal || c->rq_n || tcpreq_rx_partial(&c->rx);
 }
 
-static void on_eof(struct tcpreq_worker *w, struct conn *c)
+/*
+ * The peer closed (FIN) or reset: between messages and with nothing
+ * owed, that is how a run ends (a reset is how --linger0 ends it).
+ */
+static void on_eof(struct tcpreq_worker *w, struct conn *c, bool reset)
 {
 	if (tcpreq_rx_partial(&c->rx)) {
-		conn_fail(w, c, "peer", "closed mid-message");
+		conn_fail(w, c, "peer", reset ? "reset mid-message" : "closed mid-message");
 		return;
 	}
 	if (c->outstanding || c->rq_n) {
-		conn_fail(w, c, "peer", "closed with requests outstanding");
+		conn_fail(w, c, "peer", reset ? "reset with requests outstanding" :
+			  "closed with requests outstanding");
 		return;
 	}
 	/* A client expects the server to stay. */
@@ -495,12 +500,16 @@ static void on_readable(struct tcpreq_worker *w, struct conn *c, bool block)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == ECONNRESET) {
+				on_eof(w, c, true);
+				return;
+			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				conn_fail(w, c, "receive from", strerror(errno));
 			break;
 		}
 		if (!n) {
-			on_eof(w, c);
+			on_eof(w, c, false);
 			return;
 		}
 		cnt_add(&w->c.bytes_in, n);

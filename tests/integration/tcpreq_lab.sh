@@ -1,0 +1,99 @@
+#!/bin/bash
+# tcpreq across the netlab lab (client and server in two namespaces):
+# ping/echo, push and threaded runs give the same counts on both ends,
+# the server namespace's IpExt InOctets accounts for the client's bytes,
+# --sleep-ms shows in both ends' latency, and --linger0 leaves no
+# TIME_WAIT behind.
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_bin tcpreq
+lk_lab_up
+T=$OUTPUT/tcpreq
+PORT=23324
+ADDR=$LAB_S_IP:$PORT
+summary() { jq -c 'select(.type == "summary")' "$1"; }
+
+# Start a server in the lab's server namespace: server OUTFILE ARGS...
+server() {
+	local out=$1; shift
+	lk_bg ip netns exec "$LAB_S" "$T" server -j "$@" "0.0.0.0:$PORT" >"$out"
+	SERVER=$LK_LAST_PID
+	lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" ||
+		fail "server not listening"
+	[ -n "$(ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT")" ] || fail "server not listening"
+}
+stop_server() {
+	kill -INT "$SERVER" 2>/dev/null
+	wait "$SERVER" || fail "server exited with $?"
+}
+
+# 1. ping/echo, 8 connections, exactly 3000 requests.
+server "$LK_TMP/s1" --nodelay
+o0=$(lk_netstat "$LAB_S" "IpExt InOctets")
+g0=$(lk_netstat "$LAB_S" "Tcp InSegs")
+lk_in_client "$T" client -j -n 8 --nodelay --requests 3000 "$ADDR" >"$LK_TMP/c1" ||
+	fail "client failed"
+sleep 0.3
+o1=$(lk_netstat "$LAB_S" "IpExt InOctets")
+g1=$(lk_netstat "$LAB_S" "Tcp InSegs")
+stop_server
+c=$(summary "$LK_TMP/c1"); s=$(summary "$LK_TMP/s1")
+assert_eq "$(jq .requests <<<"$c")" 3000 "client requests"
+assert_eq "$(jq .requests <<<"$s")" 3000 "server requests answered"
+assert_eq "$(jq .errors <<<"$c")/$(jq .errors <<<"$s")" 0/0 "errors"
+assert_eq "$(jq .bytes_in <<<"$s")" "$(jq .bytes_out <<<"$c")" "server bytes in = client bytes out"
+assert_eq "$(jq .bytes_in <<<"$c")" "$(jq .bytes_out <<<"$s")" "client bytes in = server bytes out"
+assert_ge "$((g1 - g0))" 3000 "segments into the server namespace"
+assert_near "$((o1 - o0))" "$(( $(jq .bytes_out <<<"$c") + 52 * (g1 - g0) ))" 1 300 \
+	"server ns IpExt InOctets vs client bytes + headers"
+
+# 2. push: exactly 2000 messages of 512 bytes at 4000/s; the server stops
+# by itself after 2000 (--requests) and recorded each one-way latency.
+server "$LK_TMP/s2" --requests 2000
+lk_in_client "$T" client -j --mode push --size 512 --rate 4000 --requests 2000 "$ADDR" \
+	>"$LK_TMP/c2" || fail "push client failed"
+for i in $(seq 50); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$SERVER" 2>/dev/null && fail "server did not stop after --requests 2000"
+wait "$SERVER" || fail "server exited with $?"
+c=$(summary "$LK_TMP/c2"); s=$(summary "$LK_TMP/s2")
+assert_eq "$(jq .requests <<<"$c")" 2000 "pushes sent"
+assert_eq "$(jq .requests <<<"$s")" 2000 "pushes received"
+assert_eq "$(jq .samples <<<"$s")" 2000 "one-way latency samples"
+assert_eq "$(jq .bytes_in <<<"$s")" $((2000 * (24 + 512))) "push bytes received"
+jq -e '.p50_us > 0 and .p50_us < 100000' <<<"$s" >/dev/null || fail "one-way p50: $s"
+ok "one-way p50 $(jq .p50_us <<<"$s") us"
+
+# 3. echo with --sleep-ms 2, open loop at 200/s: service time and round
+# trip both at least 2 ms.
+server "$LK_TMP/s3" --sleep-ms 2
+lk_in_client "$T" client -j -n 2 --rate 200 --duration 2 "$ADDR" >"$LK_TMP/c3" ||
+	fail "client failed"
+stop_server
+c=$(summary "$LK_TMP/c3"); s=$(summary "$LK_TMP/s3")
+assert_near "$(jq .requests <<<"$c")" 400 5 5 "requests at 200/s for 2 s"
+assert_eq "$(jq .requests <<<"$s")" "$(jq .requests <<<"$c")" "server answered them all"
+assert_ge "$(jq .p50_us <<<"$s")" 2000 "server service time p50 with --sleep-ms 2"
+assert_le "$(jq .p50_us <<<"$s")" 20000 "server service time p50 with --sleep-ms 2"
+assert_ge "$(jq .p50_us <<<"$c")" 2000 "client round trip p50 with --sleep-ms 2"
+
+# 4. Two threads each side, 16 connections, 2 s, --linger0 on the client.
+server "$LK_TMP/s4" --threads 2
+tw0=$(lk_in_client ss -Htan state time-wait | wc -l)
+lk_in_client "$T" client -j -n 16 --threads 2 --duration 2 --linger0 "$ADDR" >"$LK_TMP/c4" ||
+	fail "threaded client failed"
+stop_server
+c=$(summary "$LK_TMP/c4"); s=$(summary "$LK_TMP/s4")
+assert_eq "$(jq .conns <<<"$c")" 16 "client connections"
+assert_ge "$(jq .requests <<<"$c")" 1000 "threaded requests"
+assert_eq "$(jq .requests <<<"$s")" "$(jq .requests <<<"$c")" "threaded: server = client"
+assert_eq "$(jq .errors <<<"$c")/$(jq .errors <<<"$s")" 0/0 "threaded errors"
+tw=$(lk_in_client ss -Htan state time-wait | wc -l)
+assert_eq "$((tw - tw0))" 0 "new TIME_WAIT sockets after --linger0"
+# Without --linger0 the client (closing first) keeps TIME_WAIT: the check
+# above can fail.
+server "$LK_TMP/s5"
+lk_in_client "$T" client -j -n 4 --requests 40 "$ADDR" >/dev/null || fail "client failed"
+stop_server
+tw1=$(lk_in_client ss -Htan state time-wait | wc -l)
+assert_ge "$((tw1 - tw))" 4 "new TIME_WAIT sockets without --linger0"
