@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -380,6 +381,18 @@ static void main_loop(struct tcpreq_run *run)
 	}
 }
 
+/* 1,000 connections need more than the usual 1,024 descriptors' headroom. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = cfg.conns + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
@@ -406,6 +419,7 @@ int main(int argc, char **argv)
 	/* A ping peer's replies are as large as its own requests. */
 	if (cfg.max_size < cfg.size)
 		cfg.max_size = cfg.size;
+	raise_nofile();
 	run.cfg = cfg;
 	lk_signals_init();
 	err = tcpreq_start(&run);
