@@ -752,7 +752,8 @@ static bool worker_finished(struct tcpreq_worker *w)
 
 	if (cfg->duration_ns && w->now >= r->t_begin + cfg->duration_ns)
 		tcpreq_request_stop(r, 1);
-	if (cfg->server && cfg->requests &&
+	/* Also ends a side that only answers (echo, push receiver). */
+	if (cfg->requests &&
 	    __atomic_load_n(&r->completed, __ATOMIC_RELAXED) >= cfg->requests)
 		tcpreq_request_stop(r, 1);
 	stop = __atomic_load_n(&r->stop, __ATOMIC_RELAXED);

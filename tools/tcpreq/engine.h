@@ -50,7 +50,7 @@ struct tcpreq_run {
 	struct tcpreq_worker **workers;
 	uint64_t t_begin;	/* start: --duration counts from here */
 	uint64_t issued;	/* requests started (for --requests) */
-	uint64_t completed;	/* server: requests answered (for --requests) */
+	uint64_t completed;	/* operations completed (for --requests) */
 	int stop;		/* 1: stop issuing and drain; 2: stop now */
 	int running;		/* workers still running */
 	long live;		/* connections open now */
