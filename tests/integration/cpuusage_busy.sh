@@ -43,8 +43,11 @@ echo "busy child: cpuusage ${busy_ns} ns (interrupts in it: $(sum_irq "$BUSY") n
 echo "sleeping child: cpuusage ${sleep_ns} ns (interrupts in it: $(sum_irq "$SLEEPER") ns), schedstat ${sleep_ss} ns"
 assert_ge "$busy_ns" 500000000 "busy child on-CPU ns (non-zero: BPF attached)"
 assert_near "$busy_ns" "$busy_ss" 1 0 "busy child vs /proc/PID/schedstat"
-# It ran only to start up (about 50 switches): 1 ms of absolute slack.
-assert_near "$sleep_ns" "$sleep_ss" 1 1000000 "sleeping child vs /proc/PID/schedstat"
+# It ran only to start up, blocking a few dozen times.  Each time a task
+# blocks, cpuusage counts the scheduler's work up to the switch (idle
+# balancing included) as the task's; the kernel stops its clock before
+# that.  Hence 2 ms of absolute slack.
+assert_near "$sleep_ns" "$sleep_ss" 1 2000000 "sleeping child vs /proc/PID/schedstat"
 
 # Once started (its first interval holds exec and start-up), the sleeper
 # stays under 1%.

@@ -49,7 +49,9 @@ for pid in "$A" "$B"; do
 	# Near 100 when the machine is ours; what is left after other load
 	# otherwise, so the floor only proves the program is attached.
 	assert_ge "$pct" 5 "pinned child $pid %CPU"
-	assert_near "$pct" "$ref" 0 3 "pinned child $pid %CPU vs schedstat"
+	# The windows differ by the time cpuusage takes to see SIGINT, which
+	# on a loaded machine moves the share by a point or two.
+	assert_near "$pct" "$ref" 0 5 "pinned child $pid %CPU vs schedstat"
 done
 for cpu in 0 1; do
 	b=$(jq --argjson c $cpu '.cpus[] | select(.cpu == $c) | 100 - .idle_pct' "$out")
