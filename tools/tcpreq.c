@@ -7,7 +7,7 @@
 #include <argp.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <netdb.h>
+#include <arpa/inet.h>
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,49 +220,60 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* HOST:PORT, [V6]:PORT, :PORT or PORT. */
+/*
+ * HOST:PORT, [V6]:PORT, :PORT or PORT; numeric hosts and "localhost"
+ * only (no NSS: the static binary resolves nothing).
+ */
 static int resolve(const char *spec, bool server)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res;
-	char host[256], *port;
-	int err;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&cfg.addr;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&cfg.addr;
+	char host[128], *port;
+	uint16_t pnum = 0;
+	size_t n;
 
-	if (strlen(spec) >= sizeof(host)) {
-		lk_err("address too long: %s", spec);
-		return -1;
-	}
+	if (strlen(spec) >= sizeof(host))
+		goto bad;
 	strcpy(host, spec);
 	port = strrchr(host, ':');
-	if (!port) {
-		port = host;
-		host[0] = 0;
-		port = (char *)spec;
-	} else {
+	if (port && strchr(host, ':') != port && host[0] != '[')
+		goto bad;	/* a bare IPv6 address needs brackets */
+	if (port) {
 		*port++ = 0;
+	} else {
+		port = (char *)spec;
+		host[0] = 0;
 	}
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		host[strlen(host) - 1] = 0;
-		memmove(host, host + 1, strlen(host));
+	n = strlen(host);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = 0;
+		memmove(host, host + 1, n - 1);
 	}
-	if (!*port) {
-		lk_err("no port in address: %s", spec);
-		return -1;
+	if (strcmp(port, "0") && lk_parse_port(port, &pnum))
+		goto bad;
+	if (!pnum && !server)
+		goto bad;
+	if (!host[0])
+		strcpy(host, server ? "0.0.0.0" : "127.0.0.1");
+	else if (!strcmp(host, "localhost"))
+		strcpy(host, "127.0.0.1");
+	memset(&cfg.addr, 0, sizeof(cfg.addr));
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(pnum);
+		cfg.addrlen = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(pnum);
+		cfg.addrlen = sizeof(*a6);
+	} else {
+		goto bad;
 	}
-	if (!host[0] && server)
-		hints.ai_flags |= AI_PASSIVE;
-	err = getaddrinfo(host[0] ? host : (server ? NULL : "127.0.0.1"), port,
-			  &hints, &res);
-	if (err) {
-		lk_err("invalid address %s: %s", spec, gai_strerror(err));
-		return -1;
-	}
-	memcpy(&cfg.addr, res->ai_addr, res->ai_addrlen);
-	cfg.addrlen = res->ai_addrlen;
-	freeaddrinfo(res);
 	snprintf(cfg.addr_str, sizeof(cfg.addr_str), "%s", spec);
 	return 0;
+bad:
+	lk_err("invalid address: %s (HOST:PORT with a numeric host, [V6]:PORT, or PORT)", spec);
+	return -1;
 }
 
 static const char *mode_name(enum tcpreq_mode m)
@@ -335,8 +346,8 @@ static void print_summary(struct tcpreq_run *run)
 		lk_print_time();
 	lk_print_str(LK_ANY, "role", "tcpreq %s", cfg.server ? "server" : "client");
 	lk_print_str(LK_ANY, "mode", " %s", mode_name(cfg.mode));
-	lk_print_u64(LK_ANY, "conns", ", %" PRIu64 " connections", run->established);
-	lk_print_float(LK_ANY, "duration_s", " in %.2f s\n", secs);
+	lk_print_u64(LK_ANY, "conns", ", connections %" PRIu64, run->established);
+	lk_print_float(LK_ANY, "duration_s", ", measured %.2f s\n", secs);
 	lk_print_u64(LK_ANY, "requests", "requests %" PRIu64, c.requests);
 	lk_print_u64(LK_ANY, "measured", " (measured %" PRIu64 ")", c.measured);
 	lk_print_u64(LK_ANY, "errors", "  errors %" PRIu64, c.errors);
