@@ -392,6 +392,22 @@ static void main_loop(struct tcpreq_run *run)
 	}
 }
 
+/* With -v: the address the server got (port 0 picks one). */
+static void say_listening(const struct tcpreq_cfg *c)
+{
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&c->addr;
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&c->addr;
+	char host[INET6_ADDRSTRLEN];
+
+	if (c->addr.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
+		lk_info("listening on [%s]:%u", host, ntohs(a6->sin6_port));
+	} else {
+		inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
+		lk_info("listening on %s:%u", host, ntohs(a4->sin_port));
+	}
+}
+
 /* 1,000 connections need more than the usual 1,024 descriptors' headroom. */
 static void raise_nofile(void)
 {
@@ -435,7 +451,7 @@ int main(int argc, char **argv)
 	lk_signals_init();
 	err = tcpreq_start(&run);
 	if (!err && cfg.server)
-		lk_info("listening on %s", cfg.addr_str);
+		say_listening(&run.cfg);
 	if (!err) {
 		main_loop(&run);
 		tcpreq_stop(&run, 1);
