@@ -1,13 +1,13 @@
 #!/bin/bash
 # tcpreq against sockperf ping-pong: one TCP connection on loopback, 64
 # bytes on the wire each way (tcpreq: 24-byte header + 40), TCP_NODELAY,
-# client and server pinned to one CPU, runs interleaved (A B A B A B).
+# client and server pinned to one CPU, runs interleaved (A B A B ..., 5 pairs of 3 s).
 # Prints the median of the per-pair ratios of messages/s and p50 RTT.
 set -u
 OUTPUT=${OUTPUT:-$PWD/build}
 T=$OUTPUT/tcpreq
-ROUNDS=${ROUNDS:-3}
-SECS=${SECS:-4}
+ROUNDS=${ROUNDS:-5}
+SECS=${SECS:-3}
 CPU=${CPU:-0}
 command -v sockperf >/dev/null || { echo "sockperf not installed: skipped"; exit 0; }
 command -v jq >/dev/null || { echo "jq not installed: skipped"; exit 0; }
