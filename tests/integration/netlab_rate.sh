@@ -26,11 +26,18 @@ mbit() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1e6 }'; }
 
 up=$(iperf -t 3 | jq '.end.sum_received.bits_per_second')
 echo "to-server at --rate 20mbit: $(mbit "$up") Mbit/s"
-# TCP payload is ~95% of the wire rate; tbf's burst adds a little.
-assert_near "$(mbit "$up")" 19 15 0 "to-server goodput, Mbit/s"
+# TCP payload is ~95% of the wire rate (19 of 20 Mbit/s here, every
+# time); tbf's burst adds a little.  The limit is the upper bound; the
+# lower one is loose for slow machines (15 Mbit/s under qemu TCG).
+within() { # VALUE LOW HIGH what
+	awk -v v="$1" -v l="$2" -v h="$3" 'BEGIN { exit !(v >= l && v <= h) }' ||
+		fail "$4: $1 not in [$2, $3]"
+	ok "$4: $1 in [$2, $3]"
+}
+within "$(mbit "$up")" 13 20.4 "to-server goodput at 20mbit, Mbit/s"
 down=$(iperf -t 1 -R -b 200M | jq '.end.sum_received.bits_per_second')
 echo "to-client, unlimited: $(mbit "$down") Mbit/s"
-assert_ge "$(mbit "$down")" 100 "to-client goodput is not limited, Mbit/s"
+assert_ge "$(mbit "$down")" 60 "to-client goodput is not limited (3x the limit), Mbit/s"
 
 # Change under traffic: 20mbit for 2 s, then 5mbit; compare, as the
 # receiving iperf3 saw them, second 2 and the mean of seconds 5 and 6
@@ -44,12 +51,12 @@ wait $IPERF || fail "iperf3 during set"
 jq -r '.server_output_json.intervals[].sum.bits_per_second' "$LK_TMP/run.json" | head -6 >"$LK_TMP/iv"
 echo "received per second, Mbit/s: $(while read -r b; do printf '%s ' "$(mbit "$b")"; done <"$LK_TMP/iv")"
 assert_eq "$(wc -l <"$LK_TMP/iv")" 6 "intervals of the 6 s run"
-assert_near "$(mbit "$(sed -n 2p "$LK_TMP/iv")")" 19 20 0 "second 2 (20mbit), Mbit/s"
+within "$(mbit "$(sed -n 2p "$LK_TMP/iv")")" 13 21 "second 2 (20mbit), Mbit/s"
 late=$(awk 'NR >= 5 { s += $1; n++ } END { print s / n }' "$LK_TMP/iv")
-assert_near "$(mbit "$late")" 4.75 20 0 "seconds 5-6 (set to 5mbit), Mbit/s"
+within "$(mbit "$late")" 3.2 5.1 "seconds 5-6 (set to 5mbit), Mbit/s"
 
 "$NL" set --prefix "$P" --rate none || fail "set --rate none"
 "$NL" status --prefix "$P" | awk '$1 ~ /^to-/ && $5 != "-" { bad = 1 } END { exit bad }' ||
 	fail "rate left after --rate none: $("$NL" status --prefix "$P")"
 up=$(iperf -t 1 -b 200M | jq '.end.sum_received.bits_per_second')
-assert_ge "$(mbit "$up")" 100 "to-server goodput after --rate none, Mbit/s"
+assert_ge "$(mbit "$up")" 60 "to-server goodput after --rate none (3x the old limit), Mbit/s"
