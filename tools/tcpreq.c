@@ -55,6 +55,8 @@ enum {
 	OPT_MAX_SIZE,
 };
 
+#define HIST_SLOTS 40
+
 static const struct argp_option options[] = {
 	{ "conns", 'n', "N", 0, "Client: connections (default 1); server: most at once (default no limit)", 0 },
 	{ "mode", OPT_MODE, "MODE", 0, "ping, echo or push", 0 },
@@ -69,6 +71,7 @@ static const struct argp_option options[] = {
 	{ "nodelay", OPT_NODELAY, NULL, 0, "Set TCP_NODELAY", 0 },
 	{ "linger0", OPT_LINGER0, NULL, 0, "Close with RST (SO_LINGER 0) instead of FIN/TIME_WAIT", 0 },
 	{ "max-size", OPT_MAX_SIZE, "BYTES", 0, "Largest payload accepted from a peer (default 1M)", 0 },
+	{ "hist", 'H', NULL, 0, "Add a log2 latency histogram (us) to the summary", 0 },
 	{},
 };
 
@@ -77,7 +80,7 @@ static struct tcpreq_cfg cfg = {
 	.max_size = 1 << 20,
 	.threads = 1,
 };
-static bool role_set, mode_set, conns_set;
+static bool role_set, mode_set, conns_set, want_hist;
 static const char *addr_arg;
 static char *pos[6];
 static int npos;
@@ -190,6 +193,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_LINGER0:
 		cfg.linger0 = true;
+		break;
+	case 'H':
+		want_hist = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (!role_set) {
@@ -329,6 +335,25 @@ static double window_secs(struct tcpreq_run *run)
 	return end > first ? (end - first) / 1e9 : 0;
 }
 
+/* The fine ns buckets folded into libbpf-tools' log2 slots of microseconds. */
+static void print_hist(const struct tcpreq_lat *lat)
+{
+	uint64_t log2[HIST_SLOTS] = { 0 };
+	unsigned long long us;
+	unsigned int i, slot;
+
+	for (i = 0; i < TCPREQ_LAT_BUCKETS; i++) {
+		if (!lat->b[i])
+			continue;
+		us = lh_lower(i, TCPREQ_LAT_SUB) / 1000;
+		slot = us ? lh_log2_slot(us) : 0;
+		if (slot >= HIST_SLOTS)
+			slot = HIST_SLOTS - 1;
+		log2[slot] += lat->b[i];
+	}
+	lk_print_log2_hist(log2, HIST_SLOTS, "usecs");
+}
+
 static void print_summary(struct tcpreq_run *run)
 {
 	struct tcpreq_counters c;
@@ -365,6 +390,8 @@ static void print_summary(struct tcpreq_run *run)
 	if (cfg.rate > 0)
 		lk_print_u64(LK_ANY, "overruns", "  overruns %" PRIu64, c.overruns);
 	lk_print_u64(LK_ANY, "pid", "  pid %" PRIu64 "\n", getpid());
+	if (want_hist)
+		print_hist(lat);
 	lk_close_record();
 	fflush(lk_out_fp());
 	free(lat);
