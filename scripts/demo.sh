@@ -70,17 +70,30 @@ r0c=$(snmp "$C") r0s=$(snmp "$S")
 
 say "tcpreq client (ping): $CONNS connections, $SIZE bytes, ${SECS}s"
 ip netns exec "$C" "$B/tcpreq" client -n "$CONNS" --mode ping --size "$SIZE" \
-	--duration "$SECS" --linger0 -i 1 -j "$SRV_IP:$PORT" >"$OUT/tcpreq_client.json" 2>"$OUT/tcpreq_client.err" ||
-	die "tcpreq client failed: $(cat "$OUT/tcpreq_client.err")"
+	--duration "$SECS" --linger0 -i 1 -H -j "$SRV_IP:$PORT" >"$OUT/tcpreq_client.json" 2>"$OUT/tcpreq_client.err" &
+CLIENT=$!
+BG_PIDS+=($CLIENT)
+# Progress: the client's last interval line, once a second.
+while kill -0 "$CLIENT" 2>/dev/null; do
+	sleep 1
+	line=$(grep '"type":"interval"' "$OUT/tcpreq_client.json" 2>/dev/null | tail -n1)
+	[ -n "$line" ] && printf '   %s\n' "$(printf '%s' "$line" |
+		sed -E 's/.*"rps":([0-9]+)[^,]*,"mean_us":([0-9]+).*/\1 requests\/s, mean \2 us/')" >&2
+done
+wait "$CLIENT" || die "tcpreq client failed: $(cat "$OUT/tcpreq_client.err")"
 sleep 0.5
 r1c=$(snmp "$C") r1s=$(snmp "$S")
 echo "{\"type\":\"kernel\",\"retrans_client\":$((r1c - r0c)),\"retrans_server\":$((r1s - r0s))}" >"$OUT/kernel.json"
+printf '{"conns":%d,"size":%d,"seconds":%s,"loss":%s,"kernel":"%s","lab":"%s"}\n' \
+	"$CONNS" "$SIZE" "$SECS" "$LOSS" "$(uname -r)" "$LAB" >"$OUT/meta.json"
 
 for p in "${TOOL_PIDS[@]}" "${BG_PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
 for p in "${TOOL_PIDS[@]}" "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 TOOL_PIDS=() BG_PIDS=()
 
 say "report"
-python3 scripts/demo_report.py "$OUT" || die "report failed"
+rc=0
+python3 scripts/demo_report.py "$OUT" || rc=$?
 echo >&2
 echo "demo: report in $OUT/report.txt, $OUT/report.json and $OUT/report.html" >&2
+[ $rc = 0 ] || die "the report's consistency checks failed (exit $rc)"
