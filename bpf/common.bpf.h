@@ -21,10 +21,14 @@ static __always_inline bool lk_comm_matches(const char *comm)
 	return true;
 }
 
-/* Does the current task pass -p, -c and --cgroup? */
+/* Does the current task pass -p, -t, -c and --cgroup? */
 static __always_inline bool lk_task_wanted(void)
 {
-	if (lk_filter.tgid && (bpf_get_current_pid_tgid() >> 32) != lk_filter.tgid)
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (lk_filter.tgid && (id >> 32) != lk_filter.tgid)
+		return false;
+	if (lk_filter.tid && (__u32)id != lk_filter.tid)
 		return false;
 	if (lk_filter.cgroup_id && bpf_get_current_cgroup_id() != lk_filter.cgroup_id)
 		return false;

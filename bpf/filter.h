@@ -13,6 +13,7 @@ struct lk_filter {
 	unsigned int netns;		/* --netns: inode of the namespace */
 	unsigned long long cgroup_id;	/* --cgroup */
 	char comm[16];			/* -c; comm[0] == 0: any */
+	unsigned int tid;		/* -t */
 };
 
 #endif

@@ -10,6 +10,7 @@ struct lk_filter lk_filter_from_opts(void)
 
 	memset(&f, 0, sizeof(f));
 	f.tgid = lk_opts.pid;
+	f.tid = lk_opts.tid;
 	f.netns = lk_opts.netns_inum;
 	f.cgroup_id = lk_opts.cgroup_id;
 	memcpy(f.comm, lk_opts.comm, sizeof(f.comm));

@@ -80,3 +80,25 @@ cleanup:
 	free(val);
 	return err;
 }
+
+int lk_percpu_sum_u64(int fd, const void *key, uint64_t *out, size_t nfields)
+{
+	int n = lk_ncpus(), cpu, err = 0;
+	size_t stride = lk_percpu_stride(nfields * sizeof(uint64_t)) / sizeof(uint64_t);
+	uint64_t *v = calloc((size_t)n, stride * sizeof(uint64_t));
+	size_t f;
+
+	memset(out, 0, nfields * sizeof(*out));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, key, v)) {
+		err = -errno;
+		goto cleanup;
+	}
+	for (cpu = 0; cpu < n; cpu++)
+		for (f = 0; f < nfields; f++)
+			out[f] += v[cpu * stride + f];
+cleanup:
+	free(v);
+	return err;
+}

@@ -31,4 +31,11 @@ static inline size_t lk_percpu_stride(size_t val_size)
 	return (val_size + 7) & ~(size_t)7;
 }
 
+/*
+ * Read one entry of a per-CPU map whose value is @nfields u64 counters
+ * and add the CPUs' copies together into @out.  Returns 0 or a negative
+ * errno (the entry is absent: -ENOENT; @out is then zeroed).
+ */
+int lk_percpu_sum_u64(int fd, const void *key, uint64_t *out, size_t nfields);
+
 #endif

@@ -34,6 +34,7 @@ struct opt_def {
 
 static const struct opt_def all_opts[] = {
 	{ LK_OPT_PID, { "pid", 'p', "PID", 0, "Trace this process only (all threads)", 1 } },
+	{ LK_OPT_TID, { "tid", 't', "TID", 0, "Trace this thread only", 1 } },
 	{ LK_OPT_COMM, { "comm", 'c', "COMM", 0, "Trace this command name only", 1 } },
 	{ LK_OPT_CGROUP, { "cgroup", OPT_CGROUP, "PATH", 0, "Trace this cgroup v2 only", 1 } },
 	{ LK_OPT_NETNS, { "netns", OPT_NETNS, "NAME|PATH", 0, "Network namespace (ip netns name or path)", 1 } },
@@ -159,6 +160,11 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid PID: %s", arg);
 		lk_opts.pid = v;
 		break;
+	case 't':
+		if (lk_parse_long(arg, 1, INT_MAX, &v))
+			argp_error(state, "invalid TID: %s", arg);
+		lk_opts.tid = v;
+		break;
 	case 'c':
 		if (strlen(arg) >= sizeof(lk_opts.comm))
 			argp_error(state, "command name too long (15 characters at most): %s", arg);
@@ -222,6 +228,19 @@ struct argp_child lk_common_argp(unsigned int mask)
 	memset(&chosen[n], 0, sizeof(chosen[n]));
 	common_argp.options = chosen;
 	return child;
+}
+
+/* /proc/TID exists for every thread, listed in /proc or not. */
+int lk_check_tid(pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	if (access(path, F_OK)) {
+		lk_err("no such thread: %d", tid);
+		return -1;
+	}
+	return 0;
 }
 
 int lk_check_pid(pid_t pid)
@@ -296,6 +315,8 @@ int lk_resolve_cgroup(const char *path, uint64_t *id)
 int lk_opts_finish(void)
 {
 	if (lk_opts.pid && lk_check_pid(lk_opts.pid))
+		return -1;
+	if (lk_opts.tid && lk_check_tid(lk_opts.tid))
 		return -1;
 	if (lk_opts.cgroup && lk_resolve_cgroup(lk_opts.cgroup, &lk_opts.cgroup_id))
 		return -1;

@@ -32,6 +32,7 @@ enum {
 	LK_OPT_TIMESTAMP = 1 << 5,
 	LK_OPT_JSON = 1 << 6,
 	LK_OPT_VERBOSE = 1 << 7,
+	LK_OPT_TID = 1 << 8,		/* -t TID: one thread */
 	LK_OPT_OUTPUT = LK_OPT_INTERVAL | LK_OPT_TIMESTAMP | LK_OPT_JSON |
 			LK_OPT_VERBOSE,
 	LK_OPT_TASK = LK_OPT_PID | LK_OPT_COMM | LK_OPT_CGROUP,
@@ -39,6 +40,7 @@ enum {
 
 struct lk_opts {
 	pid_t pid;		/* 0: any */
+	pid_t tid;		/* 0: any */
 	char comm[16];		/* "": any */
 	const char *cgroup;	/* NULL: any */
 	uint64_t cgroup_id;	/* resolved from cgroup */
@@ -71,6 +73,7 @@ int lk_parse_duration(const char *s, uint64_t *ns);
 
 /* Check that a process exists; prints one line and returns -1 if not. */
 int lk_check_pid(pid_t pid);
+int lk_check_tid(pid_t tid);
 /* Resolve --netns (name under /run/netns, or a path) to its inode. */
 int lk_resolve_netns(const char *spec, uint32_t *inum, char *path, size_t len);
 /* Resolve --cgroup (cgroup v2 directory, absolute or below /sys/fs/cgroup). */

@@ -29,6 +29,7 @@ static const char doc[] =
 "    cpuusage 1 5          # every second, five times\n"
 "    cpuusage -C 1         # add per-CPU busy/softirq/hardirq/idle\n"
 "    cpuusage -L -p 1234 1 # threads of process 1234, every second\n"
+"    cpuusage -t 1240 1    # thread 1240 only\n"
 "    cpuusage -n 5 -S switches 2  # top 5 by context switches\n"
 "    cpuusage -j 1 3       # JSON, one object per interval\n";
 
@@ -591,7 +592,7 @@ static void free_snaps(struct ctx *c)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
@@ -605,6 +606,9 @@ int main(int argc, char **argv)
 	lk_out_init(lk_opts.json, NULL);
 	if (lk_bpf_init(false) || lk_opts_finish())
 		return 1;
+	/* One thread asked for: show it as a thread, not as its process. */
+	if (lk_opts.tid)
+		env.per_thread = true;
 	if (alloc_snaps(&c)) {
 		lk_err("out of memory");
 		return 1;
