@@ -278,6 +278,8 @@ class Report:
         for i, lo in enumerate(slots):
             frac = by_lo.get(lo, 0) / total
             hgt = (frac / peak) * bh
+            if by_lo.get(lo, 0) and hgt < 1:
+                hgt = 1  # a rare tail (an RTO) must stay visible
             x = pad + i * bw
             parts.append(f'<rect x="{x:.1f}" y="{bh - hgt:.1f}" width="{bw - 1:.1f}" '
                          f'height="{hgt:.1f}"><title>{lo} us: {frac * 100:.2f}%</title></rect>')
@@ -289,7 +291,7 @@ class Report:
     def html(self, text):
         slots = sorted({lo for _, h in self.hists for lo, _, c in h if c})
         if slots:
-            lo_all = [1 << i for i in range(0, 40)]
+            lo_all = [1 << i for i in range(1, 40)]  # libbpf-tools: 0-1, 2-3, 4-7...
             slots = [s for s in ([0] + lo_all) if slots[0] <= s <= slots[-1]]
         figs = ''.join(f'<h3>{html.escape(lbl)}</h3>{self.svg_hist(lbl, h, slots)}'
                        for lbl, h in self.hists)
