@@ -1,0 +1,701 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * tcplat: TCP request latency at the socket layer, seen as changes of
+ * direction on each socket (see man/man8/tcplat.8 for the definitions).
+ *
+ * Hot path, per send or receive: one LRU lookup by socket address, the
+ * task filter only when the socket's user changes, a clock read and one
+ * per-CPU array lookup; -F and -P add one hash lookup each.  Arrivals
+ * (server side, default clock) cost one LRU lookup.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "common.bpf.h"
+#include "tcplat.h"
+
+#define AF_INET		2
+#define AF_INET6	10
+#define MSG_PEEK	0x2
+#define MSG_ERRQUEUE	0x2000
+#define EEXIST		17
+
+const volatile bool per_flow = false;
+const volatile bool per_proc = false;
+const volatile bool events_on = false;
+const volatile bool from_read = false;
+const volatile bool del_at_close = false;	/* no tcp_destroy_sock hook */
+const volatile __u8 force_role = TL_ROLE_UNKNOWN;
+const volatile __u8 family_only = 0;		/* 4, 6 or 0 */
+const volatile __u16 lport_only = 0;
+const volatile __u16 rport_only = 0;
+const volatile __u16 eph_lo = 32768;		/* ip_local_port_range */
+const volatile __u16 eph_hi = 60999;
+const volatile __u64 min_ns = 0;
+
+/* Written by userspace to switch generations at interval reports. */
+volatile __u32 gen = 0;
+__u64 drops[TL_DROP_MAX] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TL_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, struct tl_sock);
+} socks SEC(".maps");
+
+/* Totals, one entry per generation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct tl_stats);
+} stats SEC(".maps");
+
+/* Sizes of the row tables are set by userspace before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, struct tl_flow_key);
+	__type(value, struct tl_flow);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, struct tl_proc_key);
+	__type(value, struct tl_proc);
+} procs SEC(".maps");
+
+/* Never written: the initial value of new rows (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tl_flow);
+} zero_row SEC(".maps");
+
+/* kprobe fallback: the socket a thread passed to tcp_{send,recv}msg. */
+struct tl_inflight {
+	__u64 sk;
+	int flags;
+	int pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, struct tl_inflight);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} events SEC(".maps");
+
+static __always_inline void drop(int what)
+{
+	__sync_fetch_and_add(&drops[what], 1);
+}
+
+static __always_inline bool sk_is_tcp(struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
+}
+
+static __always_inline __u16 sk_lport(struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_num);
+}
+
+static __always_inline __u16 sk_rport(struct sock *sk)
+{
+	return bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+}
+
+/* --netns, --lport, --rport, -4, -6: fixed for a connection's life. */
+static __always_inline bool in_scope(struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (family_only == 4 && family != AF_INET)
+		return false;
+	if (family_only == 6 && family != AF_INET6)
+		return false;
+	if (lport_only && sk_lport(sk) != lport_only)
+		return false;
+	if (rport_only && sk_rport(sk) != rport_only)
+		return false;
+	return lk_netns_wanted(sk);
+}
+
+static __always_inline bool ephemeral(__u16 port)
+{
+	return port >= eph_lo && port <= eph_hi;
+}
+
+/*
+ * A socket established before we attached: the end with the ephemeral
+ * port is the client; failing that, the first operation we see decides
+ * (a send first: client).
+ */
+static __always_inline __u8 guess_role(struct sock *sk, bool sending)
+{
+	bool l = ephemeral(sk_lport(sk)), r = ephemeral(sk_rport(sk));
+
+	if (l && !r)
+		return TL_ROLE_CLIENT;
+	if (r && !l)
+		return TL_ROLE_SERVER;
+	return sending ? TL_ROLE_CLIENT : TL_ROLE_SERVER;
+}
+
+static __always_inline struct tl_sock *sock_new(struct sock *sk, __u8 role,
+						bool guessed, __u64 flags)
+{
+	__u64 key = (__u64)sk;
+	struct tl_sock st = {};
+	long err;
+
+	st.born_ns = bpf_ktime_get_ns();
+	st.role = force_role ? force_role : role;
+	st.guessed = guessed && !force_role;
+	if (!in_scope(sk))
+		st.wanted = TL_OUT_OF_SCOPE;
+	err = bpf_map_update_elem(&socks, &key, &st, flags);
+	if (err && err != -EEXIST) {
+		drop(TL_DROP_SOCK);
+		return 0;
+	}
+	return bpf_map_lookup_elem(&socks, &key);
+}
+
+/*
+ * State of a socket the current task sends or receives on, or NULL if
+ * it is not TCP or fails a filter.  The task filter's answer is cached
+ * for the socket's last user.
+ */
+static __always_inline struct tl_sock *sock_for_task(struct sock *sk, bool sending)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 key = (__u64)sk;
+	struct tl_sock *st;
+	bool w;
+
+	st = bpf_map_lookup_elem(&socks, &key);
+	if (!st) {
+		if (!sk_is_tcp(sk))
+			return 0;
+		st = sock_new(sk, guess_role(sk, sending), true, BPF_NOEXIST);
+		if (!st)
+			return 0;
+	}
+	if (st->wanted == TL_OUT_OF_SCOPE)
+		return 0;
+	if (st->wanted == TL_UNCHECKED || st->tgid != tgid) {
+		w = lk_task_wanted();
+		st->tgid = tgid;
+		st->wanted = w ? TL_WANTED : TL_UNWANTED;
+		if (w)
+			bpf_get_current_comm(st->comm, sizeof(st->comm));
+	}
+	return st->wanted == TL_WANTED ? st : 0;
+}
+
+static __always_inline void account(struct tl_stats *s, __u64 lat)
+{
+	__u32 i = lh_index(lat, TL_SUB_BITS, TL_BUCKETS);
+
+	__sync_fetch_and_add(&s->requests, 1);
+	__sync_fetch_and_add(&s->sum_ns, lat);
+	if (lat > s->max_ns)
+		s->max_ns = lat;
+	if (lat < s->min_ns || !s->min_ns)
+		s->min_ns = lat;
+	/* Hide i's origin so the compiler keeps a bound the verifier sees. */
+	asm volatile("" : "+r"(i));
+	if (i < TL_BUCKETS)
+		__sync_fetch_and_add(&s->hist[i], 1);
+}
+
+static __always_inline void fill_addrs(struct tl_addrs *a, struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	a->lport = sk_lport(sk);
+	a->rport = sk_rport(sk);
+	if (family == AF_INET) {
+		a->family = 4;
+		a->laddr[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		a->raddr[0] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		return;
+	}
+	a->family = 6;
+	BPF_CORE_READ_INTO(&a->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32);
+	BPF_CORE_READ_INTO(&a->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
+}
+
+static __always_inline struct tl_stats *flow_row(struct tl_sock *st, struct sock *sk,
+						 __u32 g)
+{
+	struct tl_flow_key key = { .sk = (__u64)sk, .born_ns = st->born_ns, .gen = g };
+	struct tl_flow *f;
+	__u32 zero = 0;
+	void *init;
+
+	f = bpf_map_lookup_elem(&flows, &key);
+	if (f)
+		return &f->s;
+	init = bpf_map_lookup_elem(&zero_row, &zero);
+	if (!init)
+		return 0;
+	f = lk_lookup_or_init(&flows, &key, init);
+	if (!f) {
+		drop(TL_DROP_FLOW);
+		return 0;
+	}
+	if (!f->a.family) {
+		fill_addrs(&f->a, sk);
+		f->role = st->role;
+		f->guessed = st->guessed;
+		f->tgid = st->tgid;
+		__builtin_memcpy(f->comm, st->comm, sizeof(f->comm));
+	}
+	return &f->s;
+}
+
+static __always_inline struct tl_stats *proc_row(struct tl_sock *st, __u32 g)
+{
+	struct tl_proc_key key = { .tgid = st->tgid, .gen = g };
+	struct tl_proc *p;
+	__u32 zero = 0;
+	void *init;
+
+	p = bpf_map_lookup_elem(&procs, &key);
+	if (p)
+		return &p->s;
+	init = bpf_map_lookup_elem(&zero_row, &zero);
+	if (!init)
+		return 0;
+	p = lk_lookup_or_init(&procs, &key, init);
+	if (!p) {
+		drop(TL_DROP_PROC);
+		return 0;
+	}
+	__builtin_memcpy(p->comm, st->comm, sizeof(p->comm));
+	return &p->s;
+}
+
+static __always_inline void add_bytes(struct tl_stats *s, __u64 in, __u64 out)
+{
+	if (in)
+		__sync_fetch_and_add(&s->bytes_in, in);
+	if (out)
+		__sync_fetch_and_add(&s->bytes_out, out);
+}
+
+/* Bytes a process read (in) or wrote (out), on every row it belongs to. */
+static __always_inline void count_bytes(struct tl_sock *st, struct sock *sk,
+					__u64 in, __u64 out)
+{
+	__u32 g = gen;
+	struct tl_stats *s;
+
+	s = bpf_map_lookup_elem(&stats, &g);
+	if (s)
+		add_bytes(s, in, out);
+	if (per_flow) {
+		s = flow_row(st, sk, g);
+		if (s)
+			add_bytes(s, in, out);
+	}
+	if (per_proc) {
+		s = proc_row(st, g);
+		if (s)
+			add_bytes(s, in, out);
+	}
+}
+
+static __always_inline void emit(struct tl_sock *st, struct sock *sk, __u64 lat)
+{
+	struct tl_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		drop(TL_DROP_EVENT);
+		return;
+	}
+	__builtin_memset(&e->a, 0, sizeof(e->a));
+	fill_addrs(&e->a, sk);
+	e->lat_ns = lat;
+	e->start_ns = st->start_ns;
+	e->req_in = st->req_in;
+	e->req_out = st->req_out;
+	e->tgid = st->tgid;
+	e->role = st->role;
+	e->guessed = st->guessed;
+	e->pad = 0;
+	__builtin_memcpy(e->comm, st->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* One request done: on the totals, its flow, its process, an event. */
+static __always_inline void finish(struct tl_sock *st, struct sock *sk, __u64 lat)
+{
+	__u32 g = gen;
+	struct tl_stats *s;
+
+	st->phase = TL_IDLE;
+	if ((__s64)lat < 0)	/* clocks of two CPUs: never seen, but cheap */
+		lat = 0;
+	s = bpf_map_lookup_elem(&stats, &g);
+	if (s)
+		account(s, lat);
+	if (per_flow) {
+		s = flow_row(st, sk, g);
+		if (s)
+			account(s, lat);
+	}
+	if (per_proc) {
+		s = proc_row(st, g);
+		if (s)
+			account(s, lat);
+	}
+	if (events_on && lat >= min_ns)
+		emit(st, sk, lat);
+}
+
+static __always_inline void cut_off(struct tl_sock *st, struct sock *sk)
+{
+	__u32 g = gen;
+	struct tl_stats *s;
+
+	st->phase = TL_IDLE;
+	s = bpf_map_lookup_elem(&stats, &g);
+	if (s)
+		__sync_fetch_and_add(&s->incomplete, 1);
+	if (per_flow) {
+		s = flow_row(st, sk, g);
+		if (s)
+			__sync_fetch_and_add(&s->incomplete, 1);
+	}
+	if (per_proc) {
+		s = proc_row(st, g);
+		if (s)
+			__sync_fetch_and_add(&s->incomplete, 1);
+	}
+}
+
+/* Has the process read everything that arrived? */
+static __always_inline bool rcv_queue_empty(struct sock *sk)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+	return BPF_CORE_READ(tp, rcv_nxt) == BPF_CORE_READ(tp, copied_seq);
+}
+
+static __always_inline void on_recv(struct sock *sk, int ret, int flags)
+{
+	struct tl_sock *st;
+	__u64 now;
+
+	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
+		return;
+	st = sock_for_task(sk, false);
+	if (!st)
+		return;
+	now = bpf_ktime_get_ns();
+	count_bytes(st, sk, ret, 0);
+	if (st->role == TL_ROLE_CLIENT) {
+		if (st->phase == TL_WAIT) {
+			st->req_in = ret;
+			finish(st, sk, now - st->start_ns);
+		}
+		return;
+	}
+	if (st->phase == TL_RESP)
+		finish(st, sk, st->last_send_ns - st->start_ns);
+	if (st->phase == TL_IDLE) {
+		st->start_ns = !from_read && st->arr_ns ? st->arr_ns : now;
+		st->phase = TL_READ;
+		st->req_in = 0;
+		st->req_out = 0;
+	}
+	st->req_in += ret;
+	if (!from_read && rcv_queue_empty(sk))
+		st->arr_ns = 0;
+}
+
+static __always_inline void on_send(struct sock *sk, int ret)
+{
+	struct tl_sock *st;
+	__u64 now;
+
+	if (ret <= 0)
+		return;
+	st = sock_for_task(sk, true);
+	if (!st)
+		return;
+	now = bpf_ktime_get_ns();
+	count_bytes(st, sk, 0, ret);
+	if (st->role == TL_ROLE_CLIENT) {
+		if (st->phase == TL_IDLE) {
+			st->start_ns = now;
+			st->phase = TL_WAIT;
+			st->req_in = 0;
+			st->req_out = 0;
+		}
+		st->req_out += ret;
+		return;
+	}
+	if (st->phase == TL_READ || st->phase == TL_RESP) {
+		st->last_send_ns = now;
+		st->phase = TL_RESP;
+		st->req_out += ret;
+	}
+}
+
+/* Data for a server socket reached the kernel (default clock only). */
+static __always_inline void on_arrival(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct tl_sock *st;
+
+	st = bpf_map_lookup_elem(&socks, &key);
+	if (!st || st->role != TL_ROLE_SERVER || st->wanted > TL_WANTED)
+		return;
+	if (!st->arr_ns)
+		st->arr_ns = bpf_ktime_get_ns();
+}
+
+/*
+ * The process closed (or the connection died): a response already
+ * being sent is complete; at the final close, a request without its
+ * response is cut off.
+ */
+static __always_inline void on_close(struct sock *sk, bool final)
+{
+	__u64 key = (__u64)sk;
+	struct tl_sock *st;
+
+	st = bpf_map_lookup_elem(&socks, &key);
+	if (!st)
+		return;
+	if (st->wanted == TL_WANTED) {
+		if (st->phase == TL_RESP)
+			finish(st, sk, st->last_send_ns - st->start_ns);
+		else if (final && st->phase != TL_IDLE)
+			cut_off(st, sk);
+	}
+	if (final && del_at_close)
+		bpf_map_delete_elem(&socks, &key);
+}
+
+static __always_inline void on_state(struct sock *sk, int old, int new)
+{
+	if (new == TCP_ESTABLISHED && (old == TCP_SYN_SENT || old == TCP_SYN_RECV)) {
+		if (!sk_is_tcp(sk))
+			return;
+		/* BPF_ANY: a freed socket's address may come back. */
+		sock_new(sk, old == TCP_SYN_SENT ? TL_ROLE_CLIENT : TL_ROLE_SERVER,
+			 false, BPF_ANY);
+		return;
+	}
+	if (new == TCP_FIN_WAIT1 || new == TCP_LAST_ACK || new == TCP_CLOSE)
+		on_close(sk, new == TCP_CLOSE);
+}
+
+static __always_inline void on_destroy(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	on_close(sk, true);
+	bpf_map_delete_elem(&socks, &key);
+}
+
+/* Payload bytes of a segment at tcp_probe (skb->data is the TCP header). */
+static __always_inline bool has_payload(const struct sk_buff *skb)
+{
+	unsigned char *data = BPF_CORE_READ(skb, data);
+	unsigned int len = BPF_CORE_READ(skb, len);
+	__u8 doff = 0;
+
+	bpf_probe_read_kernel(&doff, 1, data + 12);
+	return len > (unsigned int)(doff >> 4) * 4;
+}
+
+/* Application reads and writes: sock:sock_{recv,send}_length (6.3+). */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(recv_btf, struct sock *sk, int ret, int flags)
+{
+	on_recv(sk, ret, flags);
+	return 0;
+}
+
+SEC("raw_tp/sock_recv_length")
+int BPF_PROG(recv_raw, struct sock *sk, int ret, int flags)
+{
+	on_recv(sk, ret, flags);
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(send_btf, struct sock *sk, int ret, int flags)
+{
+	on_send(sk, ret);
+	return 0;
+}
+
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(send_raw, struct sock *sk, int ret, int flags)
+{
+	on_send(sk, ret);
+	return 0;
+}
+
+/* Older kernels: the TCP functions themselves (5.19+ argument lists). */
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(recv_fexit, struct sock *sk, struct msghdr *msg, size_t len, int flags,
+	     int *addr_len, int ret)
+{
+	on_recv(sk, ret, flags);
+	return 0;
+}
+
+SEC("fexit/tcp_sendmsg")
+int BPF_PROG(send_fexit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
+{
+	on_send(sk, ret);
+	return 0;
+}
+
+static __always_inline void remember(struct sock *sk, int flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tl_inflight in = { .sk = (__u64)sk, .flags = flags };
+
+	if (bpf_map_update_elem(&inflight, &id, &in, BPF_ANY))
+		drop(TL_DROP_INFLIGHT);
+}
+
+static __always_inline struct sock *recall(int *flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tl_inflight *in;
+	struct sock *sk;
+
+	in = bpf_map_lookup_elem(&inflight, &id);
+	if (!in)
+		return 0;
+	sk = (struct sock *)in->sk;
+	*flags = in->flags;
+	bpf_map_delete_elem(&inflight, &id);
+	return sk;
+}
+
+SEC("kprobe/tcp_recvmsg")
+int BPF_KPROBE(recv_kprobe, struct sock *sk, struct msghdr *msg, size_t len, int flags)
+{
+	remember(sk, flags);
+	return 0;
+}
+
+SEC("kretprobe/tcp_recvmsg")
+int BPF_KRETPROBE(recv_kretprobe, int ret)
+{
+	int flags = 0;
+	struct sock *sk = recall(&flags);
+
+	if (sk)
+		on_recv(sk, ret, flags);
+	return 0;
+}
+
+SEC("kprobe/tcp_sendmsg")
+int BPF_KPROBE(send_kprobe, struct sock *sk)
+{
+	remember(sk, 0);
+	return 0;
+}
+
+SEC("kretprobe/tcp_sendmsg")
+int BPF_KRETPROBE(send_kretprobe, int ret)
+{
+	int flags = 0;
+	struct sock *sk = recall(&flags);
+
+	if (sk)
+		on_send(sk, ret);
+	return 0;
+}
+
+/* Arrival of data: sock:sk_data_ready (6.3+), else tcp:tcp_probe. */
+SEC("tp_btf/sk_data_ready")
+int BPF_PROG(ready_btf, const struct sock *sk)
+{
+	on_arrival((struct sock *)sk);
+	return 0;
+}
+
+SEC("raw_tp/sk_data_ready")
+int BPF_PROG(ready_raw, const struct sock *sk)
+{
+	on_arrival((struct sock *)sk);
+	return 0;
+}
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
+{
+	if (has_payload(skb))
+		on_arrival(sk);
+	return 0;
+}
+
+SEC("raw_tp/tcp_probe")
+int BPF_PROG(probe_raw, struct sock *sk, const struct sk_buff *skb)
+{
+	if (has_payload(skb))
+		on_arrival(sk);
+	return 0;
+}
+
+/* Roles at connection setup, the end of requests at close. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(state_btf, const struct sock *sk, const int old, const int new)
+{
+	on_state((struct sock *)sk, old, new);
+	return 0;
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(state_raw, const struct sock *sk, const int old, const int new)
+{
+	on_state((struct sock *)sk, old, new);
+	return 0;
+}
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(destroy_btf, struct sock *sk)
+{
+	on_destroy(sk);
+	return 0;
+}
+
+SEC("raw_tp/tcp_destroy_sock")
+int BPF_PROG(destroy_raw, struct sock *sk)
+{
+	on_destroy(sk);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

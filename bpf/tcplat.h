@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+#ifndef TCPLAT_H
+#define TCPLAT_H
+
+/*
+ * Latency histograms: 4 sub-bits, 16 buckets per power of two, so a
+ * bucket is at most 6.25% of its lower bound wide and a percentile read
+ * inside it (interpolated) is off by less than that: p99 within 5% needs
+ * no finer.  Values up to 2^35 ns (34 s) get their own bucket; slower
+ * requests share the last one (max stays exact).  512 buckets, 4 KiB.
+ */
+#define TL_SUB_BITS	4
+#define TL_MAX_MSB	35
+#define TL_BUCKETS	LH_NBUCKETS(TL_SUB_BITS, TL_MAX_MSB)
+
+/* Per-socket state (LRU: the least recently used socket goes first). */
+#define TL_MAX_SOCKS	16384
+/* -F rows and -P rows, per generation (allocated as used). */
+#define TL_MAX_FLOWS	4096
+#define TL_MAX_PROCS	1024
+/* kprobe fallback: threads inside tcp_sendmsg/tcp_recvmsg at once. */
+#define TL_MAX_INFLIGHT	8192
+
+enum tl_role {
+	TL_ROLE_UNKNOWN,
+	TL_ROLE_SERVER,
+	TL_ROLE_CLIENT,
+};
+
+/* Where a socket is in its request/response cycle. */
+enum tl_phase {
+	TL_IDLE,	/* no request in progress */
+	TL_WAIT,	/* client: request sent, no response read yet */
+	TL_READ,	/* server: request being read, nothing answered yet */
+	TL_RESP,	/* server: response being sent; ends at the next read */
+};
+
+/* Cached answer of the task filter for the socket's last user. */
+enum tl_wanted {
+	TL_UNCHECKED,
+	TL_WANTED,
+	TL_UNWANTED,
+	TL_OUT_OF_SCOPE,	/* fails --netns, ports or -4/-6: never counted */
+};
+
+struct tl_sock {
+	unsigned long long born_ns;	/* identity of this connection */
+	unsigned long long start_ns;	/* current request's start */
+	unsigned long long arr_ns;	/* server: oldest arrival still unread */
+	unsigned long long last_send_ns; /* server: end of the response so far */
+	unsigned int req_in;		/* bytes read for the current request */
+	unsigned int req_out;		/* bytes sent for it */
+	unsigned int tgid;		/* the last process that used it */
+	unsigned char role;		/* enum tl_role */
+	unsigned char phase;		/* enum tl_phase */
+	unsigned char wanted;		/* enum tl_wanted, for tgid */
+	unsigned char guessed;		/* role guessed (socket predates us) */
+	char comm[16];
+};
+
+struct tl_stats {
+	unsigned long long requests;
+	unsigned long long bytes_in;	/* read by the process */
+	unsigned long long bytes_out;	/* written by the process */
+	unsigned long long sum_ns;
+	unsigned long long max_ns;
+	unsigned long long min_ns;	/* 0: none yet */
+	unsigned long long incomplete;	/* requests cut off by a close */
+	unsigned long long hist[TL_BUCKETS];
+};
+
+/*
+ * Rows alternate between two generations so that an interval report
+ * reads and clears one while the programs write the other.
+ */
+struct tl_flow_key {
+	unsigned long long sk;
+	unsigned long long born_ns;	/* a reused sock address is a new flow */
+	unsigned int gen;
+	unsigned int pad;
+};
+
+/* A connection's ends, addresses in network order, ports in host order. */
+struct tl_addrs {
+	unsigned int laddr[4];
+	unsigned int raddr[4];
+	unsigned short lport;
+	unsigned short rport;
+	unsigned short family;		/* 4 or 6; 0: not filled yet */
+	unsigned short pad;
+};
+
+struct tl_flow {
+	struct tl_stats s;
+	struct tl_addrs a;
+	unsigned char role;
+	unsigned char guessed;
+	unsigned int tgid;
+	char comm[16];
+};
+
+struct tl_proc_key {
+	unsigned int tgid;
+	unsigned int gen;
+};
+
+struct tl_proc {
+	struct tl_stats s;
+	char comm[16];
+};
+
+/* Counts of what could not be recorded (indexes of drops[]). */
+enum {
+	TL_DROP_SOCK,		/* no room for a socket's state */
+	TL_DROP_FLOW,		/* -F: flow table full */
+	TL_DROP_PROC,		/* -P: process table full */
+	TL_DROP_EVENT,		/* --events: ring buffer full */
+	TL_DROP_INFLIGHT,	/* kprobe fallback: entry table full */
+	TL_DROP_MAX,
+};
+
+struct tl_event {
+	unsigned long long lat_ns;
+	unsigned long long start_ns;
+	struct tl_addrs a;
+	unsigned int req_in;
+	unsigned int req_out;
+	unsigned int tgid;
+	unsigned char role;
+	unsigned char guessed;
+	unsigned short pad;
+	char comm[16];
+};
+
+#endif

@@ -1,0 +1,869 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * tcplat: TCP request latency and request throughput of any process,
+ * measured from outside it at the socket layer: a request/response
+ * exchange is a change of direction on a socket.
+ */
+#include <argp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include "latkit.h"
+#include "tc.h"
+#include "tcplat.h"
+#include "tcplat.skel.h"
+
+const char *argp_program_version = "tcplat (latkit) 0.1";
+const char *argp_program_bug_address = "see README.md";
+
+static const char doc[] =
+"TCP request latency and throughput of any process, from the kernel:\n"
+"requests, requests/s, bytes in and out, mean, p50/p90/p99/p99.9 and max\n"
+"latency, per connection (-F) or per process (-P).\n"
+"\n"
+"USAGE: tcplat [OPTIONS] [interval [count]]\n"
+"\v"
+"EXAMPLES:\n"
+"    tcplat -p 181                   # until Ctrl-C or until 181 exits\n"
+"    tcplat -p 181 -i 1 -H           # every second, with a histogram\n"
+"    tcplat -c nginx --role server --lport 80 -F   # per connection\n"
+"    tcplat -c nginx --from-read     # server time from the first read\n"
+"    tcplat -P 5 1                   # per process, one 5 s report\n"
+"    tcplat --netns lab-client -c tcpreq --role client -H -j\n"
+"    tcplat -p 181 --events --min-us 10000   # requests slower than 10 ms\n";
+
+enum {
+	OPT_ROLE = 0x2001,
+	OPT_FROM_READ,
+	OPT_EVENTS,
+	OPT_MIN_US,
+	OPT_LPORT,
+	OPT_RPORT,
+};
+
+static struct {
+	int role;		/* enum tl_role; UNKNOWN: auto */
+	bool from_read;
+	bool per_flow;
+	bool per_proc;
+	bool hist;
+	bool ms;
+	bool events;
+	double min_us;
+	long top;
+	int family;
+	uint16_t lport, rport;
+} env;
+
+static const struct argp_option options[] = {
+	{ "role", OPT_ROLE, "ROLE", 0,
+	  "server, client or auto (default: accepted sockets serve, connected ones are clients)", 0 },
+	{ "from-read", OPT_FROM_READ, NULL, 0,
+	  "Server requests start at the first read, not at the data's arrival", 0 },
+	{ "per-flow", 'F', NULL, 0, "One row per connection (4-tuple, PID, role)", 0 },
+	{ "per-process", 'P', NULL, 0, "One row per process", 0 },
+	{ "hist", 'H', NULL, 0, "Log2 latency histogram of the total", 0 },
+	{ "ms", 'm', NULL, 0, "Milliseconds instead of microseconds (text)", 0 },
+	{ "top", 'n', "N", 0, "Show the N busiest rows only", 0 },
+	{ "events", OPT_EVENTS, NULL, 0, "Also print one line per request (with --min-us)", 0 },
+	{ "min-us", OPT_MIN_US, "US", 0, "--events: only requests of at least US microseconds", 0 },
+	{ "lport", OPT_LPORT, "PORT", 0, "Local port", 0 },
+	{ "rport", OPT_RPORT, "PORT", 0, "Remote port", 0 },
+	{ NULL, '4', NULL, 0, "IPv4 only", 0 },
+	{ NULL, '6', NULL, 0, "IPv6 only", 0 },
+	{},
+};
+
+static int parse_role(const char *s)
+{
+	if (!strcmp(s, "server"))
+		return TL_ROLE_SERVER;
+	if (!strcmp(s, "client"))
+		return TL_ROLE_CLIENT;
+	if (!strcmp(s, "auto"))
+		return TL_ROLE_UNKNOWN;
+	return -1;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case OPT_ROLE:
+		env.role = parse_role(arg);
+		if (env.role < 0)
+			argp_error(state, "invalid --role '%s' (server, client or auto)", arg);
+		break;
+	case OPT_FROM_READ:
+		env.from_read = true;
+		break;
+	case 'F':
+		env.per_flow = true;
+		break;
+	case 'P':
+		env.per_proc = true;
+		break;
+	case 'H':
+		env.hist = true;
+		break;
+	case 'm':
+		env.ms = true;
+		break;
+	case 'n':
+		if (lk_parse_long(arg, 1, 100000, &env.top))
+			argp_error(state, "invalid number of rows '%s'", arg);
+		break;
+	case OPT_EVENTS:
+		env.events = true;
+		break;
+	case OPT_MIN_US:
+		if (lk_parse_double(arg, 0, 1e9, &env.min_us))
+			argp_error(state, "invalid --min-us '%s'", arg);
+		break;
+	case OPT_LPORT:
+		if (lk_parse_port(arg, &env.lport))
+			argp_error(state, "invalid port '%s'", arg);
+		break;
+	case OPT_RPORT:
+		if (lk_parse_port(arg, &env.rport))
+			argp_error(state, "invalid port '%s'", arg);
+		break;
+	case '4':
+	case '6':
+		if (env.family && env.family != (key == '4' ? 4 : 6))
+			argp_error(state, "-4 and -6 exclude each other");
+		env.family = key == '4' ? 4 : 6;
+		break;
+	case ARGP_KEY_END:
+		if (env.per_flow && env.per_proc)
+			argp_error(state, "-F and -P exclude each other");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const char *role_name(int role)
+{
+	switch (role) {
+	case TL_ROLE_SERVER: return "server";
+	case TL_ROLE_CLIENT: return "client";
+	default: return "unknown";
+	}
+}
+
+/* A row of the -F or -P table, or the total. */
+struct row {
+	struct tl_flow_key fkey;	/* -F */
+	unsigned int tgid;		/* -P */
+	struct tl_flow f;		/* stats; addresses, role, comm with -F */
+	struct lk_dist d;
+};
+
+struct ctx {
+	struct tcplat_bpf *skel;
+	bool double_buffer;
+	unsigned long long last_ns;	/* previous report (or attach) */
+	struct row total;
+	struct row *rows;
+	unsigned int nrows, cap;
+	uint64_t drops_seen[TL_DROP_MAX];
+};
+
+static void add_stats(struct tl_stats *out, const struct tl_stats *s)
+{
+	unsigned int b;
+
+	out->requests += s->requests;
+	out->bytes_in += s->bytes_in;
+	out->bytes_out += s->bytes_out;
+	out->sum_ns += s->sum_ns;
+	out->incomplete += s->incomplete;
+	if (s->max_ns > out->max_ns)
+		out->max_ns = s->max_ns;
+	if (s->min_ns && (!out->min_ns || s->min_ns < out->min_ns))
+		out->min_ns = s->min_ns;
+	for (b = 0; b < TL_BUCKETS; b++)
+		out->hist[b] += s->hist[b];
+}
+
+/* Sum the per-CPU copies of a value that starts with a struct tl_stats. */
+static void sum_percpu(struct tl_stats *out, const void *percpu, size_t val_size)
+{
+	size_t stride = lk_percpu_stride(val_size);
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < lk_ncpus(); i++)
+		add_stats(out, (const void *)((const char *)percpu + i * stride));
+}
+
+static void add_latency(struct tl_stats *s, unsigned long long lat)
+{
+	s->requests++;
+	s->sum_ns += lat;
+	if (lat > s->max_ns)
+		s->max_ns = lat;
+	if (!s->min_ns || lat < s->min_ns)
+		s->min_ns = lat;
+	s->hist[lh_index(lat, TL_SUB_BITS, TL_BUCKETS)]++;
+}
+
+static struct row *new_row(struct ctx *c)
+{
+	struct row *r;
+
+	if (c->nrows == c->cap) {
+		unsigned int cap = c->cap ? c->cap * 2 : 64;
+
+		r = realloc(c->rows, cap * sizeof(*r));
+		if (!r)
+			return NULL;
+		c->rows = r;
+		c->cap = cap;
+	}
+	r = &c->rows[c->nrows++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+static int read_total(struct ctx *c, unsigned int g)
+{
+	size_t size = lk_percpu_stride(sizeof(struct tl_stats)) * lk_ncpus();
+	int fd = bpf_map__fd(c->skel->maps.stats);
+	void *buf = calloc(1, size);
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &g, buf)) {
+		err = -errno;
+		goto out;
+	}
+	sum_percpu(&c->total.f.s, buf, sizeof(struct tl_stats));
+	if (c->double_buffer) {
+		memset(buf, 0, size);
+		if (bpf_map_update_elem(fd, &g, buf, BPF_ANY))
+			err = -errno;
+	}
+out:
+	free(buf);
+	return err;
+}
+
+/*
+ * Keys of generation @g in a hash map, collected before any is deleted
+ * (deleting while walking restarts the walk).
+ */
+static void *keys_of_gen(int fd, size_t ksize, size_t gen_off, unsigned int g,
+			 unsigned int max, unsigned int *n)
+{
+	char *keys = calloc(max + 1, ksize), *key, *next;
+	unsigned int gk;
+	int err;
+
+	*n = 0;
+	if (!keys)
+		return NULL;
+	key = keys + (size_t)max * ksize;	/* scratch slot */
+	next = key;
+	for (err = bpf_map_get_next_key(fd, NULL, next); !err && *n < max;
+	     err = bpf_map_get_next_key(fd, key, next)) {
+		memcpy(key, next, ksize);
+		memcpy(&gk, key + gen_off, sizeof(gk));
+		if (gk == g)
+			memcpy(keys + (size_t)(*n)++ * ksize, key, ksize);
+	}
+	return keys;
+}
+
+static int read_flows(struct ctx *c, unsigned int g)
+{
+	int fd = bpf_map__fd(c->skel->maps.flows);
+	unsigned int n, i, max = bpf_map__max_entries(c->skel->maps.flows);
+	struct tl_flow_key *keys;
+	struct row *r;
+
+	keys = keys_of_gen(fd, sizeof(*keys), offsetof(struct tl_flow_key, gen), g, max, &n);
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		r = new_row(c);
+		if (!r) {
+			free(keys);
+			return -ENOMEM;
+		}
+		if (bpf_map_lookup_elem(fd, &keys[i], &r->f)) {
+			c->nrows--;
+			continue;
+		}
+		r->fkey = keys[i];
+		bpf_map_delete_elem(fd, &keys[i]);
+	}
+	free(keys);
+	return 0;
+}
+
+static int read_procs(struct ctx *c, unsigned int g)
+{
+	int fd = bpf_map__fd(c->skel->maps.procs);
+	unsigned int n, i, max = bpf_map__max_entries(c->skel->maps.procs);
+	size_t stride = lk_percpu_stride(sizeof(struct tl_proc));
+	struct tl_proc_key *keys;
+	char *buf = calloc(lk_ncpus(), stride);
+	struct row *r;
+	int err = 0;
+
+	keys = keys_of_gen(fd, sizeof(*keys), offsetof(struct tl_proc_key, gen), g, max, &n);
+	if (!keys || !buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(fd, &keys[i], buf))
+			continue;
+		r = new_row(c);
+		if (!r) {
+			err = -ENOMEM;
+			goto out;
+		}
+		sum_percpu(&r->f.s, buf, sizeof(struct tl_proc));
+		memcpy(r->f.comm, ((struct tl_proc *)buf)->comm, sizeof(r->f.comm));
+		r->tgid = keys[i].tgid;
+		bpf_map_delete_elem(fd, &keys[i]);
+	}
+out:
+	free(keys);
+	free(buf);
+	return err;
+}
+
+static struct row *row_of(struct ctx *c, __u64 sk, const struct tl_sock *st)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nrows; i++) {
+		struct row *r = &c->rows[i];
+
+		if (env.per_flow && r->fkey.sk == sk && r->fkey.born_ns == st->born_ns)
+			return r;
+		if (env.per_proc && r->tgid == st->tgid)
+			return r;
+	}
+	return NULL;
+}
+
+/*
+ * Final report: a server whose last response is sent but whose
+ * connection is still open would count it at its next read or close,
+ * which will not come while we watch.  Count it now.
+ */
+static void add_pending(struct ctx *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.socks);
+	__u64 key, next;
+	struct tl_sock st;
+	struct row *r;
+	int err;
+
+	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &st))
+			continue;
+		if (st.wanted != TL_WANTED || st.phase != TL_RESP)
+			continue;
+		add_latency(&c->total.f.s, st.last_send_ns - st.start_ns);
+		r = row_of(c, key, &st);
+		if (r)
+			add_latency(&r->f.s, st.last_send_ns - st.start_ns);
+	}
+}
+
+static void summarize(struct row *r)
+{
+	const struct tl_stats *s = &r->f.s;
+
+	memset(&r->d, 0, sizeof(r->d));
+	r->d.min = s->min_ns;
+	r->d.max = s->max_ns;
+	r->d.sum = s->sum_ns;
+	lh_summarize((const uint64_t *)s->hist, TL_BUCKETS, TL_SUB_BITS, &r->d, true);
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->f.s.requests != y->f.s.requests)
+		return x->f.s.requests < y->f.s.requests ? 1 : -1;
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return x->f.a.lport - y->f.a.lport;
+}
+
+/*
+ * Read one generation.  With interval reports, switch the programs to
+ * the other generation first and give those already running a moment
+ * to finish, so nothing lands in what we clear.
+ */
+static int collect(struct ctx *c, bool final)
+{
+	unsigned int g = c->skel->bss->gen, i;
+	int err;
+
+	if (c->double_buffer && !final) {
+		c->skel->bss->gen = g ^ 1;
+		usleep(2000);
+	}
+	c->nrows = 0;
+	memset(&c->total, 0, sizeof(c->total));
+	err = read_total(c, g);
+	if (!err && env.per_flow)
+		err = read_flows(c, g);
+	if (!err && env.per_proc)
+		err = read_procs(c, g);
+	if (err) {
+		lk_err("reading BPF maps failed: %s", strerror(-err));
+		return err;
+	}
+	if (final)
+		add_pending(c);
+	for (i = 0; i < c->nrows; i++)
+		summarize(&c->rows[i]);
+	summarize(&c->total);
+	qsort(c->rows, c->nrows, sizeof(*c->rows), cmp_rows);
+	return 0;
+}
+
+static const char *unit(void)
+{
+	return env.ms ? "ms" : "us";
+}
+
+static void print_header(void)
+{
+	static const char *const lat[] = { "MEAN", "P50", "P90", "P99", "P99.9", "MAX" };
+	char name[16];
+	unsigned int i;
+
+	if (lk_out_json())
+		return;
+	if (env.per_flow)
+		lk_printf("%-22s %-22s %-7s %-15s %-7s ", "LOCAL", "REMOTE", "PID", "COMM", "ROLE");
+	else if (env.per_proc)
+		lk_printf("%-7s %-15s ", "PID", "COMM");
+	lk_printf("%9s %9s %11s %11s", "REQS", "RPS", "BYTES_IN", "BYTES_OUT");
+	for (i = 0; i < sizeof(lat) / sizeof(lat[0]); i++) {
+		snprintf(name, sizeof(name), "%s_%s", lat[i], unit());
+		lk_printf(" %9s", name);
+	}
+	lk_printf("\n");
+}
+
+/* Latency in the JSON unit (µs) and the text unit (-m: ms). */
+static void print_lat(const char *key, double ns, bool have)
+{
+	double div = env.ms ? 1e6 : 1e3;
+
+	if (!have) {
+		lk_print_null(LK_JSON, key, NULL);
+		lk_printf(" %9s", "-");
+		return;
+	}
+	lk_print_float(LK_JSON, key, NULL, ns / 1e3);
+	lk_printf(" %9.*f", env.ms ? 3 : 1, ns / div);
+}
+
+static void print_stats(const struct row *r, double secs)
+{
+	const struct tl_stats *s = &r->f.s;
+	bool have = s->requests > 0;
+
+	lk_print_u64(LK_ANY, "requests", "%9" PRIu64, s->requests);
+	lk_print_float(LK_ANY, "rps", " %9.1f", secs > 0 ? s->requests / secs : 0);
+	lk_print_u64(LK_ANY, "bytes_in", " %11" PRIu64, s->bytes_in);
+	lk_print_u64(LK_ANY, "bytes_out", " %11" PRIu64, s->bytes_out);
+	print_lat("mean_us", r->d.mean, have);
+	print_lat("p50_us", r->d.p50, have);
+	print_lat("p90_us", r->d.p90, have);
+	print_lat("p99_us", r->d.p99, have);
+	print_lat("p999_us", r->d.p999, have);
+	print_lat("max_us", s->max_ns, have);
+	print_lat("min_us", s->min_ns, have);
+	lk_print_u64(LK_JSON, "incomplete", NULL, s->incomplete);
+}
+
+static void fmt_addr(const struct tl_addrs *a, bool local, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, local ? a->laddr : a->raddr,
+		  ip, sizeof(ip));
+	snprintf(buf, len, "%s", ip);
+}
+
+static void print_ends(const struct tl_addrs *a)
+{
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN], ep[INET6_ADDRSTRLEN + 8];
+
+	fmt_addr(a, true, l, sizeof(l));
+	fmt_addr(a, false, r, sizeof(r));
+	snprintf(ep, sizeof(ep), a->family == 6 ? "[%s]:%u" : "%s:%u", l, a->lport);
+	lk_printf("%-22s ", ep);
+	snprintf(ep, sizeof(ep), a->family == 6 ? "[%s]:%u" : "%s:%u", r, a->rport);
+	lk_printf("%-22s ", ep);
+	lk_print_str(LK_JSON, "laddr", NULL, l);
+	lk_print_u64(LK_JSON, "lport", NULL, a->lport);
+	lk_print_str(LK_JSON, "raddr", NULL, r);
+	lk_print_u64(LK_JSON, "rport", NULL, a->rport);
+}
+
+static void print_role(int role, bool guessed)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%s%s", role_name(role), guessed ? "?" : "");
+	lk_printf("%-7s ", buf);
+	lk_print_str(LK_JSON, "role", NULL, role_name(role));
+	lk_print_bool(LK_JSON, "role_guessed", NULL, guessed);
+}
+
+static void print_row(const struct row *r, double secs)
+{
+	lk_open_record(env.per_flow ? "flow" : "process");
+	if (lk_opts.timestamp && lk_out_json())
+		lk_print_time();
+	if (env.per_flow) {
+		print_ends(&r->f.a);
+		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", r->f.tgid);
+		lk_print_str(LK_ANY, "comm", "%-15s ", r->f.comm);
+		print_role(r->f.role, r->f.guessed);
+	} else {
+		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", r->tgid);
+		lk_print_str(LK_ANY, "comm", "%-15s ", r->f.comm);
+	}
+	print_stats(r, secs);
+	lk_print_nl();
+	lk_close_record();
+}
+
+/* -H: fold the log-linear ns buckets into log2 slots of the text unit. */
+static void print_hist(const struct tl_stats *s)
+{
+	double div = env.ms ? 1e6 : 1e3;
+	uint64_t log2[64] = {};
+	unsigned int b;
+
+	for (b = 0; b < TL_BUCKETS; b++) {
+		unsigned long long mid;
+
+		if (!s->hist[b])
+			continue;
+		mid = (lh_lower(b, TL_SUB_BITS) + lh_upper(b, TL_SUB_BITS)) / 2;
+		log2[lh_log2_slot(mid / div)] += s->hist[b];
+	}
+	lk_print_log2_hist(log2, 64, env.ms ? "msecs" : "usecs");
+}
+
+static void print_drops(struct ctx *c)
+{
+	static const char *const names[TL_DROP_MAX] = {
+		"drops_sock", "drops_flow", "drops_process", "drops_events", "drops_inflight",
+	};
+	uint64_t d[TL_DROP_MAX], sum = 0;
+	int i;
+
+	for (i = 0; i < TL_DROP_MAX; i++) {
+		d[i] = c->skel->bss->drops[i] - c->drops_seen[i];
+		c->drops_seen[i] = c->skel->bss->drops[i];
+		sum += d[i];
+	}
+	lk_print_u64(LK_JSON, "drops", NULL, sum);
+	for (i = 0; i < TL_DROP_MAX; i++)
+		lk_print_u64(LK_JSON, names[i], NULL, d[i]);
+	if (sum)
+		lk_printf("dropped (not recorded): sockets %" PRIu64 ", flows %" PRIu64
+			  ", processes %" PRIu64 ", events %" PRIu64 ", in-flight %" PRIu64 "\n",
+			  d[0], d[1], d[2], d[3], d[4]);
+}
+
+static void print_total(struct ctx *c, bool final, double secs)
+{
+	lk_open_record(final ? "summary" : "interval");
+	if (lk_opts.timestamp && lk_out_json())
+		lk_print_time();
+	if (env.per_flow)
+		lk_printf("%-77s ", "TOTAL");
+	else if (env.per_proc)
+		lk_printf("%-23s ", "TOTAL");
+	print_stats(&c->total, secs);
+	lk_print_float(LK_JSON, "interval_s", NULL, secs);
+	lk_print_u64(LK_JSON, "rows", NULL, c->nrows);
+	lk_print_nl();
+	if (env.hist) {
+		if (!lk_out_json())
+			lk_printf("\n");
+		print_hist(&c->total.f.s);
+	}
+	print_drops(c);
+	lk_close_record();
+}
+
+static int report(void *p, bool final)
+{
+	struct ctx *c = p;
+	unsigned long long now = lk_now_ns();
+	double secs = (now - c->last_ns) / 1e9;
+	unsigned int i, n;
+
+	if (collect(c, final))
+		return -1;
+	c->last_ns = now;
+	if (lk_opts.timestamp && !lk_out_json()) {
+		lk_print_time();
+		lk_printf("\n");
+	}
+	print_header();
+	n = env.top && env.top < c->nrows ? env.top : c->nrows;
+	for (i = 0; i < n; i++)
+		print_row(&c->rows[i], secs);
+	print_total(c, final, secs);
+	if (!final)
+		lk_printf("\n");
+	fflush(lk_out_fp());
+	return 0;
+}
+
+static int handle_event(void *ctx, void *data, size_t len)
+{
+	const struct tl_event *e = data;
+
+	lk_open_record("event");
+	if (lk_opts.timestamp)
+		lk_print_time();
+	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", e->tgid);
+	lk_print_str(LK_ANY, "comm", "%-15s ", e->comm);
+	print_role(e->role, e->guessed);
+	print_ends(&e->a);
+	print_lat("lat_us", e->lat_ns, true);
+	lk_printf(" %s", unit());
+	lk_print_u64(LK_ANY, "req_bytes_in", "  in %" PRIu64, e->req_in);
+	lk_print_u64(LK_ANY, "req_bytes_out", " out %" PRIu64, e->req_out);
+	lk_print_nl();
+	lk_close_record();
+	return 0;
+}
+
+/* The kernel's ephemeral port range, for guessing roles of old sockets. */
+static void read_port_range(struct tcplat_bpf *skel)
+{
+	unsigned int lo, hi;
+	int saved = -1;
+	FILE *f;
+
+	if (lk_opts.netns) {
+		saved = lk_netns_enter(lk_opts.netns_path);
+		if (saved < 0)
+			return;
+	}
+	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (f && fscanf(f, "%u %u", &lo, &hi) == 2 && lo <= hi && hi < 65536) {
+		skel->rodata->eph_lo = lo;
+		skel->rodata->eph_hi = hi;
+	}
+	if (f)
+		fclose(f);
+	if (lk_netns_leave(saved))
+		lk_die("cannot return to the original network namespace");
+}
+
+/* fexit/kprobe on tcp_recvmsg assume the 5.19+ list (sk, msg, len, flags, addr_len). */
+static bool recvmsg_fits(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	bool ok = false;
+	int id;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "tcp_recvmsg", BTF_KIND_FUNC);
+	if (id > 0) {
+		t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+		ok = t && btf_is_func_proto(t) && btf_vlen(t) == 5;
+	}
+	btf__free(btf);
+	return ok;
+}
+
+struct methods {
+	enum lk_method send, recv, ready, probe, state, destroy;
+};
+
+static int choose_methods(struct methods *m)
+{
+	unsigned int tps = LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP);
+	unsigned int funcs = LK_M_BIT(LK_M_FENTRY) | LK_M_BIT(LK_M_KPROBE);
+	const struct lk_hook send = { "sock", "sock_send_length", "tcp_sendmsg", tps | funcs };
+	struct lk_hook recv = { "sock", "sock_recv_length", "tcp_recvmsg", tps | funcs };
+	const struct lk_hook ready = { "sock", "sk_data_ready", NULL, tps };
+	const struct lk_hook probe = { "tcp", "tcp_probe", NULL, tps };
+	const struct lk_hook state = { "sock", "inet_sock_set_state", NULL, tps };
+	const struct lk_hook destroy = { "tcp", "tcp_destroy_sock", NULL, tps };
+
+	memset(m, 0, sizeof(*m));
+	if (!lk_probe_tp_btf("sock_recv_length") && !recvmsg_fits()) {
+		lk_info("tcp_recvmsg has an argument list tcplat does not know");
+		recv.methods = tps;
+	}
+	m->send = lk_choose(&send);
+	m->recv = lk_choose(&recv);
+	m->state = lk_choose(&state);
+	if (!m->send || !m->recv || !m->state) {
+		lk_err("this kernel has none of %s: tcplat needs it",
+		       !m->send ? "sock:sock_send_length and tcp_sendmsg()" :
+		       !m->recv ? "sock:sock_recv_length and tcp_recvmsg() (5.19+ arguments)" :
+		       "sock:inet_sock_set_state");
+		return -1;
+	}
+	m->destroy = lk_choose(&destroy);
+	if (env.role == TL_ROLE_CLIENT || env.from_read)
+		return 0;
+	m->ready = lk_choose(&ready);
+	if (!m->ready)
+		m->probe = lk_choose(&probe);
+	if (!m->ready && !m->probe) {
+		lk_err("warning: no sock:sk_data_ready or tcp:tcp_probe: server requests start at the first read (--from-read)");
+		env.from_read = true;
+	}
+	return 0;
+}
+
+static void autoload(struct bpf_program *p, bool on)
+{
+	bpf_program__set_autoload(p, on);
+}
+
+static void select_programs(struct tcplat_bpf *skel, const struct methods *m)
+{
+	autoload(skel->progs.send_btf, m->send == LK_M_TP_BTF);
+	autoload(skel->progs.send_raw, m->send == LK_M_RAW_TP);
+	autoload(skel->progs.send_fexit, m->send == LK_M_FENTRY);
+	autoload(skel->progs.send_kprobe, m->send == LK_M_KPROBE);
+	autoload(skel->progs.send_kretprobe, m->send == LK_M_KPROBE);
+	autoload(skel->progs.recv_btf, m->recv == LK_M_TP_BTF);
+	autoload(skel->progs.recv_raw, m->recv == LK_M_RAW_TP);
+	autoload(skel->progs.recv_fexit, m->recv == LK_M_FENTRY);
+	autoload(skel->progs.recv_kprobe, m->recv == LK_M_KPROBE);
+	autoload(skel->progs.recv_kretprobe, m->recv == LK_M_KPROBE);
+	autoload(skel->progs.ready_btf, m->ready == LK_M_TP_BTF);
+	autoload(skel->progs.ready_raw, m->ready == LK_M_RAW_TP);
+	autoload(skel->progs.probe_btf, m->probe == LK_M_TP_BTF);
+	autoload(skel->progs.probe_raw, m->probe == LK_M_RAW_TP);
+	autoload(skel->progs.state_btf, m->state == LK_M_TP_BTF);
+	autoload(skel->progs.state_raw, m->state == LK_M_RAW_TP);
+	autoload(skel->progs.destroy_btf, m->destroy == LK_M_TP_BTF);
+	autoload(skel->progs.destroy_raw, m->destroy == LK_M_RAW_TP);
+}
+
+static int size_maps(struct tcplat_bpf *skel, const struct methods *m, bool dbl)
+{
+	unsigned int gens = dbl ? 2 : 1;
+	int err = 0;
+
+	err |= bpf_map__set_max_entries(skel->maps.flows, env.per_flow ? TL_MAX_FLOWS * gens : 1);
+	err |= bpf_map__set_max_entries(skel->maps.procs, env.per_proc ? TL_MAX_PROCS * gens : 1);
+	if (m->send == LK_M_KPROBE || m->recv == LK_M_KPROBE)
+		err |= bpf_map__set_max_entries(skel->maps.inflight, TL_MAX_INFLIGHT);
+	if (env.events)
+		err |= bpf_map__set_max_entries(skel->maps.events, 1 << 22);
+	return err;
+}
+
+static int setup(struct tcplat_bpf *skel, const struct methods *m, bool dbl)
+{
+	select_programs(skel, m);
+	skel->rodata->per_flow = env.per_flow;
+	skel->rodata->per_proc = env.per_proc;
+	skel->rodata->events_on = env.events;
+	skel->rodata->min_ns = env.min_us * 1000;
+	skel->rodata->from_read = env.from_read;
+	skel->rodata->del_at_close = !m->destroy;
+	skel->rodata->force_role = env.role;
+	skel->rodata->family_only = env.family;
+	skel->rodata->lport_only = env.lport;
+	skel->rodata->rport_only = env.rport;
+	skel->rodata->lk_filter = lk_filter_from_opts();
+	read_port_range(skel);
+	if (size_maps(skel, m, dbl)) {
+		lk_err("cannot size BPF maps");
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct argp_child children[] = {
+		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_OUTPUT), { 0 },
+	};
+	const struct argp argp = {
+		.options = options, .parser = parse_arg, .doc = doc,
+		.children = children,
+	};
+	struct ring_buffer *rb = NULL;
+	struct methods m;
+	struct ctx c = {};
+	int err;
+
+	if (lk_argp_parse(&argp, argc, argv))
+		return 1;
+	lk_out_init(lk_opts.json, NULL);
+	if (lk_bpf_init(false) || lk_opts_finish())
+		return 1;
+	if (choose_methods(&m))
+		return 1;
+	c.skel = tcplat_bpf__open();
+	if (!c.skel) {
+		lk_err_bpf("open BPF object", -errno);
+		return 1;
+	}
+	c.double_buffer = lk_opts.interval > 0;
+	err = setup(c.skel, &m, c.double_buffer);
+	if (err)
+		goto cleanup;
+	err = tcplat_bpf__load(c.skel);
+	if (err) {
+		lk_err_bpf("load BPF programs", err);
+		goto cleanup;
+	}
+	if (env.events) {
+		rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), handle_event, &c, NULL);
+		if (!rb) {
+			err = -errno;
+			lk_err_bpf("create the event ring buffer", err);
+			goto cleanup;
+		}
+	}
+	err = tcplat_bpf__attach(c.skel);
+	if (err) {
+		lk_err_bpf("attach to the socket tracepoints", err);
+		goto cleanup;
+	}
+	c.last_ns = lk_now_ns();
+	lk_info("tracing TCP requests (%s clock for servers); Ctrl-C to end",
+		env.from_read ? "first-read" : "arrival");
+	lk_signals_init();
+	err = lk_run(rb, report, &c);
+cleanup:
+	ring_buffer__free(rb);
+	tcplat_bpf__destroy(c.skel);
+	free(c.rows);
+	return err ? 1 : 0;
+}
