@@ -309,6 +309,23 @@ static int read_flows(struct ctx *c, unsigned int g)
 	return 0;
 }
 
+/* The name is set on the CPU that made the row: take any copy that has one. */
+static void proc_comm(char *comm, const char *percpu, size_t stride)
+{
+	const struct tl_proc *p;
+	int i;
+
+	strcpy(comm, "?");
+	for (i = 0; i < lk_ncpus(); i++) {
+		p = (const void *)(percpu + i * stride);
+		if (p->comm[0]) {
+			memcpy(comm, p->comm, sizeof(p->comm));
+			comm[15] = 0;
+			return;
+		}
+	}
+}
+
 static int read_procs(struct ctx *c, unsigned int g)
 {
 	int fd = bpf_map__fd(c->skel->maps.procs);
@@ -333,7 +350,7 @@ static int read_procs(struct ctx *c, unsigned int g)
 			goto out;
 		}
 		sum_percpu(&r->f.s, buf, sizeof(struct tl_proc));
-		memcpy(r->f.comm, ((struct tl_proc *)buf)->comm, sizeof(r->f.comm));
+		proc_comm(r->f.comm, buf, stride);
 		r->tgid = keys[i].tgid;
 		bpf_map_delete_elem(fd, &keys[i]);
 	}
@@ -466,18 +483,25 @@ static void print_header(void)
 	lk_printf("\n");
 }
 
-/* Latency in the JSON unit (µs) and the text unit (-m: ms). */
-static void print_lat(const char *key, double ns, bool have)
+/* Latency in the JSON unit (µs) and, with @text, the text unit (-m: ms). */
+static void print_lat_in(const char *key, double ns, bool have, bool text)
 {
 	double div = env.ms ? 1e6 : 1e3;
 
 	if (!have) {
 		lk_print_null(LK_JSON, key, NULL);
-		lk_printf(" %9s", "-");
+		if (text)
+			lk_printf(" %9s", "-");
 		return;
 	}
 	lk_print_float(LK_JSON, key, NULL, ns / 1e3);
-	lk_printf(" %9.*f", env.ms ? 3 : 1, ns / div);
+	if (text)
+		lk_printf(" %9.*f", env.ms ? 3 : 1, ns / div);
+}
+
+static void print_lat(const char *key, double ns, bool have)
+{
+	print_lat_in(key, ns, have, true);
 }
 
 static void print_stats(const struct row *r, double secs)
@@ -495,7 +519,7 @@ static void print_stats(const struct row *r, double secs)
 	print_lat("p99_us", r->d.p99, have);
 	print_lat("p999_us", r->d.p999, have);
 	print_lat("max_us", s->max_ns, have);
-	print_lat("min_us", s->min_ns, have);
+	print_lat_in("min_us", s->min_ns, have, false);
 	lk_print_u64(LK_JSON, "incomplete", NULL, s->incomplete);
 }
 

@@ -1,0 +1,71 @@
+#!/bin/bash
+# tcplat on a tcpreq ping client across the netlab, against tcpreq's own
+# figures: (1) -p CLIENT --role client, 4 connections: requests, bytes in
+# and out exactly equal (tcplat is attached before the first request and
+# reports after the process exits, so nothing is in flight at either
+# edge), p50/p99 within 10% or 20 us of tcpreq's round trips (the server
+# sleeps 0.5 ms per request: tcplat's round trip runs from send()'s
+# return to recv()'s, tcpreq's from before its send to after its recv,
+# some 10 to 25 us more on this machine, which would be 10-20% of a bare
+# 100 us round trip); (2) 32
+# connections with -F: one row per connection, rows add up to the total,
+# and the total equals tcpreq's count.
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_bin tcplat
+lk_need_bin tcpreq
+lk_lab_up
+T=$OUTPUT/tcpreq
+PORT=23324
+ADDR=$LAB_S_IP:$PORT
+N=${TCPLAT_N:-2000}
+
+lk_bg ip netns exec "$LAB_S" "$T" server --nodelay --sleep-ms 0.5 "0.0.0.0:$PORT"
+lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+
+# run OUT CONNS TCPLAT_ARGS...: a client held at a FIFO (its PID is known
+# before it connects), tcplat -p on it, then the client released.
+run() {
+	local out=$1 conns=$2 fifo=$LK_TMP/go.$RANDOM cp tp; shift 2
+	mkfifo "$fifo"
+	lk_bg ip netns exec "$LAB_C" bash -c \
+		"read -r _ <'$fifo'; exec '$T' client -j --nodelay -n $conns --requests $N '$ADDR'" \
+		>"$out.tcpreq"
+	cp=$LK_LAST_PID
+	timeout -s INT 120 "$OUTPUT/tcplat" -v -j -p "$cp" "$@" >"$out" 2>"$out.err" &
+	tp=$!; LK_PIDS+=($tp)
+	lk_wait_for 20 grep -q tracing "$out.err" || { cat "$out.err"; fail "tcplat did not start"; }
+	echo go >"$fifo"
+	wait "$cp" || fail "tcpreq client failed"
+	wait "$tp" || { cat "$out.err"; fail "tcplat $* failed"; }
+	cat "$out.err" >&2
+}
+sum() { jq -c 'select(.type == "summary")' "$1"; }
+
+run "$LK_TMP/a" 4 --role client
+t=$(sum "$LK_TMP/a"); c=$(sum "$LK_TMP/a.tcpreq")
+echo "tcplat: $t"; echo "tcpreq: $c"
+assert_eq "$(jq .requests <<<"$c")" "$N" "tcpreq requests"
+assert_eq "$(jq .requests <<<"$t")" "$N" "tcplat requests = tcpreq's"
+assert_eq "$(jq .bytes_in <<<"$t")" "$(jq .bytes_in <<<"$c")" "bytes in"
+assert_eq "$(jq .bytes_out <<<"$t")" "$(jq .bytes_out <<<"$c")" "bytes out"
+assert_ge "$(jq .bytes_out <<<"$t")" $((N * 88)) "bytes out: every request"
+assert_eq "$(jq .incomplete <<<"$t")" 0 "incomplete requests"
+for p in p50_us p99_us; do
+	assert_near "$(jq .$p <<<"$t")" "$(jq .$p <<<"$c")" 10 20 "$p vs tcpreq's"
+done
+assert_ge "$(jq .p50_us <<<"$t")" 1 "p50 is a latency"
+grep -q "sock_recv_length: using" "$LK_TMP/a.err" || grep -q "tcp_recvmsg" "$LK_TMP/a.err" ||
+	fail "-v does not say which method was chosen"
+
+run "$LK_TMP/f" 32 -F
+t=$(sum "$LK_TMP/f"); c=$(sum "$LK_TMP/f.tcpreq")
+assert_eq "$(jq .requests <<<"$t")" "$(jq .requests <<<"$c")" "32 connections: total = tcpreq's"
+assert_eq "$(jq -s '[.[] | select(.type == "flow")] | length' "$LK_TMP/f")" 32 "flow rows"
+assert_eq "$(jq -s '[.[] | select(.type == "flow") | .requests] | add' "$LK_TMP/f")" \
+	"$(jq .requests <<<"$t")" "flow rows add up to the total"
+assert_eq "$(jq -s '[.[] | select(.type == "flow") | .bytes_in] | add' "$LK_TMP/f")" \
+	"$(jq .bytes_in <<<"$c")" "flow bytes in add up to tcpreq's"
+assert_eq "$(jq -r 'select(.type == "flow") | "\(.role) \(.comm) \(.rport) \(.raddr)"' "$LK_TMP/f" | sort -u)" \
+	"client tcpreq $PORT $LAB_S_IP" "flow role, comm and remote end"
