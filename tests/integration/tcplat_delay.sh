@@ -1,0 +1,47 @@
+#!/bin/bash
+# Network delay shows in the client's request latency: the same tcpreq
+# ping run, tcplat --role client on the client namespace, without and
+# with netlab --delay 10 (both ways, 20 ms more per round trip).  tcplat's
+# p50 grows by 20 ms (at least 19, at most 25) and stays within 10% of
+# tcpreq's own p50.  Needs netem: skips where the kernel has none (this
+# project's 6.18 machine), runs in the 6.1 VM (make vmtest).
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_bin tcplat
+lk_need_bin tcpreq
+lk_lab_up
+NL=$OUTPUT/netlab
+T=$OUTPUT/tcpreq
+PORT=23324
+N=60
+
+lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "0.0.0.0:$PORT"
+lk_wait_for 10 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+
+# measure NAME: one tcpreq run under tcplat; tcplat's summary in NAME.
+measure() {
+	local o=$LK_TMP/$1 tp
+	timeout -s INT 120 "$OUTPUT/tcplat" -v -j --netns "$LAB_C" -c tcpreq --role client \
+		>"$o" 2>"$o.err" &
+	tp=$!; LK_PIDS+=($tp)
+	lk_wait_for 30 grep -q tracing "$o.err" || { cat "$o.err"; fail "tcplat did not start"; }
+	lk_in_client "$T" client -j --nodelay -n 2 --requests $N "$LAB_S_IP:$PORT" >"$o.tcpreq" ||
+		fail "client failed"
+	sleep 0.3
+	kill -INT "$tp"; wait "$tp" || { cat "$o.err"; fail "tcplat failed"; }
+	jq -c 'select(.type == "summary")' "$o"
+}
+p50() { jq .p50_us <<<"$1"; }
+
+base=$(measure base)
+rc=0; "$NL" set --prefix "$LAB" --delay 10 2>"$LK_TMP/err" || rc=$?
+[ $rc = 0 ] || skip "netem is not available in this kernel: $(cat "$LK_TMP/err")"
+slow=$(measure slow)
+echo "without delay: $base"; echo "with --delay 10: $slow"
+assert_eq "$(jq .requests <<<"$slow")" $N "requests under delay"
+d=$(jq -n "$(p50 "$slow") - $(p50 "$base")")
+assert_ge "$d" 19000 "p50 grew by the 20 ms round trip (us)"
+assert_le "$d" 25000 "p50 grew by about 20 ms (us)"
+assert_near "$(p50 "$slow")" "$(jq 'select(.type == "summary") | .p50_us' "$LK_TMP/slow.tcpreq")" \
+	10 20 "p50 under delay vs tcpreq's"

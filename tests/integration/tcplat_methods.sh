@@ -1,0 +1,70 @@
+#!/bin/bash
+# Every attach method this kernel offers gives the same figures: for
+# each of tp_btf, raw_tp, fentry and kprobe (forced with LK_METHODS;
+# fentry and kprobe exist for sends and receives only, so raw_tp is
+# allowed beside them for the other hooks, and they are exercised where
+# the kernel has no sock_{send,recv}_length: 6.1, in make vmtest), tcplat
+# -v must say it uses it, and a client-side and a server-side tcplat
+# must both count tcpreq's requests and bytes exactly.
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_bin tcplat
+lk_need_bin tcpreq
+lk_lab_up
+T=$OUTPUT/tcpreq
+PORT=23324
+N=300
+
+lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "0.0.0.0:$PORT"
+lk_wait_for 10 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+
+# start SIDE NS ROLE: tcplat on one side, with LK_METHODS=$methods.
+start() {
+	local o=$LK_TMP/$m.$1
+	LK_METHODS=$methods timeout -s INT 120 "$OUTPUT/tcplat" -v -j --netns "$2" -c tcpreq \
+		--role "$3" >"$o" 2>"$o.err" &
+	LK_PIDS+=($!); eval "tp_$1=$!"
+	lk_wait_for 30 grep -q "tracing\|none of" "$o.err"
+	grep -q tracing "$o.err"
+}
+stop() {
+	local tp
+	eval "tp=\$tp_$1"
+	kill -INT "$tp" 2>/dev/null
+	wait "$tp" || { cat "$LK_TMP/$m.$1.err"; fail "tcplat ($m, $1) failed"; }
+}
+
+tested=0
+for m in tp_btf raw_tp fentry kprobe; do
+	methods=$m tp_s=
+	case $m in fentry|kprobe) methods=$m,raw_tp ;; esac
+	if ! start c "$LAB_C" client || ! start s "$LAB_S" server; then
+		echo "method $m: not available here: $(grep -hv hook "$LK_TMP/$m".*.err)"
+		for tp in "$tp_c" "${tp_s:-}"; do
+			[ -n "$tp" ] && { kill -INT "$tp"; wait "$tp"; }
+		done 2>/dev/null
+		continue
+	fi
+	used=$(sed -n 's/.*hook sock:sock_recv_length: using \([a-z_]*\).*/\1/p; s/.*hook tcp_recvmsg(): using \([a-z_]*\).*/\1/p' \
+		"$LK_TMP/$m.c.err")
+	if [ "$used" != "$m" ]; then
+		stop c; stop s
+		echo "method $m: not exercised, this kernel offers $used first"
+		continue
+	fi
+	lk_in_client "$T" client -j --nodelay -n 2 --requests $N "$LAB_S_IP:$PORT" >"$LK_TMP/$m.tcpreq" ||
+		fail "client failed"
+	sleep 0.3
+	stop c; stop s
+	c=$(jq -c 'select(.type == "summary")' "$LK_TMP/$m.tcpreq")
+	for side in c s; do
+		t=$(jq -c 'select(.type == "summary")' "$LK_TMP/$m.$side")
+		assert_eq "$(jq .requests <<<"$t")" $N "$m ($side): requests"
+		assert_eq "$(jq '.bytes_in + .bytes_out' <<<"$t")" "$(jq '.bytes_in + .bytes_out' <<<"$c")" \
+			"$m ($side): bytes"
+	done
+	assert_near "$(jq .p50_us "$LK_TMP/$m.c" | tail -1)" "$(jq .p50_us <<<"$c")" 25 30 "$m: client p50 vs tcpreq's"
+	tested=$((tested + 1))
+done
+assert_ge "$tested" 1 "methods tested"
