@@ -1,48 +1,574 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * tcpretrans_cnt: TCP retransmissions in segments, exactly as the kernel
+ * adds them to Tcp: RetransSegs, by kind and by flow.
+ *
+ * __tcp_retransmit_skb() adds tcp_skb_pcount(skb) to RetransSegs (and to
+ * tp->total_retrans) after its early returns and before the transmit;
+ * since 6.18's tracepoint fires at its end with the error, whatever the
+ * outcome.  A negative error is either an early return (not counted) or
+ * a failed transmit (counted): the growth of tp->total_retrans since the
+ * flow's previous event tells which.
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "common.bpf.h"
 #include "tcpretrans_cnt.h"
 
+#define AF_INET		2
+#define AF_INET6	10
+#define EAGAIN		11
+#define ENOMEM		12
+#define EBUSY		16
+#define EEXIST		17
+#define EINVAL		22
+#define EHOSTUNREACH	113
+/* include/net/inet_connection_sock.h and include/net/tcp.h */
+#define ICSK_TIME_LOSS_PROBE	5
+#define TCPCB_EVER_RETRANS	0x80
+
+/* Set by userspace before load. */
+const volatile unsigned char f_family;	/* 0, 4 or 6 */
+const volatile unsigned short f_lport;
+const volatile unsigned short f_rport;
+const volatile bool emit_events;
+/* Offset of "err" in the classic tracepoint's record; 0: none. */
+const volatile unsigned int tp_err_off;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct retrans_totals);
+	__type(value, struct rt_totals);
 } totals SEC(".maps");
 
-static __always_inline int count(const struct sock *sk, const struct sk_buff *skb)
-{
-	struct skb_shared_info *shinfo;
-	struct retrans_totals *t;
-	__u32 zero = 0;
-	__u16 segs;
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RT_MAX_FLOWS);
+	__type(key, struct rt_flow_key);
+	__type(value, struct rt_flow);
+} flows SEC(".maps");
 
-	if (!lk_netns_wanted(sk))
+/* Keyed by the socket's address; removed when the socket closes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RT_MAX_OWNERS);
+	__type(key, __u64);
+	__type(value, struct rt_owner);
+} owners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} closed SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} events SEC(".maps");
+
+/* Flows created since load, minus flows closed: an insert beyond the
+ * table's size makes the LRU evict a live flow. */
+__u64 live_flows;
+
+static __always_inline struct rt_totals *totals_cpu(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&totals, &zero);
+}
+
+static __always_inline bool v4mapped(const __u32 *a)
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
+}
+
+/*
+ * Request socks start with a sock_common too, so this serves both.  A
+ * full socket that reaches TCP_CLOSE has given its port back (inet_num is
+ * 0) before the tracepoint; inet_sport still has it.
+ */
+static __always_inline bool flow_key(const struct sock_common *skc, struct rt_flow_key *k,
+				     bool full)
+{
+	__u16 family = BPF_CORE_READ(skc, skc_family);
+
+	k->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	k->lport = BPF_CORE_READ(skc, skc_num);
+	if (!k->lport && full)
+		k->lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)skc, inet_sport));
+	k->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&k->laddr, skc, skc_v6_rcv_saddr.in6_u.u6_addr32);
+		BPF_CORE_READ_INTO(&k->raddr, skc, skc_v6_daddr.in6_u.u6_addr32);
+		/* A dual-stack socket talking IPv4 counts as IPv4. */
+		if (!v4mapped(k->raddr)) {
+			k->family = 6;
+			return true;
+		}
+		__builtin_memset(k->laddr, 0, sizeof(k->laddr));
+		__builtin_memset(k->raddr, 0, sizeof(k->raddr));
+	} else if (family != AF_INET) {
+		return false;
+	}
+	k->family = 4;
+	k->laddr[0] = BPF_CORE_READ(skc, skc_rcv_saddr);
+	k->raddr[0] = BPF_CORE_READ(skc, skc_daddr);
+	return true;
+}
+
+static __always_inline bool key_wanted(const struct rt_flow_key *k)
+{
+	if (lk_filter.netns && k->netns != lk_filter.netns)
+		return false;
+	if (f_family && k->family != f_family)
+		return false;
+	if (f_lport && k->lport != f_lport)
+		return false;
+	return !f_rport || k->rport == f_rport;
+}
+
+static __always_inline bool task_filtered(void)
+{
+	return lk_filter.tgid || lk_filter.cgroup_id || lk_filter.comm[0];
+}
+
+static __always_inline bool owner_wanted(const struct rt_owner *o)
+{
+	if (!task_filtered())
+		return true;
+	if (!o)
+		return false;
+	if (lk_filter.tgid && o->tgid != lk_filter.tgid)
+		return false;
+	if (lk_filter.cgroup_id && o->cgroup_id != lk_filter.cgroup_id)
+		return false;
+	return !lk_filter.comm[0] || lk_comm_matches(o->comm);
+}
+
+/*
+ * Kind from the socket's state while it retransmits.  The RTO handler
+ * clears icsk_pending before it enters the loss state and resends the
+ * head; segments resent later in that state, on ACKs, find the timer
+ * armed again.  A tail-loss probe runs from its timer, still pending.
+ */
+static __always_inline int kind_of(const struct sock *sk)
+{
+	const struct inet_connection_sock *icsk = (const void *)sk;
+	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	__u8 pending = BPF_CORE_READ(icsk, icsk_pending);
+	__u8 ca = BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state);
+
+	if (state == TCP_SYN_SENT)
+		return RT_SYN;
+	if (ca == TCP_CA_Loss)
+		return pending ? RT_LOSS : RT_TIMEOUT;
+	if (ca == TCP_CA_Recovery)
+		return RT_FAST;
+	if (pending == ICSK_TIME_LOSS_PROBE)
+		return RT_TLP;
+	return RT_OTHER;
+}
+
+static __always_inline struct rt_flow *flow_get(const struct rt_flow_key *k,
+						struct rt_totals *t)
+{
+	struct rt_flow *f, init = {};
+	long err;
+
+	f = bpf_map_lookup_elem(&flows, k);
+	if (f)
+		return f;
+	init.first_ns = bpf_ktime_get_ns();
+	err = bpf_map_update_elem(&flows, k, &init, BPF_NOEXIST);
+	if (err) {
+		if (err != -EEXIST)
+			t->flow_drops++;
+		return bpf_map_lookup_elem(&flows, k);
+	}
+	if (__sync_fetch_and_add(&live_flows, 1) >= RT_MAX_FLOWS)
+		t->flow_drops++;
+	return bpf_map_lookup_elem(&flows, k);
+}
+
+/*
+ * No history for this socket: errors the kernel returns before counting
+ * (skb still queued, data already acked, no memory to split or unclone,
+ * no route, window closed).  An skb never counted cannot carry
+ * TCPCB_EVER_RETRANS, which is set only after the counting step.
+ */
+static __always_inline int guess_verdict(int err, __u8 sacked)
+{
+	if (!(sacked & TCPCB_EVER_RETRANS))
+		return RT_ABANDONED;
+	switch (err) {
+	case -EBUSY:
+	case -EINVAL:
+	case -ENOMEM:
+	case -EHOSTUNREACH:
+	case -EAGAIN:
+		return RT_ABANDONED;
+	}
+	return RT_FAILED;
+}
+
+static __always_inline void emit_event(const struct rt_flow_key *k, const struct rt_owner *o,
+				       int err, __u32 segs, __u32 counted, int kind,
+				       int verdict, const struct sock *sk, struct rt_totals *t)
+{
+	const struct inet_connection_sock *icsk = (const void *)sk;
+	struct rt_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		t->event_drops++;
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->key = *k;
+	if (o)
+		e->owner = *o;
+	else
+		__builtin_memset(&e->owner, 0, sizeof(e->owner));
+	e->err = err;
+	e->segs = segs;
+	e->counted = counted;
+	e->kind = kind;
+	e->verdict = verdict;
+	e->state = sk ? BPF_CORE_READ(sk, __sk_common.skc_state) : TCP_SYN_RECV;
+	e->ca_state = sk ? BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state) : 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void account(struct rt_totals *t, struct rt_flow *f, int kind,
+				    int verdict, __u32 counted)
+{
+	struct rt_kind_stats *ks;
+
+	if (kind < 0 || kind >= RT_NKINDS)
+		return;
+	ks = &t->k[kind];
+	ks->events++;
+	ks->segs += counted;
+	if (verdict == RT_ABANDONED)
+		ks->abandoned++;
+	else if (verdict == RT_FAILED)
+		ks->failed += counted;
+	if (!f)
+		return;
+	f->segs[kind] += counted;
+	f->events++;
+	if (verdict == RT_ABANDONED)
+		f->abandoned++;
+	else if (verdict == RT_FAILED)
+		f->failed += counted;
+	f->last_ns = bpf_ktime_get_ns();
+}
+
+/* Segments counted by failed transmits an old tracepoint did not show. */
+static __always_inline void account_unseen(struct rt_totals *t, struct rt_flow *f, int kind,
+					   __u32 segs)
+{
+	if (kind < 0 || kind >= RT_NKINDS)
+		return;
+	t->k[kind].segs += segs;
+	t->k[kind].failed += segs;
+	if (f) {
+		f->segs[kind] += segs;
+		f->failed += segs;
+	}
+}
+
+static __always_inline int on_retrans(const struct sock *sk, const struct sk_buff *skb,
+				      int err, bool has_err)
+{
+	const struct tcp_skb_cb *cb = (const void *)skb->cb;
+	struct rt_flow_key k = {};
+	struct rt_owner *o;
+	struct rt_totals *t;
+	struct rt_flow *f;
+	__u64 skaddr = (__u64)sk;
+	__u32 pcount, total, delta, counted;
+	int kind, verdict;
+	bool history;
+	__u8 sacked;
+
+	if (!flow_key((const void *)sk, &k, true) || !key_wanted(&k))
 		return 0;
-	t = bpf_map_lookup_elem(&totals, &zero);
+	o = bpf_map_lookup_elem(&owners, &skaddr);
+	if (!owner_wanted(o))
+		return 0;
+	t = totals_cpu();
 	if (!t)
 		return 0;
-	/* skb_shinfo(): end is an offset from head on 64-bit kernels. */
-	shinfo = (void *)(BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, end));
-	segs = BPF_CORE_READ(shinfo, gso_segs);
-	t->segs += segs > 1 ? segs : 1;
-	t->events++;
+	pcount = BPF_CORE_READ(cb, tcp_gso_segs);
+	sacked = BPF_CORE_READ(cb, sacked);
+	total = BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
+	kind = kind_of(sk);
+	f = flow_get(&k, t);
+	history = f && f->sk == skaddr && f->has_total;
+	delta = history ? total - f->last_total : 0;
+
+	if (!has_err) {
+		/* Fires only after a good transmit; growth beyond this skb
+		 * is a failed transmit it did not show. */
+		counted = pcount;
+		verdict = RT_COUNTED;
+		if (history && delta > pcount)
+			account_unseen(t, f, kind, delta - pcount);
+	} else if (err >= 0) {
+		counted = pcount;
+		verdict = err ? RT_FAILED : RT_COUNTED;
+	} else if (history) {
+		counted = delta;
+		verdict = delta ? RT_FAILED : RT_ABANDONED;
+	} else {
+		t->guessed++;
+		verdict = guess_verdict(err, sacked);
+		counted = verdict == RT_FAILED ? pcount : 0;
+	}
+	account(t, f, kind, verdict, counted);
+	if (f) {
+		f->sk = skaddr;
+		f->last_total = total;
+		f->has_total = 1;
+		if (o)
+			f->owner = *o;
+	}
+	if (emit_events)
+		emit_event(&k, o, err, pcount, counted, kind, verdict, sk, t);
 	return 0;
 }
 
-SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(retrans_btf, const struct sock *sk, const struct sk_buff *skb)
+/* tcp_rtx_synack(): counted (one segment) and traced only on success. */
+static __always_inline int on_synack(const struct sock *sk, const struct request_sock *req)
 {
-	return count(sk, skb);
+	struct rt_flow_key k = {};
+	struct rt_owner *o;
+	struct rt_totals *t;
+	struct rt_flow *f;
+	__u64 skaddr = (__u64)sk;
+
+	if (!flow_key((const void *)req, &k, false) || !key_wanted(&k))
+		return 0;
+	o = bpf_map_lookup_elem(&owners, &skaddr);
+	if (!owner_wanted(o))
+		return 0;
+	t = totals_cpu();
+	if (!t)
+		return 0;
+	f = flow_get(&k, t);
+	account(t, f, RT_SYNACK, RT_COUNTED, 1);
+	if (f) {
+		/* A passive Fast Open child counts it in its total_retrans. */
+		if (f->sk == skaddr && f->has_total)
+			f->last_total++;
+		if (o)
+			f->owner = *o;
+	}
+	if (emit_events)
+		emit_event(&k, o, 0, 1, 1, RT_SYNACK, RT_COUNTED, NULL, t);
+	return 0;
+}
+
+static __always_inline void set_owner(__u64 skaddr)
+{
+	struct rt_owner o = {};
+
+	o.tgid = bpf_get_current_pid_tgid() >> 32;
+	o.cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(o.comm, sizeof(o.comm));
+	bpf_map_update_elem(&owners, &skaddr, &o, BPF_ANY);
+}
+
+static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_flow *f)
+{
+	struct rt_closed *c;
+	struct rt_totals *t;
+
+	c = bpf_ringbuf_reserve(&closed, sizeof(*c), 0);
+	if (c) {
+		c->key = *k;
+		c->val = *f;
+		bpf_ringbuf_submit(c, 0);
+	} else {
+		t = totals_cpu();
+		if (t)
+			t->closed_drops++;
+	}
+	if (!bpf_map_delete_elem(&flows, k))
+		__sync_fetch_and_add(&live_flows, -1);
+}
+
+/*
+ * connect() and listen() run in the owner's context; a passive socket
+ * takes over the flow its SYN-ACKs started; a closed socket's flow is
+ * reported once and forgotten (a reused socket starts a new one).
+ */
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
+{
+	struct rt_flow_key k = {};
+	struct rt_flow *f;
+	__u64 skaddr = (__u64)sk;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	if (lk_filter.netns && lk_sk_netns(sk) != lk_filter.netns)
+		return 0;
+	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) {
+		set_owner(skaddr);
+		return 0;
+	}
+	if (newstate != TCP_CLOSE && oldstate != TCP_SYN_RECV)
+		return 0;
+	if (!flow_key((const void *)sk, &k, true))
+		return 0;
+	f = bpf_map_lookup_elem(&flows, &k);
+	if (f && newstate == TCP_CLOSE) {
+		if (f->sk == skaddr || !f->sk)
+			close_flow(&k, f);
+	} else if (f && !f->sk) {
+		f->sk = skaddr;
+	}
+	if (newstate == TCP_CLOSE)
+		bpf_map_delete_elem(&owners, &skaddr);
+	return 0;
+}
+
+/* Every sendmsg: remember the sender, writing only when it changes. */
+static __always_inline int on_send(const struct sock *sk)
+{
+	__u64 skaddr = (__u64)sk;
+	struct rt_owner *o;
+	__u32 tgid;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	if (lk_filter.netns && lk_sk_netns(sk) != lk_filter.netns)
+		return 0;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	o = bpf_map_lookup_elem(&owners, &skaddr);
+	if (o && o->tgid == tgid)
+		return 0;
+	set_owner(skaddr);
+	return 0;
+}
+
+/* tp_btf and raw_tp, with and without 6.18's err argument. */
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(retrans_btf, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	return on_retrans(sk, skb, err, true);
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(retrans_btf_noerr, const struct sock *sk, const struct sk_buff *skb)
+{
+	return on_retrans(sk, skb, 0, false);
 }
 
 SEC("raw_tp/tcp_retransmit_skb")
-int BPF_PROG(retrans_raw, const struct sock *sk, const struct sk_buff *skb)
+int BPF_PROG(retrans_raw, const struct sock *sk, const struct sk_buff *skb, int err)
 {
-	return count(sk, skb);
+	return on_retrans(sk, skb, err, true);
+}
+
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(retrans_raw_noerr, const struct sock *sk, const struct sk_buff *skb)
+{
+	return on_retrans(sk, skb, 0, false);
+}
+
+/* Classic tracepoints: the records' leading fields, stable since 4.16. */
+struct rt_tp_retrans {
+	__u64 common;
+	const void *skbaddr;
+	const void *skaddr;
+};
+
+struct rt_tp_synack {
+	__u64 common;
+	const void *skaddr;
+	const void *req;
+};
+
+struct rt_tp_state {
+	__u64 common;
+	const void *skaddr;
+	int oldstate;
+	int newstate;
+};
+
+struct rt_tp_send {
+	__u64 common;
+	const void *sk;
+};
+
+SEC("tp/tcp/tcp_retransmit_skb")
+int retrans_tp(struct rt_tp_retrans *ctx)
+{
+	int err = 0;
+
+	if (tp_err_off)
+		bpf_probe_read_kernel(&err, sizeof(err), (void *)ctx + tp_err_off);
+	return on_retrans(ctx->skaddr, ctx->skbaddr, err, tp_err_off != 0);
+}
+
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(synack_btf, const struct sock *sk, const struct request_sock *req)
+{
+	return on_synack(sk, req);
+}
+
+SEC("raw_tp/tcp_retransmit_synack")
+int BPF_PROG(synack_raw, const struct sock *sk, const struct request_sock *req)
+{
+	return on_synack(sk, req);
+}
+
+SEC("tp/tcp/tcp_retransmit_synack")
+int synack_tp(struct rt_tp_synack *ctx)
+{
+	return on_synack(ctx->skaddr, ctx->req);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(state_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state(sk, oldstate, newstate);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(state_raw, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state(sk, oldstate, newstate);
+}
+
+SEC("tp/sock/inet_sock_set_state")
+int state_tp(struct rt_tp_state *ctx)
+{
+	return on_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(send_btf, struct sock *sk, int ret, int flags)
+{
+	return on_send(sk);
+}
+
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(send_raw, struct sock *sk, int ret, int flags)
+{
+	return on_send(sk);
+}
+
+SEC("tp/sock/sock_send_length")
+int send_tp(struct rt_tp_send *ctx)
+{
+	return on_send(ctx->sk);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

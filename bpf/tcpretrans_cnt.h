@@ -2,9 +2,102 @@
 #ifndef TCPRETRANS_CNT_H
 #define TCPRETRANS_CNT_H
 
-struct retrans_totals {
-	unsigned long long segs;	/* segments, as Tcp: RetransSegs counts */
-	unsigned long long events;
+/*
+ * Kind of a retransmission, from the socket's state at that moment
+ * (rules in tcpretrans_cnt.8).
+ */
+enum rt_kind {
+	RT_TIMEOUT,	/* the retransmission timer's own segment (RTO) */
+	RT_LOSS,	/* later segments of the loss state an RTO entered */
+	RT_FAST,	/* fast retransmit, SACK/RACK recovery */
+	RT_TLP,		/* tail-loss probe */
+	RT_SYN,		/* SYN (connect) */
+	RT_SYNACK,	/* SYN-ACK (listener) */
+	RT_OTHER,	/* none of the above (e.g. MTU probe failure) */
+	RT_NKINDS,
 };
+
+/*
+ * What happened to one call of __tcp_retransmit_skb():
+ * counted	reached the step that adds to Tcp: RetransSegs
+ * failed	counted, then the transmit itself failed (TCPRetransFail)
+ * abandoned	returned before that step (e.g. -EBUSY: the original copy
+ *		is still queued in this host); not in RetransSegs
+ */
+enum rt_verdict {
+	RT_COUNTED,
+	RT_FAILED,
+	RT_ABANDONED,
+};
+
+/* Per kind; per-CPU in the kernel, summed by userspace. */
+struct rt_kind_stats {
+	unsigned long long segs;	/* counted segments (RetransSegs) */
+	unsigned long long events;	/* calls, counted or not */
+	unsigned long long abandoned;	/* calls that were not counted */
+	unsigned long long failed;	/* counted segments whose transmit failed */
+};
+
+struct rt_totals {
+	struct rt_kind_stats k[RT_NKINDS];
+	unsigned long long guessed;	/* verdict from errno, no history */
+	unsigned long long flow_drops;	/* flow table full: flow not tracked */
+	unsigned long long closed_drops; /* closed flows the ring had no room for */
+	unsigned long long event_drops;	/* --events ring full */
+};
+
+struct rt_flow_key {
+	unsigned int netns;
+	unsigned short family;		/* 4 or 6 */
+	unsigned short lport;
+	unsigned short rport;
+	unsigned short pad;
+	unsigned int laddr[4];
+	unsigned int raddr[4];
+};
+
+/* The process that last sent on a socket (retransmissions run in softirq). */
+struct rt_owner {
+	unsigned int tgid;
+	unsigned int pad;
+	unsigned long long cgroup_id;
+	char comm[16];
+};
+
+struct rt_flow {
+	unsigned long long sk;		/* socket these counts belong to */
+	unsigned long long first_ns;
+	unsigned long long last_ns;
+	unsigned long long segs[RT_NKINDS];
+	unsigned long long events;
+	unsigned long long abandoned;
+	unsigned long long failed;
+	unsigned int last_total;	/* tcp_sock.total_retrans after the last event */
+	unsigned int has_total;		/* last_total is valid for sk */
+	struct rt_owner owner;
+};
+
+/* One closed flow, sent once through the "closed" ring buffer. */
+struct rt_closed {
+	struct rt_flow_key key;
+	struct rt_flow val;
+};
+
+/* One retransmission call, with --events. */
+struct rt_event {
+	unsigned long long ts_ns;
+	struct rt_flow_key key;
+	struct rt_owner owner;
+	int err;
+	unsigned int segs;		/* tcp_skb_pcount() at the call */
+	unsigned int counted;		/* segments added to RetransSegs */
+	unsigned char kind;
+	unsigned char verdict;
+	unsigned char state;		/* sk_state */
+	unsigned char ca_state;
+};
+
+#define RT_MAX_FLOWS	16384
+#define RT_MAX_OWNERS	65536
 
 #endif

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
  * tcpretrans_cnt: count TCP retransmissions, in segments, as the kernel
- * counts Tcp: RetransSegs.
+ * counts Tcp: RetransSegs, by kind and by flow.
  */
 #include <argp.h>
+#include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include "latkit.h"
 #include "tcpretrans_cnt.h"
 #include "tcpretrans_cnt.skel.h"
@@ -15,29 +20,254 @@ const char *argp_program_version = "tcpretrans_cnt (latkit) 0.1";
 const char *argp_program_bug_address = "see README.md";
 
 static const char doc[] =
-"Count TCP retransmissions, in segments, exactly as Tcp: RetransSegs.\n"
+"Count TCP retransmissions in segments, exactly as the kernel counts\n"
+"Tcp: RetransSegs, by kind (timeout, loss, fast, tlp, syn, synack, other)\n"
+"and with -F by flow, with the process that last sent on it.\n"
 "\n"
 "USAGE: tcpretrans_cnt [OPTIONS] [interval [count]]\n"
+"\v"
+"-p, -c and --cgroup select flows by the process that last sent on them\n"
+"(retransmissions run in softirq, not in a process).\n"
 "\n"
 "EXAMPLES:\n"
-"    tcpretrans_cnt              # count until Ctrl-C, then print\n"
-"    tcpretrans_cnt 1 10         # print every second, ten times\n"
-"    tcpretrans_cnt --netns lab  # only sockets in netns \"lab\"\n";
+"    tcpretrans_cnt                  # count until Ctrl-C, then print\n"
+"    tcpretrans_cnt 1 10             # print every second, ten times\n"
+"    tcpretrans_cnt -F -n 5          # and the five worst flows\n"
+"    tcpretrans_cnt --netns lab -F   # only sockets in netns \"lab\"\n"
+"    tcpretrans_cnt -p 1234 --rport 443\n"
+"                                    # flows of process 1234 to port 443\n"
+"    tcpretrans_cnt --events         # one line per retransmission\n";
+
+enum {
+	OPT_EVENTS = 0x2001,
+	OPT_LPORT,
+	OPT_RPORT,
+};
+
+static const struct argp_option options[] = {
+	{ "per-flow", 'F', NULL, 0, "One row per flow (4-tuple), worst first", 0 },
+	{ "top", 'n', "N", 0, "With -F: at most N flows per report (default 20, 0: all)", 0 },
+	{ "events", OPT_EVENTS, NULL, 0, "One line per retransmission", 0 },
+	{ "lport", OPT_LPORT, "PORT", 0, "Local port", 0 },
+	{ "rport", OPT_RPORT, "PORT", 0, "Remote port", 0 },
+	{ NULL, '4', NULL, 0, "IPv4 only (IPv4-mapped IPv6 counts as IPv4)", 0 },
+	{ NULL, '6', NULL, 0, "IPv6 only", 0 },
+	{},
+};
+
+/* Flows that only saw SYN-ACKs and never got a socket are forgotten after. */
+#define REQ_IDLE_NS	(120ULL * 1000000000ULL)
+
+static struct env {
+	bool per_flow;
+	long top;
+	bool events;
+	int family;
+	uint16_t lport, rport;
+} env = { .top = 20 };
+
+static const char *const kind_names[RT_NKINDS] = {
+	"timeout", "loss", "fast", "tlp", "syn", "synack", "other",
+};
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	return ARGP_ERR_UNKNOWN;
+	switch (key) {
+	case 'F':
+		env.per_flow = true;
+		break;
+	case 'n':
+		if (lk_parse_long(arg, 0, 1000000, &env.top))
+			argp_error(state, "bad number of flows: %s", arg);
+		break;
+	case OPT_EVENTS:
+		env.events = true;
+		break;
+	case OPT_LPORT:
+		if (lk_parse_port(arg, &env.lport))
+			argp_error(state, "bad port: %s", arg);
+		break;
+	case OPT_RPORT:
+		if (lk_parse_port(arg, &env.rport))
+			argp_error(state, "bad port: %s", arg);
+		break;
+	case '4':
+	case '6':
+		if (env.family && env.family != (key == '4' ? 4 : 6))
+			argp_error(state, "-4 and -6 exclude each other");
+		env.family = key == '4' ? 4 : 6;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
 }
+
+struct row {
+	struct rt_flow_key key;
+	struct rt_flow val;
+	bool closed;
+};
+
+struct rows {
+	struct row *v;
+	size_t n, cap;
+};
 
 struct ctx {
 	struct tcpretrans_cnt_bpf *skel;
-	struct retrans_totals last;
+	struct rt_totals last;
+	uint64_t last_missed[2];
+	struct rows closed;	/* from the ring since the last report */
+	struct rows live;	/* this report's live flows */
+	struct rows prev;	/* the last report's live flows, sorted */
+	uint64_t start_ns;
 };
 
-static int read_totals(struct tcpretrans_cnt_bpf *skel, struct retrans_totals *out)
+static int rows_add(struct rows *r, const struct rt_flow_key *k, const struct rt_flow *v,
+		    bool closed)
+{
+	struct row *nv;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+
+		nv = realloc(r->v, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		r->v = nv;
+		r->cap = cap;
+	}
+	r->v[r->n].key = *k;
+	r->v[r->n].val = *v;
+	r->v[r->n].closed = closed;
+	r->n++;
+	return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return memcmp(&((const struct row *)a)->key, &((const struct row *)b)->key,
+		      sizeof(struct rt_flow_key));
+}
+
+static uint64_t flow_segs(const struct rt_flow *f)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < RT_NKINDS; i++)
+		n += f->segs[i];
+	return n;
+}
+
+static int cmp_segs(const void *a, const void *b)
+{
+	uint64_t x = flow_segs(&((const struct row *)a)->val);
+	uint64_t y = flow_segs(&((const struct row *)b)->val);
+
+	if (x != y)
+		return x < y ? 1 : -1;
+	return cmp_key(a, b);
+}
+
+/* Counts since the last report: the same flow (key and start) minus then. */
+static void subtract_prev(struct ctx *c, struct row *r)
+{
+	const struct row *p = bsearch(r, c->prev.v, c->prev.n, sizeof(*r), cmp_key);
+	int i;
+
+	if (!p || p->val.first_ns != r->val.first_ns)
+		return;
+	for (i = 0; i < RT_NKINDS; i++)
+		r->val.segs[i] -= p->val.segs[i];
+	r->val.events -= p->val.events;
+	r->val.abandoned -= p->val.abandoned;
+	r->val.failed -= p->val.failed;
+}
+
+static void fmt_addr(const struct rt_flow_key *k, const unsigned int *a, char *buf, size_t len)
+{
+	inet_ntop(k->family == 4 ? AF_INET : AF_INET6, a, buf, len);
+}
+
+static void fmt_ep(const struct rt_flow_key *k, bool local, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	fmt_addr(k, local ? k->laddr : k->raddr, a, sizeof(a));
+	snprintf(buf, len, k->family == 4 ? "%s:%u" : "[%s]:%u", a,
+		 local ? k->lport : k->rport);
+}
+
+static void print_owner(const struct rt_owner *o)
+{
+	char comm[17];
+
+	if (o->tgid) {
+		snprintf(comm, sizeof(comm), "%.16s", o->comm);
+		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", o->tgid);
+		lk_print_str(LK_ANY, "comm", "%-15s ", comm);
+	} else {
+		lk_print_null(LK_JSON, "pid", NULL);
+		lk_print_null(LK_JSON, "comm", NULL);
+		lk_printf("%-7s %-15s ", "-", "-");
+	}
+}
+
+static void print_flow_key(const struct rt_flow_key *k)
+{
+	char l[INET6_ADDRSTRLEN + 8], r[INET6_ADDRSTRLEN + 8], a[INET6_ADDRSTRLEN];
+
+	fmt_ep(k, true, l, sizeof(l));
+	fmt_ep(k, false, r, sizeof(r));
+	lk_print_str(LK_TEXT, NULL, "%-22s ", l);
+	lk_print_str(LK_TEXT, NULL, "%-22s ", r);
+	lk_print_u64(LK_JSON, "netns", NULL, k->netns);
+	lk_print_u64(LK_JSON, "family", NULL, k->family);
+	fmt_addr(k, k->laddr, a, sizeof(a));
+	lk_print_str(LK_JSON, "laddr", NULL, a);
+	lk_print_u64(LK_JSON, "lport", NULL, k->lport);
+	fmt_addr(k, k->raddr, a, sizeof(a));
+	lk_print_str(LK_JSON, "raddr", NULL, a);
+	lk_print_u64(LK_JSON, "rport", NULL, k->rport);
+}
+
+static void print_flow_header(void)
+{
+	lk_printf("%-7s %-15s %-22s %-22s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %s\n",
+		  "PID", "COMM", "LOCAL", "REMOTE", "SEGS", "TIMEOUT", "LOSS", "FAST", "TLP",
+		  "SYN", "SYNACK", "OTHER", "ABANDON", "FAILED", "STATE");
+}
+
+static void print_flow(const struct row *r)
+{
+	const struct rt_flow *f = &r->val;
+	int i;
+
+	lk_open_record("flow");
+	if (lk_opts.timestamp && lk_out_json())
+		lk_print_time();
+	print_owner(&f->owner);
+	print_flow_key(&r->key);
+	lk_print_u64(LK_ANY, "segs", "%7" PRIu64 " ", flow_segs(f));
+	for (i = 0; i < RT_NKINDS; i++)
+		lk_print_u64(LK_ANY, kind_names[i], "%7" PRIu64 " ", f->segs[i]);
+	lk_print_u64(LK_ANY, "abandoned", "%7" PRIu64 " ", f->abandoned);
+	lk_print_u64(LK_ANY, "failed", "%7" PRIu64 " ", f->failed);
+	lk_print_u64(LK_JSON, "events", NULL, f->events);
+	lk_print_bool(LK_JSON, "closed", NULL, r->closed);
+	lk_printf("%s\n", r->closed ? "closed" : "open");
+	lk_close_record();
+}
+
+static int read_totals(struct tcpretrans_cnt_bpf *skel, struct rt_totals *out)
 {
 	int n = lk_ncpus(), i, zero = 0;
-	struct retrans_totals *v = calloc(n, sizeof(*v));
+	struct rt_totals *v = calloc(n, sizeof(*v));
+	const unsigned long long *src;
+	unsigned long long *dst = (void *)out;
+	size_t f;
 
 	if (!v)
 		return -1;
@@ -48,42 +278,400 @@ static int read_totals(struct tcpretrans_cnt_bpf *skel, struct retrans_totals *o
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		out->segs += v[i].segs;
-		out->events += v[i].events;
+		src = (const void *)&v[i];
+		for (f = 0; f < sizeof(*out) / sizeof(*dst); f++)
+			dst[f] += src[f];
 	}
 	free(v);
 	return 0;
 }
 
+/*
+ * Runs the kernel skipped because another BPF program was running on
+ * that CPU (classic tracepoints share one such guard per CPU): [0] the
+ * counting hooks, [1] the others (owners, closes).
+ */
+static void read_missed(struct tcpretrans_cnt_bpf *skel, uint64_t missed[2])
+{
+	struct bpf_program *prog;
+
+	missed[0] = missed[1] = 0;
+	bpf_object__for_each_program(prog, skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+		const char *name = bpf_program__name(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		if (!strncmp(name, "retrans_", 8) || !strncmp(name, "synack_", 7))
+			missed[0] += info.recursion_misses;
+		else
+			missed[1] += info.recursion_misses;
+	}
+}
+
+static int collect_live(const void *key, const void *val, void *p)
+{
+	struct ctx *c = p;
+
+	return rows_add(&c->live, key, val, false);
+}
+
+/* SYN-ACK-only flows whose handshake never completed: no close will come. */
+static void expire_requests(struct ctx *c)
+{
+	uint64_t now = lk_now_ns();
+	size_t i;
+
+	for (i = 0; i < c->live.n; i++) {
+		struct row *r = &c->live.v[i];
+
+		if (r->val.sk || now - r->val.last_ns < REQ_IDLE_NS)
+			continue;
+		if (!bpf_map_delete_elem(bpf_map__fd(c->skel->maps.flows), &r->key))
+			__sync_fetch_and_sub(&c->skel->bss->live_flows, 1);
+		r->closed = true;
+	}
+}
+
+/* Rows to print: closed flows, then live ones, as deltas since the last report. */
+static int gather(struct ctx *c, struct rows *out)
+{
+	size_t i, j;
+
+	c->live.n = 0;
+	if (lk_map_foreach(bpf_map__fd(c->skel->maps.flows), sizeof(struct rt_flow_key),
+			   sizeof(struct rt_flow), false, RT_MAX_FLOWS, false, collect_live, c))
+		return -1;
+	expire_requests(c);
+	for (i = 0; i < c->closed.n; i++)
+		if (rows_add(out, &c->closed.v[i].key, &c->closed.v[i].val, true))
+			return -1;
+	for (i = 0; i < c->live.n; i++) {
+		const struct row *r = &c->live.v[i];
+		bool dup = false;
+
+		/* Read live just before its close record was consumed. */
+		for (j = 0; j < c->closed.n && !dup; j++)
+			dup = !cmp_key(r, &c->closed.v[j]) &&
+			      r->val.first_ns == c->closed.v[j].val.first_ns;
+		if (!dup && rows_add(out, &r->key, &r->val, r->closed))
+			return -1;
+	}
+	for (i = 0; i < out->n; i++)
+		subtract_prev(c, &out->v[i]);
+	c->closed.n = 0;
+	/* Next time's reference: the live flows as read now. */
+	qsort(c->live.v, c->live.n, sizeof(*c->live.v), cmp_key);
+	free(c->prev.v);
+	c->prev = c->live;
+	c->live = (struct rows){};
+	return 0;
+}
+
+static void print_flows(struct rows *rows)
+{
+	size_t i, shown = 0, active = 0;
+
+	qsort(rows->v, rows->n, sizeof(*rows->v), cmp_segs);
+	for (i = 0; i < rows->n; i++)
+		active += rows->v[i].val.events > 0;
+	if (active)
+		print_flow_header();
+	for (i = 0; i < rows->n; i++) {
+		if (!rows->v[i].val.events)
+			continue;
+		if (env.top && shown >= (size_t)env.top)
+			break;
+		print_flow(&rows->v[i]);
+		shown++;
+	}
+	if (shown < active)
+		lk_printf("(%zu more flows; -n 0 shows all)\n", active - shown);
+	if (active)
+		lk_printf("\n");
+}
+
+static void print_kinds(const struct rt_totals *d)
+{
+	struct rt_kind_stats sum = {};
+	int i;
+
+	lk_printf("%-8s %10s %10s %10s %10s\n", "KIND", "SEGS", "EVENTS", "ABANDONED", "FAILED");
+	for (i = 0; i < RT_NKINDS; i++) {
+		const struct rt_kind_stats *k = &d->k[i];
+		char key[32];
+
+		lk_printf("%-8s %10llu %10llu %10llu %10llu\n", kind_names[i], k->segs,
+			  k->events, k->abandoned, k->failed);
+		snprintf(key, sizeof(key), "%s_segs", kind_names[i]);
+		lk_print_u64(LK_JSON, key, NULL, k->segs);
+		snprintf(key, sizeof(key), "%s_events", kind_names[i]);
+		lk_print_u64(LK_JSON, key, NULL, k->events);
+		snprintf(key, sizeof(key), "%s_abandoned", kind_names[i]);
+		lk_print_u64(LK_JSON, key, NULL, k->abandoned);
+		snprintf(key, sizeof(key), "%s_failed", kind_names[i]);
+		lk_print_u64(LK_JSON, key, NULL, k->failed);
+		sum.segs += k->segs;
+		sum.events += k->events;
+		sum.abandoned += k->abandoned;
+		sum.failed += k->failed;
+	}
+	lk_printf("%-8s %10llu %10llu %10llu %10llu\n", "total", sum.segs, sum.events,
+		  sum.abandoned, sum.failed);
+	lk_print_u64(LK_ANY, "segs", "retransmitted segments (Tcp: RetransSegs): %" PRIu64,
+		     sum.segs);
+	lk_print_u64(LK_JSON, "events", NULL, sum.events);
+	lk_print_u64(LK_JSON, "abandoned", NULL, sum.abandoned);
+	lk_print_u64(LK_JSON, "failed", NULL, sum.failed);
+}
+
 static int report(void *p, bool final)
 {
 	struct ctx *c = p;
-	struct retrans_totals now;
+	struct rt_totals now, d;
+	unsigned long long *a = (void *)&now, *b = (void *)&c->last, *o = (void *)&d;
+	struct rows rows = {};
+	uint64_t missed[2];
+	size_t f;
+	int err = 0;
 
-	if (read_totals(c->skel, &now))
-		return -1;
+	if (gather(c, &rows) || read_totals(c->skel, &now)) {
+		lk_err("cannot read the kernel's counts");
+		err = -1;
+		goto out;
+	}
+	for (f = 0; f < sizeof(d) / sizeof(*o); f++)
+		o[f] = a[f] - b[f];
+	c->last = now;
+	read_missed(c->skel, missed);
+	if (lk_opts.timestamp && !lk_out_json())
+		lk_print_time(), lk_print_nl();
+	if (env.per_flow)
+		print_flows(&rows);
 	lk_open_record(final ? "summary" : "interval");
+	if (lk_opts.timestamp && lk_out_json())
+		lk_print_time();
+	print_kinds(&d);
+	lk_print_u64(LK_JSON, "flows", NULL, rows.n);
+	lk_print_u64(LK_JSON, "guessed", NULL, d.guessed);
+	lk_print_u64(LK_ANY, "drops", ", drops: %" PRIu64,
+		     d.flow_drops + d.closed_drops + d.event_drops);
+	lk_print_u64(LK_JSON, "flow_drops", NULL, d.flow_drops);
+	lk_print_u64(LK_JSON, "closed_drops", NULL, d.closed_drops);
+	lk_print_u64(LK_JSON, "event_drops", NULL, d.event_drops);
+	lk_print_u64(LK_ANY, "missed", ", missed: %" PRIu64, missed[0] - c->last_missed[0]);
+	lk_print_u64(LK_JSON, "missed_other", NULL, missed[1] - c->last_missed[1]);
+	c->last_missed[0] = missed[0];
+	c->last_missed[1] = missed[1];
+	lk_printf("\n");
+	lk_close_record();
+	if (!final)
+		lk_printf("\n");
+out:
+	fflush(lk_out_fp());
+	free(rows.v);
+	return err;
+}
+
+static int handle_closed(void *p, void *data, size_t size)
+{
+	const struct rt_closed *cl = data;
+	struct ctx *c = p;
+
+	if (size < sizeof(*cl))
+		return 0;
+	return rows_add(&c->closed, &cl->key, &cl->val, true);
+}
+
+static const char *tcp_state_name(unsigned int s)
+{
+	static const char *const names[] = {
+		"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+		"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
+		"NEW_SYN_RECV",
+	};
+
+	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+static int handle_event(void *p, void *data, size_t size)
+{
+	static const char *const verdicts[] = { "counted", "failed", "abandoned" };
+	static const char *const ca_names[] = { "open", "disorder", "cwr", "recovery", "loss" };
+	const struct rt_event *e = data;
+	struct ctx *c = p;
+
+	if (size < sizeof(*e))
+		return 0;
+	lk_open_record("event");
 	if (lk_opts.timestamp)
 		lk_print_time();
-	lk_print_u64(LK_ANY, "segs", "retransmitted segments: %" PRIu64, now.segs - c->last.segs);
-	lk_print_u64(LK_ANY, "events", " (events: %" PRIu64 ")\n", now.events - c->last.events);
+	lk_print_float(LK_ANY, "time_s", "%10.6f ", (double)(e->ts_ns - c->start_ns) / 1e9);
+	print_owner(&e->owner);
+	print_flow_key(&e->key);
+	lk_print_str(LK_ANY, "kind", "%-7s ", kind_names[e->kind % RT_NKINDS]);
+	lk_print_u64(LK_ANY, "segs", "%4" PRIu64 " ", e->segs);
+	lk_print_u64(LK_ANY, "counted", "%7" PRIu64 " ", e->counted);
+	lk_print_str(LK_ANY, "verdict", "%-9s ", verdicts[e->verdict % 3]);
+	lk_print_s64(LK_ANY, "err", "%4" PRId64 " ", e->err);
+	lk_print_str(LK_ANY, "state", "%-11s ", tcp_state_name(e->state));
+	lk_print_str(LK_ANY, "ca_state", "%s", e->ca_state < 5 ? ca_names[e->ca_state] : "?");
+	lk_print_nl();
 	lk_close_record();
-	c->last = now;
 	return 0;
+}
+
+/* 6.18's tcp_retransmit_skb has (sk, skb, err); older ones (sk, skb). */
+static bool retrans_has_err(const struct btf *btf)
+{
+	const struct btf_type *t;
+	int id;
+
+	id = btf__find_by_name_kind(btf, "btf_trace_tcp_retransmit_skb", BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (!t || !btf_is_ptr(t))
+		return false;
+	t = btf__type_by_id(btf, t->type);
+	return t && btf_is_func_proto(t) && btf_vlen(t) == 4;
+}
+
+/* Offset of "err" in the classic tracepoint's record, 0 if it has none. */
+static unsigned int tp_err_offset(const struct btf *btf)
+{
+	const struct btf_member *m;
+	const struct btf_type *t;
+	int id, i;
+
+	id = btf__find_by_name_kind(btf, "trace_event_raw_tcp_retransmit_skb", BTF_KIND_STRUCT);
+	if (id < 0)
+		return 0;
+	t = btf__type_by_id(btf, id);
+	m = btf_members(t);
+	for (i = 0; i < btf_vlen(t); i++, m++) {
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), "err"))
+			return btf_member_bit_offset(t, i) / 8;
+	}
+	return 0;
+}
+
+/* One program per method; the chosen one loads, the others do not. */
+struct hook_progs {
+	struct lk_hook hook;
+	bool required;
+	struct bpf_program *progs[LK_M_KPROBE + 1];
+};
+
+static int choose_hooks(struct tcpretrans_cnt_bpf *skel, bool has_err)
+{
+	struct hook_progs hooks[] = {
+		{ { "tcp", "tcp_retransmit_skb", NULL, LK_M_TRACEPOINTS }, true, {
+		  [LK_M_TP_BTF] = has_err ? skel->progs.retrans_btf : skel->progs.retrans_btf_noerr,
+		  [LK_M_RAW_TP] = has_err ? skel->progs.retrans_raw : skel->progs.retrans_raw_noerr,
+		  [LK_M_TP] = skel->progs.retrans_tp } },
+		{ { "tcp", "tcp_retransmit_synack", NULL, LK_M_TRACEPOINTS }, true, {
+		  [LK_M_TP_BTF] = skel->progs.synack_btf, [LK_M_RAW_TP] = skel->progs.synack_raw,
+		  [LK_M_TP] = skel->progs.synack_tp } },
+		{ { "sock", "inet_sock_set_state", NULL, LK_M_TRACEPOINTS }, false, {
+		  [LK_M_TP_BTF] = skel->progs.state_btf, [LK_M_RAW_TP] = skel->progs.state_raw,
+		  [LK_M_TP] = skel->progs.state_tp } },
+		{ { "sock", "sock_send_length", NULL, LK_M_TRACEPOINTS }, false, {
+		  [LK_M_TP_BTF] = skel->progs.send_btf, [LK_M_RAW_TP] = skel->progs.send_raw,
+		  [LK_M_TP] = skel->progs.send_tp } },
+	};
+	struct bpf_program *prog;
+	unsigned int i;
+	enum lk_method m;
+
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, false);
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		m = lk_choose(&hooks[i].hook);
+		if (m != LK_M_NONE && hooks[i].progs[m]) {
+			bpf_program__set_autoload(hooks[i].progs[m], true);
+			continue;
+		}
+		if (hooks[i].required) {
+			lk_err("this kernel has no usable %s:%s hook", hooks[i].hook.cat,
+			       hooks[i].hook.tp);
+			return -1;
+		}
+		lk_info("no %s:%s: %s", hooks[i].hook.cat, hooks[i].hook.tp, i == 2 ?
+			"closed flows stay until evicted, owners only from sends" :
+			"owners only from connect() and listen()");
+	}
+	return 0;
+}
+
+static int setup(struct ctx *c)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool has_err;
+	int err;
+
+	if (!btf) {
+		lk_err("cannot read the kernel's BTF: %s", strerror(errno));
+		return -1;
+	}
+	has_err = retrans_has_err(btf);
+	c->skel->rodata->tp_err_off = tp_err_offset(btf);
+	btf__free(btf);
+	lk_info("tcp:tcp_retransmit_skb %s an err argument: %s", has_err ? "has" : "lacks",
+		has_err ? "abandoned and failed retransmissions are seen" :
+		"only good transmits are seen, failed ones when the socket's next one comes");
+	if (choose_hooks(c->skel, has_err))
+		return -1;
+	c->skel->rodata->lk_filter = lk_filter_from_opts();
+	c->skel->rodata->f_family = env.family;
+	c->skel->rodata->f_lport = env.lport;
+	c->skel->rodata->f_rport = env.rport;
+	c->skel->rodata->emit_events = env.events;
+	if (!env.events)
+		bpf_map__set_max_entries(c->skel->maps.events, 4096);
+	err = tcpretrans_cnt_bpf__load(c->skel);
+	if (err) {
+		lk_err_bpf("load BPF programs", err);
+		return -1;
+	}
+	err = tcpretrans_cnt_bpf__attach(c->skel);
+	if (err) {
+		lk_err_bpf("attach to the tcp tracepoints", err);
+		return -1;
+	}
+	return 0;
+}
+
+static struct ring_buffer *open_rings(struct ctx *c)
+{
+	struct ring_buffer *rb;
+
+	rb = ring_buffer__new(bpf_map__fd(c->skel->maps.closed), handle_closed, c, NULL);
+	if (!rb) {
+		lk_err_bpf("create ring buffer", -errno);
+		return NULL;
+	}
+	if (env.events &&
+	    ring_buffer__add(rb, bpf_map__fd(c->skel->maps.events), handle_event, c)) {
+		lk_err_bpf("create ring buffer", -errno);
+		ring_buffer__free(rb);
+		return NULL;
+	}
+	return rb;
 }
 
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_NETNS | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_OUTPUT), { 0 },
 	};
-	const struct argp argp = { .parser = parse_arg, .doc = doc, .children = children };
-	const struct lk_hook hook = {
-		"tcp", "tcp_retransmit_skb", "tcp_retransmit_skb",
-		LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP),
+	const struct argp argp = {
+		.options = options, .parser = parse_arg, .doc = doc, .children = children,
 	};
+	struct ring_buffer *rb = NULL;
 	struct ctx c = {};
-	enum lk_method m;
 	int err;
 
 	err = lk_argp_parse(&argp, argc, argv);
@@ -92,32 +680,32 @@ int main(int argc, char **argv)
 	lk_out_init(lk_opts.json, NULL);
 	if (lk_bpf_init(false) || lk_opts_finish())
 		return 1;
-	m = lk_choose(&hook);
-	if (m == LK_M_NONE) {
-		lk_err("this kernel has no usable tcp:tcp_retransmit_skb hook");
-		return 1;
-	}
 	c.skel = tcpretrans_cnt_bpf__open();
 	if (!c.skel) {
 		lk_err_bpf("open BPF object", -errno);
 		return 1;
 	}
-	bpf_program__set_autoload(c.skel->progs.retrans_btf, m == LK_M_TP_BTF);
-	bpf_program__set_autoload(c.skel->progs.retrans_raw, m == LK_M_RAW_TP);
-	c.skel->rodata->lk_filter = lk_filter_from_opts();
-	err = tcpretrans_cnt_bpf__load(c.skel);
-	if (err) {
-		lk_err_bpf("load BPF programs", err);
+	err = setup(&c);
+	if (err)
+		goto cleanup;
+	rb = open_rings(&c);
+	if (!rb) {
+		err = -1;
 		goto cleanup;
 	}
-	err = tcpretrans_cnt_bpf__attach(c.skel);
-	if (err) {
-		lk_err_bpf("attach to tcp:tcp_retransmit_skb", err);
-		goto cleanup;
-	}
+	c.start_ns = lk_now_ns();
+	lk_info("counting; Ctrl-C to stop");
 	lk_signals_init();
-	err = lk_run(NULL, report, &c);
+	if (env.events)
+		lk_printf("%-10s %-7s %-15s %-22s %-22s %-7s %4s %7s %-9s %4s %-11s %s\n",
+			  "TIME(s)", "PID", "COMM", "LOCAL", "REMOTE", "KIND", "SEGS", "COUNTED",
+			  "VERDICT", "ERR", "STATE", "CA_STATE");
+	err = lk_run(rb, report, &c);
 cleanup:
+	ring_buffer__free(rb);
 	tcpretrans_cnt_bpf__destroy(c.skel);
+	free(c.closed.v);
+	free(c.live.v);
+	free(c.prev.v);
 	return err ? 1 : 0;
 }

@@ -1,0 +1,131 @@
+#!/bin/bash
+# tcpretrans_cnt against the kernel's own counters, exactly.  netlab drops
+# 2% of packets at each receiver's ingress; a bulk push (13 MB) and a
+# ping/echo run with tcpreq cross it while tcpretrans_cnt watches the
+# client namespace (tp_btf, and again with --events), and the server
+# namespace (raw_tp, and the classic tracepoint).  The window is closed:
+# tools started, counters read, traffic, wait until every socket is in
+# TIME_WAIT or LISTEN (nothing left that could retransmit), counters read,
+# tools stopped.  Over that window, per namespace (the classic tracepoint
+# may miss runs, which the tool reports; then only "at most"):
+#   total segments        = Tcp: RetransSegs
+#   syn + synack segments = TcpExt: TCPSynRetrans
+#   fast segments sent    = TCPFastRetrans, loss segments sent = TCPSlowStartRetrans
+#   timeout + syn events  = TCPTimeouts (every RTO firing resends one skb)
+#   failed segments       = TCPRetransFail
+#   tlp segments sent    <= TCPLossProbes (a probe may be new data instead)
+# and the per-flow lines add up to the total, owned by tcpreq's PIDs.
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_bin tcpretrans_cnt
+lk_need_bin tcpreq
+lk_lab_up --loss 2
+T=$OUTPUT/tcpretrans_cnt
+PORT=7301
+ADDR=$LAB_S_IP:$PORT
+MIBS=("Tcp RetransSegs" "TcpExt TCPSynRetrans" "TcpExt TCPFastRetrans"
+      "TcpExt TCPSlowStartRetrans" "TcpExt TCPTimeouts" "TcpExt TCPRetransFail"
+      "TcpExt TCPLossProbes")
+
+mibs() {
+	local m
+	for m in "${MIBS[@]}"; do printf '%s ' "$(lk_netstat "$1" "$m")"; done
+	echo
+}
+
+# start_tool NAME [ENV=VALUE] ARGS...: waits until it counts.
+start_tool() {
+	local name=$1; shift
+	lk_bg env "$@" -j -F -n 0 >"$LK_TMP/$name.json" 2>"$LK_TMP/$name.err"
+	eval "PID_$name=$LK_LAST_PID"
+	lk_wait_for 10 grep -q "counting" "$LK_TMP/$name.err" ||
+		{ cat "$LK_TMP/$name.err"; fail "$name did not start"; }
+}
+
+lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "0.0.0.0:$PORT"
+SERVER=$LK_LAST_PID
+lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+
+start_tool client "$T" -v --netns "$LAB_C"
+start_tool events "$T" -v --netns "$LAB_C" --events
+start_tool server LK_METHODS=raw_tp "$T" -v --netns "$LAB_S"
+start_tool server_tp LK_METHODS=tracepoint "$T" -v --netns "$LAB_S"
+grep -q "tcp_retransmit_skb: using raw_tp" "$LK_TMP/server.err" || fail "LK_METHODS=raw_tp not used"
+grep -q "tcp_retransmit_skb: using tracepoint" "$LK_TMP/server_tp.err" || fail "LK_METHODS=tracepoint not used"
+
+read -ra c0 <<<"$(mibs "$LAB_C")"
+read -ra s0 <<<"$(mibs "$LAB_S")"
+lk_in_client "$OUTPUT/tcpreq" client -j --mode push --size 65536 --requests 200 "$ADDR" \
+	>"$LK_TMP/push" || fail "push client failed"
+lk_in_client timeout 60 "$OUTPUT/tcpreq" client -j -n 4 --requests 1500 "$ADDR" \
+	>"$LK_TMP/ping" || fail "ping client failed"
+
+# Nothing but TIME_WAIT and listeners: no retransmission can still come.
+busy() {
+	{ lk_in_client ss -Htan; lk_in_server ss -Htan; } | grep -vE '^(LISTEN|TIME-WAIT) '
+}
+lk_wait_for 60 sh -c "! { ip netns exec $LAB_C ss -Htan; ip netns exec $LAB_S ss -Htan; } |
+	grep -vqE '^(LISTEN|TIME-WAIT) '" || { busy; fail "connections did not close"; }
+read -ra c1 <<<"$(mibs "$LAB_C")"
+read -ra s1 <<<"$(mibs "$LAB_S")"
+for n in client events server server_tp; do
+	eval "kill -INT \$PID_$n; wait \$PID_$n" || fail "$n exited with an error"
+done
+
+PUSH_PID=$(jq 'select(.type == "summary") | .pid' "$LK_TMP/push")
+PING_PID=$(jq 'select(.type == "summary") | .pid' "$LK_TMP/ping")
+
+# check NAME "before" "after" PIDS: the tool's figures against the MIBs.
+check() {
+	local name=$1 pids=$4 sum
+	local -a b a
+	read -ra b <<<"$2"
+	read -ra a <<<"$3"
+	sum=$(jq -c 'select(.type == "summary")' "$LK_TMP/$name.json")
+	[ -n "$sum" ] || fail "$name printed no summary"
+	echo "$name: $sum"
+	q() { jq "$1" <<<"$sum"; }
+	if [ "$(q .missed)" != 0 ]; then
+		# Classic tracepoints skip a run that interrupts another BPF
+		# program on the CPU; the tool says how many it missed.
+		[ "$name" = server_tp ] || fail "$name: missed $(q .missed) with tp_btf/raw_tp"
+		assert_le "$(q .segs)" "$((a[0] - b[0]))" "$name: segments <= Tcp: RetransSegs ($(q .missed) missed)"
+		return
+	fi
+	assert_eq "$(q .segs)" "$((a[0] - b[0]))" "$name: segments = Tcp: RetransSegs"
+	assert_eq "$(q '.syn_segs + .synack_segs')" "$((a[1] - b[1]))" "$name: syn + synack = TCPSynRetrans"
+	assert_eq "$(q '.fast_segs - .fast_failed')" "$((a[2] - b[2]))" "$name: fast sent = TCPFastRetrans"
+	assert_eq "$(q '.loss_segs - .loss_failed')" "$((a[3] - b[3]))" "$name: loss sent = TCPSlowStartRetrans"
+	assert_eq "$(q '.timeout_events + .syn_events')" "$((a[4] - b[4]))" "$name: timeout + syn events = TCPTimeouts"
+	assert_eq "$(q .failed)" "$((a[5] - b[5]))" "$name: failed = TCPRetransFail"
+	assert_le "$(q '.tlp_segs - .tlp_failed')" "$((a[6] - b[6]))" "$name: tlp sent <= TCPLossProbes"
+	assert_eq "$(q .drops)" 0 "$name: drops"
+	assert_eq "$(jq -s '[.[] | select(.type == "flow") | .segs] | add // 0' "$LK_TMP/$name.json")" \
+		"$(q .segs)" "$name: per-flow segments add up to the total"
+	assert_eq "$(jq -s '[.[] | select(.type == "flow") | .events] | add // 0' "$LK_TMP/$name.json")" \
+		"$(q .events)" "$name: per-flow events add up to the total"
+	jq -r 'select(.type == "flow" and .segs > 0) | .pid' "$LK_TMP/$name.json" | sort -u >"$LK_TMP/$name.pids"
+	echo "$name: flows with retransmissions owned by $(tr '\n' ' ' <"$LK_TMP/$name.pids")"
+	[ -s "$LK_TMP/$name.pids" ] || fail "$name: no flow lines"
+	while read -r p; do
+		case " $pids " in *" $p "*) ;; *) fail "$name: a flow owned by PID $p, not tcpreq ($pids)" ;; esac
+	done <"$LK_TMP/$name.pids"
+	ok "$name: every flow owned by tcpreq"
+}
+check client "${c0[*]}" "${c1[*]}" "$PUSH_PID $PING_PID"
+check events "${c0[*]}" "${c1[*]}" "$PUSH_PID $PING_PID"
+check server "${s0[*]}" "${s1[*]}" "$SERVER"
+check server_tp "${s0[*]}" "${s1[*]}" "$SERVER"
+# Not attached would mean zero: the lab must have made enough happen.
+assert_ge "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/client.json")" 20 "client retransmissions"
+assert_ge "$(jq 'select(.type == "summary") | .fast_segs' "$LK_TMP/client.json")" 1 "client fast retransmissions"
+assert_ge "$(jq 'select(.type == "summary") | .tlp_segs' "$LK_TMP/client.json")" 1 "client tail-loss probes"
+assert_ge "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/server.json")" 5 "server retransmissions"
+
+# --events: one line per call, counted segments add up.
+ev=$(jq -c 'select(.type == "event")' "$LK_TMP/events.json")
+assert_eq "$(grep -c . <<<"$ev")" "$(jq 'select(.type == "summary") | .events' "$LK_TMP/events.json")" \
+	"--events: lines = events"
+assert_eq "$(jq -s 'map(.counted) | add' <<<"$ev")" "$((c1[0] - c0[0]))" \
+	"--events: counted segments = Tcp: RetransSegs"
