@@ -384,8 +384,10 @@ static __always_inline void set_owner(__u64 skaddr)
 	bpf_map_update_elem(&owners, &skaddr, &o, BPF_ANY);
 }
 
-static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_flow *f)
+static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_flow *f,
+				       __u64 skaddr)
 {
+	struct rt_owner *o;
 	struct rt_closed *c;
 	struct rt_totals *t;
 
@@ -393,6 +395,10 @@ static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_fl
 	if (c) {
 		c->key = *k;
 		c->val = *f;
+		/* A passive socket's owner is known only once it has sent. */
+		o = bpf_map_lookup_elem(&owners, &skaddr);
+		if (o)
+			c->val.owner = *o;
 		bpf_ringbuf_submit(c, 0);
 	} else {
 		t = totals_cpu();
@@ -429,7 +435,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	f = bpf_map_lookup_elem(&flows, &k);
 	if (f && newstate == TCP_CLOSE) {
 		if (f->sk == skaddr || !f->sk)
-			close_flow(&k, f);
+			close_flow(&k, f, skaddr);
 	} else if (f && !f->sk) {
 		f->sk = skaddr;
 	}

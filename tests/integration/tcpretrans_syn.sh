@@ -1,0 +1,92 @@
+#!/bin/bash
+# Kinds syn and synack, and a clean wire, against the kernel's counters.
+#  1. No loss, request/response: no retransmission, and Tcp: RetransSegs
+#     agrees in both namespaces.
+#  2. SYNs dropped (netlab --loss 100 --dir to-server) for 1.5 s: the
+#     client's SYN retransmissions = its TcpExt TCPSynRetrans.
+#  3. SYN-ACKs dropped (--dir to-client) for 1.5 s: the server's SYN-ACK
+#     retransmissions = its TCPSynRetrans; the flow they started is the
+#     connection that then completed, reported once when it closed.
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_bin tcpretrans_cnt
+lk_need_bin tcpreq
+lk_lab_up
+T=$OUTPUT/tcpretrans_cnt
+PORT=7302
+ADDR=$LAB_S_IP:$PORT
+
+lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "0.0.0.0:$PORT"
+lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+
+start_tools() {
+	local side
+	for side in client server; do
+		local ns=$LAB_C
+		[ $side = server ] && ns=$LAB_S
+		lk_bg "$T" -v -j -F -n 0 --netns "$ns" >"$LK_TMP/$side.json" 2>"$LK_TMP/$side.err"
+		eval "PID_$side=$LK_LAST_PID"
+		lk_wait_for 10 grep -q counting "$LK_TMP/$side.err" ||
+			{ cat "$LK_TMP/$side.err"; fail "tcpretrans_cnt did not start"; }
+	done
+	c0=$(lk_netstat "$LAB_C" "Tcp RetransSegs") cs0=$(lk_netstat "$LAB_C" "TcpExt TCPSynRetrans")
+	s0=$(lk_netstat "$LAB_S" "Tcp RetransSegs") ss0=$(lk_netstat "$LAB_S" "TcpExt TCPSynRetrans")
+}
+
+# Wait for the lab's connections to close, read the counters, stop the tools.
+stop_tools() {
+	lk_wait_for 30 sh -c "! { ip netns exec $LAB_C ss -Htan; ip netns exec $LAB_S ss -Htan; } |
+		grep -vqE '^(LISTEN|TIME-WAIT) '" || fail "connections did not close"
+	c1=$(lk_netstat "$LAB_C" "Tcp RetransSegs") cs1=$(lk_netstat "$LAB_C" "TcpExt TCPSynRetrans")
+	s1=$(lk_netstat "$LAB_S" "Tcp RetransSegs") ss1=$(lk_netstat "$LAB_S" "TcpExt TCPSynRetrans")
+	kill -INT "$PID_client" "$PID_server"
+	wait "$PID_client" || fail "client-side tool failed"
+	wait "$PID_server" || fail "server-side tool failed"
+	C=$(jq -c 'select(.type == "summary")' "$LK_TMP/client.json")
+	S=$(jq -c 'select(.type == "summary")' "$LK_TMP/server.json")
+	echo "client: $C"
+	echo "server: $S"
+}
+
+# A client started while the wire drops one direction; the drop ends after 1.5 s.
+connect_through() {
+	"$OUTPUT/netlab" set --prefix "$LAB" --dir "$1" --loss 100 >/dev/null || fail "netlab set"
+	lk_in_client timeout 20 "$OUTPUT/tcpreq" client -j --requests 20 "$ADDR" >"$LK_TMP/c.json" &
+	local cl=$!
+	sleep 1.5
+	"$OUTPUT/netlab" set --prefix "$LAB" --dir "$1" --loss 0 >/dev/null || fail "netlab set"
+	wait $cl || fail "client failed after the drop"
+}
+
+echo "== 1. clean wire"
+start_tools
+lk_in_client "$OUTPUT/tcpreq" client -j -n 4 --requests 2000 "$ADDR" >/dev/null || fail "client failed"
+stop_tools
+assert_eq "$(jq .segs <<<"$C")" "$((c1 - c0))" "client: segments = Tcp: RetransSegs"
+assert_eq "$(jq .segs <<<"$S")" "$((s1 - s0))" "server: segments = Tcp: RetransSegs"
+assert_eq "$(jq .segs <<<"$C")/$(jq .segs <<<"$S")" 0/0 "no retransmissions on a clean wire"
+
+echo "== 2. SYNs dropped"
+start_tools
+connect_through to-server
+stop_tools
+assert_ge "$(jq .syn_segs <<<"$C")" 1 "client: SYN retransmissions"
+assert_eq "$(jq .syn_segs <<<"$C")" "$((cs1 - cs0))" "client: syn = TCPSynRetrans"
+assert_eq "$(jq .segs <<<"$C")" "$((c1 - c0))" "client: segments = Tcp: RetransSegs"
+assert_eq "$(jq .synack_segs <<<"$S")" "$((ss1 - ss0))" "server: synack = TCPSynRetrans"
+pid=$(jq 'select(.type == "summary") | .pid' "$LK_TMP/c.json")
+assert_eq "$(jq -c 'select(.type == "flow" and .syn > 0) | [.pid, .rport, .closed]' "$LK_TMP/client.json")" \
+	"[$pid,$PORT,true]" "client: the SYN flow, owned by tcpreq (connect), closed"
+
+echo "== 3. SYN-ACKs dropped"
+start_tools
+connect_through to-client
+stop_tools
+assert_ge "$(jq .synack_segs <<<"$S")" 1 "server: SYN-ACK retransmissions"
+assert_eq "$(jq .synack_segs <<<"$S")" "$((ss1 - ss0))" "server: synack = TCPSynRetrans"
+assert_eq "$(jq .segs <<<"$S")" "$((s1 - s0))" "server: segments = Tcp: RetransSegs"
+assert_eq "$(jq .syn_segs <<<"$C")" "$((cs1 - cs0))" "client: syn = TCPSynRetrans"
+assert_eq "$(jq .segs <<<"$C")" "$((c1 - c0))" "client: segments = Tcp: RetransSegs"
+assert_eq "$(jq -c 'select(.type == "flow" and .synack > 0) | [.lport, .closed, .comm]' "$LK_TMP/server.json")" \
+	"[$PORT,true,\"tcpreq\"]" "server: the SYN-ACK flow, closed once, owned by the server"
