@@ -78,8 +78,11 @@ bash scripts/vm/mkinitramfs.sh "$kroot" "$STATIC" "$VMDIR/initramfs.gz" ||
 accel=${LK_VM_ACCEL:-}
 if [ -z "$accel" ]; then
 	accel=tcg
-	[ -w /dev/kvm ] && qemu-system-x86_64 -accel kvm -machine none -display none \
-		-monitor none -S -daemonize -pidfile "$VMDIR/kvmprobe.pid" >/dev/null 2>&1 &&
+	# A vCPU must be created and reset: a writable /dev/kvm whose host
+	# refuses the CPU's MSRs (nested setups) fails only then.
+	[ -w /dev/kvm ] && timeout 20 qemu-system-x86_64 -accel kvm -cpu host -smp 1 -m 64 \
+		-nodefaults -display none -monitor none -S -daemonize \
+		-pidfile "$VMDIR/kvmprobe.pid" >/dev/null 2>&1 &&
 		{ kill "$(cat "$VMDIR/kvmprobe.pid")" 2>/dev/null; accel=kvm; }
 fi
 case $accel in
@@ -100,7 +103,7 @@ timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
 	-accel "$accel" -cpu "$cpu" -smp "$SMP" -m "$MEM" \
 	-kernel "$kernel" -initrd "$VMDIR/initramfs.gz" -append "$append" \
 	-nic none -display none -monitor none -serial stdio -no-reboot \
-	</dev/null 2>"$VMDIR/qemu.err" | tr -d '\r' | tee "$VMDIR/console.log" |
+	</dev/null 2>"$VMDIR/qemu.err" | sed -u 's/\r$//' | tee "$VMDIR/console.log" |
 	awk '/^LKVM-LOG-BEGIN /{inlog = 1} !inlog {print; fflush()} /^LKVM-LOG-END/{inlog = 0}'
 qrc=${PIPESTATUS[0]}
 secs=$(( $(date +%s) - start ))
