@@ -47,7 +47,8 @@ snmp() { ip netns exec "$1" cat /proc/net/snmp | awk '$1 == "Tcp:" { if (!h) { f
 
 say "tcpreq server (echo) in $S"
 ip netns exec "$S" "$B/tcpreq" server --mode echo -j "0.0.0.0:$PORT" >"$OUT/tcpreq_server.json" 2>"$OUT/tcpreq_server.err" &
-BG_PIDS+=($!)
+SERVER=$!
+BG_PIDS+=($SERVER)
 
 # Tools, each in the background writing JSON lines until SIGINT.
 start_tool() {
@@ -61,7 +62,8 @@ start_tool tcplat.client --netns "$C" -c tcpreq --role client -H
 start_tool tcplat.server --netns "$S" -c tcpreq --role server -H
 start_tool tcpretrans_cnt.client --netns "$C"
 start_tool tcpretrans_cnt.server --netns "$S"
-start_tool syslat -c tcpreq -n 8
+# The server's syscalls only (ip netns exec execs it: same PID).
+start_tool syslat -p "$SERVER" -n 8
 start_tool cpuusage -n 8
 start_tool tcstamp --netns "$C" -I veth0 -H
 sleep 2

@@ -106,11 +106,21 @@ class Report:
 
         add('tcpreq', 'client', last(s.get('tcpreq_client', []), 'summary'),
             "the workload's own clock: send to reply read")
-        add('tcplat', 'client', last(s.get('tcplat.client', []), 'summary', 'interval'),
+        cli = last(s.get('tcpreq_client', []), 'summary')
+        window = cli.get('duration_s') if cli else None
+
+        def same_window(rec):
+            # The tools ran longer than the traffic: their own rate is
+            # diluted by idle seconds, so rate them over tcpreq's window.
+            if rec and window:
+                rec = dict(rec, rps=rec.get('requests', 0) / window)
+            return rec
+
+        add('tcplat', 'client', same_window(last(s.get('tcplat.client', []), 'summary', 'interval')),
             'socket layer: first send to first byte of the reply read')
         add('tcstamp', 'client veth', tcstamp_rtt(s.get('tcstamp', [])),
             'tc layer: data out to its ACK in (wire + peer stack)')
-        add('tcplat', 'server', last(s.get('tcplat.server', []), 'summary', 'interval'),
+        add('tcplat', 'server', same_window(last(s.get('tcplat.server', []), 'summary', 'interval')),
             'socket layer: request arrived in the kernel to reply sent')
         add('tcpreq', 'server', last(s.get('tcpreq_server', []), 'summary'),
             "the server's own clock: request read to reply sent")
@@ -126,7 +136,6 @@ class Report:
         self.out['histograms'] = {k: [{'lo': a, 'hi': b, 'count': c}
                                       for a, b, c in h] for k, h in self.hists}
 
-        cli = last(s.get('tcpreq_client', []), 'summary')
         srv = last(s.get('tcpreq_server', []), 'summary')
         lat = last(s.get('tcplat.client', []), 'summary', 'interval')
         if cli:
@@ -168,7 +177,7 @@ class Report:
         rows.sort(key=lambda r: -r.get('total_ms', 0))
         self.out['syscalls'] = rows[:8]
         if rows:
-            self.check('syslat saw tcpreq syscalls',
+            self.check('syslat saw the server\'s syscalls',
                        any(r.get('count', 0) > 0 for r in rows),
                        f"{len(rows)} syscalls")
 
@@ -220,6 +229,7 @@ class Report:
         L.append('  spent in the server host, tcpreq on the server only its own part.')
         if any(r.get('approx') for r in self.out['latency']):
             L.append('  * tcstamp: sample-weighted median of the per-flow figures')
+        L.append("  req/s of tcplat: its count over tcpreq's measured window")
         thr = [r for r in self.out['latency'] if 'bytes_in' in r]
         if thr:
             L.append('')
@@ -230,15 +240,17 @@ class Report:
         L.append('')
         L.append('TCP retransmissions, segments')
         for r in self.out['retransmissions']:
-            extra = ', '.join(f"{k} {v}" for k, v in r.items()
-                              if k not in ('netns', 'kernel_RetransSegs', 'segs')
-                              and isinstance(v, (int, float)))
+            # Kinds that happened, then what did not reach the wire.
+            extra = ', '.join([f"{k[:-5]} {v}" for k, v in r.items()
+                               if k.endswith('_segs') and v] +
+                              [f"{k} {r[k]}" for k in ('abandoned', 'failed', 'drops')
+                               if r.get(k)])
             L.append(f"  {r['netns']:<7} tcpretrans_cnt {r.get('segs', '-'):>6}"
                      f"   kernel Tcp: RetransSegs {r['kernel_RetransSegs']}"
                      + (f"   ({extra})" if extra else ''))
         if self.out['syscalls']:
             L.append('')
-            L.append('Top syscalls of tcpreq by time (syslat)')
+            L.append('Top syscalls of the tcpreq server by time (syslat; blocking waits count)')
             L.append(f"  {'syscall':<16} {'count':>9} {'errors':>7} {'total ms':>10} "
                      f"{'p50 us':>8} {'p99 us':>9} {'max us':>10}")
             for r in self.out['syscalls']:
