@@ -122,9 +122,31 @@ static __always_inline struct ts_totals *get_totals(void)
 }
 
 /*
- * The timestamp option, if any, from up to 40 bytes of TCP options.  Each
- * option is read with bpf_skb_load_bytes(), so offsets need no bounds
- * the verifier must prove, only the loop count.
+ * The @len bytes at @off: in place when they are in the linear part of the
+ * skb (headers nearly always are), else copied into @buf.  Reading in
+ * place saves a helper call per header, and helper calls (each returning
+ * through the kernel's return thunk where SRSO is mitigated) are most of
+ * what a packet costs here.  @off is bounded so the verifier can check
+ * the direct read.
+ */
+#define TS_MAX_OFF	1024
+static __always_inline void *hdr(struct __sk_buff *skb, __u32 off, __u32 len,
+				 void *buf)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (off <= TS_MAX_OFF && data + off + len <= end)
+		return data + off;
+	if (bpf_skb_load_bytes(skb, off, buf, len))
+		return NULL;
+	return buf;
+}
+
+/*
+ * The timestamp option, if any, from up to 40 bytes of TCP options.  Past
+ * the fast path each option is read with bpf_skb_load_bytes(), so offsets
+ * need no bounds the verifier must prove, only the loop count.
  */
 static __always_inline void parse_tcp_opts(struct __sk_buff *skb, __u32 off,
 					   __u32 optlen, struct pkt *p)
@@ -135,13 +157,14 @@ static __always_inline void parse_tcp_opts(struct __sk_buff *skb, __u32 off,
 
 	/* Fast path: NOP, NOP, timestamps, as Linux and most stacks send. */
 	if (optlen >= 12) {
-		struct { __u8 kind[4]; __be32 val, ecr; } o;
+		struct ts_opt { __u8 kind[4]; __be32 val, ecr; } buf, *o;
 
-		if (bpf_skb_load_bytes(skb, off, &o, sizeof(o)))
+		o = hdr(skb, off, sizeof(*o), &buf);
+		if (!o)
 			return;
-		if (o.kind[0] == 1 && o.kind[1] == 1 && o.kind[2] == 8 && o.kind[3] == 10) {
-			p->tsval = bpf_ntohl(o.val);
-			p->tsecr = bpf_ntohl(o.ecr);
+		if (o->kind[0] == 1 && o->kind[1] == 1 && o->kind[2] == 8 && o->kind[3] == 10) {
+			p->tsval = bpf_ntohl(o->val);
+			p->tsecr = bpf_ntohl(o->ecr);
 			p->has_ts = 1;
 			return;
 		}
@@ -174,74 +197,77 @@ static __always_inline void parse_tcp_opts(struct __sk_buff *skb, __u32 off,
 static __always_inline int parse_tcp(struct __sk_buff *skb, __u32 off,
 				     __u32 l4len, struct pkt *p)
 {
-	struct tcphdr th;
+	struct tcphdr buf, *th;
 	__u32 doff;
 
-	if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
+	th = hdr(skb, off, sizeof(*th), &buf);
+	if (!th)
 		return -1;
-	doff = th.doff * 4;
-	if (doff < sizeof(th) || doff > l4len)
+	doff = th->doff * 4;
+	if (doff < sizeof(*th) || doff > l4len)
 		return -1;
-	p->flow.lport = bpf_ntohs(th.source);
-	p->flow.rport = bpf_ntohs(th.dest);
-	p->seq = bpf_ntohl(th.seq);
-	p->ack = bpf_ntohl(th.ack_seq);
-	p->flags = ((__u8 *)&th)[13];
+	p->flow.lport = bpf_ntohs(th->source);
+	p->flow.rport = bpf_ntohs(th->dest);
+	p->seq = bpf_ntohl(th->seq);
+	p->ack = bpf_ntohl(th->ack_seq);
+	p->flags = ((__u8 *)th)[13];
 	p->payload = l4len - doff;
 	p->seglen = p->payload + !!(p->flags & TH_SYN) + !!(p->flags & TH_FIN);
-	parse_tcp_opts(skb, off + sizeof(th), doff - sizeof(th), p);
+	parse_tcp_opts(skb, off + sizeof(*th), doff - sizeof(*th), p);
 	return 0;
 }
 
 static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 off,
 				      struct pkt *p)
 {
-	struct iphdr ip;
+	struct iphdr buf, *ip;
 	__u32 hlen, tot;
 
-	if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)))
+	ip = hdr(skb, off, sizeof(*ip), &buf);
+	if (!ip)
 		return -1;
-	hlen = ip.ihl * 4;
-	if (ip.version != 4 || hlen < sizeof(ip))
+	hlen = ip->ihl * 4;
+	if (ip->version != 4 || hlen < sizeof(*ip))
 		return -1;
-	if (ip.protocol != IPPROTO_TCP)
+	if (ip->protocol != IPPROTO_TCP)
 		return 1;
-	if (ip.frag_off & bpf_htons(0x3fff))	/* MF or an offset */
+	if (ip->frag_off & bpf_htons(0x3fff))	/* MF or an offset */
 		return -1;
-	tot = bpf_ntohs(ip.tot_len);
+	tot = bpf_ntohs(ip->tot_len);
 	if (!tot)				/* BIG TCP: length from the skb */
 		tot = skb->len - off;
 	if (tot > skb->len - off || tot < hlen)
 		return -1;
 	p->flow.family = 4;
-	p->flow.laddr[0] = ip.saddr;
-	p->flow.raddr[0] = ip.daddr;
+	p->flow.laddr[0] = ip->saddr;
+	p->flow.raddr[0] = ip->daddr;
 	return parse_tcp(skb, off + hlen, tot - hlen, p);
 }
 
 static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off,
 				      struct pkt *p)
 {
-	struct ipv6hdr ip6;
+	struct ipv6hdr buf, *ip6;
 	__u32 end, len;
 	__u8 nexthdr;
 	int i;
 
-	if (bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)))
+	ip6 = hdr(skb, off, sizeof(*ip6), &buf);
+	if (!ip6)
 		return -1;
-	if (ip6.version != 6)
+	if (ip6->version != 6)
 		return -1;
-	len = bpf_ntohs(ip6.payload_len);
+	len = bpf_ntohs(ip6->payload_len);
 	if (!len)				/* jumbo / BIG TCP */
-		len = skb->len - off - sizeof(ip6);
-	end = off + sizeof(ip6) + len;
+		len = skb->len - off - sizeof(*ip6);
+	end = off + sizeof(*ip6) + len;
 	if (end > skb->len)
 		return -1;
-	__builtin_memcpy(p->flow.laddr, &ip6.saddr, 16);
-	__builtin_memcpy(p->flow.raddr, &ip6.daddr, 16);
+	__builtin_memcpy(p->flow.laddr, &ip6->saddr, 16);
+	__builtin_memcpy(p->flow.raddr, &ip6->daddr, 16);
 	p->flow.family = 6;
-	nexthdr = ip6.nexthdr;
-	off += sizeof(ip6);
+	nexthdr = ip6->nexthdr;
+	off += sizeof(*ip6);
 	/* Extension headers, a bounded number of them. */
 	for (i = 0; i < 6; i++) {
 		__u8 h[2];
@@ -283,12 +309,13 @@ static __always_inline int parse(struct __sk_buff *skb, int side, struct pkt *p)
 	int i;
 
 	if (side_l2[side]) {
-		struct { __u8 dst[6], src[6]; __be16 proto; } eth;
+		struct ts_eth { __u8 dst[6], src[6]; __be16 proto; } buf, *eth;
 
-		if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)))
+		eth = hdr(skb, 0, sizeof(*eth), &buf);
+		if (!eth)
 			return -1;
-		proto = bpf_ntohs(eth.proto);
-		off = sizeof(eth);
+		proto = bpf_ntohs(eth->proto);
+		off = sizeof(*eth);
 		for (i = 0; i < 2; i++) {
 			__be16 inner;
 
@@ -375,19 +402,19 @@ static __always_inline struct ts_stats *get_stats(const struct ts_flow *f,
 	return s;
 }
 
-/* One sample into @s (the flow's row of @kind; looked up if NULL). */
+/* One sample into the flow's row of @kind. */
 static __always_inline void record(const struct ts_flow *f, __u32 kind,
-				   struct ts_stats *s, __u32 method, __u64 now,
-				   __u64 d, __u32 seq, __u32 len)
+				   __u32 method, __u64 now, __u64 d, __u32 seq,
+				   __u32 len)
 {
 	struct ts_totals *t = get_totals();
+	struct ts_stats *s;
 	struct ts_event *e;
 	__u64 idx;
 
 	if (t)
 		t->samples++;
-	if (!s)
-		s = get_stats(f, kind);
+	s = get_stats(f, kind);
 	if (s) {
 		__sync_fetch_and_add(&s->samples, 1);
 		if (method == TS_M_TS)
@@ -504,31 +531,40 @@ static __always_inline bool egress_state(struct flow_state *st, struct pkt *p,
 	return false;
 }
 
-static __always_inline void on_egress(struct __sk_buff *skb, struct pkt *p,
-				      __u64 now, struct ts_totals *t)
+static __always_inline struct flow_state *get_flow(const struct ts_flow *f,
+						   struct ts_totals *t)
 {
 	struct flow_state *st, init = {};
-	struct ts_stats *s;
+
+	st = bpf_map_lookup_elem(&flows, f);
+	if (st)
+		return st;
+	bpf_map_update_elem(&flows, f, &init, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&flows, f);
+	if (!st && t)
+		t->flow_drops++;
+	return st;
+}
+
+static __always_inline void on_egress(struct __sk_buff *skb, struct pkt *p,
+				      struct ts_totals *t)
+{
+	struct flow_state *st;
 	bool resent = false;
 	__u32 segs = skb->gso_segs ? skb->gso_segs : 1;
+	__u64 now;
 
+	/* Pure ACKs: nothing to time, no clock read. */
 	if (!p->seglen)
 		return;
-	st = bpf_map_lookup_elem(&flows, &p->flow);
-	if (!st) {
-		bpf_map_update_elem(&flows, &p->flow, &init, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&flows, &p->flow);
-	}
-	if (st)
+	now = bpf_ktime_get_ns();
+	st = get_flow(&p->flow, t);
+	if (st) {
 		resent = egress_state(st, p, now, t);
-	else if (t)
-		t->flow_drops++;
-	s = get_stats(&p->flow, TS_K_RTT);
-	if (s) {
-		__sync_fetch_and_add(&s->bytes_out, p->payload);
-		__sync_fetch_and_add(&s->segs_out, segs);
+		__sync_fetch_and_add(&st->bytes_out, p->payload);
+		__sync_fetch_and_add(&st->segs_out, segs);
 		if (resent)
-			__sync_fetch_and_add(&s->retrans, segs);
+			__sync_fetch_and_add(&st->retrans, segs);
 	}
 	if (owd_enabled && p->payload) {
 		struct owd_key k = { .flow = p->flow, .seq = p->seq, .len = p->payload };
@@ -588,18 +624,23 @@ static __always_inline __u64 ack_state(struct flow_state *st, struct pkt *p,
 }
 
 static __always_inline void on_ingress(struct __sk_buff *skb, struct pkt *p,
-				       __u64 now, struct ts_totals *t, int side)
+				       const struct ts_flow *local,
+				       struct ts_totals *t, int side)
 {
-	struct ts_flow local;
 	struct flow_state *st;
-	struct ts_stats *s;
 	__u32 method = 0, seq = 0;
-	__u64 d;
+	__u64 now, d;
 
-	reverse(&p->flow, &local);
-	s = get_stats(&local, TS_K_RTT);
-	if (s && p->payload)
-		__sync_fetch_and_add(&s->bytes_in, p->payload);
+	/* A flow that only receives has state too, for its byte count. */
+	if (p->payload)
+		st = get_flow(local, t);
+	else
+		st = bpf_map_lookup_elem(&flows, local);
+	if (!st && !owd_enabled)
+		return;
+	now = bpf_ktime_get_ns();
+	if (st && p->payload)
+		__sync_fetch_and_add(&st->bytes_in, p->payload);
 	if (owd_enabled && p->payload) {
 		struct owd_key k = { .flow = p->flow, .seq = p->seq, .len = p->payload };
 		struct owd_val *v;
@@ -611,27 +652,23 @@ static __always_inline void on_ingress(struct __sk_buff *skb, struct pkt *p,
 				if (t)
 					t->owd_retrans++;
 			} else {
-				record(&local, TS_K_OWD, NULL, TS_M_OWD, now,
+				record(local, TS_K_OWD, TS_M_OWD, now,
 				       now - v->sent, p->seq, p->payload);
 			}
 			bpf_map_delete_elem(&owd, &k);
 		}
 	}
-	if (!(p->flags & TH_ACK))
-		return;
-	st = bpf_map_lookup_elem(&flows, &local);
-	if (!st)
+	if (!st || !(p->flags & TH_ACK))
 		return;
 	d = ack_state(st, p, now, &method, &seq);
 	if (d)
-		record(&local, TS_K_RTT, s, method, now, d, seq, 0);
+		record(local, TS_K_RTT, method, now, d, seq, 0);
 }
 
 static __always_inline int handle(struct __sk_buff *skb, int side, bool egress)
 {
 	struct ts_totals *t = get_totals();
 	struct pkt p = {};
-	__u64 now;
 	int err;
 
 	if (t)
@@ -643,19 +680,18 @@ static __always_inline int handle(struct __sk_buff *skb, int side, bool egress)
 		return TC_NEXT;
 	}
 	p.flow.side = side;
-	now = bpf_ktime_get_ns();
 	if (t)
 		t->tcp++;
 	if (egress) {
 		if (wanted(&p.flow))
-			on_egress(skb, &p, now, t);
+			on_egress(skb, &p, t);
 	} else {
 		struct ts_flow local;
 
 		/* On ingress the packet's source is the remote end. */
 		reverse(&p.flow, &local);
 		if (wanted(&local))
-			on_ingress(skb, &p, now, t, side);
+			on_ingress(skb, &p, &local, t, side);
 	}
 	return TC_NEXT;
 }

@@ -56,6 +56,15 @@ struct flow_state {
 	unsigned long long slot[TS_RING];
 	unsigned long long tsslot[TS_TSRING];
 	unsigned long long last_seen;	/* for userspace's idle expiry */
+	/*
+	 * Counted here, not in ts_stats, so that a packet costs one hash
+	 * lookup; cumulative since the entry was made (userspace prints the
+	 * difference per interval).
+	 */
+	unsigned long long bytes_out;	/* TCP payload sent */
+	unsigned long long bytes_in;	/* TCP payload received */
+	unsigned long long segs_out;
+	unsigned long long retrans;	/* segments sent again (seq below highest) */
 };
 
 /* Per-flow, per-interval figures (kernel ns). */
@@ -74,10 +83,11 @@ struct ts_stats {
 	unsigned long long sum_ns;
 	unsigned long long min_ns;
 	unsigned long long max_ns;
-	unsigned long long bytes_out;	/* TCP payload sent (RTT rows) */
-	unsigned long long bytes_in;	/* TCP payload received */
+	/* RTT rows: from flow_state, filled in by userspace. */
+	unsigned long long bytes_out;
+	unsigned long long bytes_in;
 	unsigned long long segs_out;
-	unsigned long long retrans;	/* segments sent again (seq below highest) */
+	unsigned long long retrans;
 	unsigned long long invalidated;	/* samples not taken (Karn) */
 	unsigned long long hist[TS_NBUCKETS];
 };

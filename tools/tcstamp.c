@@ -274,10 +274,21 @@ struct row {
 	struct ts_stats st;
 };
 
+/* A flow's cumulative counters as last read, to print per-interval deltas. */
+struct flow_snap {
+	struct ts_flow flow;
+	uint64_t bytes_out, bytes_in, segs_out, retrans;
+};
+
+#define MAX_ROWS	(TS_MAX_STATS + TS_MAX_FLOWS)
+
 struct ctx {
 	struct tcstamp_bpf *skel;
 	struct row *rows;
 	int nrows;
+	int nstats;		/* rows[0..nstats) came from the stats map */
+	struct flow_snap *prev, *cur;
+	int nprev, ncur;
 	struct ts_totals last;
 	uint64_t start_ns;
 	uint64_t hist[TS_SIDES][2][TS_NBUCKETS];
@@ -407,15 +418,89 @@ static int read_totals(struct tcstamp_bpf *skel, struct ts_totals *out)
 	return 0;
 }
 
-/* LRU bounds the flow table; this drops flows idle for a minute. */
-static int expire_one(const void *key, const void *val, void *p)
+static int cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct ts_stats_key));
+}
+
+static int cmp_flow(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct ts_flow));
+}
+
+/* @now less the flow's counters at the last interval, into @d. */
+static void flow_delta(const struct ctx *c, const struct flow_snap *now, struct flow_snap *d)
+{
+	const struct flow_snap *o = bsearch(now, c->prev, c->nprev, sizeof(*c->prev), cmp_flow);
+
+	*d = *now;
+	/* Counters that went back: the entry was evicted and made anew. */
+	if (!o || o->bytes_out > now->bytes_out || o->bytes_in > now->bytes_in ||
+	    o->segs_out > now->segs_out || o->retrans > now->retrans)
+		return;
+	d->bytes_out -= o->bytes_out;
+	d->bytes_in -= o->bytes_in;
+	d->segs_out -= o->segs_out;
+	d->retrans -= o->retrans;
+}
+
+/*
+ * Each flow's byte and segment counts since the last interval go into its
+ * RTT row, a new row if it had no sample.  Flows idle for a minute are
+ * dropped (LRU alone bounds the table, but would keep them).
+ */
+static int flow_one(const void *key, const void *val, void *p)
 {
 	const struct flow_state *st = val;
 	struct ctx *c = p;
+	struct ts_stats_key k = { .kind = TS_K_RTT };
+	struct flow_snap *now, d;
+	struct row *r;
 
-	if (st->last_seen && lk_now_ns() - st->last_seen > IDLE_NS)
+	if (st->last_seen && lk_now_ns() - st->last_seen > IDLE_NS) {
 		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.flows), key);
+		return 0;
+	}
+	if (c->ncur >= TS_MAX_FLOWS)
+		return 0;
+	now = &c->cur[c->ncur++];
+	memcpy(&now->flow, key, sizeof(now->flow));
+	now->bytes_out = st->bytes_out;
+	now->bytes_in = st->bytes_in;
+	now->segs_out = st->segs_out;
+	now->retrans = st->retrans;
+	flow_delta(c, now, &d);
+	if (!d.bytes_out && !d.bytes_in && !d.segs_out && !d.retrans)
+		return 0;
+	k.flow = now->flow;
+	r = bsearch(&k, c->rows, c->nstats, sizeof(*c->rows), cmp_key);
+	if (!r) {
+		if (c->nrows >= MAX_ROWS)
+			return 0;
+		r = &c->rows[c->nrows++];
+		memset(r, 0, sizeof(*r));
+		r->key = k;
+	}
+	r->st.bytes_out = d.bytes_out;
+	r->st.bytes_in = d.bytes_in;
+	r->st.segs_out = d.segs_out;
+	r->st.retrans = d.retrans;
 	return 0;
+}
+
+static void read_flows(struct ctx *c)
+{
+	struct flow_snap *t;
+
+	qsort(c->rows, c->nstats, sizeof(*c->rows), cmp_key);
+	c->ncur = 0;
+	lk_map_foreach(bpf_map__fd(c->skel->maps.flows), sizeof(struct ts_flow),
+		       sizeof(struct flow_state), false, TS_MAX_FLOWS, false, flow_one, c);
+	qsort(c->cur, c->ncur, sizeof(*c->cur), cmp_flow);
+	t = c->prev;
+	c->prev = c->cur;
+	c->nprev = c->ncur;
+	c->cur = t;
 }
 
 static void print_hists(struct ctx *c)
@@ -462,6 +547,8 @@ static int report(void *p, bool final)
 	c->nrows = 0;
 	lk_map_foreach(bpf_map__fd(c->skel->maps.stats), sizeof(struct ts_stats_key),
 		       sizeof(struct ts_stats), false, TS_MAX_STATS, true, collect, c);
+	c->nstats = c->nrows;
+	read_flows(c);
 	qsort(c->rows, c->nrows, sizeof(*c->rows), cmp_rows);
 	if (read_totals(c->skel, &now))
 		return -1;
@@ -506,8 +593,6 @@ static int report(void *p, bool final)
 	if (!final)
 		lk_printf("\n");
 	fflush(lk_out_fp());
-	lk_map_foreach(bpf_map__fd(c->skel->maps.flows), sizeof(struct ts_flow),
-		       sizeof(struct flow_state), false, TS_MAX_FLOWS, false, expire_one, c);
 	return 0;
 }
 
@@ -579,8 +664,10 @@ int main(int argc, char **argv)
 		if (resolve_side(&env.sides[i]))
 			return 1;
 	make_labels();
-	c.rows = calloc(TS_MAX_STATS, sizeof(*c.rows));
-	if (!c.rows) {
+	c.rows = calloc(MAX_ROWS, sizeof(*c.rows));
+	c.prev = calloc(TS_MAX_FLOWS, sizeof(*c.prev));
+	c.cur = calloc(TS_MAX_FLOWS, sizeof(*c.cur));
+	if (!c.rows || !c.prev || !c.cur) {
 		lk_err("out of memory");
 		return 1;
 	}
@@ -626,5 +713,7 @@ cleanup:
 	ring_buffer__free(rb);
 	tcstamp_bpf__destroy(c.skel);
 	free(c.rows);
+	free(c.prev);
+	free(c.cur);
 	return err ? 1 : 0;
 }
