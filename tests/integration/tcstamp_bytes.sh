@@ -1,0 +1,46 @@
+#!/bin/bash
+# Byte counts per flow and interval (-i 1): summed over the intervals they
+# equal what tcpreq itself wrote and read (TCP payload, no loss in the
+# lab, so no byte counted twice), and each interval holds only its own
+# share, not the running total.  Two connections, requests larger than a
+# segment.
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_bin tcstamp
+lk_need_bin tcpreq
+lk_lab_up
+PORT=7106
+OUT=$LK_TMP/tcstamp.json
+
+lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "$LAB_S_IP:$PORT"
+lk_wait_for 5 lk_in_server sh -c "ss -Htln | grep -q ':$PORT '" || fail "tcpreq server did not start"
+lk_bg "$OUTPUT/tcstamp" -j -i 1 -I veth0 --netns "$LAB_C" --rport $PORT >"$OUT"
+TS_PID=$LK_LAST_PID
+sleep 1
+kill -0 "$TS_PID" 2>/dev/null || fail "tcstamp did not start"
+lk_in_client "$OUTPUT/tcpreq" client -n 2 --size 5000 --rate 300 --duration 4 -j \
+	"$LAB_S_IP:$PORT" >"$LK_TMP/req" || fail "tcpreq client failed"
+sleep 0.5
+kill -INT "$TS_PID"
+wait "$TS_PID" || fail "tcstamp exited with an error"
+
+req() { jq "select(.type == \"summary\") | .$1" "$LK_TMP/req"; }
+rows() { jq -c 'select(.type == "flow" and .kind == "rtt")' "$OUT"; }
+sum() { rows | jq -s "map(.$1) | add // 0"; }
+echo "tcpreq: $(jq -c 'select(.type == "summary")' "$LK_TMP/req")"
+rows | jq -c '{lport, bytes_out, bytes_in, segs_out, samples}'
+assert_ge "$(req bytes_out)" 1000000 "bytes tcpreq sent"
+assert_eq "$(sum bytes_out)" "$(req bytes_out)" "bytes out, tcstamp (all intervals) vs tcpreq"
+assert_eq "$(sum bytes_in)" "$(req bytes_in)" "bytes in, tcstamp (all intervals) vs tcpreq"
+assert_eq "$(rows | jq -s 'map(.lport) | unique | length')" 2 "flows"
+# A request of 5000 bytes is at least one segment (several without TSO).
+assert_ge "$(sum segs_out)" "$(req requests)" "segments out vs requests"
+# Four seconds at a steady rate: no interval may hold most of a flow's bytes.
+for p in $(rows | jq -s -r 'map(.lport) | unique | .[]'); do
+	n=$(rows | jq -s "map(select(.lport == $p)) | length")
+	total=$(rows | jq -s "map(select(.lport == $p) | .bytes_out) | add")
+	most=$(rows | jq -s "map(select(.lport == $p) | .bytes_out) | max")
+	assert_ge "$n" 4 "intervals with flow $p"
+	assert_le "$most" $((total / 2)) "bytes in flow $p's busiest interval, of $total"
+done
