@@ -211,12 +211,24 @@ static __always_inline struct tl_sock *sock_for_task(struct sock *sk, bool sendi
 	return st->wanted == TL_WANTED ? st : 0;
 }
 
-static __always_inline void account(struct tl_stats *s, __u64 lat)
+/*
+ * Totals and -P rows are per CPU: plain adds.  -F rows are shared by a
+ * connection's threads and its softirq close: atomic adds.
+ */
+static __always_inline void add(__u64 *v, __u64 n, bool shared)
+{
+	if (shared)
+		__sync_fetch_and_add(v, n);
+	else
+		*v += n;
+}
+
+static __always_inline void account(struct tl_stats *s, __u64 lat, bool shared)
 {
 	__u32 i = lh_index(lat, TL_SUB_BITS, TL_BUCKETS);
 
-	__sync_fetch_and_add(&s->requests, 1);
-	__sync_fetch_and_add(&s->sum_ns, lat);
+	add(&s->requests, 1, shared);
+	add(&s->sum_ns, lat, shared);
 	if (lat > s->max_ns)
 		s->max_ns = lat;
 	if (lat < s->min_ns || !s->min_ns)
@@ -224,7 +236,7 @@ static __always_inline void account(struct tl_stats *s, __u64 lat)
 	/* Hide i's origin so the compiler keeps a bound the verifier sees. */
 	asm volatile("" : "+r"(i));
 	if (i < TL_BUCKETS)
-		__sync_fetch_and_add(&s->hist[i], 1);
+		add(&s->hist[i], 1, shared);
 }
 
 static __always_inline void fill_addrs(struct tl_addrs *a, struct sock *sk)
@@ -295,12 +307,12 @@ static __always_inline struct tl_stats *proc_row(struct tl_sock *st, __u32 g)
 	return &p->s;
 }
 
-static __always_inline void add_bytes(struct tl_stats *s, __u64 in, __u64 out)
+static __always_inline void add_bytes(struct tl_stats *s, __u64 in, __u64 out, bool shared)
 {
 	if (in)
-		__sync_fetch_and_add(&s->bytes_in, in);
+		add(&s->bytes_in, in, shared);
 	if (out)
-		__sync_fetch_and_add(&s->bytes_out, out);
+		add(&s->bytes_out, out, shared);
 }
 
 /* Bytes a process read (in) or wrote (out), on every row it belongs to. */
@@ -312,16 +324,16 @@ static __always_inline void count_bytes(struct tl_sock *st, struct sock *sk,
 
 	s = bpf_map_lookup_elem(&stats, &g);
 	if (s)
-		add_bytes(s, in, out);
+		add_bytes(s, in, out, false);
 	if (per_flow) {
 		s = flow_row(st, sk, g);
 		if (s)
-			add_bytes(s, in, out);
+			add_bytes(s, in, out, true);
 	}
 	if (per_proc) {
 		s = proc_row(st, g);
 		if (s)
-			add_bytes(s, in, out);
+			add_bytes(s, in, out, false);
 	}
 }
 
@@ -359,16 +371,16 @@ static __always_inline void finish(struct tl_sock *st, struct sock *sk, __u64 la
 		lat = 0;
 	s = bpf_map_lookup_elem(&stats, &g);
 	if (s)
-		account(s, lat);
+		account(s, lat, false);
 	if (per_flow) {
 		s = flow_row(st, sk, g);
 		if (s)
-			account(s, lat);
+			account(s, lat, true);
 	}
 	if (per_proc) {
 		s = proc_row(st, g);
 		if (s)
-			account(s, lat);
+			account(s, lat, false);
 	}
 	if (events_on && lat >= min_ns)
 		emit(st, sk, lat);
@@ -382,7 +394,7 @@ static __always_inline void cut_off(struct tl_sock *st, struct sock *sk)
 	st->phase = TL_IDLE;
 	s = bpf_map_lookup_elem(&stats, &g);
 	if (s)
-		__sync_fetch_and_add(&s->incomplete, 1);
+		s->incomplete++;
 	if (per_flow) {
 		s = flow_row(st, sk, g);
 		if (s)
@@ -391,7 +403,7 @@ static __always_inline void cut_off(struct tl_sock *st, struct sock *sk)
 	if (per_proc) {
 		s = proc_row(st, g);
 		if (s)
-			__sync_fetch_and_add(&s->incomplete, 1);
+			s->incomplete++;
 	}
 }
 
