@@ -9,7 +9,8 @@
 # some 10 to 25 us more on this machine, which would be 10-20% of a bare
 # 100 us round trip); (2) 32
 # connections with -F: one row per connection, rows add up to the total,
-# and the total equals tcpreq's count.
+# and the total equals tcpreq's count.  Run (1) also has --events: one
+# event per request, each with a latency, the 4-tuple and the bytes.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -43,7 +44,7 @@ run() {
 }
 sum() { jq -c 'select(.type == "summary")' "$1"; }
 
-run "$LK_TMP/a" 4 --role client
+run "$LK_TMP/a" 4 --role client --events
 t=$(sum "$LK_TMP/a"); c=$(sum "$LK_TMP/a.tcpreq")
 echo "tcplat: $t"; echo "tcpreq: $c"
 assert_eq "$(jq .requests <<<"$c")" "$N" "tcpreq requests"
@@ -56,6 +57,9 @@ for p in p50_us p99_us; do
 	assert_near "$(jq .$p <<<"$t")" "$(jq .$p <<<"$c")" 10 20 "$p vs tcpreq's"
 done
 assert_ge "$(jq .p50_us <<<"$t")" 1 "p50 is a latency"
+assert_eq "$(jq -s '[.[] | select(.type == "event")] | length' "$LK_TMP/a")" "$N" "events"
+assert_eq "$(jq -r 'select(.type == "event") | "\(.role) \(.rport) \(.req_bytes_out) \(.lat_us > 0)"' "$LK_TMP/a" | sort -u)" \
+	"client $PORT 88 true" "events: role, port, bytes, latency"
 grep -q "sock_recv_length: using" "$LK_TMP/a.err" || grep -q "tcp_recvmsg" "$LK_TMP/a.err" ||
 	fail "-v does not say which method was chosen"
 
