@@ -696,6 +696,21 @@ int BPF_PROG(state_raw, const struct sock *sk, const int old, const int new)
 	return 0;
 }
 
+/* Kernels without the tracepoint: the state is still the old one at entry. */
+SEC("fentry/tcp_set_state")
+int BPF_PROG(state_fentry, struct sock *sk, int new)
+{
+	on_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), new);
+	return 0;
+}
+
+SEC("kprobe/tcp_set_state")
+int BPF_KPROBE(state_kprobe, struct sock *sk, int new)
+{
+	on_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), new);
+	return 0;
+}
+
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(destroy_btf, struct sock *sk)
 {

@@ -738,7 +738,7 @@ static int choose_methods(struct methods *m)
 	struct lk_hook recv = { "sock", "sock_recv_length", "tcp_recvmsg", tps | funcs };
 	const struct lk_hook ready = { "sock", "sk_data_ready", NULL, tps };
 	const struct lk_hook probe = { "tcp", "tcp_probe", NULL, tps };
-	const struct lk_hook state = { "sock", "inet_sock_set_state", NULL, tps };
+	const struct lk_hook state = { "sock", "inet_sock_set_state", "tcp_set_state", tps | funcs };
 	const struct lk_hook destroy = { "tcp", "tcp_destroy_sock", NULL, tps };
 
 	memset(m, 0, sizeof(*m));
@@ -753,7 +753,7 @@ static int choose_methods(struct methods *m)
 		lk_err("this kernel has none of %s: tcplat needs it",
 		       !m->send ? "sock:sock_send_length and tcp_sendmsg()" :
 		       !m->recv ? "sock:sock_recv_length and tcp_recvmsg() (5.19+ arguments)" :
-		       "sock:inet_sock_set_state");
+		       "sock:inet_sock_set_state and tcp_set_state()");
 		return -1;
 	}
 	m->destroy = lk_choose(&destroy);
@@ -792,6 +792,8 @@ static void select_programs(struct tcplat_bpf *skel, const struct methods *m)
 	autoload(skel->progs.probe_raw, m->probe == LK_M_RAW_TP);
 	autoload(skel->progs.state_btf, m->state == LK_M_TP_BTF);
 	autoload(skel->progs.state_raw, m->state == LK_M_RAW_TP);
+	autoload(skel->progs.state_fentry, m->state == LK_M_FENTRY);
+	autoload(skel->progs.state_kprobe, m->state == LK_M_KPROBE);
 	autoload(skel->progs.destroy_btf, m->destroy == LK_M_TP_BTF);
 	autoload(skel->progs.destroy_raw, m->destroy == LK_M_RAW_TP);
 }
