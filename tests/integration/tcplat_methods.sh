@@ -5,7 +5,9 @@
 # allowed beside them for the other hooks, and they are exercised where
 # the kernel has no sock_{send,recv}_length: 6.1, in make vmtest), tcplat
 # -v must say it uses it, and a client-side and a server-side tcplat
-# must both count tcpreq's requests and bytes exactly.
+# must both count tcpreq's requests and bytes exactly.  The client's p50
+# is only roughly compared (40%): under qemu TCG the methods' own cost
+# and the emulation's jitter are large.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -64,7 +66,7 @@ for m in tp_btf raw_tp fentry kprobe; do
 		assert_eq "$(jq '.bytes_in + .bytes_out' <<<"$t")" "$(jq '.bytes_in + .bytes_out' <<<"$c")" \
 			"$m ($side): bytes"
 	done
-	assert_near "$(jq .p50_us "$LK_TMP/$m.c" | tail -1)" "$(jq .p50_us <<<"$c")" 25 30 "$m: client p50 vs tcpreq's"
+	assert_near "$(jq .p50_us "$LK_TMP/$m.c" | tail -1)" "$(jq .p50_us <<<"$c")" 40 30 "$m: client p50 vs tcpreq's"
 	tested=$((tested + 1))
 done
 assert_ge "$tested" 1 "methods tested"

@@ -47,7 +47,10 @@ assert_eq "$(jq .requests <<<"$t")" "$(jq .requests <<<"$s")" "tcplat requests =
 assert_eq "$(jq .bytes_in <<<"$t")" "$(jq .bytes_in <<<"$s")" "bytes in"
 assert_eq "$(jq .bytes_out <<<"$t")" "$(jq .bytes_out <<<"$s")" "bytes out"
 assert_ge "$(jq .p50_us <<<"$t")" 5000 "p50 (us) at least the 5 ms sleep"
-assert_le "$(jq .p50_us <<<"$t")" 5750 "p50 (us) close to the 5 ms sleep"
+# Close to it: within 15%, or within 25% of tcpreq's own p50 where the
+# machine stretches the sleep itself (qemu TCG in make vmtest: 7 ms).
+lim=$(jq -n "[5750, 1.25 * $(jq .p50_us <<<"$s")] | max")
+assert_le "$(jq .p50_us <<<"$t")" "$lim" "p50 (us) close to the 5 ms sleep"
 assert_eq "$(jq .requests <<<"$r")" "$(jq .requests <<<"$s")" "--from-read requests"
 assert_near "$(jq .p50_us <<<"$r")" "$(jq .p50_us <<<"$s")" 10 20 "--from-read p50 vs tcpreq's service time"
 assert_near "$(jq .p99_us <<<"$r")" "$(jq .p99_us <<<"$s")" 10 20 "--from-read p99 vs tcpreq's service time"
