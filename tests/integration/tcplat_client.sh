@@ -9,8 +9,9 @@
 # some 10 to 25 us more on this machine, which would be 10-20% of a bare
 # 100 us round trip); (2) 32
 # connections with -F: one row per connection, rows add up to the total,
-# and the total equals tcpreq's count.  Run (1) also has --events: one
-# event per request, each with a latency, the 4-tuple and the bytes.
+# and the total equals tcpreq's count; (3) reports every 50 ms with -P
+# add up to the same counts.  Run (1) also has --events: one event per
+# request, each with a latency, the 4-tuple and the bytes.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -73,3 +74,14 @@ assert_eq "$(jq -s '[.[] | select(.type == "flow") | .bytes_in] | add' "$LK_TMP/
 	"$(jq .bytes_in <<<"$c")" "flow bytes in add up to tcpreq's"
 assert_eq "$(jq -r 'select(.type == "flow") | "\(.role) \(.comm) \(.rport) \(.raddr)"' "$LK_TMP/f" | sort -u)" \
 	"client tcpreq $PORT $LAB_S_IP" "flow role, comm and remote end"
+
+# (3) Interval reports (two generations in the kernel, one read and
+# cleared while the other fills) with -P: they add up exactly.
+run "$LK_TMP/i" 4 -P 0.05
+assert_ge "$(jq -s '[.[] | select(.type == "interval")] | length' "$LK_TMP/i")" 2 "interval reports"
+assert_eq "$(jq -s '[.[] | select(.type == "interval" or .type == "summary") | .requests] | add' "$LK_TMP/i")" \
+	"$N" "requests summed over the intervals"
+assert_eq "$(jq -s '[.[] | select(.type == "process") | .requests] | add' "$LK_TMP/i")" \
+	"$N" "process rows summed over the intervals"
+assert_eq "$(jq -s '[.[] | select(.type == "interval" or .type == "summary") | .bytes_out] | add' "$LK_TMP/i")" \
+	"$(jq 'select(.type == "summary") | .bytes_out' "$LK_TMP/i.tcpreq")" "bytes out summed over the intervals"
