@@ -54,8 +54,16 @@ assert_eq "$(jq .bytes_in <<<"$t")" "$(jq .bytes_in <<<"$c")" "bytes in"
 assert_eq "$(jq .bytes_out <<<"$t")" "$(jq .bytes_out <<<"$c")" "bytes out"
 assert_ge "$(jq .bytes_out <<<"$t")" $((N * 88)) "bytes out: every request"
 assert_eq "$(jq .incomplete <<<"$t")" 0 "incomplete requests"
+# Under emulation (qemu TCG in make vmtest) tcpreq's own share is many
+# times larger: there, with a round trip over 1.5 ms where a real CPU
+# takes 0.7, 30% is allowed.
+tol=10
+if awk -v p="$(jq .p50_us <<<"$c")" 'BEGIN { exit !(p > 1500) }'; then
+	tol=30
+	echo "round trip over 1.5 ms: an emulated machine, tolerance $tol%"
+fi
 for p in p50_us p99_us; do
-	assert_near "$(jq .$p <<<"$t")" "$(jq .$p <<<"$c")" 10 20 "$p vs tcpreq's"
+	assert_near "$(jq .$p <<<"$t")" "$(jq .$p <<<"$c")" $tol 20 "$p vs tcpreq's"
 done
 assert_ge "$(jq .p50_us <<<"$t")" 1 "p50 is a latency"
 assert_eq "$(jq -s '[.[] | select(.type == "event")] | length' "$LK_TMP/a")" "$N" "events"
