@@ -62,9 +62,12 @@ if awk -v p="$(jq .p50_us <<<"$c")" 'BEGIN { exit !(p > 1500) }'; then
 	tol=30
 	echo "round trip over 1.5 ms: an emulated machine, tolerance $tol%"
 fi
-for p in p50_us p99_us; do
-	assert_near "$(jq .$p <<<"$t")" "$(jq .$p <<<"$c")" $tol 20 "$p vs tcpreq's"
-done
+assert_near "$(jq .p50_us <<<"$t")" "$(jq .p50_us <<<"$c")" $tol 20 "p50_us vs tcpreq's"
+# p99: never above tcpreq's by more than that; below it by up to 25%,
+# since tcpreq's tail also holds the time its thread waited for a CPU
+# between recv() and its clock, which a loaded machine makes long.
+assert_le "$(jq .p99_us <<<"$t")" "$(jq ".p99_us * (1 + $tol / 100) + 20" <<<"$c")" "p99_us <= tcpreq's + $tol%"
+assert_ge "$(jq .p99_us <<<"$t")" "$(jq ".p99_us * 0.75" <<<"$c")" "p99_us >= tcpreq's - 25%"
 assert_ge "$(jq .p50_us <<<"$t")" 1 "p50 is a latency"
 assert_eq "$(jq -s '[.[] | select(.type == "event")] | length' "$LK_TMP/a")" "$N" "events"
 assert_eq "$(jq -r 'select(.type == "event") | "\(.role) \(.rport) \(.req_bytes_out) \(.lat_us > 0)"' "$LK_TMP/a" | sort -u)" \
