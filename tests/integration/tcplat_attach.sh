@@ -8,9 +8,12 @@
 # client has finished.  Rows must have the right, guessed roles; the
 # server rows must add up to the client rows (within one request per
 # connection, in flight when tcplat attached); and the client rows to
-# tcpreq's count after the attach: its total minus the intervals it had
-# reported by then (A), minus at most the interval then running (B) and
-# one request per connection.  Then IPv6 on the server namespace's
+# tcpreq's count after the attach.  The attach falls between tcplat's
+# start and its "tracing" line; tcpreq's interval reports seen at those
+# two moments bound its count before it: the client rows are at most
+# the total minus the intervals reported at tcplat's start, and at least
+# the total minus those reported at "tracing", minus the interval then
+# running and one request per connection.  Then IPv6 on the server namespace's
 # loopback: -6 sees it, -4 does not.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
@@ -29,6 +32,7 @@ lk_bg ip netns exec "$LAB_C" "$T" client -j -i 0.5 --nodelay -n $C --duration 5 
 	>"$LK_TMP/cli"
 cp=$LK_LAST_PID
 lk_wait_for 10 grep -q interval "$LK_TMP/cli" || fail "client not running"
+cp "$LK_TMP/cli" "$LK_TMP/cli.before"
 timeout -s INT 60 "$OUTPUT/tcplat" -v -j -F -c tlat-attach >"$LK_TMP/t" 2>"$LK_TMP/t.err" &
 tp=$!; LK_PIDS+=($tp)
 lk_wait_for 30 grep -q tracing "$LK_TMP/t.err" || { cat "$LK_TMP/t.err"; fail "tcplat did not start"; }
@@ -48,12 +52,13 @@ cr=$(rows client) sr=$(rows server)
 assert_ge "$cr" 100 "client rows: requests"
 assert_near "$sr" "$cr" 0 $C "server rows vs client rows"
 total=$(jq 'select(.type == "summary") | .requests' "$LK_TMP/cli")
-a=$(jq -s '[.[] | select(.type == "interval") | .requests] | add // 0' "$LK_TMP/cli.at-attach")
+sum() { jq -s '[.[] | select(.type == "interval") | .requests] | add // 0' "$1"; }
+a1=$(sum "$LK_TMP/cli.before") a2=$(sum "$LK_TMP/cli.at-attach")
 b=$(jq -s --argjson n "$(grep -c interval "$LK_TMP/cli.at-attach")" \
 	'[.[] | select(.type == "interval") | .requests] | .[$n] // 0' "$LK_TMP/cli")
-echo "tcpreq: total $total, reported before the attach $a, the interval running then $b"
-assert_le "$cr" $((total - a)) "client rows <= tcpreq's requests after the attach"
-assert_ge "$cr" $((total - a - b - C)) "client rows >= tcpreq's requests after the attach"
+echo "tcpreq: total $total; reported at tcplat's start $a1, at its attach $a2, then running $b"
+assert_le "$cr" $((total - a1)) "client rows <= tcpreq's requests after tcplat's start"
+assert_ge "$cr" $((total - a2 - b - C)) "client rows >= tcpreq's requests after the attach"
 
 # IPv6 over the server namespace's loopback.
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "[::1]:7006"
