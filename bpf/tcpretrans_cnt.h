@@ -41,6 +41,10 @@ struct rt_kind_stats {
 struct rt_totals {
 	struct rt_kind_stats k[RT_NKINDS];
 	unsigned long long guessed;	/* verdict from errno, no history */
+	unsigned long long unseen;	/* counted by the kernel (total_retrans),
+					 * shown by no event: failed transmits
+					 * before 6.18; found at the socket's
+					 * next event or close */
 	unsigned long long flow_drops;	/* flow table full: flow not tracked */
 	unsigned long long closed_drops; /* closed flows the ring had no room for */
 	unsigned long long event_drops;	/* --events ring full */
@@ -73,7 +77,9 @@ struct rt_flow {
 	unsigned long long abandoned;
 	unsigned long long failed;
 	unsigned int last_total;	/* tcp_sock.total_retrans after the last event */
-	unsigned int has_total;		/* last_total is valid for sk */
+	unsigned char has_total;	/* last_total is valid for sk */
+	unsigned char last_kind;	/* kind of the last event */
+	unsigned short pad;
 	struct rt_owner owner;
 };
 
@@ -91,6 +97,9 @@ struct rt_event {
 	int err;
 	unsigned int segs;		/* tcp_skb_pcount() at the call */
 	unsigned int counted;		/* segments added to RetransSegs */
+	unsigned int unseen;		/* growth of total_retrans before this call
+					 * that no event showed */
+	unsigned int total;		/* tcp_sock.total_retrans after the call */
 	unsigned char kind;
 	unsigned char verdict;
 	unsigned char state;		/* sk_state */

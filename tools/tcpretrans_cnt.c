@@ -456,6 +456,7 @@ static int report(void *p, bool final)
 	print_kinds(&d);
 	lk_print_u64(LK_JSON, "flows", NULL, rows.n);
 	lk_print_u64(LK_JSON, "guessed", NULL, d.guessed);
+	lk_print_u64(LK_JSON, "unseen", NULL, d.unseen);
 	lk_print_u64(LK_ANY, "drops", ", drops: %" PRIu64,
 		     d.flow_drops + d.closed_drops + d.event_drops);
 	lk_print_u64(LK_JSON, "flow_drops", NULL, d.flow_drops);
@@ -516,6 +517,8 @@ static int handle_event(void *p, void *data, size_t size)
 	lk_print_u64(LK_ANY, "counted", "%7" PRIu64 " ", e->counted);
 	lk_print_str(LK_ANY, "verdict", "%-9s ", verdicts[e->verdict % 3]);
 	lk_print_s64(LK_ANY, "err", "%4" PRId64 " ", e->err);
+	lk_print_u64(LK_JSON, "unseen", NULL, e->unseen);
+	lk_print_u64(LK_JSON, "total_retrans", NULL, e->total);
 	lk_print_str(LK_ANY, "state", "%-11s ", tcp_state_name(e->state));
 	lk_print_str(LK_ANY, "ca_state", "%s", e->ca_state < 5 ? ca_names[e->ca_state] : "?");
 	lk_print_nl();
@@ -618,6 +621,7 @@ static int setup(struct ctx *c)
 	}
 	has_err = retrans_has_err(btf);
 	c->skel->rodata->tp_err_off = tp_err_offset(btf);
+	c->skel->rodata->has_err_arg = has_err;
 	btf__free(btf);
 	lk_info("tcp:tcp_retransmit_skb %s an err argument: %s", has_err ? "has" : "lacks",
 		has_err ? "abandoned and failed retransmissions are seen" :
