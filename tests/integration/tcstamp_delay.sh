@@ -1,0 +1,65 @@
+#!/bin/bash
+# tcstamp's RTT tracks a netem delay: a 10 ms delay on the client's
+# egress (netlab --delay 10 --dir to-server) raises the median RTT it
+# reports for a ping/echo flow by 10 ms, within 10%.  The oracles are
+# the delay the kernel's netem applies and tcpreq's own round trips,
+# which include the wire RTT tcstamp sees.  Needs netem: runs in make
+# vmtest's 6.1 guest, skips on a kernel without sch_netem.
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_bin tcstamp
+lk_need_bin tcpreq
+lk_lab_up
+T=$OUTPUT/tcpreq
+PORT=23331
+REQS=150
+
+lk_bg ip netns exec "$LAB_S" "$T" server -j --nodelay "0.0.0.0:$PORT" >"$LK_TMP/server"
+lk_wait_for 10 lk_in_server sh -c "ss -Htln | grep -q ':$PORT '" || fail "tcpreq server did not start"
+
+# measure NAME: one connection, $REQS round trips, timed by tcstamp on
+# the client's veth and by tcpreq; leaves NAME.ts and NAME.req.
+measure() {
+	local out=$LK_TMP/$1 ts
+	lk_bg "$OUTPUT/tcstamp" -v -j -I veth0 --netns "$LAB_C" --rport $PORT >"$out.ts" 2>"$out.err"
+	ts=$LK_LAST_PID
+	lk_wait_for 30 grep -q '^tcstamp: attached' "$out.err" ||
+		{ cat "$out.err"; fail "tcstamp did not attach"; }
+	lk_in_client timeout 120 "$T" client -j -n 1 --nodelay --requests $REQS \
+		"$LAB_S_IP:$PORT" >"$out.req" || fail "tcpreq client failed ($1)"
+	sleep 0.5
+	kill -INT "$ts"
+	wait "$ts" || { cat "$out.err"; fail "tcstamp exited with an error ($1)"; }
+	jq -c 'select(.type == "flow" and .kind == "rtt")' "$out.ts"
+	jq -c 'select(.type == "summary")' "$out.req"
+}
+flow_p50() { jq -s 'map(select(.type == "flow" and .kind == "rtt")) | max_by(.samples) | .p50_us' "$LK_TMP/$1.ts"; }
+flow_samples() { jq -s 'map(select(.type == "flow" and .kind == "rtt")) | max_by(.samples) | .samples' "$LK_TMP/$1.ts"; }
+req_p50() { jq 'select(.type == "summary") | .p50_us' "$LK_TMP/$1.req"; }
+
+# Without netem first: on a kernel that has none, nothing below applies.
+rc=0; "$OUTPUT/netlab" set --prefix "$LAB" --dir to-server --delay 10 2>"$LK_TMP/err" || rc=$?
+if [ $rc != 0 ]; then
+	cat "$LK_TMP/err"
+	grep -q 'not available' "$LK_TMP/err" || fail "netlab set --delay failed"
+	skip "netem (sch_netem) is not available in this kernel: no delay to track"
+fi
+"$OUTPUT/netlab" set --prefix "$LAB" --dir to-server --delay none || fail "netlab set --delay none"
+
+measure base
+"$OUTPUT/netlab" set --prefix "$LAB" --dir to-server --delay 10 || fail "netlab set --delay 10"
+"$OUTPUT/netlab" status --prefix "$LAB"
+measure delay
+
+assert_ge "$(flow_samples base)" $((REQS * 8 / 10)) "RTT samples without delay (BPF attached)"
+assert_ge "$(flow_samples delay)" $((REQS * 8 / 10)) "RTT samples with 10 ms delay"
+b=$(flow_p50 base) d=$(flow_p50 delay)
+echo "tcstamp median RTT: $b us without delay, $d us with 10 ms"
+echo "tcpreq median round trip: $(req_p50 base) us without delay, $(req_p50 delay) us with 10 ms"
+assert_near "$(awk -v b="$b" -v d="$d" 'BEGIN { print d - b }')" 10000 10 0 \
+	"RTT added by the 10 ms netem delay, us"
+# tcstamp's RTT is part of tcpreq's round trip: not above it, and the
+# delay shows in tcpreq's figure too.
+assert_le "$d" "$(req_p50 delay)" "tcstamp median RTT vs tcpreq's median round trip, us"
+assert_ge "$(req_p50 delay)" 10000 "tcpreq's median round trip with 10 ms delay, us"
