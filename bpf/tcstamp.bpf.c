@@ -539,6 +539,7 @@ static __always_inline struct flow_state *get_flow(const struct ts_flow *f,
 	st = bpf_map_lookup_elem(&flows, f);
 	if (st)
 		return st;
+	init.created = bpf_ktime_get_ns();
 	bpf_map_update_elem(&flows, f, &init, BPF_NOEXIST);
 	st = bpf_map_lookup_elem(&flows, f);
 	if (!st && t)

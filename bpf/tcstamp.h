@@ -58,9 +58,11 @@ struct flow_state {
 	unsigned long long last_seen;	/* for userspace's idle expiry */
 	/*
 	 * Counted here, not in ts_stats, so that a packet costs one hash
-	 * lookup; cumulative since the entry was made (userspace prints the
-	 * difference per interval).
+	 * lookup; cumulative since the entry was made at @created (userspace
+	 * prints the difference per interval, and knows a new entry for the
+	 * same flow by its @created).
 	 */
+	unsigned long long created;
 	unsigned long long bytes_out;	/* TCP payload sent */
 	unsigned long long bytes_in;	/* TCP payload received */
 	unsigned long long segs_out;

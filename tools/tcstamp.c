@@ -277,6 +277,7 @@ struct row {
 /* A flow's cumulative counters as last read, to print per-interval deltas. */
 struct flow_snap {
 	struct ts_flow flow;
+	uint64_t created;
 	uint64_t bytes_out, bytes_in, segs_out, retrans;
 };
 
@@ -434,9 +435,8 @@ static void flow_delta(const struct ctx *c, const struct flow_snap *now, struct 
 	const struct flow_snap *o = bsearch(now, c->prev, c->nprev, sizeof(*c->prev), cmp_flow);
 
 	*d = *now;
-	/* Counters that went back: the entry was evicted and made anew. */
-	if (!o || o->bytes_out > now->bytes_out || o->bytes_in > now->bytes_in ||
-	    o->segs_out > now->segs_out || o->retrans > now->retrans)
+	/* A new flow, or the entry was evicted and made anew. */
+	if (!o || o->created != now->created)
 		return;
 	d->bytes_out -= o->bytes_out;
 	d->bytes_in -= o->bytes_in;
@@ -465,6 +465,7 @@ static int flow_one(const void *key, const void *val, void *p)
 		return 0;
 	now = &c->cur[c->ncur++];
 	memcpy(&now->flow, key, sizeof(now->flow));
+	now->created = st->created;
 	now->bytes_out = st->bytes_out;
 	now->bytes_in = st->bytes_in;
 	now->segs_out = st->segs_out;
