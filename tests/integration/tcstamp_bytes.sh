@@ -15,10 +15,11 @@ OUT=$LK_TMP/tcstamp.json
 
 lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "$LAB_S_IP:$PORT"
 lk_wait_for 5 lk_in_server sh -c "ss -Htln | grep -q ':$PORT '" || fail "tcpreq server did not start"
-lk_bg "$OUTPUT/tcstamp" -j -i 1 -I veth0 --netns "$LAB_C" --rport $PORT >"$OUT"
+lk_bg "$OUTPUT/tcstamp" -v -j -i 1 -I veth0 --netns "$LAB_C" --rport $PORT >"$OUT" \
+	2>"$LK_TMP/err"
 TS_PID=$LK_LAST_PID
-sleep 1
-kill -0 "$TS_PID" 2>/dev/null || fail "tcstamp did not start"
+# Every byte must be seen: wait until the programs are attached.
+lk_wait_for 20 grep -q "attached to" "$LK_TMP/err" || fail "tcstamp did not start: $(cat "$LK_TMP/err")"
 lk_in_client "$OUTPUT/tcpreq" client -n 2 --size 5000 --rate 300 --duration 4 -j \
 	"$LAB_S_IP:$PORT" >"$LK_TMP/req" || fail "tcpreq client failed"
 sleep 0.5

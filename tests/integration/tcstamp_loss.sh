@@ -65,13 +65,15 @@ tshark -r "$CAP" -o tcp.relative_sequence_numbers:FALSE -o tcp.analyze_sequence_
 	-T fields -e tcp.seq -e tcp.nxtseq -e tcp.analysis.retransmission \
 	-e tcp.analysis.fast_retransmission -e tcp.analysis.spurious_retransmission \
 	-e tcp.analysis.out_of_order 2>/dev/null >"$LK_TMP/segs"
-awk -v ends="$LK_TMP/ends" '
+awk -F'\t' -v ends="$LK_TMP/ends" '
 	function mod32(x) { return x % 4294967296 }
 	# Resent: flagged by tshark, or seq below the highest end seen so far.
 	{ s = $1; e = $2; resent = ($3 $4 $5 $6) != "" || (n && (mod32(s - hi + 4294967296) >= 2147483648))
 	  if (!n || mod32(e - hi + 4294967296) < 2147483648) hi = e
 	  n++
-	  if (resent) { rs[++nr] = s; re[nr] = e } else if (!(e in start)) start[e] = s }
+	  if (resent) { rs[++nr] = s; re[nr] = e
+			rf[nr] = ($3 != "" ? "r" : "") ($4 != "" ? "f" : "") ($5 != "" ? "s" : "") ($6 != "" ? "o" : "") }
+	  else if (!(e in start)) start[e] = s }
 	END {
 		while ((getline E < ends) > 0) {
 			if (!(E in start)) { unknown++; continue }
@@ -80,7 +82,7 @@ awk -v ends="$LK_TMP/ends" '
 			for (i = 1; i <= nr; i++)
 				if (mod32(re[i] - S + 4294967296) < 2147483648 && re[i] != S &&
 				    mod32(E - rs[i] + 4294967296) < 2147483648 && E != rs[i]) {
-					bad++; print "sample for [" S "," E ") overlaps resent [" rs[i] "," re[i] ")"; break }
+					bad++; print "sample for [" S "," E ") overlaps resent [" rs[i] "," re[i] ") flags " rf[i]; break }
 		}
 		printf "segments %d, resent %d, samples checked %d, not in capture %d, bad %d\n", n, nr, checked, unknown, bad
 		print "RESULT", nr + 0, checked + 0, bad + 0
