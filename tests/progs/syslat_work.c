@@ -2,7 +2,7 @@
 /*
  * syslat_work: a workload with known syscall counts, for syslat's tests.
  *
- *	syslat_work READY_FILE GETPPID NANOSLEEP ENOENT RESTART
+ *	syslat_work READY_FILE GETPPID NANOSLEEP ENOENT RESTART [THREAD]
  *
  * Blocks SIGUSR1, creates READY_FILE, then waits for SIGUSR1 (the test
  * sends it once syslat is attached, so this wait is a syscall in flight
@@ -11,8 +11,11 @@
  * openat() calls on a missing file, and RESTART pipe reads that a
  * SIGALRM handler (SA_RESTART) interrupts once each: the kernel returns
  * ERESTARTSYS and runs read() again, so 2*RESTART reads, RESTART failed.
+ * With THREAD, a second thread first makes THREAD getppid() calls and
+ * exits (before the main thread's calls, so -t sees only the latter).
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,21 +57,41 @@ static int restarts(long n)
 	return 0;
 }
 
+static void *getppids(void *arg)
+{
+	long i, n = (long)arg;
+
+	for (i = 0; i < n; i++)
+		syscall(SYS_getppid);
+	return NULL;
+}
+
+static int in_thread(long n)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, getppids, (void *)n))
+		return -1;
+	return pthread_join(t, NULL) ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct timespec ts = { 0, 2000000 };
-	long getppids, sleeps, enoents, restart, i;
+	long getppids, sleeps, enoents, restart, thread = 0, i;
 	sigset_t set;
 	int sig, fd;
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: syslat_work READY GETPPID NANOSLEEP ENOENT RESTART\n");
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: syslat_work READY GETPPID NANOSLEEP ENOENT RESTART [THREAD]\n");
 		return 2;
 	}
 	getppids = atol(argv[2]);
 	sleeps = atol(argv[3]);
 	enoents = atol(argv[4]);
 	restart = atol(argv[5]);
+	if (argc == 7)
+		thread = atol(argv[6]);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
@@ -77,6 +100,8 @@ int main(int argc, char **argv)
 		return 1;
 	close(fd);
 	if (sigwait(&set, &sig))
+		return 1;
+	if (thread && in_thread(thread))
 		return 1;
 	for (i = 0; i < getppids; i++)
 		syscall(SYS_getppid);
