@@ -171,6 +171,22 @@ static __always_inline void emit(struct sl_start *st, __u64 pid_tgid, __u64 lat,
 	bpf_ringbuf_submit(e, 0);
 }
 
+/*
+ * A start time still set at the next entry is a call whose exit we never
+ * saw (it began while the programs were being attached): forget it, and
+ * count it, so that it cannot lend its start to a later exit.
+ */
+static __always_inline void forget_start(void)
+{
+	struct sl_start *st;
+
+	st = bpf_task_storage_get(&start, bpf_get_current_task_btf(), 0, 0);
+	if (st && st->ts) {
+		st->ts = 0;
+		drop(SL_DROP_EXIT);
+	}
+}
+
 static __always_inline int on_enter(long id)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -178,11 +194,14 @@ static __always_inline int on_enter(long id)
 	struct sl_stats *s;
 	__u32 slot;
 
-	if ((__u64)id >= SL_MAX_NR)	/* also -1: a syscall skipped by seccomp */
+	/* id -1: a syscall a tracer or seccomp skipped. */
+	slot = (__u64)id < SL_MAX_NR ? slot_of[id] : SL_NONE;
+	if (!task_wanted(pid_tgid))
 		return 0;
-	slot = slot_of[id];
-	if (slot == SL_NONE || !task_wanted(pid_tgid))
+	if (slot == SL_NONE) {
+		forget_start();
 		return 0;
+	}
 	if (slot & SL_NORETURN) {
 		/* exit, exit_group: no sys_exit will come; a call without a latency. */
 		if (failed_only || min_ns)
@@ -198,6 +217,8 @@ static __always_inline int on_enter(long id)
 		drop(SL_DROP_START);
 		return 0;
 	}
+	if (st->ts)
+		drop(SL_DROP_EXIT);
 	st->nr = id;
 	st->slot = slot;
 	st->ts = bpf_ktime_get_ns();

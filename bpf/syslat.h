@@ -64,6 +64,7 @@ enum {
 	SL_DROP_PROC,		/* -P: process table full */
 	SL_DROP_ERRNO,		/* errno table full */
 	SL_DROP_EVENT,		/* --events: ring buffer full */
+	SL_DROP_EXIT,		/* an entry whose exit never came (not counted) */
 	SL_DROP_MAX,
 };
 

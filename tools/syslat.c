@@ -572,6 +572,7 @@ static void print_drops(struct ctx *c)
 {
 	static const char *const names[SL_DROP_MAX] = {
 		"drops_start", "drops_process", "drops_errno", "drops_events",
+		"drops_exit",
 	};
 	uint64_t d[SL_DROP_MAX];
 	bool any = false;
@@ -584,7 +585,8 @@ static void print_drops(struct ctx *c)
 	}
 	if (any)
 		lk_printf("dropped (not recorded): start %" PRIu64 ", process %" PRIu64
-			  ", errno %" PRIu64 ", events %" PRIu64 "\n", d[0], d[1], d[2], d[3]);
+			  ", errno %" PRIu64 ", events %" PRIu64 ", exit %" PRIu64 "\n",
+			  d[0], d[1], d[2], d[3], d[4]);
 	for (i = 0; i < SL_DROP_MAX; i++)
 		lk_print_u64(LK_JSON, names[i], NULL, d[i]);
 }

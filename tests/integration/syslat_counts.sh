@@ -48,6 +48,10 @@ assert_eq "$(field "$LK_TMP/all" exit_group count)" 1 "exit_group (never returns
 assert_eq "$(field "$LK_TMP/all" exit_group p50_us)" null "exit_group has no latency"
 # sigwait() was in flight when syslat attached: no enter seen, not counted.
 assert_eq "$(field "$LK_TMP/all" rt_sigtimedwait count)" "" "in-flight rt_sigtimedwait"
+# Nothing lost, and no entry without its exit (restarts and signal
+# handlers included).
+assert_eq "$(jq -r 'select(.type=="summary") | [.drops_start, .drops_errno, .drops_exit] | add' "$LK_TMP/all")" 0 \
+	"drops (start, errno, exit)"
 max=$(jq -r 'select(.type=="syscall") | .max_us' "$LK_TMP/all" | sort -g | tail -1)
 assert_le "$max" 1000000 "largest latency (us): nothing bogus"
 

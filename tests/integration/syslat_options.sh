@@ -37,7 +37,7 @@ run_work() {
 field() { jq -r --arg s "$2" "select(.type==\"syscall\" and .syscall==\$s) | .$3" "$1"; }
 # hfield OUT SYSCALL JQ: a jq expression over the syscall's row.
 hfield() { jq -r --arg s "$2" "select(.type==\"syscall\" and .syscall==\$s) | $3" "$1"; }
-drops() { jq -r 'select(.type=="summary") | .drops_start + .drops_errno + .drops_events' "$1"; }
+drops() { jq -r 'select(.type=="summary") | .drops_start + .drops_errno + .drops_events + .drops_exit' "$1"; }
 
 # -p counts every thread; -t only the one named (the main thread, whose
 # TID is the PID).  The thread ran and exited before the main thread's

@@ -32,4 +32,6 @@ while read -r sc calls errs; do
 	n=$((n + 1))
 done <"$LK_TMP/want"
 assert_ge "$n" 10 "syscalls compared"
+# Under ptrace every entry still has its exit.
+assert_eq "$(jq -r 'select(.type=="summary") | .drops_exit' "$LK_TMP/sl")" 0 "entries without an exit"
 assert_ge "$(awk '$1 == "read" { print $2 }' "$LK_TMP/got")" 100000 "reads seen"
