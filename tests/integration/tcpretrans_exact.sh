@@ -3,7 +3,8 @@
 # 2% of packets at each receiver's ingress; a bulk push (13 MB) and a
 # ping/echo run with tcpreq cross it while tcpretrans_cnt watches the
 # client namespace (tp_btf, and again with --events), and the server
-# namespace (raw_tp, and the classic tracepoint).  The window is closed:
+# namespace (raw_tp, the classic tracepoint, and -p of the server).  The
+# window is closed:
 # tools started, counters read, traffic, wait until every socket is in
 # TIME_WAIT or LISTEN (nothing left that could retransmit), counters read,
 # tools stopped.  Over that window, per namespace (the classic tracepoint
@@ -54,6 +55,10 @@ start_tool client "$T" -v --netns "$LAB_C"
 start_tool events "$T" -v --netns "$LAB_C" --events
 start_tool server LK_METHODS=raw_tp "$T" -v --netns "$LAB_S"
 start_tool server_tp LK_METHODS=tracepoint "$T" -v --netns "$LAB_S"
+# -p: the server's sockets are the server's (it sent on every one of
+# them); this shell owns none.
+start_tool server_pid "$T" -v --netns "$LAB_S" -p "$SERVER"
+start_tool nobody "$T" -v -p $$
 grep -q "tcp_retransmit_skb: using raw_tp" "$LK_TMP/server.err" || fail "LK_METHODS=raw_tp not used"
 grep -q "tcp_retransmit_skb: using tracepoint" "$LK_TMP/server_tp.err" || fail "LK_METHODS=tracepoint not used"
 
@@ -72,7 +77,7 @@ lk_wait_for 60 sh -c "! { ip netns exec $LAB_C ss -Htan; ip netns exec $LAB_S ss
 	grep -vqE '^(LISTEN|TIME-WAIT) '" || { busy; fail "connections did not close"; }
 read -ra c1 <<<"$(mibs "$LAB_C")"
 read -ra s1 <<<"$(mibs "$LAB_S")"
-for n in client events server server_tp; do
+for n in client events server server_tp server_pid nobody; do
 	eval "kill -INT \$PID_$n; wait \$PID_$n" || fail "$n exited with an error"
 done
 
@@ -126,6 +131,8 @@ check client "${c0[*]}" "${c1[*]}" "$PUSH_PID $PING_PID"
 check events "${c0[*]}" "${c1[*]}" "$PUSH_PID $PING_PID"
 check server "${s0[*]}" "${s1[*]}" "$SERVER"
 check server_tp "${s0[*]}" "${s1[*]}" "$SERVER"
+check server_pid "${s0[*]}" "${s1[*]}" "$SERVER"
+assert_eq "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/nobody.json")" 0 "-p of a process owning no socket"
 # Not attached would mean zero: the lab must have made enough happen.
 assert_ge "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/client.json")" 20 "client retransmissions"
 assert_ge "$(jq 'select(.type == "summary") | .fast_segs' "$LK_TMP/client.json")" 1 "client fast retransmissions"
