@@ -58,6 +58,11 @@ if [ -n "$cg2" ] && [ -w "$cg2/cgroup.procs" ]; then
 	run_work "$LK_TMP/cg" --cgroup "$CG" -s getppid,openat
 	assert_eq "$(field "$LK_TMP/cg" getppid count)" $((N + TH)) "--cgroup: getppid"
 	assert_eq "$(field "$LK_TMP/cg" openat errors)" "$K" "--cgroup: failed openat"
+	# Per process: the workload's row alone (the rest of the machine opens
+	# files all the time).
+	run_work "$LK_TMP/cgp" --cgroup "$CG" -P -s getppid,openat
+	assert_eq "$(jq -r 'select(.type=="process") | "\(.comm) \(.count) \(.errors)"' "$LK_TMP/cgp")" \
+		"syslat_work $((N + TH + K)) $K" "--cgroup -P: rows"
 	CG=
 else
 	ok "--cgroup: no writable cgroup v2 hierarchy, not tested"
