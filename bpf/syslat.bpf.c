@@ -82,11 +82,21 @@ static __always_inline void drop(int what)
 	__sync_fetch_and_add(&drops[what], 1);
 }
 
-static __always_inline bool task_wanted(__u64 pid_tgid)
+/*
+ * The process and thread come from a helper call, which costs more than
+ * all the rest of a check under retpolines: ask only where an option
+ * needs them (the verifier drops branches that rodata rules out).
+ */
+static __always_inline __u32 cur_tgid(void)
 {
-	if (lk_filter.tgid && (pid_tgid >> 32) != lk_filter.tgid)
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+static __always_inline bool task_wanted(void)
+{
+	if (lk_filter.tgid && cur_tgid() != lk_filter.tgid)
 		return false;
-	if (target_tid && (__u32)pid_tgid != target_tid)
+	if (target_tid && (__u32)bpf_get_current_pid_tgid() != target_tid)
 		return false;
 	if (lk_filter.cgroup_id && bpf_get_current_cgroup_id() != lk_filter.cgroup_id)
 		return false;
@@ -128,12 +138,12 @@ static __always_inline struct sl_stats *proc_row(__u32 tgid, __u32 g)
 	return s;
 }
 
-static __always_inline struct sl_stats *row_stats(__u32 slot, __u32 tgid, __u32 g)
+static __always_inline struct sl_stats *row_stats(__u32 slot, __u32 g)
 {
 	__u32 idx;
 
 	if (per_process)
-		return proc_row(tgid, g);
+		return proc_row(cur_tgid(), g);
 	idx = g * nslots + slot;
 	return bpf_map_lookup_elem(&stats, &idx);
 }
@@ -152,9 +162,9 @@ static __always_inline void count_errno(__u32 row, long ret, __u32 g)
 		drop(SL_DROP_ERRNO);
 }
 
-static __always_inline void emit(struct sl_start *st, __u64 pid_tgid, __u64 lat,
-				 long ret)
+static __always_inline void emit(struct sl_start *st, __u64 lat, long ret)
 {
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct sl_event *e;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -189,14 +199,13 @@ static __always_inline void forget_start(void)
 
 static __always_inline int on_enter(long id)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct sl_start *st;
 	struct sl_stats *s;
 	__u32 slot;
 
 	/* id -1: a syscall a tracer or seccomp skipped. */
 	slot = (__u64)id < SL_MAX_NR ? slot_of[id] : SL_NONE;
-	if (!task_wanted(pid_tgid))
+	if (!task_wanted())
 		return 0;
 	if (slot == SL_NONE) {
 		forget_start();
@@ -206,7 +215,7 @@ static __always_inline int on_enter(long id)
 		/* exit, exit_group: no sys_exit will come; a call without a latency. */
 		if (failed_only || min_ns)
 			return 0;
-		s = row_stats(slot & SL_SLOT_MASK, pid_tgid >> 32, gen);
+		s = row_stats(slot & SL_SLOT_MASK, gen);
 		if (s)
 			s->count++;
 		return 0;
@@ -244,14 +253,14 @@ static __always_inline void account(struct sl_stats *s, __u64 lat, bool failed)
 
 static __always_inline int on_exit(long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct sl_start *st;
 	struct sl_stats *s;
 	bool failed;
 	__u64 lat;
 	__u32 g;
 
-	if (lk_filter.tgid && (pid_tgid >> 32) != lk_filter.tgid)
+	/* Other processes have no start times: this only saves the lookup. */
+	if (lk_filter.tgid && cur_tgid() != lk_filter.tgid)
 		return 0;
 	st = bpf_task_storage_get(&start, bpf_get_current_task_btf(), 0, 0);
 	/* No entry: the call began before we attached (or was skipped). */
@@ -263,14 +272,14 @@ static __always_inline int on_exit(long ret)
 	if ((failed_only && !failed) || lat < min_ns)
 		return 0;
 	g = gen;
-	s = row_stats(st->slot, pid_tgid >> 32, g);
+	s = row_stats(st->slot, g);
 	if (!s)
 		return 0;
 	account(s, lat, failed);
 	if (failed && errno_on)
-		count_errno(per_process ? pid_tgid >> 32 : st->slot, ret, g);
+		count_errno(per_process ? cur_tgid() : st->slot, ret, g);
 	if (events_on)
-		emit(st, pid_tgid, lat, ret);
+		emit(st, lat, ret);
 	return 0;
 }
 
