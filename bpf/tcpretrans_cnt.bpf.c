@@ -465,7 +465,7 @@ static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_fl
 }
 
 /*
- * connect() and listen() run in the owner's context; a passive socket
+ * connect(), listen() and close() run in the owner's context; a passive socket
  * takes over the flow its SYN-ACKs started; a closed socket's flow is
  * reported once and forgotten (a reused socket starts a new one).
  */
@@ -481,6 +481,13 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) {
 		set_owner(skaddr);
+		return 0;
+	}
+	/* close() or shutdown(): a socket that only received gets its
+	 * owner here, before its FIN can be resent. */
+	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
+		if (!bpf_map_lookup_elem(&owners, &skaddr))
+			set_owner(skaddr);
 		return 0;
 	}
 	if (newstate != TCP_CLOSE && oldstate != TCP_SYN_RECV)
