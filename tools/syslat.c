@@ -499,19 +499,29 @@ static void print_errnos(struct ctx *c, unsigned int slot_or_tgid)
 		lk_close_object();
 }
 
-/* -H: fold the log-linear ns buckets into log2 µs slots by bucket middle. */
+/*
+ * -H: fold the log-linear ns buckets into log2 µs slots, each by its
+ * middle.  A bucket is first narrowed to the row's exact min and max: a
+ * row of 2.06 ms sleeps fills the bucket 1.97-2.10 ms, whose middle is
+ * below 2048 µs, but whose calls all lie above it.
+ */
 static void print_hist(const struct row *r)
 {
 	uint64_t log2[64] = {};
 	unsigned int b;
 
 	for (b = 0; b < SL_BUCKETS; b++) {
-		unsigned long long mid;
+		unsigned long long lo, hi;
 
 		if (!r->s.hist[b])
 			continue;
-		mid = (lh_lower(b, SL_SUB_BITS) + lh_upper(b, SL_SUB_BITS)) / 2;
-		log2[lh_log2_slot(mid / 1000)] += r->s.hist[b];
+		lo = lh_lower(b, SL_SUB_BITS);
+		hi = lh_upper(b, SL_SUB_BITS);
+		if (lo < r->s.min_ns)
+			lo = r->s.min_ns;
+		if (hi > r->s.max_ns)
+			hi = r->s.max_ns;
+		log2[lh_log2_slot((lo + hi) / 2 / 1000)] += r->s.hist[b];
 	}
 	lk_print_log2_hist(log2, 64, "usecs");
 	lk_printf("\n");
