@@ -355,8 +355,9 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 		counted = pcount;
 		verdict = err ? RT_FAILED : RT_COUNTED;
 	} else if (history) {
-		counted = delta;
-		verdict = delta ? RT_FAILED : RT_ABANDONED;
+		/* Counted if and only if total_retrans grew by this skb. */
+		verdict = pcount && delta >= pcount ? RT_FAILED : RT_ABANDONED;
+		counted = verdict == RT_FAILED ? pcount : 0;
 	} else {
 		add(&t->guessed, 1);
 		verdict = guess_verdict(err, sacked);
