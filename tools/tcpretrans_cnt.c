@@ -568,6 +568,15 @@ struct hook_progs {
 	struct bpf_program *progs[LK_M_KPROBE + 1];
 };
 
+/*
+ * Owners are shown only with -F and --events and used only by -p, -c
+ * and --cgroup; without those the per-sendmsg hook is not worth its cost.
+ */
+static bool need_owners(void)
+{
+	return env.per_flow || env.events || lk_opts.pid || lk_opts.comm[0] || lk_opts.cgroup;
+}
+
 static int choose_hooks(struct tcpretrans_cnt_bpf *skel, bool has_err)
 {
 	struct hook_progs hooks[] = {
@@ -592,6 +601,10 @@ static int choose_hooks(struct tcpretrans_cnt_bpf *skel, bool has_err)
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, false);
 	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		if (i == 3 && !need_owners()) {
+			lk_info("hook sock:sock_send_length: not needed without -F, --events, -p, -c, --cgroup");
+			continue;
+		}
 		m = lk_choose(&hooks[i].hook);
 		if (m != LK_M_NONE && hooks[i].progs[m]) {
 			bpf_program__set_autoload(hooks[i].progs[m], true);
@@ -700,6 +713,8 @@ int main(int argc, char **argv)
 	c.start_ns = lk_now_ns();
 	lk_info("counting; Ctrl-C to stop");
 	lk_signals_init();
+	if (env.events && lk_opts.timestamp)
+		lk_printf("%-8s ", "TIME");
 	if (env.events)
 		lk_printf("%-10s %-7s %-15s %-22s %-22s %-7s %4s %7s %-9s %4s %-11s %s\n",
 			  "TIME(s)", "PID", "COMM", "LOCAL", "REMOTE", "KIND", "SEGS", "COUNTED",
