@@ -638,7 +638,7 @@ static int setup(struct ctx *c)
 	btf__free(btf);
 	lk_info("tcp:tcp_retransmit_skb %s an err argument: %s", has_err ? "has" : "lacks",
 		has_err ? "abandoned and failed retransmissions are seen" :
-		"only good transmits are seen, failed ones when the socket's next one comes");
+		"only good transmits are seen, failed ones at the socket's next one or close");
 	if (choose_hooks(c->skel, has_err))
 		return -1;
 	c->skel->rodata->lk_filter = lk_filter_from_opts();

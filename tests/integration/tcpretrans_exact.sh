@@ -118,7 +118,11 @@ check() {
 		"$name: timeout + syn + synack events >= TCPTimeouts"
 	assert_near "$(q .failed)" "$((a[5] - b[5]))" 0 "$u" "$name: failed = TCPRetransFail"
 	assert_le "$(q '.tlp_segs - .tlp_failed')" "$((a[6] - b[6] + u))" "$name: tlp sent <= TCPLossProbes"
-	assert_eq "$(q .abandoned)" "$((a[7] - b[7]))" "$name: abandoned = TCPSpuriousRtxHostQueues"
+	if grep -q "has an err argument" "$LK_TMP/$name.err"; then
+		assert_eq "$(q .abandoned)" "$((a[7] - b[7]))" "$name: abandoned = TCPSpuriousRtxHostQueues"
+	else
+		echo "$name: no err argument (before 6.18): abandoned calls are not seen"
+	fi
 	assert_eq "$(q .drops)" 0 "$name: drops"
 	assert_eq "$(jq -s '[.[] | select(.type == "flow") | .segs] | add // 0' "$LK_TMP/$name.json")" \
 		"$(q .segs)" "$name: per-flow segments add up to the total"
@@ -136,7 +140,14 @@ check client "${c0[*]}" "${c1[*]}" "$PUSH_PID $PING_PID"
 check events "${c0[*]}" "${c1[*]}" "$PUSH_PID $PING_PID"
 check server "${s0[*]}" "${s1[*]}" "$SERVER"
 check server_tp "${s0[*]}" "${s1[*]}" "$SERVER"
-check server_pid "${s0[*]}" "${s1[*]}" "$SERVER"
+if grep -q "sock_send_length: using" "$LK_TMP/server_pid.err"; then
+	check server_pid "${s0[*]}" "${s1[*]}" "$SERVER"
+else
+	# Before 6.3 a passive socket's owner is known only once it closes.
+	echo "server_pid: no sock:sock_send_length on this kernel"
+	assert_le "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/server_pid.json")" \
+		"$((s1[0] - s0[0]))" "server_pid: segments <= Tcp: RetransSegs"
+fi
 assert_eq "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/nobody.json")" 0 "-p of a process owning no socket"
 # Not attached would mean zero: the lab must have made enough happen.
 assert_ge "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/client.json")" 20 "client retransmissions"
