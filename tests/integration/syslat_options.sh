@@ -2,8 +2,8 @@
 # syslat's options against the known counts of tests/progs/syslat_work
 # (N getppid, M nanosleep(2 ms), K failing openat, R restarted reads, and
 # a thread that makes TH getppid calls and exits): -t against -p,
-# --cgroup, --min-us, --events, -H, -S/-n, -T, interval with count, and
-# no start entries dropped.
+# --cgroup, --min-us, --events, -H, -S/-n, -T, interval with count, the
+# raw tracepoint fallback, and no start entries dropped.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -48,6 +48,13 @@ assert_eq "$(drops "$LK_TMP/p")" 0 "-p: nothing dropped"
 run_work "$LK_TMP/t" -t TID -s getppid,nanosleep
 assert_eq "$(field "$LK_TMP/t" getppid count)" "$N" "-t: getppid of the main thread"
 assert_eq "$(field "$LK_TMP/t" nanosleep count)" "$M" "-t: nanosleep"
+
+# The raw tracepoint fallback (kernels without tp_btf) counts the same.
+LK_METHODS=raw_tp run_work "$LK_TMP/raw" -p PID -e -s getppid,nanosleep,openat
+grep -q 'using raw_tp' "$LK_TMP/raw.err" || { cat "$LK_TMP/raw.err"; fail "raw_tp not used"; }
+assert_eq "$(field "$LK_TMP/raw" getppid count)" $((N + TH)) "raw_tp: getppid"
+assert_eq "$(field "$LK_TMP/raw" nanosleep count)" "$M" "raw_tp: nanosleep"
+assert_eq "$(field "$LK_TMP/raw" openat errnos.ENOENT)" "$K" "raw_tp: openat ENOENT"
 
 # --cgroup: the workload alone in a new cgroup; syslat has no -p.
 cg2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
