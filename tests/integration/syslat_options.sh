@@ -91,6 +91,11 @@ assert_ge "$(ev '.lat_us' | sort -g | head -1)" 1500 "--events: smallest latency
 assert_eq "$(ev '.pid' | sort -u)" "$(jq -r 'select(.type=="event") | .tid' "$LK_TMP/m" | sort -u)" \
 	"--events: pid and tid of the main thread"
 
+# -P -e: the errno breakdown per process.
+run_work "$LK_TMP/pe" -p PID -P -e -s openat,getppid
+assert_eq "$(jq -r 'select(.type=="process") | "\(.count) \(.errors) \(.errnos.ENOENT)"' "$LK_TMP/pe")" \
+	"$((N + TH + K)) $K $K" "-P -e: count, errors, ENOENT"
+
 # -H: the histogram holds every call of its row, in the right slots.
 run_work "$LK_TMP/h" -p PID -H -s nanosleep,getppid
 for s in nanosleep getppid; do
