@@ -90,7 +90,6 @@ struct ts_stats {
 	unsigned long long bytes_in;
 	unsigned long long segs_out;
 	unsigned long long retrans;
-	unsigned long long invalidated;	/* samples not taken (Karn) */
 	unsigned long long hist[TS_NBUCKETS];
 };
 
