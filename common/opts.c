@@ -363,6 +363,9 @@ int lk_argp_parse(const struct argp *argp, int argc, char **argv)
 	int err;
 
 	argp_err_exit_status = 2;
+	/* getopt names the program by argv[0]: "tcplat:", not its path. */
+	if (argc > 0)
+		argv[0] = program_invocation_short_name;
 	mem = open_memstream(&argp_msgs, &argp_msgs_len);
 	if (mem) {
 		real_stderr = stderr;
