@@ -11,5 +11,9 @@ for tool in "$OUTPUT"/*; do
 	rc=0; "$tool" --no-such-option >/dev/null 2>"$LK_TMP/err" || rc=$?
 	[ $rc != 0 ] || fail "$name accepted a bad option"
 	[ "$(wc -l <"$LK_TMP/err")" = 1 ] || { cat "$LK_TMP/err"; fail "$name: bad option gave more than one line"; }
+	grep -q "^$name: " "$LK_TMP/err" || fail "$name: the message does not start with the tool's name: $(cat "$LK_TMP/err")"
+	rc=0; "$tool" --help=x >/dev/null 2>"$LK_TMP/err" || rc=$?
+	[ $rc != 0 ] && [ "$(wc -l <"$LK_TMP/err")" = 1 ] && grep -q "^$name: " "$LK_TMP/err" ||
+		fail "$name --help=x: rc $rc, $(cat "$LK_TMP/err")"
 	ok "$name: --help and bad option"
 done
