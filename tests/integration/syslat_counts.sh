@@ -19,6 +19,9 @@ run_work() {
 	"$WORK" "$ready" $N $M $K $R &
 	wp=$!; LK_PIDS+=($wp)
 	lk_wait_for 10 test -e "$ready" || fail "workload did not start"
+	# Empty before start: a "tracing" line left by an earlier run must
+	# not count as this one's (the background shell truncates it late).
+	: >"$err"
 	timeout -s INT 60 "$OUTPUT/syslat" -v -j -p "$wp" "$@" >"$out" 2>"$err" &
 	sp=$!; LK_PIDS+=($sp)
 	lk_wait_for 20 grep -q tracing "$err" || { cat "$err"; fail "syslat did not start"; }

@@ -25,6 +25,9 @@ run_work() {
 	for a in "$@"; do
 		case $a in PID|TID) args+=("$wp") ;; *) args+=("$a") ;; esac
 	done
+	# Empty before start: a "tracing" line left by an earlier run must
+	# not count as this one's (the background shell truncates it late).
+	: >"$err"
 	timeout -s INT 60 "$OUTPUT/syslat" -v -j "${args[@]}" >"$out" 2>"$err" &
 	sp=$!; LK_PIDS+=($sp)
 	lk_wait_for 20 grep -q tracing "$err" || { cat "$err"; fail "syslat did not start"; }
