@@ -76,6 +76,11 @@ $(OUTPUT)/obj/%.o: %.c $(wildcard common/*.h trace_helpers/*.h bpf/*.h tools/*.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
 
+# A tool's object embeds the BPF object through its skeleton: a changed
+# skeleton must rebuild it, not only order it.
+TOOL_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(wildcard tools/*.c tools/*/*.c))
+$(TOOL_OBJS): $(SKELS) $(GEN)
+
 $(OUTPUT)/libcommon.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
