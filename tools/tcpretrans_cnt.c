@@ -263,27 +263,11 @@ static void print_flow(const struct row *r)
 
 static int read_totals(struct tcpretrans_cnt_bpf *skel, struct rt_totals *out)
 {
-	int n = lk_ncpus(), i, zero = 0;
-	struct rt_totals *v = calloc(n, sizeof(*v));
-	const unsigned long long *src;
-	unsigned long long *dst = (void *)out;
-	size_t f;
+	int zero = 0;
 
-	if (!v)
-		return -1;
-	memset(out, 0, sizeof(*out));
-	if (bpf_map__lookup_elem(skel->maps.totals, &zero, sizeof(zero), v,
-				 sizeof(*v) * n, 0)) {
-		free(v);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		src = (const void *)&v[i];
-		for (f = 0; f < sizeof(*out) / sizeof(*dst); f++)
-			dst[f] += src[f];
-	}
-	free(v);
-	return 0;
+	/* Every field is a u64 counter. */
+	return lk_percpu_sum_u64(bpf_map__fd(skel->maps.totals), &zero, (uint64_t *)out,
+				 sizeof(*out) / sizeof(uint64_t));
 }
 
 /*
