@@ -16,7 +16,6 @@
 
 const volatile __u16 slot_of[SL_MAX_NR] = {};
 const volatile __u32 nslots = 1;
-const volatile __u32 target_tid = 0;
 const volatile bool per_process = false;
 const volatile bool failed_only = false;
 const volatile bool errno_on = false;
@@ -90,24 +89,6 @@ static __always_inline void drop(int what)
 static __always_inline __u32 cur_tgid(void)
 {
 	return bpf_get_current_pid_tgid() >> 32;
-}
-
-static __always_inline bool task_wanted(void)
-{
-	if (lk_filter.tgid && cur_tgid() != lk_filter.tgid)
-		return false;
-	if (target_tid && (__u32)bpf_get_current_pid_tgid() != target_tid)
-		return false;
-	if (lk_filter.cgroup_id && bpf_get_current_cgroup_id() != lk_filter.cgroup_id)
-		return false;
-	if (lk_filter.comm[0]) {
-		char comm[16];
-
-		bpf_get_current_comm(comm, sizeof(comm));
-		if (!lk_comm_matches(comm))
-			return false;
-	}
-	return true;
 }
 
 static __always_inline struct sl_stats *proc_row(__u32 tgid, __u32 g)
@@ -205,7 +186,7 @@ static __always_inline int on_enter(long id)
 
 	/* id -1: a syscall a tracer or seccomp skipped. */
 	slot = (__u64)id < SL_MAX_NR ? slot_of[id] : SL_NONE;
-	if (!task_wanted())
+	if (!lk_task_wanted())
 		return 0;
 	if (slot == SL_NONE) {
 		forget_start();

@@ -38,7 +38,6 @@ enum { SORT_TIME, SORT_COUNT, SORT_MAX, SORT_P99 };
 enum { OPT_MIN_US = 1000, OPT_EVENTS };
 
 static struct {
-	pid_t tid;
 	const char *syscalls;
 	bool errnos;
 	bool failed;
@@ -51,7 +50,6 @@ static struct {
 } env = { .sort = SORT_TIME };
 
 static const struct argp_option options[] = {
-	{ "tid", 't', "TID", 0, "Trace this thread only", 0 },
 	{ "syscall", 's', "NAME[,NAME]", 0, "Only these syscalls (names or numbers)", 0 },
 	{ "errno", 'e', NULL, 0, "Break failures down by errno", 0 },
 	{ "failed", 'x', NULL, 0, "Count failed calls only", 0 },
@@ -77,14 +75,8 @@ static int parse_sort(const char *s)
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	long v;
 
 	switch (key) {
-	case 't':
-		if (lk_parse_long(arg, 1, INT32_MAX, &v))
-			argp_error(state, "invalid TID '%s'", arg);
-		env.tid = v;
-		break;
 	case 's':
 		env.syscalls = arg;
 		break;
@@ -651,18 +643,6 @@ static int handle_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static int check_tid(pid_t tid)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	if (access(path, F_OK)) {
-		lk_err("no such thread: %d", tid);
-		return -1;
-	}
-	return 0;
-}
-
 static int size_maps(struct syslat_bpf *skel, bool dbl)
 {
 	unsigned int gens = dbl ? 2 : 1;
@@ -692,7 +672,6 @@ static int setup(struct syslat_bpf *skel, enum lk_method m, bool dbl)
 	if (setup_slots((__u16 *)skel->rodata->slot_of))
 		return -1;
 	skel->rodata->nslots = nslots;
-	skel->rodata->target_tid = env.tid;
 	skel->rodata->per_process = env.per_process;
 	skel->rodata->failed_only = env.failed;
 	skel->rodata->errno_on = env.errnos || env.failed;
@@ -709,7 +688,7 @@ static int setup(struct syslat_bpf *skel, enum lk_method m, bool dbl)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc,
@@ -729,8 +708,6 @@ int main(int argc, char **argv)
 		return 1;
 	lk_out_init(lk_opts.json, NULL);
 	if (lk_bpf_init(false) || lk_opts_finish())
-		return 1;
-	if (env.tid && check_tid(env.tid))
 		return 1;
 	m = lk_choose(&hook);
 	if (m == LK_M_NONE) {
