@@ -75,7 +75,6 @@ static int parse_sort(const char *s)
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-
 	switch (key) {
 	case 's':
 		env.syscalls = arg;
