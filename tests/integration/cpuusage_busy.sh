@@ -38,21 +38,26 @@ jq -e . "$out" >/dev/null || fail "output is not one JSON object per line"
 sum_ns() { jq -s --argjson p "$1" '[.[].processes[] | select(.pid == $p) | .oncpu_ns] | add // 0' "$out"; }
 sum_irq() { jq -s --argjson p "$1" '[.[].processes[] | select(.pid == $p) | .irq_ns] | add // 0' "$out"; }
 busy_ns=$(sum_ns "$BUSY")
+busy_irq=$(sum_irq "$BUSY")
 sleep_ns=$(sum_ns "$SLEEPER")
-echo "busy child: cpuusage ${busy_ns} ns (interrupts in it: $(sum_irq "$BUSY") ns), schedstat ${busy_ss} ns"
+echo "busy child: cpuusage ${busy_ns} ns (interrupts in it: $busy_irq ns), schedstat ${busy_ss} ns"
 echo "sleeping child: cpuusage ${sleep_ns} ns (interrupts in it: $(sum_irq "$SLEEPER") ns), schedstat ${sleep_ss} ns"
 assert_ge "$busy_ns" 500000000 "busy child on-CPU ns (non-zero: BPF attached)"
-assert_near "$busy_ns" "$busy_ss" 1 0 "busy child vs /proc/PID/schedstat"
+# Without CONFIG_IRQ_TIME_ACCOUNTING (Debian's kernels) schedstat keeps
+# the interrupt time cpuusage takes out: far below 1% on a quiet
+# machine, several percent under qemu TCG (make vmtest).
+assert_near "$((busy_ns + busy_irq))" "$busy_ss" 1 0 "busy child + its interrupts vs /proc/PID/schedstat"
 # It ran only to start up, blocking a few dozen times.  Each time a task
 # blocks, cpuusage counts the scheduler's work up to the switch (idle
 # balancing included) as the task's; the kernel stops its clock before
 # that.  Hence 2 ms of absolute slack.
-assert_near "$sleep_ns" "$sleep_ss" 1 2000000 "sleeping child vs /proc/PID/schedstat"
+assert_near "$((sleep_ns + $(sum_irq "$SLEEPER")))" "$sleep_ss" 1 2000000 \
+	"sleeping child + its interrupts vs /proc/PID/schedstat"
 
-# Once started (its first interval holds exec and start-up), the sleeper
-# stays under 1%.
-max_sleep_pct=$(jq -s --argjson p "$SLEEPER" '[.[].processes[] | select(.pid == $p) | .cpu_pct] | .[1:] | max // 0' "$out")
-assert_le "$max_sleep_pct" 1 "sleeping child %CPU after its first interval"
+# Once started (its first two intervals hold exec and start-up, which
+# under qemu TCG takes 150 ms of CPU), the sleeper stays under 1%.
+max_sleep_pct=$(jq -s --argjson p "$SLEEPER" '[.[].processes[] | select(.pid == $p) | .cpu_pct] | .[2:] | max // 0' "$out")
+assert_le "$max_sleep_pct" 1 "sleeping child %CPU after its first two intervals"
 
 # While it spun, the busy child was in every interval it fully covered,
 # whether or not it was switched out: the flush charges the running task.
