@@ -35,6 +35,10 @@ OPTIONAL_CMDS="ping jq strace sockperf iperf3 bpftool python3"
 
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
 
+# The distribution's commands, not a user's shims (pyenv's python3 is a
+# shell script that finds its interpreter through $HOME).
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
 kver=$(ls "$KROOT/lib/modules" | head -n1)
 [ -n "$kver" ] || die "no lib/modules in $KROOT"
 mdir=$KROOT/lib/modules/$kver
