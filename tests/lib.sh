@@ -94,6 +94,18 @@ assert_near() {
 	ok "$5: $1 ~ $2"
 }
 
+# Wait until FILE holds N lines matching PATTERN (a tool's -v "attached"
+# lines, say), up to SECS: lk_wait_lines SECS FILE PATTERN [N].  Loading
+# BPF takes seconds under qemu TCG: never a fixed sleep for an attach.
+lk_wait_lines() {
+	local secs=$1 file=$2 pat=$3 n=${4:-1} i
+	for ((i = 0; i < secs * 10; i++)); do
+		[ "$(grep -c -- "$pat" "$file" 2>/dev/null)" -ge "$n" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # Wait until CMD succeeds, up to SECS seconds: lk_wait_for SECS CMD...
 lk_wait_for() {
 	local secs=$1 i; shift

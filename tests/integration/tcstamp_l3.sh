@@ -50,8 +50,7 @@ lk_bg ip netns exec "$NS" "$OUTPUT/tcpreq" server "10.77.0.2:$PORT"
 lk_wait_for 5 ip netns exec "$NS" sh -c "ss -Htln | grep -q ':$PORT '" || fail "tcpreq server did not start"
 lk_bg "$OUTPUT/tcstamp" -j -v -I "${U}a" --netns "$NC" >"$OUT" 2>"$LK_TMP/err"
 TS_PID=$LK_LAST_PID
-sleep 1
-kill -0 "$TS_PID" 2>/dev/null || { cat "$LK_TMP/err"; fail "tcstamp did not start"; }
+lk_wait_lines 60 "$LK_TMP/err" "attached to" || { cat "$LK_TMP/err"; fail "tcstamp did not start"; }
 grep -q 'no link-layer header' "$LK_TMP/err" || { cat "$LK_TMP/err"; fail "tcstamp did not see an L3 device"; }
 ip netns exec "$NC" "$OUTPUT/tcpreq" client --rate 200 --duration 2 -j "10.77.0.2:$PORT" >"$LK_TMP/req" ||
 	fail "tcpreq client failed"

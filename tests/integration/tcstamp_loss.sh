@@ -30,11 +30,11 @@ lk_wait_for 5 lk_in_server sh -c "ss -Htln | grep -q ':$PORT '" || fail "iperf3 
 lk_bg ip netns exec "$LAB_C" tshark -q -i veth0 -a duration:20 -c 300000 -s 96 \
 	-f "tcp port $PORT" -w "$CAP" 2>"$LK_TMP/tshark.err"
 CAP_PID=$LK_LAST_PID
-lk_bg "$OUTPUT/tcstamp" -j --events -I veth0 --netns "$LAB_C" --peer "$LAB_S" --rport $PORT >"$OUT"
+lk_bg "$OUTPUT/tcstamp" -v -j --events -I veth0 --netns "$LAB_C" --peer "$LAB_S" --rport $PORT >"$OUT" 2>"$LK_TMP/ts.err"
 TS_PID=$LK_LAST_PID
 lk_wait_for 10 grep -q Capturing "$LK_TMP/tshark.err" || fail "tshark did not start"
-sleep 1
-kill -0 "$TS_PID" 2>/dev/null || fail "tcstamp did not start"
+# Both sides (--peer): two "attached" lines.
+lk_wait_lines 60 "$LK_TMP/ts.err" "attached to" 2 || fail "tcstamp did not start: $(cat "$LK_TMP/ts.err")"
 
 retr0=$(lk_netstat "$LAB_C" "Tcp RetransSegs")
 lk_in_client iperf3 -c "$LAB_S_IP" -p $PORT -t 4 -l 64k >"$LK_TMP/iperf" 2>&1 || fail "iperf3 failed"

@@ -15,10 +15,9 @@ lk_in_server sysctl -q -w net.ipv4.tcp_timestamps=0 || fail "cannot turn timesta
 
 lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "$LAB_S_IP:$PORT"
 lk_wait_for 5 lk_in_server sh -c "ss -Htln | grep -q ':$PORT '" || fail "tcpreq server did not start"
-lk_bg "$OUTPUT/tcstamp" -j -I veth0 --netns "$LAB_C" --rport $PORT >"$OUT"
+lk_bg "$OUTPUT/tcstamp" -v -j -I veth0 --netns "$LAB_C" --rport $PORT >"$OUT" 2>"$LK_TMP/ts.err"
 TS_PID=$LK_LAST_PID
-sleep 1
-kill -0 "$TS_PID" 2>/dev/null || fail "tcstamp did not start"
+lk_wait_lines 60 "$LK_TMP/ts.err" "attached to" || fail "tcstamp did not start: $(cat "$LK_TMP/ts.err")"
 lk_in_client "$OUTPUT/tcpreq" client --rate 500 --duration 3 -j "$LAB_S_IP:$PORT" >"$LK_TMP/req" ||
 	fail "tcpreq client failed"
 sleep 0.3

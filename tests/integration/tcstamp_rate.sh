@@ -26,14 +26,18 @@ fi
 
 lk_bg ip netns exec "$LAB_S" iperf3 -s -1 -p $PORT
 lk_wait_for 5 lk_in_server sh -c "ss -Htln | grep -q ':$PORT '" || fail "iperf3 server did not start"
-lk_bg ip netns exec "$LAB_C" iperf3 -c "$LAB_S_IP" -p $PORT -C reno -t 6 -l 64k
+# Long enough to outlast tcstamp's start on a slow (emulated) machine;
+# ended once measured.
+lk_bg ip netns exec "$LAB_C" iperf3 -c "$LAB_S_IP" -p $PORT -C reno -t 30 -l 64k
 IPERF=$LK_LAST_PID
-# Past slow start, time the flow and sample its bytes in flight together.
+# Past slow start, time the flow (already running: tcstamp meets it in
+# mid-transfer) and sample its bytes in flight together.
 sleep 1.5
-lk_bg "$OUTPUT/tcstamp" -j -I veth0 --netns "$LAB_C" --rport $PORT >"$OUT"
+lk_bg "$OUTPUT/tcstamp" -v -j -I veth0 --netns "$LAB_C" --rport $PORT >"$OUT" 2>"$LK_TMP/ts.err"
 TS_PID=$LK_LAST_PID
+lk_wait_lines 60 "$LK_TMP/ts.err" "attached to" || fail "tcstamp did not start: $(cat "$LK_TMP/ts.err")"
 sleep 0.5
-kill -0 "$TS_PID" 2>/dev/null || fail "tcstamp did not start"
+kill -0 "$IPERF" 2>/dev/null || fail "the transfer ended before tcstamp was attached"
 for i in $(seq 1 15); do
 	lk_in_client ss -Hti state established "( dport = :$PORT )" |
 		grep -oE 'mss:[0-9]+|unacked:[0-9]+' | tr '\n' ' '
@@ -42,7 +46,9 @@ for i in $(seq 1 15); do
 done >"$LK_TMP/ss"
 kill -INT "$TS_PID"
 wait "$TS_PID" || fail "tcstamp exited with an error"
-wait "$IPERF" || fail "iperf3 failed"
+kill -0 "$IPERF" 2>/dev/null || fail "iperf3 ended early"
+kill -INT "$IPERF" 2>/dev/null
+wait "$IPERF"
 
 flow=$(jq -c 'select(.type == "flow" and .kind == "rtt")' "$OUT" | jq -s -c 'max_by(.bytes_out)')
 echo "data flow: $flow"
