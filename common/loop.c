@@ -61,6 +61,8 @@ int lk_run(struct ring_buffer *rb, lk_report_fn report, void *ctx)
 	long reports = 0;
 	int err = 0;
 
+	/* Scripts wait for this line (with -v) instead of guessing a sleep. */
+	lk_info("ready: programs attached");
 	while (!lk_exiting) {
 		unsigned long long now = lk_now_ns();
 		long long left_ms = interval_ns ? ((long long)(next - now) + 999999) / 1000000 : 200;

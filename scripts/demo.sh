@@ -54,8 +54,22 @@ BG_PIDS+=($SERVER)
 start_tool() {
 	local name=$1; shift
 	[ -x "$B/${name%%.*}" ] || { echo "demo: ${name%%.*} not built, left out" >&2; return; }
-	"$B/${name%%.*}" "$@" -j >"$OUT/$name.json" 2>"$OUT/$name.err" &
+	"$B/${name%%.*}" "$@" -v -j >"$OUT/$name.json" 2>"$OUT/$name.err" &
 	TOOL_PIDS+=($!)
+}
+# Every tool says "ready" on stderr (-v) once its programs are attached;
+# loading takes seconds on a slow or emulated machine.
+wait_ready() {
+	local f i
+	for f in "$OUT"/*.err; do
+		case $f in */tcpreq_*) continue ;; esac
+		for ((i = 0; i < 600; i++)); do
+			grep -q 'ready: programs attached' "$f" && break
+			sleep 0.1
+		done
+		grep -q 'ready: programs attached' "$f" ||
+			die "$(basename "$f" .err) did not start: $(grep -v '^[a-z_]*: using' "$f" | tail -n1)"
+	done
 }
 say "tools: tcplat, tcpretrans_cnt, syslat, cpuusage, tcstamp"
 start_tool tcplat.client --netns "$C" -c tcpreq --role client -H
@@ -66,8 +80,7 @@ start_tool tcpretrans_cnt.server --netns "$S"
 start_tool syslat -p "$SERVER" -n 8
 start_tool cpuusage -n 8
 start_tool tcstamp --netns "$C" -I veth0 -H
-sleep 2
-for p in "${TOOL_PIDS[@]}"; do kill -0 "$p" 2>/dev/null || echo "demo: a tool exited early (see $OUT/*.err)" >&2; done
+wait_ready
 r0c=$(snmp "$C") r0s=$(snmp "$S")
 
 say "tcpreq client (ping): $CONNS connections, $SIZE bytes, ${SECS}s"
