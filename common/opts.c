@@ -25,6 +25,8 @@ struct lk_opts lk_opts;
 enum {
 	OPT_CGROUP = 0x1001,
 	OPT_NETNS,
+	OPT_LPORT,
+	OPT_RPORT,
 };
 
 struct opt_def {
@@ -38,6 +40,10 @@ static const struct opt_def all_opts[] = {
 	{ LK_OPT_COMM, { "comm", 'c', "COMM", 0, "Trace this command name only", 1 } },
 	{ LK_OPT_CGROUP, { "cgroup", OPT_CGROUP, "PATH", 0, "Trace this cgroup v2 only", 1 } },
 	{ LK_OPT_NETNS, { "netns", OPT_NETNS, "NAME|PATH", 0, "Network namespace (ip netns name or path)", 1 } },
+	{ LK_OPT_FLOW, { "lport", OPT_LPORT, "PORT", 0, "Local port", 1 } },
+	{ LK_OPT_FLOW, { "rport", OPT_RPORT, "PORT", 0, "Remote port", 1 } },
+	{ LK_OPT_FLOW, { NULL, '4', NULL, 0, "IPv4 only", 1 } },
+	{ LK_OPT_FLOW, { NULL, '6', NULL, 0, "IPv6 only", 1 } },
 	{ LK_OPT_INTERVAL, { "interval", 'i', "SEC", 0, "Report every SEC seconds (default: at exit)", 2 } },
 	{ LK_OPT_TIMESTAMP, { "timestamp", 'T', NULL, 0, "Timestamp each report", 2 } },
 	{ LK_OPT_JSON, { "json", 'j', NULL, 0, "One JSON object per line", 2 } },
@@ -172,6 +178,17 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CGROUP:
 		lk_opts.cgroup = arg;
+		break;
+	case OPT_LPORT:
+	case OPT_RPORT:
+		if (lk_parse_port(arg, key == OPT_LPORT ? &lk_opts.lport : &lk_opts.rport))
+			argp_error(state, "invalid port '%s'", arg);
+		break;
+	case '4':
+	case '6':
+		if (lk_opts.family && lk_opts.family != (key == '4' ? 4 : 6))
+			argp_error(state, "-4 and -6 exclude each other");
+		lk_opts.family = key == '4' ? 4 : 6;
 		break;
 	case OPT_NETNS:
 		lk_opts.netns = arg;

@@ -33,6 +33,7 @@ enum {
 	LK_OPT_JSON = 1 << 6,
 	LK_OPT_VERBOSE = 1 << 7,
 	LK_OPT_TID = 1 << 8,		/* -t TID: one thread */
+	LK_OPT_FLOW = 1 << 9,		/* --lport, --rport, -4, -6 */
 	LK_OPT_OUTPUT = LK_OPT_INTERVAL | LK_OPT_TIMESTAMP | LK_OPT_JSON |
 			LK_OPT_VERBOSE,
 	LK_OPT_TASK = LK_OPT_PID | LK_OPT_COMM | LK_OPT_CGROUP,
@@ -41,6 +42,8 @@ enum {
 struct lk_opts {
 	pid_t pid;		/* 0: any */
 	pid_t tid;		/* 0: any */
+	uint16_t lport, rport;	/* 0: any */
+	int family;		/* 4, 6; 0: both */
 	char comm[16];		/* "": any */
 	const char *cgroup;	/* NULL: any */
 	uint64_t cgroup_id;	/* resolved from cgroup */

@@ -42,8 +42,6 @@ enum {
 	OPT_FROM_READ,
 	OPT_EVENTS,
 	OPT_MIN_US,
-	OPT_LPORT,
-	OPT_RPORT,
 };
 
 static struct {
@@ -56,8 +54,6 @@ static struct {
 	bool events;
 	double min_us;
 	long top;
-	int family;
-	uint16_t lport, rport;
 } env;
 
 static const struct argp_option options[] = {
@@ -72,10 +68,6 @@ static const struct argp_option options[] = {
 	{ "top", 'n', "N", 0, "Show the N busiest rows only", 0 },
 	{ "events", OPT_EVENTS, NULL, 0, "Also print one line per request (with --min-us)", 0 },
 	{ "min-us", OPT_MIN_US, "US", 0, "--events: only requests of at least US microseconds", 0 },
-	{ "lport", OPT_LPORT, "PORT", 0, "Local port", 0 },
-	{ "rport", OPT_RPORT, "PORT", 0, "Remote port", 0 },
-	{ NULL, '4', NULL, 0, "IPv4 only", 0 },
-	{ NULL, '6', NULL, 0, "IPv6 only", 0 },
 	{},
 };
 
@@ -123,20 +115,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_MIN_US:
 		if (lk_parse_double(arg, 0, 1e9, &env.min_us))
 			argp_error(state, "invalid --min-us '%s'", arg);
-		break;
-	case OPT_LPORT:
-		if (lk_parse_port(arg, &env.lport))
-			argp_error(state, "invalid port '%s'", arg);
-		break;
-	case OPT_RPORT:
-		if (lk_parse_port(arg, &env.rport))
-			argp_error(state, "invalid port '%s'", arg);
-		break;
-	case '4':
-	case '6':
-		if (env.family && env.family != (key == '4' ? 4 : 6))
-			argp_error(state, "-4 and -6 exclude each other");
-		env.family = key == '4' ? 4 : 6;
 		break;
 	case ARGP_KEY_END:
 		if (env.per_flow && env.per_proc)
@@ -822,9 +800,9 @@ static int setup(struct tcplat_bpf *skel, const struct methods *m, bool dbl)
 	skel->rodata->from_read = env.from_read;
 	skel->rodata->del_at_close = !m->destroy;
 	skel->rodata->force_role = env.role;
-	skel->rodata->family_only = env.family;
-	skel->rodata->lport_only = env.lport;
-	skel->rodata->rport_only = env.rport;
+	skel->rodata->family_only = lk_opts.family;
+	skel->rodata->lport_only = lk_opts.lport;
+	skel->rodata->rport_only = lk_opts.rport;
 	skel->rodata->lk_filter = lk_filter_from_opts();
 	read_port_range(skel);
 	if (size_maps(skel, m, dbl)) {
@@ -837,7 +815,7 @@ static int setup(struct tcplat_bpf *skel, const struct methods *m, bool dbl)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_OUTPUT), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc,

@@ -40,18 +40,12 @@ static const char doc[] =
 
 enum {
 	OPT_EVENTS = 0x2001,
-	OPT_LPORT,
-	OPT_RPORT,
 };
 
 static const struct argp_option options[] = {
 	{ "per-flow", 'F', NULL, 0, "One row per flow (4-tuple), worst first", 0 },
 	{ "top", 'n', "N", 0, "With -F: at most N flows per report (default 20, 0: all)", 0 },
 	{ "events", OPT_EVENTS, NULL, 0, "One line per retransmission", 0 },
-	{ "lport", OPT_LPORT, "PORT", 0, "Local port", 0 },
-	{ "rport", OPT_RPORT, "PORT", 0, "Remote port", 0 },
-	{ NULL, '4', NULL, 0, "IPv4 only (IPv4-mapped IPv6 counts as IPv4)", 0 },
-	{ NULL, '6', NULL, 0, "IPv6 only", 0 },
 	{},
 };
 
@@ -62,8 +56,6 @@ static struct env {
 	bool per_flow;
 	long top;
 	bool events;
-	int family;
-	uint16_t lport, rport;
 } env = { .top = 20 };
 
 static const char *const kind_names[RT_NKINDS] = {
@@ -82,20 +74,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_EVENTS:
 		env.events = true;
-		break;
-	case OPT_LPORT:
-		if (lk_parse_port(arg, &env.lport))
-			argp_error(state, "bad port: %s", arg);
-		break;
-	case OPT_RPORT:
-		if (lk_parse_port(arg, &env.rport))
-			argp_error(state, "bad port: %s", arg);
-		break;
-	case '4':
-	case '6':
-		if (env.family && env.family != (key == '4' ? 4 : 6))
-			argp_error(state, "-4 and -6 exclude each other");
-		env.family = key == '4' ? 4 : 6;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -626,9 +604,9 @@ static int setup(struct ctx *c)
 	if (choose_hooks(c->skel, has_err))
 		return -1;
 	c->skel->rodata->lk_filter = lk_filter_from_opts();
-	c->skel->rodata->f_family = env.family;
-	c->skel->rodata->f_lport = env.lport;
-	c->skel->rodata->f_rport = env.rport;
+	c->skel->rodata->f_family = lk_opts.family;
+	c->skel->rodata->f_lport = lk_opts.lport;
+	c->skel->rodata->f_rport = lk_opts.rport;
 	c->skel->rodata->emit_events = env.events;
 	if (!env.events)
 		bpf_map__set_max_entries(c->skel->maps.events, 4096);
@@ -666,7 +644,7 @@ static struct ring_buffer *open_rings(struct ctx *c)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_OUTPUT), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,

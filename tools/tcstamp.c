@@ -40,8 +40,6 @@ static const char doc[] =
 
 enum {
 	OPT_EVENTS = 0x2001,
-	OPT_LPORT,
-	OPT_RPORT,
 	OPT_LADDR,
 	OPT_RADDR,
 	OPT_PEER,
@@ -54,12 +52,8 @@ static const struct argp_option options[] = {
 	{ "per-flow", 'F', NULL, 0, "One row per flow (the default)", 0 },
 	{ "hist", 'H', NULL, 0, "Print a log2 histogram of RTT (and one-way delay)", 0 },
 	{ "events", OPT_EVENTS, NULL, 0, "One line per sample", 0 },
-	{ "lport", OPT_LPORT, "PORT", 0, "Local port (on the -I side)", 0 },
-	{ "rport", OPT_RPORT, "PORT", 0, "Remote port", 0 },
 	{ "laddr", OPT_LADDR, "ADDR", 0, "Local address", 0 },
 	{ "raddr", OPT_RADDR, "ADDR", 0, "Remote address", 0 },
-	{ NULL, '4', NULL, 0, "IPv4 only", 0 },
-	{ NULL, '6', NULL, 0, "IPv6 only", 0 },
 	{},
 };
 
@@ -82,8 +76,6 @@ static struct env {
 	int label_w;
 	bool hist;
 	bool events;
-	int family;
-	uint16_t lport, rport;
 	int laddr_family, raddr_family;
 	uint32_t laddr[4], raddr[4];
 } env;
@@ -133,14 +125,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_EVENTS:
 		env.events = true;
 		break;
-	case OPT_LPORT:
-		if (lk_parse_port(arg, &env.lport))
-			argp_error(state, "bad port: %s", arg);
-		break;
-	case OPT_RPORT:
-		if (lk_parse_port(arg, &env.rport))
-			argp_error(state, "bad port: %s", arg);
-		break;
 	case OPT_LADDR:
 		if (parse_addr(arg, &env.laddr_family, env.laddr))
 			argp_error(state, "bad address: %s", arg);
@@ -148,12 +132,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_RADDR:
 		if (parse_addr(arg, &env.raddr_family, env.raddr))
 			argp_error(state, "bad address: %s", arg);
-		break;
-	case '4':
-	case '6':
-		if (env.family && env.family != (key == '4' ? 4 : 6))
-			argp_error(state, "-4 and -6 exclude each other");
-		env.family = key == '4' ? 4 : 6;
 		break;
 	case ARGP_KEY_END:
 		if (!env.sides[0].ifname)
@@ -614,9 +592,9 @@ static void set_rodata(struct tcstamp_bpf *skel)
 		skel->rodata->side_l2[i] = env.sides[i].l2;
 	skel->rodata->owd_enabled = env.nsides > 1;
 	skel->rodata->emit_events = env.events;
-	skel->rodata->f_family = env.family;
-	skel->rodata->f_lport = env.lport;
-	skel->rodata->f_rport = env.rport;
+	skel->rodata->f_family = lk_opts.family;
+	skel->rodata->f_lport = lk_opts.lport;
+	skel->rodata->f_rport = lk_opts.rport;
 	skel->rodata->f_laddr_family = env.laddr_family;
 	skel->rodata->f_raddr_family = env.raddr_family;
 	memcpy((void *)skel->rodata->f_laddr, env.laddr, sizeof(env.laddr));
@@ -626,7 +604,7 @@ static void set_rodata(struct tcstamp_bpf *skel)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_NETNS | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_OUTPUT), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
