@@ -93,3 +93,15 @@ int lk_run(struct ring_buffer *rb, lk_report_fn report, void *ctx)
 	report(ctx, true);
 	return err;
 }
+
+struct ring_buffer *lk_events_open(const struct bpf_map *map, lk_event_fn fn, void *ctx)
+{
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(map), fn, ctx, NULL);
+	int err = -errno;
+
+	if (!rb) {
+		lk_err_bpf("create the event ring buffer", err);
+		errno = -err;
+	}
+	return rb;
+}

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct ring_buffer;
 
@@ -25,5 +26,13 @@ typedef int (*lk_report_fn)(void *ctx, bool final);
  * report always happens, so SIGINT prints the summary.
  */
 int lk_run(struct ring_buffer *rb, lk_report_fn report, void *ctx);
+
+/*
+ * The --events ring buffer on @map, records handed to @fn(ctx, data,
+ * size).  NULL after one line on stderr (errno set) if it cannot be made.
+ */
+struct bpf_map;
+typedef int (*lk_event_fn)(void *ctx, void *data, size_t size);
+struct ring_buffer *lk_events_open(const struct bpf_map *map, lk_event_fn fn, void *ctx);
 
 #endif

@@ -650,10 +650,9 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	if (env.events) {
-		rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), handle_event, &c, NULL);
+		rb = lk_events_open(c.skel->maps.events, handle_event, &c);
 		if (!rb) {
 			err = -errno;
-			lk_err_bpf("create ring buffer", err);
 			goto cleanup;
 		}
 	}
