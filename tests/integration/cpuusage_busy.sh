@@ -65,5 +65,6 @@ n_busy=$(jq -s --argjson p "$BUSY" '[.[] | select(.type == "interval") | .proces
 assert_ge "$n_busy" 3 "intervals with the busy child above 20%"
 
 # Every CPU's interval is fully accounted: tasks + irqs + idle = elapsed.
+jq -c '{type, task_ns, softirq_ns, hardirq_ns, idle_ns, elapsed_ns, parts: ((.task_ns + .softirq_ns + .hardirq_ns + .idle_ns) / .elapsed_ns)}' "$out"
 bad=$(jq -s '[.[] | (.task_ns + .softirq_ns + .hardirq_ns + .idle_ns) / .elapsed_ns | select(. < 0.999 or . > 1.001)] | length' "$out")
 assert_eq "$bad" 0 "intervals whose parts do not add up to the elapsed time"
