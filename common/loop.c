@@ -16,9 +16,26 @@ static void on_signal(int sig)
 	lk_exiting = sig;
 }
 
+static void exit_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+void lk_signals_hold(void)
+{
+	sigset_t set;
+
+	exit_signals(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 void lk_signals_init(void)
 {
 	struct sigaction sa;
+	sigset_t set;
 
 	memset(&sa, 0, sizeof(sa));
 	/* No SA_RESTART: a signal must wake ring_buffer__poll() at once. */
@@ -28,6 +45,10 @@ void lk_signals_init(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A signal held since lk_signals_hold() arrives here: lk_run() then
+	 * makes its final report at once. */
+	exit_signals(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 static bool target_gone(void)

@@ -10,6 +10,14 @@ struct ring_buffer;
 
 /* Set by SIGINT, SIGTERM and SIGHUP; SIGPIPE is ignored. */
 extern volatile sig_atomic_t lk_exiting;
+/*
+ * Hold SIGINT, SIGTERM and SIGHUP from the start until lk_signals_init():
+ * a stop asked for while the BPF programs load (seconds on a slow
+ * machine) is then a request for the final report and the detach, not
+ * lost.  A shell starts background jobs with SIGINT ignored, which would
+ * drop it; Linux keeps an ignored signal pending while it is blocked.
+ */
+void lk_signals_hold(void);
 void lk_signals_init(void);
 
 /*

@@ -702,6 +702,7 @@ int main(int argc, char **argv)
 	enum lk_method m;
 	int err;
 
+	lk_signals_hold();
 	err = lk_argp_parse(&argp, argc, argv);
 	if (err)
 		return 1;

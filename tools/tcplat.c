@@ -826,6 +826,7 @@ int main(int argc, char **argv)
 	struct ctx c = {};
 	int err;
 
+	lk_signals_hold();
 	if (lk_argp_parse(&argp, argc, argv))
 		return 1;
 	lk_out_init(lk_opts.json, NULL);

@@ -653,6 +653,7 @@ int main(int argc, char **argv)
 	struct ctx c = {};
 	int err;
 
+	lk_signals_hold();
 	err = lk_argp_parse(&argp, argc, argv);
 	if (err)
 		return 1;

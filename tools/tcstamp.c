@@ -614,6 +614,7 @@ int main(int argc, char **argv)
 	int err, i;
 
 	env.nsides = 1;
+	lk_signals_hold();
 	err = lk_argp_parse(&argp, argc, argv);
 	if (err)
 		return 1;
