@@ -18,6 +18,7 @@
 #   LK_VM_ONLY        "glob ...": only these integration tests in the guest
 #   LK_VM_TCG_SKIP    "name:reason ...": tests that skip under TCG (too slow)
 #   LK_VM_PYTHON=0    leave python3 out (its tests skip)
+#   LK_VM_TSHARK=0    leave tshark out (the capture tests skip)
 #   LK_VM_SURVEY=0    no -v survey of the tools before the tests
 # Exit: 0 all passed, 1 failures or the guest crashed or hung, 2 usage,
 # 77 qemu or the kernel package is not available.
@@ -102,6 +103,7 @@ LK_VM_ACCEL=$accel bash scripts/vm/mkinitramfs.sh "$kroot" "$STATIC" "$VMDIR/ini
 append="console=ttyS0 panic=-1 loglevel=5 tsc=reliable lk.timeout=${LK_VM_TEST_TIMEOUT:-300}"
 [ -n "${TESTS:-}" ] && append="$append lk.tests=$TESTS"
 [ "${LK_VM_SURVEY:-1}" = 0 ] && append="$append lk.survey=0"
+[ "$accel" = tcg ] && append="$append lk.tcg=1"
 
 echo "vmtest: booting $(basename "$kernel") ($accel, $SMP CPUs, ${MEM} MB; console in $VMDIR/console.log)"
 start=$(date +%s)

@@ -20,9 +20,10 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/scripts/vm
 
 # Modules loaded at boot.  Missing ones are reported and left out: the
-# tests that need them skip with a reason.
+# tests that need them skip with a reason.  tun for tcstamp_l3; tcp_diag
+# for ss -i (without it ss reads /proc/net/tcp and shows no TCP info).
 MODULES="veth dummy ifb sch_netem sch_plug sch_tbf sch_htb sch_prio sch_fq
-	sch_ingress cls_bpf cls_u32 cls_matchall act_bpf act_mirred act_gact"
+	sch_ingress cls_bpf cls_u32 cls_matchall act_bpf act_mirred act_gact tun tcp_diag"
 
 # Host packages whose commands the guest gets whole, so that tests see
 # the same GNU/util-linux tools as on the host (busybox's setpriv, ss or
@@ -31,7 +32,7 @@ MODULES="veth dummy ifb sch_netem sch_plug sch_tbf sch_htb sch_prio sch_fq
 HOST_PKGS="coreutils util-linux bsdutils mount procps psmisc iproute2
 	iputils-ping findutils grep sed mawk gawk diffutils gzip"
 REQUIRED_CMDS="bash ip tc ss awk sed grep timeout setsid setpriv taskset mktemp date sort"
-OPTIONAL_CMDS="ping jq strace sockperf iperf3 bpftool python3"
+OPTIONAL_CMDS="ping jq strace sockperf iperf3 bpftool python3 tshark"
 
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
 
@@ -125,6 +126,14 @@ if [ "${LK_VM_PYTHON:-1}" = 1 ] && [ -e "$root/usr/bin/python3" ]; then
 else
 	rm -f "$root"/usr/bin/python3*
 fi
+# tshark (tcstamp_capture and tcstamp_loss check tcstamp against a
+# capture) captures through dumpcap and reads its tables from
+# /usr/share/wireshark (28 MB packed in all; LK_VM_TSHARK=0 leaves it out).
+if [ "${LK_VM_TSHARK:-1}" = 1 ] && [ -e "$root/usr/bin/tshark" ] && copy_cmd dumpcap; then
+	[ -d /usr/share/wireshark ] && { mkdir -p "$root/usr/share"; cp -a /usr/share/wireshark "$root/usr/share/"; }
+else
+	rm -f "$root/usr/bin/tshark"
+fi
 [ -f /etc/ld.so.cache ] && cp /etc/ld.so.cache "$root/etc/"
 # tc's netem distribution tables, iproute2's name tables.
 for d in /usr/lib/tc /etc/iproute2 /usr/share/iproute2; do
@@ -211,8 +220,9 @@ fi
 
 # Tests too slow under qemu TCG (no KVM), with the reason: each is
 # replaced by one that skips with it, so that the count still shows it.
+# None by default: the slow ones shrink their load when LK_TCG=1.
 # LK_VM_TCG_SKIP="name:reason ..." overrides, "" runs them all.
-TCG_SKIP="syslat_strace:strace_-f_of_200000_syscalls_takes_over_6_minutes_under_qemu_TCG"
+TCG_SKIP=""
 if [ "${LK_VM_ACCEL:-tcg}" = tcg ]; then
 	for e in ${LK_VM_TCG_SKIP-$TCG_SKIP}; do
 		f=$root/latkit/tests/integration/${e%%:*}.sh

@@ -55,7 +55,14 @@ assert_ge "$n" 1000 "capture RTT samples"
 cap_p50=$(awk '{ v[NR] = $1 * 1e6 } END { print v[int((NR + 1) / 2)] }' "$LK_TMP/rtt")
 echo "tcstamp: $samples samples, p50 $p50 us; capture: $n samples, p50 $cap_p50 us"
 echo "tcpreq (application round trips): $(cat "$LK_TMP/req")"
-assert_near "$p50" "$cap_p50" 10 20 "median RTT, tcstamp vs capture (us)"
+# The capture taps each packet on the far side of tc (after tc egress,
+# before tc ingress), so tcstamp's round trip holds the tap's own work
+# twice: never shorter, longer by that cost.  Under qemu TCG (LK_TCG=1)
+# that work is some 30 us, not 1.
+slack=20
+[ "${LK_TCG:-}" = 1 ] && slack=60
+assert_ge "$p50" "$(awk -v c="$cap_p50" 'BEGIN { print c * 0.98 }')" "median RTT, tcstamp vs capture - 2% (us)"
+assert_near "$p50" "$cap_p50" 10 $slack "median RTT, tcstamp vs capture (us)"
 assert_le "$samples" $((n * 2)) "tcstamp samples at most twice the capture's"
 assert_ge "$samples" $((n / 2)) "tcstamp samples at least half the capture's"
 

@@ -59,6 +59,7 @@ exp=$(awk -v r=$RATE_MBIT '{ m = 0; u = 0
 		for (i = 1; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == "mss") m = kv[2]; if (kv[1] == "unacked") u = kv[2] }
 		if (m && u) print u * (m + 66) * 8 / r }' "$LK_TMP/ss" | sort -g |
 	awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }')
+echo "ss samples (mss, unacked segments):"; cat "$LK_TMP/ss"
 echo "expected from in-flight bytes: $exp us; tcstamp mean: $mean us ($samples samples)"
 assert_ge "$samples" 50 "RTT samples under the rate limit"
 assert_ge "$exp" 5000 "in-flight bytes build a queue of at least 5 ms"
