@@ -56,17 +56,17 @@ static __always_inline void charge(struct cpuusage_cpu *c, struct task_struct *t
 	c->irq_in_task = 0;
 	tid = BPF_CORE_READ(t, pid);
 	if (!tid) {
-		c->idle_ns += delta;
+		c->live.idle_ns += delta;
 		return;
 	}
-	c->task_ns += delta;
+	c->live.task_ns += delta;
 	if (!lk_task_wanted())
 		return;
 	key.tid = tid;
 	key.start_ns = BPF_CORE_READ(t, start_time);
 	v = lk_lookup_or_init(&tasks, &key, &zero_task);
 	if (!v) {
-		c->drops += delta;
+		c->live.drops += delta;
 		return;
 	}
 	v->run_ns += delta;
@@ -90,7 +90,7 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 
 	if (!c)
 		return 0;
-	c->switches++;
+	c->live.switches++;
 	charge(c, prev, bpf_ktime_get_ns(), 1, !preempt && prev_state);
 	return 0;
 }
@@ -129,7 +129,7 @@ static __always_inline void softirq_account(struct cpuusage_cpu *c, __u64 now)
 
 	d = d > c->hard_in_soft ? d - c->hard_in_soft : 0;
 	if (vec < CPUUSAGE_NR_SOFTIRQS)
-		c->softirq_ns[vec] += d;
+		c->live.softirq_ns[vec] += d;
 	c->irq_in_task += d;
 	c->hard_in_soft = 0;
 }
@@ -188,7 +188,7 @@ static __always_inline int on_hardirq_exit(void)
 		return 0;
 	d = bpf_ktime_get_ns() - c->hardirq_start;
 	c->hardirq_start = 0;
-	c->hardirq_ns += d;
+	c->live.hardirq_ns += d;
 	c->irq_in_task += d;
 	if (c->softirq_start)
 		c->hard_in_soft += d;
@@ -267,6 +267,7 @@ int flush(void *ctx)
 		c->softirq_start = now;
 	}
 	charge(c, (struct task_struct *)bpf_get_current_task(), now, 0, false);
+	c->at_flush = c->live;
 	c->flush_ns = now;
 	return 0;
 }

@@ -26,21 +26,29 @@ struct cpuusage_task {
 	char comm[16];
 };
 
-/*
- * One per CPU, written only on that CPU (sched_switch, the interrupt
- * tracepoints, and the flush program run there by BPF_PROG_TEST_RUN).
- * The first block is cumulative; the second is the state of what is
- * running now.
- */
-struct cpuusage_cpu {
+/* A CPU's time, cumulative: its parts add up to the time since the first flush. */
+struct cpuusage_totals {
 	unsigned long long task_ns;	/* non-idle tasks */
 	unsigned long long idle_ns;	/* the idle task */
 	unsigned long long hardirq_ns;	/* irq_handler_entry..exit */
 	unsigned long long softirq_ns[CPUUSAGE_NR_SOFTIRQS];
 	unsigned long long switches;
 	unsigned long long drops;	/* task time with no map entry */
+};
+
+/*
+ * One per CPU, written only on that CPU (sched_switch, the interrupt
+ * tracepoints, and the flush program run there by BPF_PROG_TEST_RUN).
+ * @at_flush is @live as the last flush left it, so that userspace reads
+ * every part as of @flush_ns: the CPU charges on while the other CPUs
+ * are flushed and the map is read, milliseconds under qemu TCG.
+ */
+struct cpuusage_cpu {
+	struct cpuusage_totals live;
+	struct cpuusage_totals at_flush;
 	unsigned long long flush_ns;	/* when the last flush ran */
 
+	/* What is running now. */
 	unsigned long long since;	/* current task charged up to here */
 	unsigned long long irq_in_task;	/* interrupt time since @since */
 	unsigned long long softirq_start;	/* 0: not in a softirq */

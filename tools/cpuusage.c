@@ -327,13 +327,13 @@ static void cpu_delta(const struct cpuusage_cpu *now, const struct cpuusage_cpu 
 
 	memset(d, 0, sizeof(*d));
 	d->elapsed = now->flush_ns - old->flush_ns;
-	d->task = now->task_ns - old->task_ns;
-	d->idle = now->idle_ns - old->idle_ns;
-	d->hardirq = now->hardirq_ns - old->hardirq_ns;
-	d->switches = now->switches - old->switches;
-	d->drops = now->drops - old->drops;
+	d->task = now->at_flush.task_ns - old->at_flush.task_ns;
+	d->idle = now->at_flush.idle_ns - old->at_flush.idle_ns;
+	d->hardirq = now->at_flush.hardirq_ns - old->at_flush.hardirq_ns;
+	d->switches = now->at_flush.switches - old->at_flush.switches;
+	d->drops = now->at_flush.drops - old->at_flush.drops;
 	for (v = 0; v < CPUUSAGE_NR_SOFTIRQS; v++) {
-		d->vec[v] = now->softirq_ns[v] - old->softirq_ns[v];
+		d->vec[v] = now->at_flush.softirq_ns[v] - old->at_flush.softirq_ns[v];
 		d->softirq += d->vec[v];
 	}
 }
