@@ -472,9 +472,12 @@ static __always_inline bool take(__u64 *slot, __u64 v)
 	return __sync_val_compare_and_swap(slot, v, 0) == v;
 }
 
-/* Remember a data segment; a resent one erases what it overlaps. */
+/*
+ * Remember a data segment; a resent one erases what it overlaps, and
+ * *again is how many of its payload bytes were sent before.
+ */
 static __always_inline bool egress_state(struct flow_state *st, struct pkt *p,
-					 __u64 now, struct ts_totals *t)
+					 __u64 now, struct ts_totals *t, __u32 *again)
 {
 	__u32 end = p->seq + p->seglen;
 	__u64 v;
@@ -511,6 +514,9 @@ static __always_inline bool egress_state(struct flow_state *st, struct pkt *p,
 			if (v)
 				take(&st->tsslot[i], v);
 		}
+		*again = st->snd_max - p->seq;
+		if (*again > p->payload)
+			*again = p->payload;
 		if (before(st->snd_max, end))
 			st->snd_max = end;
 		return true;
@@ -552,7 +558,7 @@ static __always_inline void on_egress(struct __sk_buff *skb, struct pkt *p,
 {
 	struct flow_state *st;
 	bool resent = false;
-	__u32 segs = skb->gso_segs ? skb->gso_segs : 1;
+	__u32 segs = skb->gso_segs ? skb->gso_segs : 1, again = 0;
 	__u64 now;
 
 	/* Pure ACKs: nothing to time, no clock read. */
@@ -561,11 +567,13 @@ static __always_inline void on_egress(struct __sk_buff *skb, struct pkt *p,
 	now = bpf_ktime_get_ns();
 	st = get_flow(&p->flow, t);
 	if (st) {
-		resent = egress_state(st, p, now, t);
+		resent = egress_state(st, p, now, t, &again);
 		__sync_fetch_and_add(&st->bytes_out, p->payload);
 		__sync_fetch_and_add(&st->segs_out, segs);
-		if (resent)
+		if (resent) {
 			__sync_fetch_and_add(&st->retrans, segs);
+			__sync_fetch_and_add(&st->bytes_retrans, again);
+		}
 	}
 	if (owd_enabled && p->payload) {
 		struct owd_key k = { .flow = p->flow, .seq = p->seq, .len = p->payload };

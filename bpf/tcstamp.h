@@ -67,6 +67,7 @@ struct flow_state {
 	unsigned long long bytes_in;	/* TCP payload received */
 	unsigned long long segs_out;
 	unsigned long long retrans;	/* segments sent again (seq below highest) */
+	unsigned long long bytes_retrans;	/* of bytes_out, those sent before */
 };
 
 /* Per-flow, per-interval figures (kernel ns). */
@@ -90,6 +91,7 @@ struct ts_stats {
 	unsigned long long bytes_in;
 	unsigned long long segs_out;
 	unsigned long long retrans;
+	unsigned long long bytes_retrans;
 	unsigned long long hist[TS_NBUCKETS];
 };
 

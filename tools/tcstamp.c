@@ -256,7 +256,7 @@ struct row {
 struct flow_snap {
 	struct ts_flow flow;
 	uint64_t created;
-	uint64_t bytes_out, bytes_in, segs_out, retrans;
+	uint64_t bytes_out, bytes_in, segs_out, retrans, bytes_retrans;
 };
 
 #define MAX_ROWS	(TS_MAX_STATS + TS_MAX_FLOWS)
@@ -359,6 +359,7 @@ static void print_row(const struct row *r)
 		lk_print_u64(LK_ANY, "bytes_in", "%11" PRIu64 " ", st->bytes_in);
 		lk_print_u64(LK_ANY, "segs_out", NULL, st->segs_out);
 		lk_print_u64(LK_ANY, "retrans", "%7" PRIu64, st->retrans);
+		lk_print_u64(LK_JSON, "bytes_retrans", NULL, st->bytes_retrans);
 		lk_print_u64(LK_JSON, "ts_samples", NULL, st->ts_samples);
 	}
 	lk_print_nl();
@@ -404,6 +405,7 @@ static void flow_delta(const struct ctx *c, const struct flow_snap *now, struct 
 	d->bytes_in -= o->bytes_in;
 	d->segs_out -= o->segs_out;
 	d->retrans -= o->retrans;
+	d->bytes_retrans -= o->bytes_retrans;
 }
 
 /*
@@ -432,6 +434,7 @@ static int flow_one(const void *key, const void *val, void *p)
 	now->bytes_in = st->bytes_in;
 	now->segs_out = st->segs_out;
 	now->retrans = st->retrans;
+	now->bytes_retrans = st->bytes_retrans;
 	flow_delta(c, now, &d);
 	if (!d.bytes_out && !d.bytes_in && !d.segs_out && !d.retrans)
 		return 0;
@@ -448,6 +451,7 @@ static int flow_one(const void *key, const void *val, void *p)
 	r->st.bytes_in = d.bytes_in;
 	r->st.segs_out = d.segs_out;
 	r->st.retrans = d.retrans;
+	r->st.bytes_retrans = d.bytes_retrans;
 	return 0;
 }
 
