@@ -5,6 +5,8 @@
 # line is shown), and fails otherwise.  Ends with one line:
 #	N passed, N failed, N skipped
 # TESTS=glob selects tests by name (e.g. TESTS='tcpretrans*').
+# LK_TEST_TIMEOUT=SECS limits each test (900); a test that needs longer
+# says so in a "# lk-timeout: SECS" line, which the variable overrides.
 set -u
 cd "$(dirname "$0")/.."
 export OUTPUT=${OUTPUT:-$PWD/build}
@@ -17,12 +19,14 @@ failed_names=""
 
 run_one() {
 	local name=$1; shift
-	local log=$LOGDIR/${name//\//-}.log start rc reason
+	local log=$LOGDIR/${name//\//-}.log start rc reason limit=$TIMEOUT
 	case "$name" in ${TESTS:-*}) ;; *) return ;; esac
+	[ -z "${LK_TEST_TIMEOUT:-}" ] && [ -f "${2:-}" ] &&
+		limit=$(sed -n 's/^# lk-timeout: *\([0-9][0-9]*\)$/\1/p' "$2" | head -n1 | grep . || echo "$TIMEOUT")
 	start=$(date +%s)
 	# setsid: a test and everything it started form one group that the
 	# timeout can end; the test's own traps clean up its namespaces.
-	timeout -k 20 "$TIMEOUT" setsid "$@" </dev/null >"$log" 2>&1
+	timeout -k 20 "$limit" setsid "$@" </dev/null >"$log" 2>&1
 	rc=$?
 	local secs=$(( $(date +%s) - start ))
 	case $rc in
@@ -31,7 +35,7 @@ run_one() {
 	    reason=$(grep -m1 '^SKIP:' "$log" | sed 's/^SKIP: *//')
 	    printf 'SKIP %-40s %s\n' "$name" "${reason:-no reason given}" ;;
 	*) failed=$((failed + 1)); failed_names="$failed_names $name"
-	   [ $rc = 124 ] && echo "timed out after ${TIMEOUT}s" >>"$log"
+	   [ $rc = 124 ] && echo "timed out after ${limit}s" >>"$log"
 	   printf 'FAIL %-40s %4ss (exit %s, log %s)\n' "$name" "$secs" "$rc" "$log"
 	   tail -n 25 "$log" | sed 's/^/    | /' ;;
 	esac

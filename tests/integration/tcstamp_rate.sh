@@ -40,7 +40,7 @@ sleep 0.5
 kill -0 "$IPERF" 2>/dev/null || fail "the transfer ended before tcstamp was attached"
 for i in $(seq 1 15); do
 	lk_in_client ss -Hti state established "( dport = :$PORT )" |
-		grep -oE 'mss:[0-9]+|unacked:[0-9]+' | tr '\n' ' '
+		grep -oE '(^|[[:space:]])(mss|unacked):[0-9]+' | tr '\n' ' '
 	echo
 	sleep 0.2
 done >"$LK_TMP/ss"

@@ -4,13 +4,10 @@
 # exist.  Named zz_ so that it runs last.  Skips when qemu or the kernel
 # package is not available; LK_VMTEST=0 skips it on purpose.
 #
-# run.sh gives a test 900 s and qemu TCG runs the whole suite in about
-# 25 minutes, so this runs a subset by default: at least one test of
-# every tool (cpuusage_tid for cpuusage: cpuusage_busy's check that an
-# interval's parts add up to 0.1% fails now and then under TCG, not yet
-# understood; make vmtest runs it), the fallbacks (tcplat's fentry/kprobe
-# methods) and the checks only the guest can make (netem, sch_plug).  LK_VM_ONLY='*'
-# (with LK_TEST_TIMEOUT raised) runs everything; make vmtest always does.
+# The whole suite, as make vmtest runs it: under qemu TCG that takes
+# about 15 minutes, hence the time this test asks of run.sh below.
+# LK_VM_ONLY="glob ..." runs a subset (e.g. LK_VM_ONLY='tcplat_* netlab_*').
+# lk-timeout: 3000
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 [ "${LK_VMTEST:-1}" != 0 ] || skip "LK_VMTEST=0"
@@ -24,18 +21,16 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 ||
 	skip "qemu-system-x86_64 not installed (make vmtest installs it)"
 command -v busybox >/dev/null 2>&1 || skip "busybox-static not installed (make vmtest installs it)"
 
-SUBSET="common_errors cpuusage_tid netlab_delay netlab_plug netlab_lockstep
-	syslat_counts tcplat_client tcplat_methods tcpreq_lab tcstamp_delay"
-ONLY=${LK_VM_ONLY-$SUBSET}
-echo "guest tests: unit/* and integration/{$(echo $ONLY | tr ' ' ',')}"
+ONLY=${LK_VM_ONLY:-}
+echo "guest tests: unit/* and integration/${ONLY:-*} (the host-only ones aside)"
 
 make -C "$LK_TOP" --no-print-directory STATIC=1 OUTPUT="$OUTPUT/static" all test-bins \
 	>"$LK_TMP/build.log" 2>&1 || { tail -20 "$LK_TMP/build.log"; fail "STATIC=1 build failed"; }
 
-# Leave the guest less than run.sh's 900 s so that a hung guest is
-# reported by vmtest.sh rather than killed silently.
+# Leave the guest less than the 3000 s asked of run.sh, so that a hung
+# guest is reported by vmtest.sh rather than killed silently.
 rc=0
-LK_VM_TIMEOUT=${LK_VM_TIMEOUT:-820} LK_VM_ONLY=$ONLY OUTPUT=$OUTPUT TESTS= \
+LK_VM_TIMEOUT=${LK_VM_TIMEOUT:-2700} LK_VM_ONLY=$ONLY OUTPUT=$OUTPUT TESTS= \
 	bash "$LK_TOP/scripts/vmtest.sh" >"$LK_TMP/vm.out" 2>&1 || rc=$?
 cat "$LK_TMP/vm.out"
 [ $rc = 77 ] && skip "$(grep '^vmtest:' "$LK_TMP/vm.out" | tail -n1 | sed 's/^vmtest: //')"
