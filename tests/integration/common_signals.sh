@@ -10,24 +10,52 @@
 lk_need_root
 lk_need_cmd bpftool
 
-# SigBlk holds SIGHUP (1), SIGINT (2) and SIGTERM (15): bits 0, 1, 14.
-holding() {
-	local m
-	m=$(awk '$1 == "SigBlk:" { print $2 }' "/proc/$1/status" 2>/dev/null)
-	[ -n "$m" ] && (((16#$m & 0x4003) == 0x4003))
+# held PID BIN: 0 once BIN (not the shell about to exec it) holds SIGHUP
+# (1), SIGINT (2) and SIGTERM (15), bits 0, 1 and 14 of SigBlk, with no
+# handler yet; 2 once it handles them (the load is over: too late); 1
+# before.  Builtins only, so that it can be polled without a pause.
+held() {
+	local k v blk=0 cgt=0
+	[ /proc/$1/exe -ef "$2" ] || return 1
+	while read -r k v; do
+		case $k in SigBlk:) blk=$v ;; SigCgt:) cgt=$v ;; esac
+	done <"/proc/$1/status"
+	(((16#$cgt & 0x4003) == 0x4003)) && return 2
+	(((16#$blk & 0x4003) == 0x4003))
 }
+
+# start_held NAME ARGS...: start the tool and return (its PID in $pid)
+# while it loads, signals held.  Up to 5 tries: a load can be too quick.
+start_held() {
+	local name=$1 try i rc; shift
+	for try in 1 2 3 4 5; do
+		"$OUTPUT/$name" "$@" >"$f.out" 2>"$f.err" &
+		pid=$!; LK_PIDS+=($pid)
+		for ((i = 0; i < 20000; i++)); do
+			held $pid "$OUTPUT/$name"; rc=$?
+			[ $rc = 0 ] && return 0
+			[ $rc = 2 ] && break
+			kill -0 $pid 2>/dev/null || break
+		done
+		kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null
+	done
+	return 1
+}
+
 # Program ids the process holds (its prog and link fds say so).
 prog_ids() { cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u; }
 alive() { for id in $1; do bpftool prog show id "$id" >/dev/null 2>&1 && echo "$id"; done; }
 none_alive() { [ -z "$(alive "$1")" ]; }
 
+# stop_and_check NAME PID SIG WHEN FILES: FILES.out and FILES.err hold
+# the tool's output.
 stop_and_check() {
-	local name=$1 pid=$2 sig=$3 when=$4 rc=0
+	local name=$1 pid=$2 sig=$3 when=$4 f=$5 rc=0
 	kill -"$sig" "$pid"
 	lk_wait_for 60 sh -c "! kill -0 $pid" || fail "$name: still running 60 s after SIG$sig $when"
 	wait "$pid" || rc=$?
-	[ $rc = 0 ] || { cat "$LK_TMP/$name.err"; fail "$name: exit status $rc after SIG$sig $when"; }
-	grep -q '"type":"summary"' "$LK_TMP/$name.out" || fail "$name: no summary after SIG$sig $when"
+	[ $rc = 0 ] || { cat "$f.err"; fail "$name: exit status $rc after SIG$sig $when"; }
+	grep -q '"type":"summary"' "$f.out" || fail "$name: no summary after SIG$sig $when"
 	ok "$name: SIG$sig $when: summary, exit 0"
 }
 
@@ -38,19 +66,18 @@ for name in cpuusage syslat tcplat tcpretrans_cnt tcstamp; do
 	[ -x "$OUTPUT/$name" ] || continue
 	args=(-j)
 	[ $name = tcstamp ] && args+=(-I lo)
-	"$OUTPUT/$name" "${args[@]}" >"$LK_TMP/$name.out" 2>"$LK_TMP/$name.err" &
-	pid=$!; LK_PIDS+=($pid)
-	lk_wait_for 10 holding $pid || fail "$name: never held its exit signals"
-	stop_and_check $name $pid INT "during the load"
+	f=$LK_TMP/$name.INT
+	start_held $name "${args[@]}" || fail "$name: never seen loading with its exit signals held"
+	stop_and_check $name $pid INT "during the load" "$f"
 
 	for sig in TERM HUP; do
-		"$OUTPUT/$name" -v "${args[@]}" >"$LK_TMP/$name.out" 2>"$LK_TMP/$name.err" &
+		f=$LK_TMP/$name.$sig
+		"$OUTPUT/$name" -v "${args[@]}" >"$f.out" 2>"$f.err" &
 		pid=$!; LK_PIDS+=($pid)
-		lk_wait_lines 60 "$LK_TMP/$name.err" "ready: programs attached" ||
-			{ cat "$LK_TMP/$name.err"; fail "$name did not start"; }
+		lk_wait_lines 60 "$f.err" "ready: programs attached" || { cat "$f.err"; fail "$name did not start"; }
 		ids=$(prog_ids $pid | tr '\n' ' ')
 		[ -n "$ids" ] || fail "$name holds no BPF programs once ready"
-		stop_and_check $name $pid $sig "once running"
+		stop_and_check $name $pid $sig "once running" "$f"
 		# The kernel frees a program after an RCU grace period: not at once.
 		lk_wait_for 10 none_alive "$ids" ||
 			fail "$name: programs still loaded after SIG$sig: $(alive "$ids")"
