@@ -87,16 +87,9 @@ if [ -z "$accel" ]; then
 		-pidfile "$VMDIR/kvmprobe.pid" >/dev/null 2>&1 &&
 		{ kill "$(cat "$VMDIR/kvmprobe.pid")" 2>/dev/null; accel=kvm; }
 fi
-# TCG runs on one host thread (thread=single), not one per vCPU: with
-# one per vCPU, after the kernel patched its own code live (a static
-# branch when syslat attached to raw_syscalls, fentry when tcplat
-# attached to tcp_sendmsg) both vCPUs were found spinning at the patched
-# instruction for good (soft lockups, RCU stalls), while another run
-# passed.  One thread sees every write at once; the suite takes longer.
-qaccel=$accel
 case $accel in
 kvm) cpu=host ;;
-tcg) cpu=max qaccel=tcg,thread=single ;;
+tcg) cpu=max ;;
 *) echo "vmtest: LK_VM_ACCEL must be kvm or tcg" >&2; exit 2 ;;
 esac
 
@@ -117,7 +110,7 @@ start=$(date +%s)
 # No network device: the guest reaches nothing outside itself.
 # -no-reboot: a panic (panic=-1 reboots) ends qemu instead of looping.
 timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
-	-accel "$qaccel" -cpu "$cpu" -smp "$SMP" -m "$MEM" \
+	-accel "$accel" -cpu "$cpu" -smp "$SMP" -m "$MEM" \
 	-kernel "$kernel" -initrd "$VMDIR/initramfs.gz" -append "$append" \
 	-nic none -display none -monitor none -serial stdio -no-reboot \
 	</dev/null 2>"$VMDIR/qemu.err" | sed -u 's/\r$//' | tee "$VMDIR/console.log" |
