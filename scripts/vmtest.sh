@@ -103,20 +103,35 @@ LK_VM_ACCEL=$accel bash scripts/vm/mkinitramfs.sh "$kroot" "$STATIC" "$VMDIR/ini
 append="console=ttyS0 panic=-1 loglevel=5 tsc=reliable lk.timeout=${LK_VM_TEST_TIMEOUT:-300}"
 [ -n "${TESTS:-}" ] && append="$append lk.tests=$TESTS"
 [ "${LK_VM_SURVEY:-1}" = 0 ] && append="$append lk.survey=0"
-[ "$accel" = tcg ] && append="$append lk.tcg=1"
+# Under TCG both vCPUs have been found spinning for good at kernel code
+# just patched live (the static branch in syscall_trace_enter as syslat
+# attached; tcplat's fentry on tcp_sendmsg), in about one full run of
+# five.  Not diagnosed further; one TCG thread per vCPU is the suspect
+# (thread=single instead made other tests fail).  softlockup_panic turns
+# that wedge into a quick panic, and the guest is booted once more.
+[ "$accel" = tcg ] && append="$append lk.tcg=1 softlockup_panic=1"
 
-echo "vmtest: booting $(basename "$kernel") ($accel, $SMP CPUs, ${MEM} MB; console in $VMDIR/console.log)"
-start=$(date +%s)
 # No network device: the guest reaches nothing outside itself.
 # -no-reboot: a panic (panic=-1 reboots) ends qemu instead of looping.
-timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
-	-accel "$accel" -cpu "$cpu" -smp "$SMP" -m "$MEM" \
-	-kernel "$kernel" -initrd "$VMDIR/initramfs.gz" -append "$append" \
-	-nic none -display none -monitor none -serial stdio -no-reboot \
-	</dev/null 2>"$VMDIR/qemu.err" | sed -u 's/\r$//' | tee "$VMDIR/console.log" |
-	awk '/^LKVM-LOG-BEGIN /{inlog = 1} !inlog {print; fflush()} /^LKVM-LOG-END/{inlog = 0}'
-qrc=${PIPESTATUS[0]}
-secs=$(( $(date +%s) - start ))
+boot() {
+	echo "vmtest: booting $(basename "$kernel") ($accel, $SMP CPUs, ${MEM} MB; console in $VMDIR/console.log)"
+	start=$(date +%s)
+	timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
+		-accel "$accel" -cpu "$cpu" -smp "$SMP" -m "$MEM" \
+		-kernel "$kernel" -initrd "$VMDIR/initramfs.gz" -append "$append" \
+		-nic none -display none -monitor none -serial stdio -no-reboot \
+		</dev/null 2>"$VMDIR/qemu.err" | sed -u 's/\r$//' | tee "$VMDIR/console.log" |
+		awk '/^LKVM-LOG-BEGIN /{inlog = 1} !inlog {print; fflush()} /^LKVM-LOG-END/{inlog = 0}'
+	qrc=${PIPESTATUS[0]}
+	secs=$(( $(date +%s) - start ))
+}
+boot
+if [ "$accel" = tcg ] && ! grep -q '^LKVM-DONE ' "$VMDIR/console.log" &&
+	grep -q 'soft lockup' "$VMDIR/console.log"; then
+	mv "$VMDIR/console.log" "$VMDIR/console.wedged.log"
+	echo "vmtest: the guest wedged in a soft lockup after ${secs}s (qemu TCG; $VMDIR/console.wedged.log): once more" >&2
+	boot
+fi
 
 # Each test's log, as the guest printed it.
 awk -v dir="$VMDIR/logs" '
