@@ -107,7 +107,8 @@ for s in nanosleep getppid; do
 done
 assert_ge "$(hfield "$LK_TMP/h" nanosleep '[.hist[] | select(.count > 0) | .lo] | min')" 1024 \
 	"-H: lowest nanosleep slot (us)"
-assert_le "$(hfield "$LK_TMP/h" getppid '[.hist[] | select(.count > 0) | .lo] | min')" 1 \
+# A few us at most: 1 on hardware, 2 under qemu TCG (make vmtest).
+assert_le "$(hfield "$LK_TMP/h" getppid '[.hist[] | select(.count > 0) | .lo] | min')" 4 \
 	"-H: lowest getppid slot (us)"
 
 # -S and -n: count puts getppid first, time nanosleep (M x 2 ms), max
