@@ -4,9 +4,13 @@
 # exist.  Named zz_ so that it runs last.  Skips when qemu or the kernel
 # package is not available; LK_VMTEST=0 skips it on purpose.
 #
-# The whole suite, as make vmtest runs it: under qemu TCG that takes
-# about 15 minutes, hence the time this test asks of run.sh below.
-# LK_VM_ONLY="glob ..." runs a subset (e.g. LK_VM_ONLY='tcplat_* netlab_*').
+# A subset by default: at least one test of every tool, the fallbacks
+# (tcplat_methods), the checks only the guest can make (netem, sch_plug)
+# and the signal handling.  make vmtest runs the whole suite (about 13
+# minutes under qemu TCG); LK_VM_ONLY='*' runs it here too, and
+# LK_VM_ONLY="glob ..." any other set.  Full guest runs under TCG still
+# fail now and then (timing, and a vCPU wedge in live code patching:
+# see scripts/vmtest.sh), so CI keeps to the subset.
 # lk-timeout: 3000
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
@@ -21,8 +25,11 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 ||
 	skip "qemu-system-x86_64 not installed (make vmtest installs it)"
 command -v busybox >/dev/null 2>&1 || skip "busybox-static not installed (make vmtest installs it)"
 
-ONLY=${LK_VM_ONLY:-}
-echo "guest tests: unit/* and integration/${ONLY:-*} (the host-only ones aside)"
+SUBSET="common_errors common_signals cpuusage_tid netlab_delay netlab_plug netlab_lockstep
+	syslat_counts tcplat_client tcplat_methods tcpreq_lab tcstamp_delay"
+ONLY=${LK_VM_ONLY-$SUBSET}
+[ "$ONLY" = '*' ] && ONLY=
+echo "guest tests: unit/* and integration/{$(echo ${ONLY:-*} | tr ' ' ',')}"
 
 make -C "$LK_TOP" --no-print-directory STATIC=1 OUTPUT="$OUTPUT/static" all test-bins \
 	>"$LK_TMP/build.log" 2>&1 || { tail -20 "$LK_TMP/build.log"; fail "STATIC=1 build failed"; }
