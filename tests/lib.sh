@@ -12,6 +12,8 @@
 #   assert_ge A B what   assert_le A B what
 #   lk_netstat NS FIELD  a counter from /proc/net/snmp or netstat in a netns
 #                        (e.g. "Tcp RetransSegs"); NS "" for the root one
+#   lk_prog_ids PID      BPF program ids PID holds (its prog and link fds)
+#   lk_progs_alive IDS   those of IDS still loaded; lk_progs_gone IDS: none
 set -u
 OUTPUT=${OUTPUT:-$PWD/build}
 LK_TOP=${LK_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -105,6 +107,12 @@ lk_wait_lines() {
 	done
 	return 1
 }
+
+lk_prog_ids() { cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u; }
+lk_progs_alive() { for id in $1; do bpftool prog show id "$id" >/dev/null 2>&1 && echo "$id"; done; }
+# The kernel frees a program after an RCU grace period: poll this
+# (lk_wait_for), never check once.
+lk_progs_gone() { [ -z "$(lk_progs_alive "$1")" ]; }
 
 # Wait until CMD succeeds, up to SECS seconds: lk_wait_for SECS CMD...
 lk_wait_for() {

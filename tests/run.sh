@@ -22,7 +22,8 @@ run_one() {
 	local log=$LOGDIR/${name//\//-}.log start rc reason limit=$TIMEOUT
 	case "$name" in ${TESTS:-*}) ;; *) return ;; esac
 	[ -z "${LK_TEST_TIMEOUT:-}" ] && [ -f "${2:-}" ] &&
-		limit=$(sed -n 's/^# lk-timeout: *\([0-9][0-9]*\)$/\1/p' "$2" | head -n1 | grep . || echo "$TIMEOUT")
+		limit=$(sed -n 's/^# lk-timeout: *\([0-9][0-9]*\)$/\1/p' "$2" | head -n1)
+	limit=${limit:-$TIMEOUT}
 	start=$(date +%s)
 	# setsid: a test and everything it started form one group that the
 	# timeout can end; the test's own traps clean up its namespaces.

@@ -42,11 +42,6 @@ start_held() {
 	return 1
 }
 
-# Program ids the process holds (its prog and link fds say so).
-prog_ids() { cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u; }
-alive() { for id in $1; do bpftool prog show id "$id" >/dev/null 2>&1 && echo "$id"; done; }
-none_alive() { [ -z "$(alive "$1")" ]; }
-
 # stop_and_check NAME PID SIG WHEN FILES: FILES.out and FILES.err hold
 # the tool's output.
 stop_and_check() {
@@ -75,12 +70,11 @@ for name in cpuusage syslat tcplat tcpretrans_cnt tcstamp; do
 		"$OUTPUT/$name" -v "${args[@]}" >"$f.out" 2>"$f.err" &
 		pid=$!; LK_PIDS+=($pid)
 		lk_wait_lines 60 "$f.err" "ready: programs attached" || { cat "$f.err"; fail "$name did not start"; }
-		ids=$(prog_ids $pid | tr '\n' ' ')
+		ids=$(lk_prog_ids $pid | tr '\n' ' ')
 		[ -n "$ids" ] || fail "$name holds no BPF programs once ready"
 		stop_and_check $name $pid $sig "once running" "$f"
-		# The kernel frees a program after an RCU grace period: not at once.
-		lk_wait_for 10 none_alive "$ids" ||
-			fail "$name: programs still loaded after SIG$sig: $(alive "$ids")"
+		lk_wait_for 10 lk_progs_gone "$ids" ||
+			fail "$name: programs still loaded after SIG$sig: $(lk_progs_alive "$ids")"
 		ok "$name: its programs unloaded after SIG$sig (ids $ids)"
 	done
 	n=$((n + 1))

@@ -16,11 +16,6 @@ lk_in_client tc filter add dev veth0 ingress prio 1 protocol ip u32 \
 other() { lk_in_client tc filter show dev veth0 ingress | grep -c 'match 0a630001/ffffffff'; }
 assert_eq "$(other)" 1 "the other filter is there"
 
-# Program ids a process holds (its prog and link fds say so).
-prog_ids() { cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u; }
-alive() { for id in $1; do bpftool prog show id "$id" >/dev/null 2>&1 && echo "$id"; done; }
-none_alive() { [ -z "$(alive "$1")" ]; }
-
 # Before tcx (Linux 6.6) tcstamp attaches clsact filters, which outlive
 # kill -9 by design (checked below): there only SIGINT must clean up.
 hows="KILL INT"
@@ -29,14 +24,13 @@ for how in $hows; do
 	"$T" -v -I veth0 --netns "$LAB_C" >"$LK_TMP/out" 2>&1 &
 	pid=$!
 	lk_wait_lines 60 "$LK_TMP/out" "ready: programs attached" || { cat "$LK_TMP/out"; fail "tcstamp did not start"; }
-	ids=$(prog_ids $pid | tr '\n' ' ')
+	ids=$(lk_prog_ids $pid | tr '\n' ' ')
 	lk_in_client ping -c 2 -i 0.2 -W 2 "$LAB_S_IP" >/dev/null || fail "no traffic with tcstamp attached"
 	kill -$how $pid
 	wait $pid
 	rc=$?
 	[ $how = INT ] && { [ $rc = 0 ] || fail "SIGINT exit status $rc"; grep -q 'flows:' "$LK_TMP/out" || fail "no summary on SIGINT"; }
-	# The kernel frees a program after an RCU grace period: not at once.
-	lk_wait_for 10 none_alive "$ids" || fail "programs still loaded after kill -$how: $(alive "$ids")"
+	lk_wait_for 10 lk_progs_gone "$ids" || fail "programs still loaded after kill -$how: $(lk_progs_alive "$ids")"
 	ok "programs unloaded after kill -$how (ids $ids)"
 	assert_eq "$(lk_in_client tc filter show dev veth0 egress | grep -c tcstamp)" 0 "tcstamp filters left on egress"
 	assert_eq "$(lk_in_client tc filter show dev veth0 ingress | grep -c tcstamp)" 0 "tcstamp filters left on ingress"

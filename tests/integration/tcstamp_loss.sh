@@ -68,9 +68,10 @@ tshark -r "$CAP" -o tcp.relative_sequence_numbers:FALSE -o tcp.analyze_sequence_
 awk -F'\t' -v ends="$LK_TMP/ends" '
 	function mod32(x) { return x % 4294967296 }
 	# Resent: flagged by tshark, or seq below the highest end seen so far.
-	{ s = $1; e = $2; resent = ($3 $4 $5 $6) != "" || (n && (mod32(s - hi + 4294967296) >= 2147483648))
+	{ s = $1; e = $2; below = n && mod32(s - hi + 4294967296) >= 2147483648
+	  resent = ($3 $4 $5 $6) != "" || below
 	  # Payload sent before, as tcstamp counts it: up to the highest end.
-	  if (n && mod32(s - hi + 4294967296) >= 2147483648) {
+	  if (below) {
 		ov = mod32(hi - s + 4294967296); len = mod32(e - s + 4294967296)
 		again += ov < len ? ov : len }
 	  if (!n || mod32(e - hi + 4294967296) < 2147483648) hi = e
