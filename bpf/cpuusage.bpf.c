@@ -47,13 +47,18 @@ static __always_inline void charge(struct cpuusage_cpu *c, struct task_struct *t
 {
 	struct cpuusage_key key = {};
 	struct cpuusage_task *v;
-	__u64 delta = 0, irq = c->irq_in_task;
+	__u64 delta = 0, irq;
 	__u32 tid;
 
+	/*
+	 * One exchange: an interrupt taken by a flush (which runs with
+	 * interrupts on, on cpuusage's own CPU) is then either in @irq or
+	 * left for the next charge, never lost between a read and a store.
+	 */
+	irq = __sync_lock_test_and_set(&c->irq_in_task, 0);
 	if (c->since && now - c->since > irq)
 		delta = now - c->since - irq;
 	c->since = now;
-	c->irq_in_task = 0;
 	tid = BPF_CORE_READ(t, pid);
 	if (!tid) {
 		c->live.idle_ns += delta;
@@ -132,6 +137,7 @@ static __always_inline void softirq_account(struct cpuusage_cpu *c, __u64 now)
 		c->live.softirq_ns[vec] += d;
 	c->irq_in_task += d;
 	c->hard_in_soft = 0;
+	c->irq_seq++;
 }
 
 static __always_inline int on_softirq_exit(void)
@@ -192,6 +198,7 @@ static __always_inline int on_hardirq_exit(void)
 	c->irq_in_task += d;
 	if (c->softirq_start)
 		c->hard_in_soft += d;
+	c->irq_seq++;
 	return 0;
 }
 
@@ -250,18 +257,14 @@ int BPF_PROG(free_raw, struct task_struct *t)
 
 /*
  * Not attached: userspace runs it on every CPU with BPF_PROG_TEST_RUN
- * (BPF_F_TEST_RUN_ON_CPU), in an IPI with interrupts off, so that the
- * task running there, and a softirq it is in, are charged up to this
- * instant.  A busy task that never switches is then counted exactly.
+ * (BPF_F_TEST_RUN_ON_CPU) so that the task running there, and a softirq
+ * it is in, are charged up to this instant.  A busy task that never
+ * switches is then counted exactly.
  */
-SEC("raw_tp")
-int flush(void *ctx)
+static __always_inline void flush_once(struct cpuusage_cpu *c)
 {
-	struct cpuusage_cpu *c = this_cpu();
 	__u64 now = bpf_ktime_get_ns();
 
-	if (!c)
-		return 0;
 	if (c->softirq_start) {
 		softirq_account(c, now);
 		c->softirq_start = now;
@@ -269,6 +272,31 @@ int flush(void *ctx)
 	charge(c, (struct task_struct *)bpf_get_current_task(), now, 0, false);
 	c->at_flush = c->live;
 	c->flush_ns = now;
+}
+
+/*
+ * Other CPUs run it in an IPI, interrupts off.  On cpuusage's own CPU
+ * the kernel runs it directly, interrupts on: an interrupt taken after
+ * @now would put time later than @flush_ns into @at_flush, and the
+ * interval's parts would add up to more than its length.  Flushing once
+ * more after it charges the time up to a later @now, consistently.
+ */
+SEC("raw_tp")
+int flush(void *ctx)
+{
+	struct cpuusage_cpu *c = this_cpu();
+	__u64 seq;
+	int i;
+
+	if (!c)
+		return 0;
+	for (i = 0; i < CPUUSAGE_FLUSH_TRIES; i++) {
+		seq = c->irq_seq;
+		flush_once(c);
+		if (c->irq_seq == seq)
+			return 0;
+	}
+	c->flush_torn++;
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #define CPUUSAGE_NR_SOFTIRQS	10	/* HI .. RCU, as in linux/interrupt.h */
 #define CPUUSAGE_MAX_TASKS	16384
+#define CPUUSAGE_FLUSH_TRIES	4	/* then give up and count it torn */
 
 /*
  * A thread, named by its TID and start time: a TID reused after the
@@ -47,6 +48,8 @@ struct cpuusage_cpu {
 	struct cpuusage_totals live;
 	struct cpuusage_totals at_flush;
 	unsigned long long flush_ns;	/* when the last flush ran */
+	unsigned long long flush_torn;	/* flushes interrupted every try */
+	unsigned long long irq_seq;	/* bumped at each interrupt's end */
 
 	/* What is running now. */
 	unsigned long long since;	/* current task charged up to here */

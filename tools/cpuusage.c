@@ -316,7 +316,7 @@ static int row_cmp(const void *a, const void *b)
 /* The interval of one CPU and what filled it, as differences. */
 struct cpu_delta {
 	uint64_t elapsed;
-	uint64_t task, idle, hardirq, softirq, switches, drops;
+	uint64_t task, idle, hardirq, softirq, switches, drops, torn;
 	uint64_t vec[CPUUSAGE_NR_SOFTIRQS];
 };
 
@@ -332,6 +332,7 @@ static void cpu_delta(const struct cpuusage_cpu *now, const struct cpuusage_cpu 
 	d->hardirq = now->at_flush.hardirq_ns - old->at_flush.hardirq_ns;
 	d->switches = now->at_flush.switches - old->at_flush.switches;
 	d->drops = now->at_flush.drops - old->at_flush.drops;
+	d->torn = now->flush_torn - old->flush_torn;
 	for (v = 0; v < CPUUSAGE_NR_SOFTIRQS; v++) {
 		d->vec[v] = now->at_flush.softirq_ns[v] - old->at_flush.softirq_ns[v];
 		d->softirq += d->vec[v];
@@ -349,6 +350,7 @@ static void cpu_sum(struct cpu_delta *sum, const struct cpu_delta *d)
 	sum->softirq += d->softirq;
 	sum->switches += d->switches;
 	sum->drops += d->drops;
+	sum->torn += d->torn;
 	for (v = 0; v < CPUUSAGE_NR_SOFTIRQS; v++)
 		sum->vec[v] += d->vec[v];
 }
@@ -436,6 +438,11 @@ static void print_totals(struct ctx *c, uint64_t wall)
 	if (sum.drops)
 		lk_printf("\n  (%.1f ms of task time not attributed: more than %d threads)",
 			  sum.drops / 1e6, CPUUSAGE_MAX_TASKS);
+	/* The interval's parts may then miss its length by an interrupt's time. */
+	lk_print_u64(LK_JSON, "flush_torn", NULL, sum.torn);
+	if (sum.torn)
+		lk_printf("\n  (%" PRIu64 " flushes interrupted %d times in a row: interrupt time may fall in the next interval)",
+			  sum.torn, CPUUSAGE_FLUSH_TRIES);
 	lk_print_nl();
 	print_vectors(&sum, "softirq:");
 	if (env.per_cpu)
