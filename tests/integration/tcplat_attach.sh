@@ -20,6 +20,10 @@ lk_need_root
 lk_need_cmd jq
 lk_need_bin tcplat
 lk_need_bin tcpreq
+# Under qemu TCG, tcplat's fentry attach patches tcp_sendmsg while the
+# traffic runs it: on two vCPUs that has wedged the guest for good (see
+# scripts/vm/init).  One CPU for the whole test there.
+[ "${LK_TCG:-}" = 1 ] && taskset -pc 0 $$ >/dev/null
 lk_lab_up
 T=$LK_TMP/tlat-attach
 cp "$OUTPUT/tcpreq" "$T"
