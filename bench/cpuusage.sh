@@ -4,6 +4,7 @@
 # under libbpf-tools' cpudist as a peer, interleaved A B C A B C ...
 # Prints the slowdown of the median round trip (goal: at most 3%).
 set -u
+. "$(dirname "$0")/lib.sh"
 OUTPUT=${OUTPUT:-$PWD/build}
 PP=$OUTPUT/tests/progs/cpuusage_pingpong
 CU=$OUTPUT/cpuusage
@@ -60,13 +61,12 @@ for ((r = 0; r < REPS; r++)); do
 	fi
 done
 
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-alone=$(median "$TMP/alone")
-with=$(median "$TMP/cpuusage")
+alone=$(bench_median <"$TMP/alone")
+with=$(bench_median <"$TMP/cpuusage")
 echo "pipe ping-pong on CPU $CPU, $ROUNDS round trips x $REPS: median ns/round trip alone $alone, cpuusage $with"
 echo "RESULT|cpuusage|pingpong slowdown under cpuusage|$(awk -v a="$alone" -v b="$with" 'BEGIN { printf "%.3f", b / a }')|<=1.03"
 if [ $cpudist_ok = 1 ]; then
-	cd_med=$(median "$TMP/cpudist")
+	cd_med=$(bench_median <"$TMP/cpudist")
 	echo "median ns/round trip under cpudist $cd_med"
 	echo "RESULT|cpuusage|pingpong slowdown under cpudist (peer)|$(awk -v a="$alone" -v b="$cd_med" 'BEGIN { printf "%.3f", b / a }')|peer"
 else

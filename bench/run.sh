@@ -7,7 +7,7 @@ export OUTPUT=${OUTPUT:-$PWD/build}
 export LK_TOP=$PWD
 results=$(mktemp)
 for b in bench/*.sh; do
-	[ "$b" = bench/run.sh ] && continue
+	case "$b" in bench/run.sh|bench/lib.sh) continue ;; esac
 	name=$(basename "$b" .sh)
 	case "$name" in ${BENCH:-*}) ;; *) continue ;; esac
 	echo "== $name" >&2

@@ -15,6 +15,7 @@
 # BENCH_COUNT (default 2000000 bytes = 4M syscalls), BENCH_ROUNDS (3),
 # BENCH_CPU (the CPU to pin to, default the last one).
 set -u
+. "$(dirname "$0")/lib.sh"
 OUTPUT=${OUTPUT:-$PWD/build}
 COUNT=${BENCH_COUNT:-2000000}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -48,25 +49,6 @@ command -v syscount >/dev/null && configs="$configs syscount" || echo "bench/sys
 command -v bpftrace >/dev/null && configs="$configs bpftrace" || echo "bench/syslat: no bpftrace, skipped" >&2
 command -v strace >/dev/null && configs="$configs strace" || echo "bench/syslat: no strace, skipped" >&2
 
-# prog_ids PID: ids of the BPF programs the process holds, from its
-# descriptors' fdinfo (bpftool's per-process view needs a bpftool built
-# with skeletons, which Debian's is not).
-prog_ids() {
-	local fd
-	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = anon_inode:bpf-prog ] || continue
-		awk '$1 == "prog_id:" { print $2 }' /proc/"$1"/fdinfo/"${fd##*/}" 2>/dev/null
-	done | sort -u
-}
-
-nlinks() {
-	local fd n=0
-	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = anon_inode:bpf_link ] && n=$((n + 1))
-	done
-	echo $n
-}
-
 # start_tracer CONFIG: start it and wait until it has attached.
 start_tracer() {
 	local log=$TMP/tracer.log i
@@ -81,8 +63,8 @@ start_tracer() {
 	for ((i = 0; i < 300; i++)); do
 		# Attached: two links, or bpftrace's line (it says so just
 		# before; its output is not buffered, syscount's is).
-		if [ "$(prog_ids "$TRACER" | wc -l)" -ge 2 ] &&
-		   { [ "$(nlinks "$TRACER")" -ge 2 ] || grep -qi attaching "$log"; }; then
+		if [ "$(bench_prog_ids "$TRACER" | wc -l)" -ge 2 ] &&
+		   { [ "$(bench_nlinks "$TRACER")" -ge 2 ] || grep -qi attaching "$log"; }; then
 			sleep 0.5
 			return 0
 		fi
@@ -128,13 +110,12 @@ done
 # ratio A B COLUMN: median over rounds of A's time over B's in the same
 # round (a round's configurations ran within seconds of each other, so
 # the machine's load changes less between them than between rounds).
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ratio() {
 	paste -d' ' "$TMP/$1" "$TMP/$2" |
-		awk -v c="$3" '{ printf "%.4f\n", $c / $(c + 2) }' | median |
+		awk -v c="$3" '{ printf "%.4f\n", $c / $(c + 2) }' | bench_median |
 		awk '{ printf "%.2fx", $1 }'
 }
-echo "RESULT|syslat|dd bs=1 alone (s, cpu)|$(cut -d' ' -f2 "$TMP/alone" | median)|"
+echo "RESULT|syslat|dd bs=1 alone (s, cpu)|$(cut -d' ' -f2 "$TMP/alone" | bench_median)|"
 for c in $configs; do
 	[ "$c" = alone ] && continue
 	goal=
@@ -148,12 +129,9 @@ esac
 
 # ns per event: run time of the tracer's programs over their run count.
 ns_per_event() {
-	local tool=$1 id
-	for id in $(prog_ids "$TRACER"); do
-		bpftool prog show id "$id" -j | jq -r \
-			'select(.run_cnt != null and .run_cnt > 0) | "\(.name) \(.run_time_ns / .run_cnt)"'
-	done | while read -r name ns; do
-		echo "RESULT|syslat|ns per event $tool $name|$(printf '%.0f' "$ns")|"
+	bench_prog_stats "$TRACER" | while read -r name t n; do
+		[ "$n" -gt 0 ] || continue
+		echo "RESULT|syslat|ns per event $1 $name|$((t / n))|"
 	done
 }
 if sysctl -q -w kernel.bpf_stats_enabled=1; then

@@ -15,6 +15,7 @@
 # time themselves), gives the programs' run time per event; the sysctl
 # is restored at exit.
 set -u
+. "$(dirname "$0")/lib.sh"
 OUTPUT=${OUTPUT:-$PWD/build}
 ROUNDS=${ROUNDS:-5}
 SECS=${SECS:-3}
@@ -87,11 +88,7 @@ stop_tracer() {
 
 # Sum of run_time_ns and run_cnt over the BPF programs a process holds.
 prog_stats() {
-	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '
-		$1 == "prog_id:" { id = $2 }
-		$1 == "run_time_ns:" && !(id in seen) { t += $2 }
-		$1 == "run_cnt:" && !(id in seen) { n += $2; seen[id] = 1 }
-		END { printf "%d %d\n", t, n }'
+	bench_prog_stats "$1" | awk '{ t += $2; n += $3 } END { printf "%d %d\n", t, n }'
 }
 
 ratios=() cpus=() fratios=() fcpus=()
@@ -127,7 +124,7 @@ ns_per_event() {
 nsp=$(ns_per_event)
 nsf=$(ns_per_event -p 1)
 
-med() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+med() { printf '%s\n' "$@" | bench_median; }
 echo "RESULT|tcplat|throughput under/alone (tcpreq 32 conns rps)|$(med "${ratios[@]}")|>= 0.97"
 echo "RESULT|tcplat|cpu per request under/alone (client + server)|$(med "${cpus[@]}")|<= 1.03"
 echo "RESULT|tcplat|floor (-p 1): throughput under/alone|$(med "${fratios[@]}")|"

@@ -16,6 +16,7 @@
 # itself, so never during the rounds): run time per call of each program
 # and their share of the CPU.
 set -u
+. "$(dirname "$0")/lib.sh"
 OUTPUT=${OUTPUT:-$PWD/build}
 ROUNDS=${ROUNDS:-10}
 SECS=${SECS:-3}
@@ -105,23 +106,14 @@ for ((i = 0; i < ROUNDS; i++)); do
 	echo "$r" >>"$tmp/ratios"
 done
 
-# run_time_ns and run_cnt of each BPF program the tool holds, by name.
-prog_stats() {
-	local id
-	for id in $(awk '$1 == "prog_id:" { print $2 }' /proc/"$tool"/fdinfo/* 2>/dev/null |
-		    sort -u); do
-		bpftool -j prog show id "$id" 2>/dev/null |
-			jq -r '"\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
-	done | sort
-}
 
 sysctl -q -w kernel.bpf_stats_enabled=1
 start_tool
-prog_stats >"$tmp/s0"
+bench_prog_stats "$tool" >"$tmp/s0"
 t0=$(date +%s%N)
 run >/dev/null
 t1=$(date +%s%N)
-prog_stats >"$tmp/s1"
+bench_prog_stats "$tool" >"$tmp/s1"
 sysctl -q -w kernel.bpf_stats_enabled="$stats0"
 stop_tool
 join "$tmp/s0" "$tmp/s1" | awk -v wall=$((t1 - t0)) '
@@ -133,7 +125,6 @@ join "$tmp/s0" "$tmp/s1" | awk -v wall=$((t1 - t0)) '
 		if (!wall) exit 1
 		printf "RESULT|tcpretrans_cnt|BPF share of one CPU under the push (%%)|%.2f|\n", T / wall * 100
 	}' || echo "no BPF statistics"
-sort -g "$tmp/ratios" | awk '{ v[NR] = $1 } END {
-	m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-	printf "ratios: min %s, median %.4f, max %s\n", v[1], m, v[NR] > "/dev/stderr"
-	printf "RESULT|tcpretrans_cnt|push throughput with/without (1%% loss)|%.4f|>= 0.99\n", m }'
+read -r lo m hi < <(bench_spread <"$tmp/ratios")
+echo "ratios: min $lo, median $m, max $hi" >&2
+echo "RESULT|tcpretrans_cnt|push throughput with/without (1% loss)|$m|>= 0.99"

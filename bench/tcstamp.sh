@@ -22,6 +22,7 @@
 #
 # TCSTAMP=path compares another build; TOOL_ARGS adds tcstamp options.
 set -u
+. "$(dirname "$0")/lib.sh"
 OUTPUT=${OUTPUT:-$PWD/build}
 ROUNDS=${ROUNDS:-10}
 SECS=${SECS:-2}
@@ -117,21 +118,7 @@ start_tool() {
 	exit 1
 }
 
-# run_time_ns and run_cnt of each BPF program the tool holds, by name.
-prog_stats() {
-	local id
-	for id in $(awk '$1 == "prog_id:" { print $2 }' /proc/"$tool"/fdinfo/* 2>/dev/null |
-		    sort -u); do
-		bpftool -j prog show id "$id" 2>/dev/null |
-			jq -r '"\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
-	done | sort
-}
 
-median() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.4f %.4f %.4f\n", v[1], m, v[NR] }'
-}
 
 for ((i = 0; i < ROUNDS; i++)); do
 	on=$((i * 2 / ROUNDS))
@@ -146,10 +133,10 @@ done
 # Run time per packet of each program: the median of three rounds.
 sysctl -q -w kernel.bpf_stats_enabled=1
 for ((i = 0; i < 3; i++)); do
-	prog_stats >"$tmp/s0"
+	bench_prog_stats "$tool" >"$tmp/s0"
 	echo -n "bpf_stats round $i: " >&2
 	run_both $on stats
-	prog_stats >"$tmp/s1"
+	bench_prog_stats "$tool" >"$tmp/s1"
 	read -r reqs _ <"$tmp/run$on"
 	join "$tmp/s0" "$tmp/s1" | awk -v reqs="$reqs" '
 		{ t = $4 - $2; n = $5 - $3; T += t; N += n; printf "%s %.0f ", $1, n ? t / n : 0 }
@@ -159,13 +146,13 @@ sysctl -q -w kernel.bpf_stats_enabled="$stats0"
 stop_tool
 sed 's/^/  ns per run: /' "$tmp/progs" >&2
 
-read -r lo tp hi < <(awk '{ print $1 / $2 }' "$tmp/rounds" | median)
+read -r lo tp hi < <(awk '{ print $1 / $2 }' "$tmp/rounds" | bench_spread)
 echo "requests/s with/without, concurrent runs: min $lo, median $tp, max $hi" >&2
-read -r lo cr hi < <(awk '{ print $4 / $3 }' "$tmp/rounds" | median)
+read -r lo cr hi < <(awk '{ print $4 / $3 }' "$tmp/rounds" | bench_spread)
 echo "requests per CPU-second with/without: min $lo, median $cr, max $hi" >&2
-read -r _ added _ < <(awk '{ print $3 - $4 }' "$tmp/rounds" | median)
-ppr=$(awk '{ print $NF }' "$tmp/progs" | median | cut -d' ' -f2)
-read -r _ nsp _ < <(awk '{ for (i = 1; i < NF; i++) if ($i == "all") print $(i + 1) }' "$tmp/progs" | median)
+read -r _ added _ < <(awk '{ print $3 - $4 }' "$tmp/rounds" | bench_spread)
+ppr=$(awk '{ print $NF }' "$tmp/progs" | bench_spread | cut -d' ' -f2)
+read -r _ nsp _ < <(awk '{ for (i = 1; i < NF; i++) if ($i == "all") print $(i + 1) }' "$tmp/progs" | bench_spread)
 echo "RESULT|tcstamp|requests per CPU-second with/without|$cr|>= 0.97"
 echo "RESULT|tcstamp|requests/s with/without (concurrent runs)|$tp|"
 awk -v a="$added" -v p="$ppr" 'BEGIN {

@@ -105,10 +105,15 @@ append="console=ttyS0 panic=-1 loglevel=5 tsc=reliable lk.timeout=${LK_VM_TEST_T
 [ "${LK_VM_SURVEY:-1}" = 0 ] && append="$append lk.survey=0"
 # Under TCG both vCPUs have been found spinning for good at kernel code
 # just patched live (the static branch in syscall_trace_enter as syslat
-# attached; tcplat's fentry on tcp_sendmsg), in about one full run of
-# five.  Not diagnosed further; one TCG thread per vCPU is the suspect
-# (thread=single instead made other tests fail).  softlockup_panic turns
-# that wedge into a quick panic, and the guest is booted once more.
+# attached; tcplat's fentry on tcp_sendmsg under traffic), in about one
+# full run of four.  The trace fits a vCPU running a stale translation
+# of the int3 the patching put there: the int3 handler finds no int3 in
+# memory any more, backs up to rerun the instruction, and the stale
+# translation traps again.  The guest init turns the tools' tracepoints
+# on at boot and tcplat_attach pins itself to one CPU, so that no attach
+# patches code another vCPU runs; should it happen anyway,
+# softlockup_panic turns the wedge into a quick panic and the guest is
+# booted once more.
 [ "$accel" = tcg ] && append="$append lk.tcg=1 softlockup_panic=1"
 
 # No network device: the guest reaches nothing outside itself.
