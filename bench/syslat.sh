@@ -29,6 +29,7 @@ STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 cleanup() {
 	[ -n "$TRACER" ] && kill -INT "$TRACER" 2>/dev/null && wait "$TRACER" 2>/dev/null
 	sysctl -q -w kernel.bpf_stats_enabled="$STATS_OLD" 2>/dev/null
+	bench_tracefs_undo
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -44,6 +45,7 @@ BT_SCRIPT='tracepoint:raw_syscalls:sys_enter { @start[tid] = nsecs; }
 tracepoint:raw_syscalls:sys_exit /@start[tid]/ {
 	@lat[args->id] = hist(nsecs - @start[tid]); delete(@start[tid]); }'
 
+bench_tracefs || echo "bench/syslat: no tracefs: syscount and bpftrace will fail" >&2
 configs="alone syslat floor"
 command -v syscount >/dev/null && configs="$configs syscount" || echo "bench/syslat: no syscount, skipped" >&2
 command -v bpftrace >/dev/null && configs="$configs bpftrace" || echo "bench/syslat: no bpftrace, skipped" >&2
