@@ -38,17 +38,20 @@ static __always_inline struct cpuusage_cpu *this_cpu(void)
 }
 
 /*
- * Charge the time since c->since to @t, which is current (the task
- * switching out, or the one a flush interrupted): lk_task_wanted() and
- * bpf_get_current_comm() look at current.
+ * Charge the time since c->since to current (the task switching out, or
+ * the one a flush interrupted), whose task_struct.start_time the caller
+ * read: the cheapest way depends on the program type.  @btf_task is
+ * current as a BTF pointer (tp_btf), or NULL: its comm is then a plain
+ * load rather than a helper call.
  */
-static __always_inline void charge(struct cpuusage_cpu *c, struct task_struct *t,
+static __always_inline void charge(struct cpuusage_cpu *c, __u64 start_ns,
+				   struct task_struct *btf_task,
 				   __u64 now, int sw, bool voluntary)
 {
+	__u64 id = bpf_get_current_pid_tgid();
 	struct cpuusage_key key = {};
 	struct cpuusage_task *v;
 	__u64 delta = 0, irq;
-	__u32 tid;
 
 	/*
 	 * One exchange: an interrupt taken by a flush (which runs with
@@ -59,16 +62,15 @@ static __always_inline void charge(struct cpuusage_cpu *c, struct task_struct *t
 	if (c->since && now - c->since > irq)
 		delta = now - c->since - irq;
 	c->since = now;
-	tid = BPF_CORE_READ(t, pid);
-	if (!tid) {
+	if (!(__u32)id) {
 		c->live.idle_ns += delta;
 		return;
 	}
 	c->live.task_ns += delta;
 	if (!lk_task_wanted())
 		return;
-	key.tid = tid;
-	key.start_ns = BPF_CORE_READ(t, start_time);
+	key.tid = (__u32)id;
+	key.start_ns = start_ns;
 	v = lk_lookup_or_init(&tasks, &key, &zero_task);
 	if (!v) {
 		c->live.drops += delta;
@@ -80,15 +82,20 @@ static __always_inline void charge(struct cpuusage_cpu *c, struct task_struct *t
 		v->nvcsw++;
 	else if (sw)
 		v->nivcsw++;
-	v->tgid = BPF_CORE_READ(t, tgid);
-	bpf_get_current_comm(v->comm, sizeof(v->comm));
+	v->tgid = id >> 32;
+	if (btf_task)
+		__builtin_memcpy(v->comm, btf_task->comm, sizeof(v->comm));
+	else
+		bpf_get_current_comm(v->comm, sizeof(v->comm));
 }
 
 /*
  * The kernel counts a switch as voluntary when the task blocked: not
  * preempted and not left runnable (prev_state 0 is TASK_RUNNING).
+ * sched_switch runs before the switch: current is still @prev.
  */
-static __always_inline int on_switch(bool preempt, struct task_struct *prev,
+static __always_inline int on_switch(bool preempt, __u64 start_ns,
+				     struct task_struct *btf_prev,
 				     unsigned int prev_state)
 {
 	struct cpuusage_cpu *c = this_cpu();
@@ -96,7 +103,7 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 	if (!c)
 		return 0;
 	c->live.switches++;
-	charge(c, prev, bpf_ktime_get_ns(), 1, !preempt && prev_state);
+	charge(c, start_ns, btf_prev, bpf_ktime_get_ns(), 1, !preempt && prev_state);
 	return 0;
 }
 
@@ -104,14 +111,15 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
-	return on_switch(preempt, prev, prev_state);
+	/* A BTF pointer: a plain load, not a probe read. */
+	return on_switch(preempt, prev->start_time, prev, prev_state);
 }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
-	return on_switch(preempt, prev, prev_state);
+	return on_switch(preempt, BPF_CORE_READ(prev, start_time), NULL, prev_state);
 }
 
 static __always_inline int on_softirq_entry(unsigned int vec)
@@ -269,7 +277,8 @@ static __always_inline void flush_once(struct cpuusage_cpu *c)
 		softirq_account(c, now);
 		c->softirq_start = now;
 	}
-	charge(c, (struct task_struct *)bpf_get_current_task(), now, 0, false);
+	charge(c, BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), start_time),
+	       NULL, now, 0, false);
 	c->at_flush = c->live;
 	c->flush_ns = now;
 }
