@@ -145,7 +145,6 @@ static __always_inline void softirq_account(struct cpuusage_cpu *c, __u64 now)
 		c->live.softirq_ns[vec] += d;
 	c->irq_in_task += d;
 	c->hard_in_soft = 0;
-	c->irq_seq++;
 }
 
 static __always_inline int on_softirq_exit(void)
@@ -157,6 +156,8 @@ static __always_inline int on_softirq_exit(void)
 		return 0;
 	softirq_account(c, bpf_ktime_get_ns());
 	c->softirq_start = 0;
+	/* Here, not in softirq_account(): a flush calls that too. */
+	c->irq_seq++;
 	return 0;
 }
 
