@@ -108,6 +108,21 @@ lk_wait_lines() {
 	return 1
 }
 
+# Hypervisor steal time of all CPUs so far, in ns (/proc/stat counts it
+# in USER_HZ ticks).  schedstat leaves it out where the kernel accounts
+# it (PARAVIRT_TIME_ACCOUNTING, as in cloud VMs); cpuusage, timing with
+# the clock, counts it in the task that was running: comparisons with
+# schedstat allow for its growth, lk_steal_since NS0 (plus one tick for
+# the counter's resolution once there is any).
+lk_steal_ns() {
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%d\n", $9 * 1e9 / hz }' /proc/stat
+}
+lk_steal_since() {
+	local d=$(($(lk_steal_ns) - $1))
+	[ "$d" -gt 0 ] && d=$((d + 1000000000 / $(getconf CLK_TCK)))
+	echo "$d"
+}
+
 lk_prog_ids() { cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u; }
 lk_progs_alive() { for id in $1; do bpftool prog show id "$id" >/dev/null 2>&1 && echo "$id"; done; }
 # The kernel frees a program after an RCU grace period: poll this

@@ -16,6 +16,7 @@ CU=$LK_LAST_PID
 lk_wait_for 20 grep -q 'first interval starts' "$LK_TMP/err" || { cat "$LK_TMP/err"; fail "cpuusage did not start"; }
 
 # Both children start after the baseline, so their whole life is traced.
+steal0=$(lk_steal_ns)
 lk_bg "$SPIN" 2 "$LK_TMP/busy.done" 30
 BUSY=$LK_LAST_PID
 lk_bg "$SPIN" 0 "$LK_TMP/sleep.done" 30
@@ -24,6 +25,7 @@ lk_wait_for 30 test -e "$LK_TMP/busy.done" || fail "busy child did not finish"
 lk_wait_for 5 test -e "$LK_TMP/sleep.done" || fail "sleeping child did not start"
 busy_ss=$(awk '{ print $1 }' "/proc/$BUSY/schedstat")
 sleep_ss=$(awk '{ print $1 }' "/proc/$SLEEPER/schedstat")
+steal=$(lk_steal_since "$steal0")
 # Two more intervals, then Ctrl-C: the summary covers the rest.
 sleep 1.2
 kill -INT "$CU"
@@ -46,12 +48,15 @@ assert_ge "$busy_ns" 500000000 "busy child on-CPU ns (non-zero: BPF attached)"
 # Without CONFIG_IRQ_TIME_ACCOUNTING (Debian's kernels) schedstat keeps
 # the interrupt time cpuusage takes out: far below 1% on a quiet
 # machine, several percent under qemu TCG (make vmtest).
-assert_near "$((busy_ns + busy_irq))" "$busy_ss" 1 0 "busy child + its interrupts vs /proc/PID/schedstat"
+# Hypervisor steal time while it ran ($steal ns on all CPUs) is in
+# cpuusage's figure, not in schedstat's: allowed for.
+echo "steal time (all CPUs) while the children ran: $steal ns"
+assert_near "$((busy_ns + busy_irq))" "$busy_ss" 0 "$((busy_ss / 100 + steal))" "busy child + its interrupts vs /proc/PID/schedstat (1% + steal)"
 # It ran only to start up, blocking a few dozen times.  Each time a task
 # blocks, cpuusage counts the scheduler's work up to the switch (idle
 # balancing included) as the task's; the kernel stops its clock before
 # that.  Hence 2 ms of absolute slack.
-assert_near "$((sleep_ns + $(sum_irq "$SLEEPER")))" "$sleep_ss" 1 2000000 \
+assert_near "$((sleep_ns + $(sum_irq "$SLEEPER")))" "$sleep_ss" 0 "$((sleep_ss / 100 + 2000000 + steal))" \
 	"sleeping child + its interrupts vs /proc/PID/schedstat"
 
 # Once started (its first two intervals hold exec and start-up, which

@@ -38,6 +38,7 @@ done
 [ $started = 1 ] || fail "cpuusage did not start"
 stat0=$(stat_ticks)
 
+steal0=$(lk_steal_ns)
 lk_bg taskset -c 0 "$SPIN" 4 "$LK_TMP/a.done" 30
 A=$LK_LAST_PID
 lk_bg taskset -c 1 "$SPIN" 4 "$LK_TMP/b.done" 30
@@ -46,6 +47,7 @@ lk_wait_for 30 test -e "$LK_TMP/a.done" -a -e "$LK_TMP/b.done" || fail "the chil
 ssa=$(awk '{ print $1 }' "/proc/$A/schedstat")
 ssb=$(awk '{ print $1 }' "/proc/$B/schedstat")
 stat1=$(stat_ticks)
+steal=$(lk_steal_since "$steal0")
 kill -INT "$CU"
 lk_wait_for 10 sh -c "! kill -0 $CU" || fail "cpuusage did not exit on SIGINT"
 jq -e '.type == "summary"' "$out" >/dev/null || fail "no summary"
@@ -58,7 +60,8 @@ for pid in "$A" "$B"; do
 	# ours, what other load leaves otherwise; the floor proves the
 	# program is attached.
 	assert_ge "$ns" 200000000 "pinned child $pid on-CPU ns"
-	assert_near "$ns" "$ss" 1 0 "pinned child $pid vs its schedstat"
+	# Plus hypervisor steal time (see lk_steal_ns), in cpuusage's figure only.
+	assert_near "$ns" "$ss" 0 "$((ss / 100 + steal))" "1% + steal: pinned child $pid vs its schedstat (steal $steal ns)"
 done
 
 # Busy share of the /proc/stat window, from its "cpuN busy total" fields.

@@ -40,8 +40,11 @@ rc=0; "$NL" set --prefix "$LAB" --delay 10 2>"$LK_TMP/err" || rc=$?
 slow=$(measure slow)
 echo "without delay: $base"; echo "with --delay 10: $slow"
 assert_eq "$(jq .requests <<<"$slow")" $N "requests under delay"
-# netem never delivers early: every request is at least 20 ms.
-assert_ge "$(jq .min_us <<<"$slow")" 20000 "min under delay (us)"
+# netem never delivers early, but tcplat's clock starts when send returns,
+# after the request entered netem: the rest of sendmsg (releasing the
+# socket, its backlog) is not in the figure, 0.43 ms once under qemu TCG.
+# Every request is at least 20 ms less that.
+assert_ge "$(jq .min_us <<<"$slow")" 19000 "min under delay (us)"
 d=$(jq -n "$(p50 "$slow") - $(p50 "$base")")
 assert_ge "$d" 19000 "p50 grew by the 20 ms round trip (us)"
 # At most 10 ms more: qemu TCG's own jitter reaches several ms.
