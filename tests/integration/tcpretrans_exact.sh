@@ -48,9 +48,13 @@ start_tool() {
 		{ cat "$LK_TMP/$name.err"; fail "$name did not start"; }
 }
 
-lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "0.0.0.0:$PORT"
+# The server listens only once the tools run (its PID, for -p, is known
+# before): a listener opened earlier has no owner, and its SYN-ACK
+# retransmissions would not be the server's under -p.
+mkfifo "$LK_TMP/go"
+lk_bg ip netns exec "$LAB_S" sh -c 'read -r _ <"$1" && exec "$2" server "0.0.0.0:$3"' \
+	sh "$LK_TMP/go" "$OUTPUT/tcpreq" "$PORT"
 SERVER=$LK_LAST_PID
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
 
 start_tool client "$T" -v --netns "$LAB_C"
 start_tool events "$T" -v --netns "$LAB_C" --events
@@ -60,6 +64,8 @@ start_tool server_tp LK_METHODS=tracepoint "$T" -v --netns "$LAB_S"
 # them); this shell owns none.
 start_tool server_pid "$T" -v --netns "$LAB_S" -p "$SERVER"
 start_tool nobody "$T" -v -p $$
+echo go >"$LK_TMP/go"
+lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
 grep -q "tcp_retransmit_skb: using raw_tp" "$LK_TMP/server.err" || fail "LK_METHODS=raw_tp not used"
 grep -q "tcp_retransmit_skb: using tracepoint" "$LK_TMP/server_tp.err" || fail "LK_METHODS=tracepoint not used"
 
