@@ -1,20 +1,15 @@
 # Helpers the bench scripts share; sourced, not run.
 
-# median: of the numbers on stdin, one per line (the mean of the middle
-# two for an even count).
+# bench_median [-s]: the median of the numbers on stdin, one per line
+# (the mean of the middle two for an even count); with -s, "min median
+# max" to 4 decimals.
 bench_median() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (!NR) exit 1
-		print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# bench_spread: "min median max" of the numbers on stdin, 4 decimals.
-bench_spread() {
-	sort -g | awk '{ v[NR] = $1 } END {
+	sort -g | awk -v spread="${1:-}" '{ v[NR] = $1 } END {
 		if (!NR) exit 1
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.4f %.4f %.4f\n", v[1], m, v[NR] }'
+		if (spread) printf "%.4f %.4f %.4f\n", v[1], m, v[NR]; else print m }'
 }
+bench_spread() { bench_median -s; }
 
 # bench_prog_ids PID: ids of the BPF programs the process holds, from its
 # descriptors' fdinfo (bpftool's per-process view needs a bpftool built

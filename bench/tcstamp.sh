@@ -118,8 +118,6 @@ start_tool() {
 	exit 1
 }
 
-
-
 for ((i = 0; i < ROUNDS; i++)); do
 	on=$((i * 2 / ROUNDS))
 	if [ "$i" = 0 ] || [ "$i" = $((ROUNDS / 2)) ]; then

@@ -23,7 +23,7 @@ lk_wait_for 10 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server 
 
 lk_bg taskset -c 1 "$OUTPUT/cpuusage" -v -C -j 0.1 >"$out" 2>"$LK_TMP/err"
 CU=$LK_LAST_PID
-lk_wait_for 20 grep -q 'first interval starts' "$LK_TMP/err" || { cat "$LK_TMP/err"; fail "cpuusage did not start"; }
+lk_wait_lines 20 "$LK_TMP/err" 'first interval starts' || { cat "$LK_TMP/err"; fail "cpuusage did not start"; }
 rx0=$(net_rx0)
 lk_in_client taskset -c 0 timeout 30 "$OUTPUT/tcpreq" client -n 4 --size 16384 --duration 3 \
 	"$LAB_S_IP:$PORT" >/dev/null || fail "tcpreq client failed"

@@ -42,7 +42,7 @@ one() {
 
 	lk_bg env LK_METHODS="$m" "$OUTPUT/cpuusage" -v -j -t "$tid" >"$out" 2>"$d/err"
 	cu=$LK_LAST_PID
-	lk_wait_for 20 grep -q 'first interval starts' "$d/err" || { cat "$d/err"; fail "cpuusage did not start"; }
+	lk_wait_lines 20 "$d/err" 'first interval starts' || { cat "$d/err"; fail "cpuusage did not start"; }
 	grep -q "sched_switch: using $m" "$d/err" || { cat "$d/err"; fail "$m not used"; }
 	ss0=$(awk '{ print $1 }' "/proc/$py/task/$tid/schedstat")
 	steal0=$(lk_steal_ns)
