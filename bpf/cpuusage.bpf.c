@@ -128,9 +128,11 @@ static __always_inline int on_softirq_entry(unsigned int vec)
 
 	if (!c)
 		return 0;
+	c->busy = 1;
 	c->softirq_start = bpf_ktime_get_ns();
 	c->softirq_vec = vec;
 	c->hard_in_soft = 0;
+	c->busy = 0;
 	return 0;
 }
 
@@ -154,10 +156,12 @@ static __always_inline int on_softirq_exit(void)
 	/* A softirq already running at attach has no start: skip it. */
 	if (!c || !c->softirq_start)
 		return 0;
+	c->busy = 1;
 	softirq_account(c, bpf_ktime_get_ns());
 	c->softirq_start = 0;
 	/* Here, not in softirq_account(): a flush calls that too. */
 	c->irq_seq++;
+	c->busy = 0;
 	return 0;
 }
 
@@ -285,7 +289,7 @@ static __always_inline void flush_once(struct cpuusage_cpu *c)
 }
 
 /*
- * Other CPUs run it in an IPI, interrupts off.  On cpuusage's own CPU
+ * Other CPUs run it in an IPI, interrupts off (see busy below).  On cpuusage's own CPU
  * the kernel runs it directly, interrupts on: an interrupt taken after
  * @now would put time later than @flush_ns into @at_flush, and the
  * interval's parts would add up to more than its length.  Flushing once
@@ -300,6 +304,13 @@ int flush(void *ctx)
 
 	if (!c)
 		return 0;
+	/*
+	 * Softirq programs run with interrupts on: the IPI may have stopped
+	 * one halfway through its update.  Leave it alone; userspace asks
+	 * again once the program has finished.
+	 */
+	if (c->busy)
+		return CPUUSAGE_FLUSH_BUSY;
 	for (i = 0; i < CPUUSAGE_FLUSH_TRIES; i++) {
 		seq = c->irq_seq;
 		flush_once(c);

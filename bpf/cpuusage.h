@@ -58,7 +58,10 @@ struct cpuusage_cpu {
 	unsigned long long hardirq_start;	/* 0: not in a hardirq */
 	unsigned long long hard_in_soft;	/* hardirq time inside this softirq */
 	unsigned int softirq_vec;
-	unsigned int pad;
+	unsigned int busy;		/* a softirq program is updating this */
 };
+
+/* The flush program's return value when it found the CPU busy. */
+#define CPUUSAGE_FLUSH_BUSY	1
 
 #endif
