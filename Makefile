@@ -120,6 +120,14 @@ check:
 	$(Q)$(MAKE) --no-print-directory all test-bins
 	$(Q)OUTPUT=$(abspath $(OUTPUT)) bash tests/run.sh
 
+# make check-repeat N=5: the suite N times (3 unless given), then each
+# test's pass rate; failing logs are kept in build/repeat/RUN/.
+.PHONY: check-repeat
+check-repeat:
+	$(Q)sh scripts/install-deps.sh --test
+	$(Q)$(MAKE) --no-print-directory all test-bins
+	$(Q)OUTPUT=$(abspath $(OUTPUT)) bash tests/repeat.sh $(N)
+
 demo:
 	$(Q)sh scripts/install-deps.sh --test
 	$(Q)$(MAKE) --no-print-directory all
