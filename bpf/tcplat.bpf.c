@@ -6,7 +6,9 @@
  * Hot path, per send or receive: one LRU lookup by socket address, the
  * task filter only when the socket's user changes, a clock read and one
  * per-CPU array lookup; -F and -P add one hash lookup each.  Arrivals
- * (server side, default clock) cost one LRU lookup.
+ * (server side, default clock) cost one LRU lookup.  A send's entry into
+ * TCP costs the task filter, then (traced tasks only) one LRU lookup and,
+ * at the start of a client request, a clock read.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -27,6 +29,7 @@ const volatile bool per_proc = false;
 const volatile bool events_on = false;
 const volatile bool from_read = false;
 const volatile bool del_at_close = false;	/* no tcp_destroy_sock hook */
+const volatile bool syscall_clock = false;	/* --syscall-entry */
 const volatile __u8 force_role = TL_ROLE_UNKNOWN;
 const volatile __u8 family_only = 0;		/* 4, 6 or 0 */
 const volatile __u16 lport_only = 0;
@@ -97,6 +100,25 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4096);
 } events SEC(".maps");
+
+/*
+ * --syscall-entry: the entry of the thread's latest send-family syscall
+ * and that syscall's number.  A send takes the time only while the
+ * thread is still in that syscall (the number in its registers
+ * matches), so a write to a file cannot lend its time to a later
+ * sendfile().
+ */
+struct tl_entry {
+	__u64 ts;
+	long nr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tl_entry);
+} send_entry SEC(".maps");
 
 static __always_inline void drop(int what)
 {
@@ -447,6 +469,70 @@ static __always_inline void on_recv(struct sock *sk, int ret, int flags)
 		st->arr_ns = 0;
 }
 
+/* The syscall the current thread is in (-1 for none). */
+static __always_inline long cur_syscall_nr(void)
+{
+	struct pt_regs *regs;
+
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ(regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
+/* --syscall-entry: a send-family syscall (number @nr) begins. */
+static __always_inline void on_syscall_entry(long nr)
+{
+	struct tl_entry *e;
+
+	if (!lk_task_wanted())
+		return;
+	e = bpf_task_storage_get(&send_entry, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!e) {
+		drop(TL_DROP_ENTRY);
+		return;
+	}
+	e->nr = nr;
+	e->ts = bpf_ktime_get_ns();
+}
+
+/* A send begins on @sk: the start of a client request, if it is one. */
+static __always_inline void on_send_entry(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct tl_sock *st;
+
+	if (!lk_task_wanted())
+		return;
+	st = bpf_map_lookup_elem(&socks, &key);
+	if (!st || st->role != TL_ROLE_CLIENT || st->phase != TL_IDLE || st->entry_ns)
+		return;
+	st->entry_ns = bpf_ktime_get_ns();
+}
+
+/*
+ * Start of a client request whose first byte a send just took: the
+ * entry of that send (the syscall with --syscall-entry, else TCP's
+ * send), or @now, the send's return, where neither was seen.
+ */
+static __always_inline __u64 client_start(struct tl_sock *st, __u64 now)
+{
+	struct tl_entry *e;
+	__u64 t = st->entry_ns;
+
+	st->entry_ns = 0;
+	if (syscall_clock) {
+		e = bpf_task_storage_get(&send_entry, bpf_get_current_task_btf(), 0, 0);
+		t = e && e->nr == cur_syscall_nr() ? e->ts : 0;
+	}
+	return t && t <= now ? t : now;
+}
+
 static __always_inline void on_send(struct sock *sk, int ret)
 {
 	struct tl_sock *st;
@@ -461,7 +547,7 @@ static __always_inline void on_send(struct sock *sk, int ret)
 	count_bytes(st, sk, 0, ret);
 	if (st->role == TL_ROLE_CLIENT) {
 		if (st->phase == TL_IDLE) {
-			st->start_ns = now;
+			st->start_ns = client_start(st, now);
 			st->phase = TL_WAIT;
 			st->req_in = 0;
 			st->req_out = 0;
@@ -647,6 +733,77 @@ int BPF_KRETPROBE(send_kretprobe, int ret)
 
 	if (sk)
 		on_send(sk, ret);
+	return 0;
+}
+
+/*
+ * The client's clock starts where a send enters TCP: tcp:tcp_sendmsg_locked
+ * (6.13+), else the entry of tcp_sendmsg().
+ */
+SEC("tp_btf/tcp_sendmsg_locked")
+int BPF_PROG(entry_btf, struct sock *sk)
+{
+	on_send_entry(sk);
+	return 0;
+}
+
+SEC("raw_tp/tcp_sendmsg_locked")
+int BPF_PROG(entry_raw, struct sock *sk)
+{
+	on_send_entry(sk);
+	return 0;
+}
+
+SEC("fentry/tcp_sendmsg")
+int BPF_PROG(entry_fentry, struct sock *sk)
+{
+	on_send_entry(sk);
+	return 0;
+}
+
+SEC("kprobe/tcp_sendmsg")
+int BPF_KPROBE(entry_kprobe, struct sock *sk)
+{
+	on_send_entry(sk);
+	return 0;
+}
+
+/*
+ * --syscall-entry: the entry of the syscalls that send (send() is
+ * sendto() in the kernel), where the application's own clock starts.
+ */
+SEC("tp/syscalls/sys_enter_write")
+int start_write(struct syscall_trace_enter *ctx)
+{
+	on_syscall_entry(ctx->nr);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_writev")
+int start_writev(struct syscall_trace_enter *ctx)
+{
+	on_syscall_entry(ctx->nr);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_sendto")
+int start_sendto(struct syscall_trace_enter *ctx)
+{
+	on_syscall_entry(ctx->nr);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_sendmsg")
+int start_sendmsg(struct syscall_trace_enter *ctx)
+{
+	on_syscall_entry(ctx->nr);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_sendmmsg")
+int start_sendmmsg(struct syscall_trace_enter *ctx)
+{
+	on_syscall_entry(ctx->nr);
 	return 0;
 }
 

@@ -48,6 +48,7 @@ struct tl_sock {
 	unsigned long long start_ns;	/* current request's start */
 	unsigned long long arr_ns;	/* server: oldest arrival still unread */
 	unsigned long long last_send_ns; /* server: end of the response so far */
+	unsigned long long entry_ns;	/* client: entry of the send under way */
 	unsigned int req_in;		/* bytes read for the current request */
 	unsigned int req_out;		/* bytes sent for it */
 	unsigned int tgid;		/* the last process that used it */
@@ -116,6 +117,7 @@ enum {
 	TL_DROP_PROC,		/* -P: process table full */
 	TL_DROP_EVENT,		/* --events: ring buffer full */
 	TL_DROP_INFLIGHT,	/* kprobe fallback: entry table full */
+	TL_DROP_ENTRY,		/* no room for a thread's send entry time */
 	TL_DROP_MAX,
 };
 

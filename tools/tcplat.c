@@ -42,11 +42,13 @@ enum {
 	OPT_FROM_READ,
 	OPT_EVENTS,
 	OPT_MIN_US,
+	OPT_SYSCALL_ENTRY,
 };
 
 static struct {
 	int role;		/* enum tl_role; UNKNOWN: auto */
 	bool from_read;
+	bool syscall_entry;
 	bool per_flow;
 	bool per_proc;
 	bool hist;
@@ -61,6 +63,8 @@ static const struct argp_option options[] = {
 	  "server, client or auto (default: accepted sockets serve, connected ones are clients)", 0 },
 	{ "from-read", OPT_FROM_READ, NULL, 0,
 	  "Server requests start at the first read, not at the data's arrival", 0 },
+	{ "syscall-entry", OPT_SYSCALL_ENTRY, NULL, 0,
+	  "Client requests start at the send syscall's entry (every syscall on the host then costs more)", 0 },
 	{ "per-flow", 'F', NULL, 0, "One row per connection (4-tuple, PID, role)", 0 },
 	{ "per-process", 'P', NULL, 0, "One row per process", 0 },
 	{ "hist", 'H', NULL, 0, "Log2 latency histogram of the total", 0 },
@@ -93,6 +97,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_FROM_READ:
 		env.from_read = true;
 		break;
+	case OPT_SYSCALL_ENTRY:
+		env.syscall_entry = true;
+		break;
 	case 'F':
 		env.per_flow = true;
 		break;
@@ -119,6 +126,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (env.per_flow && env.per_proc)
 			argp_error(state, "-F and -P exclude each other");
+		if (env.syscall_entry && env.role == TL_ROLE_SERVER)
+			argp_error(state, "--syscall-entry sets the client clock: not with --role server");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -577,6 +586,7 @@ static void print_drops(struct ctx *c)
 {
 	static const char *const names[TL_DROP_MAX] = {
 		"drops_sock", "drops_flow", "drops_process", "drops_events", "drops_inflight",
+		"drops_entry",
 	};
 	uint64_t d[TL_DROP_MAX], sum = 0;
 	int i;
@@ -591,8 +601,8 @@ static void print_drops(struct ctx *c)
 		lk_print_u64(LK_JSON, names[i], NULL, d[i]);
 	if (sum)
 		lk_printf("dropped (not recorded): sockets %" PRIu64 ", flows %" PRIu64
-			  ", processes %" PRIu64 ", events %" PRIu64 ", in-flight %" PRIu64 "\n",
-			  d[0], d[1], d[2], d[3], d[4]);
+			  ", processes %" PRIu64 ", events %" PRIu64 ", in-flight %" PRIu64
+			  ", send entries %" PRIu64 "\n", d[0], d[1], d[2], d[3], d[4], d[5]);
 }
 
 static void print_total(struct ctx *c, bool final, double secs)
@@ -704,9 +714,56 @@ static bool recvmsg_fits(void)
 	return ok;
 }
 
+/*
+ * --syscall-entry: the syscalls that send (send() is sendto() in the
+ * kernel); their entry starts a client request.
+ */
+enum { START_WRITE, START_WRITEV, START_SENDTO, START_SENDMSG, START_SENDMMSG, START_NR };
+static const char *const start_tps[START_NR] = {
+	"sys_enter_write", "sys_enter_writev", "sys_enter_sendto", "sys_enter_sendmsg",
+	"sys_enter_sendmmsg",
+};
+
 struct methods {
 	enum lk_method send, recv, ready, probe, state, destroy;
+	enum lk_method entry;		/* a send's entry into TCP */
+	bool start_tp[START_NR];	/* --syscall-entry */
 };
+
+/*
+ * The client's clock: where a send enters TCP (tcp:tcp_sendmsg_locked,
+ * else tcp_sendmsg()), or with --syscall-entry the send syscall's entry;
+ * without either, the send's return.
+ */
+static int choose_client_clock(struct methods *m)
+{
+	unsigned int tps = LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP);
+	unsigned int funcs = LK_M_BIT(LK_M_FENTRY) | LK_M_BIT(LK_M_KPROBE);
+	const struct lk_hook entry = { "tcp", "tcp_sendmsg_locked", "tcp_sendmsg", tps | funcs };
+	struct lk_hook h = { "syscalls", NULL, NULL, LK_M_BIT(LK_M_TP) };
+	bool any = false;
+	int i;
+
+	if (!env.syscall_entry) {
+		m->entry = lk_choose(&entry);
+		if (m->entry)
+			lk_info("client requests start when their first send enters TCP");
+		else
+			lk_info("client requests start when their first send returns: no tcp:tcp_sendmsg_locked, fentry or kprobe on tcp_sendmsg() (--syscall-entry may help)");
+		return 0;
+	}
+	for (i = 0; i < START_NR; i++) {
+		h.tp = start_tps[i];
+		m->start_tp[i] = lk_choose(&h) == LK_M_TP;
+		any |= m->start_tp[i];
+	}
+	if (!any) {
+		lk_err("--syscall-entry: this kernel has no syscalls:sys_enter_* tracepoints (CONFIG_FTRACE_SYSCALLS)");
+		return -1;
+	}
+	lk_info("client requests start at their first send syscall's entry");
+	return 0;
+}
 
 static int choose_methods(struct methods *m)
 {
@@ -735,6 +792,8 @@ static int choose_methods(struct methods *m)
 		return -1;
 	}
 	m->destroy = lk_choose(&destroy);
+	if (env.role != TL_ROLE_SERVER && choose_client_clock(m))
+		return -1;
 	if (env.role == TL_ROLE_CLIENT || env.from_read)
 		return 0;
 	m->ready = lk_choose(&ready);
@@ -774,6 +833,15 @@ static void select_programs(struct tcplat_bpf *skel, const struct methods *m)
 	autoload(skel->progs.state_kprobe, m->state == LK_M_KPROBE);
 	autoload(skel->progs.destroy_btf, m->destroy == LK_M_TP_BTF);
 	autoload(skel->progs.destroy_raw, m->destroy == LK_M_RAW_TP);
+	autoload(skel->progs.start_write, m->start_tp[START_WRITE]);
+	autoload(skel->progs.start_writev, m->start_tp[START_WRITEV]);
+	autoload(skel->progs.start_sendto, m->start_tp[START_SENDTO]);
+	autoload(skel->progs.start_sendmsg, m->start_tp[START_SENDMSG]);
+	autoload(skel->progs.start_sendmmsg, m->start_tp[START_SENDMMSG]);
+	autoload(skel->progs.entry_btf, m->entry == LK_M_TP_BTF);
+	autoload(skel->progs.entry_raw, m->entry == LK_M_RAW_TP);
+	autoload(skel->progs.entry_fentry, m->entry == LK_M_FENTRY);
+	autoload(skel->progs.entry_kprobe, m->entry == LK_M_KPROBE);
 }
 
 static int size_maps(struct tcplat_bpf *skel, const struct methods *m, bool dbl)
@@ -799,6 +867,7 @@ static int setup(struct tcplat_bpf *skel, const struct methods *m, bool dbl)
 	skel->rodata->min_ns = env.min_us * 1000;
 	skel->rodata->from_read = env.from_read;
 	skel->rodata->del_at_close = !m->destroy;
+	skel->rodata->syscall_clock = env.syscall_entry;
 	skel->rodata->force_role = env.role;
 	skel->rodata->family_only = lk_opts.family;
 	skel->rodata->lport_only = lk_opts.lport;

@@ -4,10 +4,10 @@
 # and out exactly equal (tcplat is attached before the first request and
 # reports after the process exits, so nothing is in flight at either
 # edge), p50/p99 within 10% or 20 us of tcpreq's round trips (the server
-# sleeps 0.5 ms per request: tcplat's round trip runs from send()'s
-# return to recv()'s, tcpreq's from before its send to after its recv,
-# some 10 to 25 us more on this machine, which would be 10-20% of a bare
-# 100 us round trip); (2) 32
+# sleeps 0.5 ms per request: tcplat's round trip runs from the request's
+# entry into TCP to recv()'s return, tcpreq's from before its send to
+# after its recv, its own user time more: about 1 us on this machine,
+# many times that under qemu TCG); (2) 32
 # connections with -F: one row per connection, rows add up to the total,
 # and the total equals tcpreq's count; (3) reports every 50 ms with -P
 # add up to the same counts.  Run (1) also has --events: one event per

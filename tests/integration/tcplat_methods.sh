@@ -5,7 +5,7 @@
 # make vmtest; alone they also cover roles and closes through
 # tcp_set_state(), state dropped at CLOSE without tcp_destroy_sock, and
 # servers timed from the first read without an arrival hook), tcplat
-# -v must say it uses it, and a client-side and a server-side tcplat
+# -v must say it uses it (for the send's entry too), and a client-side and a server-side tcplat
 # must both count tcpreq's requests and bytes exactly.  The client's p50
 # is only roughly compared (40%): under qemu TCG the methods' own cost
 # and the emulation's jitter are large.
@@ -55,6 +55,11 @@ for m in tp_btf raw_tp fentry kprobe; do
 		echo "method $m: not exercised, this kernel offers $used first"
 		continue
 	fi
+	# The client's clock: a send's entry into TCP by the same method.
+	grep -q "hook tcp:tcp_sendmsg_locked: using $m" "$LK_TMP/$m.c.err" ||
+		fail "$m: the send's entry is not hooked with $m"
+	grep -q "client requests start when their first send enters TCP" "$LK_TMP/$m.c.err" ||
+		fail "$m: -v does not say where client requests start"
 	lk_in_client "$T" client -j --nodelay -n 2 --requests $N "$LAB_S_IP:$PORT" >"$LK_TMP/$m.tcpreq" ||
 		fail "client failed"
 	sleep 0.3

@@ -1,0 +1,72 @@
+#!/bin/bash
+# tcplat's client clock against tcpreq's own, on one ping connection
+# across the netlab with no server sleep (round trips of 15 to 40 us, so
+# that a few microseconds show).  Two tcplats trace the same client at
+# once: the default, whose requests start when their first send enters
+# TCP, and --syscall-entry, whose start at the send syscall's entry.
+# Each request's three intervals nest (tcpreq reads its clock before its
+# send and after its recv; the syscall's entry comes before TCP's; both
+# tcplats end at the recv's return), so over the same requests the means
+# are ordered exactly: default <= --syscall-entry <= tcpreq's.  And the
+# default's p50 lies within max(3 us, 5%) of tcpreq's (the issue's goal;
+# measured gap on this machine: 1.4 to 1.6 us over three runs): a clock
+# that started at the send's return, leaving out the transmit path and
+# the server's receive that run inside the send, fell 4.7 us short and
+# fails.
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_bin tcplat
+lk_need_bin tcpreq
+lk_lab_up
+T=$OUTPUT/tcpreq
+PORT=23325
+N=${TCPLAT_N:-3000}
+
+lk_bg ip netns exec "$LAB_S" taskset -c 0 "$T" server --nodelay "0.0.0.0:$PORT"
+lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+
+fifo=$LK_TMP/go
+mkfifo "$fifo"
+lk_bg ip netns exec "$LAB_C" bash -c \
+	"read -r _ <'$fifo'; exec taskset -c 0 '$T' client -j --nodelay -n 1 --requests $N '$LAB_S_IP:$PORT'" \
+	>"$LK_TMP/tcpreq"
+cp=$LK_LAST_PID
+for v in tcp syscall; do
+	args=()
+	[ $v = syscall ] && args=(--syscall-entry)
+	timeout -s INT 120 "$OUTPUT/tcplat" -v -j -p "$cp" --role client "${args[@]}" \
+		>"$LK_TMP/$v" 2>"$LK_TMP/$v.err" &
+	LK_PIDS+=($!)
+	eval "tp_$v=$!"
+done
+for v in tcp syscall; do
+	lk_wait_for 30 grep -q tracing "$LK_TMP/$v.err" || { cat "$LK_TMP/$v.err"; fail "tcplat ($v) did not start"; }
+done
+grep -q "client requests start when their first send enters TCP" "$LK_TMP/tcp.err" ||
+	{ cat "$LK_TMP/tcp.err"; fail "-v: the default clock is not a send's entry into TCP"; }
+grep -q "client requests start at their first send syscall's entry" "$LK_TMP/syscall.err" ||
+	{ cat "$LK_TMP/syscall.err"; fail "-v: --syscall-entry is not the syscall's entry"; }
+echo go >"$fifo"
+wait "$cp" || fail "tcpreq client failed"
+wait "$tp_tcp" || { cat "$LK_TMP/tcp.err"; fail "tcplat failed"; }
+wait "$tp_syscall" || { cat "$LK_TMP/syscall.err"; fail "tcplat --syscall-entry failed"; }
+
+c=$(jq -c 'select(.type == "summary")' "$LK_TMP/tcpreq")
+a=$(jq -c 'select(.type == "summary")' "$LK_TMP/tcp")
+b=$(jq -c 'select(.type == "summary")' "$LK_TMP/syscall")
+echo "tcpreq:          $c"
+echo "tcplat:          $a"
+echo "--syscall-entry: $b"
+assert_eq "$(jq .requests <<<"$c")" "$N" "tcpreq requests"
+assert_eq "$(jq .measured <<<"$c")" "$N" "tcpreq measured every request"
+assert_eq "$(jq .requests <<<"$a")" "$N" "tcplat requests"
+assert_eq "$(jq .requests <<<"$b")" "$N" "tcplat --syscall-entry requests"
+assert_le "$(jq .mean_us <<<"$a")" "$(jq .mean_us <<<"$b")" "mean: TCP's entry <= the syscall's entry"
+assert_le "$(jq .mean_us <<<"$b")" "$(jq .mean_us <<<"$c")" "mean: the syscall's entry <= tcpreq's"
+# Under qemu TCG (make vmtest) tcpreq's own user time is many times
+# larger: 30% there.
+pct=5
+[ "${LK_TCG:-0}" = 1 ] && pct=30
+assert_near "$(jq .p50_us <<<"$a")" "$(jq .p50_us <<<"$c")" $pct 3 "p50 vs tcpreq's"
+assert_near "$(jq .p50_us <<<"$b")" "$(jq .p50_us <<<"$c")" $pct 3 "--syscall-entry p50 vs tcpreq's"
