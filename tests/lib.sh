@@ -135,3 +135,68 @@ lk_wait_for() {
 	for ((i = 0; i < secs * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
 	return 1
 }
+
+# For tests that run real software beside the tools (tcplat_redis,
+# tcplat_nginx, tcplat_sockperf):
+#   lk_free_port [NS]     a TCP port in 20000-29999 (below the ephemeral
+#                         range) no socket in NS uses ("" or none: the root one)
+#   lk_held FIFO CMD...   start CMD in the background held at FIFO, so its PID
+#                         (LK_LAST_PID) is known before it does anything;
+#                         lk_release FIFO lets it go
+#   lk_tcplat_bg OUT ARGS...  tcplat -v -j ARGS under timeout -s INT, JSON to
+#                         OUT, stderr to OUT.err; returns once it is tracing;
+#                         its PID in LK_TCPLAT_PID (SIGINT it for the summary)
+#   lk_summary FILE       the "summary" object of a -j output
+#   lk_tcplat_new_client_clock ERR   whether tcplat's -v said that client requests
+#                         start at the send syscall's entry (LK_NEW_CLOCK_LINE),
+#                         the clock the latency targets of applications assume
+#   assert_in_range VAL LO HI PCT ABS what   VAL within max(PCT%, ABS) of
+#                         [LO, HI] (a figure an application printed rounded
+#                         or bucketed is known only to an interval)
+lk_free_port() {
+	local ns=${1:-} p i
+	for ((i = 0; i < 100; i++)); do
+		p=$((20000 + RANDOM % 10000))
+		if [ -n "$ns" ]; then
+			ip netns exec "$ns" ss -Htan "( sport = :$p or dport = :$p )"
+		else
+			ss -Htan "( sport = :$p or dport = :$p )"
+		fi | grep -q . || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+lk_held() {
+	local fifo=$1; shift
+	mkfifo "$fifo" || fail "mkfifo $fifo"
+	# shellcheck disable=SC2016
+	lk_bg bash -c 'read -r _ <"$0"; exec "$@"' "$fifo" "$@"
+}
+lk_release() { echo go >"$1"; }
+
+lk_tcplat_bg() {
+	local out=$1; shift
+	timeout -s INT 120 "$OUTPUT/tcplat" -v -j "$@" >"$out" 2>"$out.err" &
+	LK_TCPLAT_PID=$!
+	LK_PIDS+=($!)
+	lk_wait_lines 30 "$out.err" tracing || { cat "$out.err"; fail "tcplat $* did not start"; }
+}
+
+lk_summary() { jq -c 'select(.type == "summary")' "$1"; }
+
+LK_NEW_CLOCK_LINE="client requests start at the send syscall's entry"
+lk_tcplat_new_client_clock() {
+	grep -qF -- "$LK_NEW_CLOCK_LINE" "$1" && return 0
+	grep -q "send syscall's entry" "$1" &&
+		echo "note: tcplat -v mentions the send syscall's entry, not in the words '$LK_NEW_CLOCK_LINE'"
+	return 1
+}
+
+assert_in_range() {
+	awk -v v="$1" -v lo="$2" -v hi="$3" -v p="$4" -v a="$5" 'BEGIN {
+		tl = lo * p / 100; if (tl < a) tl = a
+		th = hi * p / 100; if (th < a) th = a
+		exit !(v >= lo - tl && v <= hi + th) }' ||
+		fail "$6: $1 not within $4% (or $5) of [$2, $3]"
+	ok "$6: $1 ~ [$2, $3]"
+}

@@ -1,0 +1,133 @@
+#!/bin/bash
+# tcplat against nginx's access log and wrk's own figures, on loopback:
+# an nginx of the test's own (its prefix, config, logs and pid file in the
+# test's temp dir, one worker, a free port, a 1 KiB static file) and
+# wrk -t1 -c8 -d3s --latency (bounded by time), held at a FIFO until both
+# tcplats run.
+#
+# (a) Server side, tcplat -p WORKER --role server: one request per
+# access log line, none incomplete, bytes in = the sum of
+# $request_length, bytes out = the sum of $bytes_sent (both logged).
+# (b) Client side, tcplat -p WRK --role client: requests = wrk's "N
+# requests in".  When -d ends wrk stops its event loop with up to one
+# request in flight per connection and exits without reading the
+# replies (measured: 8 or 0 of them in flight); nginx answers and logs
+# them, tcplat counts them as incomplete when wrk's exit closes the
+# sockets.  So, exactly: client requests + incomplete = access log
+# lines = server requests, and client bytes out = server bytes in.
+# Latency: wrk's own per-request figures against tcplat's p50 and p99,
+# at the target (p50 within max(5%, 3 us), p99 within 10%), checked only
+# when tcplat's -v says client requests start at the send syscall's entry
+# (wrk's clock starts before its write() and stops after it parsed the
+# response).  Not wrk's printed "Latency Distribution": wrk adds samples
+# to it for coordinated omission, measured 99% 161 ms where its requests'
+# own 99% was a few ms; tcplat_nginx.lua takes wrk's samples at wrk's own
+# clock points instead (the count must equal wrk's requests).  Both are
+# printed (grep FIGURES in the log).
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_cmd nginx
+lk_need_cmd wrk
+lk_need_bin tcplat
+DUR=${TCPLAT_NGINX_SECS:-3}
+
+# nginx on CPU 0, wrk on CPU 1 (where there are two).
+SRV_CPU=() CLI_CPU=()
+if [ "$(nproc)" -ge 2 ]; then SRV_CPU=(taskset -c 0) CLI_CPU=(taskset -c 1); fi
+
+PORT=$(lk_free_port) || fail "no free port"
+NX=$LK_TMP/nginx
+mkdir -p "$NX/html" "$NX/logs" "$NX/tmp"
+head -c 1024 /dev/zero | tr '\0' x >"$NX/html/file"
+# user root: the worker reads files in the test's 0700 temp dir.  Every
+# path nginx would otherwise take from its build (/var/log/nginx,
+# /var/lib/nginx, /run/nginx.pid) is set here; -e moves the startup log.
+cat >"$NX/nginx.conf" <<EOF
+worker_processes 1;
+user root;
+pid $NX/nginx.pid;
+error_log $NX/logs/error.log;
+events { worker_connections 64; }
+http {
+	log_format lk '\$request_length \$bytes_sent \$status';
+	access_log $NX/logs/access.log lk;
+	client_body_temp_path $NX/tmp/body;
+	proxy_temp_path $NX/tmp/proxy;
+	fastcgi_temp_path $NX/tmp/fastcgi;
+	uwsgi_temp_path $NX/tmp/uwsgi;
+	scgi_temp_path $NX/tmp/scgi;
+	keepalive_requests 100000000;
+	keepalive_timeout 60s;
+	server {
+		listen 127.0.0.1:$PORT;
+		root $NX/html;
+		add_header X-Id \$http_x_id;
+	}
+}
+EOF
+lk_bg "${SRV_CPU[@]}" nginx -p "$NX" -e "$NX/logs/error.log" -c "$NX/nginx.conf" -g 'daemon off;'
+MP=$LK_LAST_PID
+lk_wait_for 10 bash -c "ss -Hltn 'sport = :$PORT' | grep -q ." ||
+	{ cat "$NX/logs/error.log"; fail "nginx not listening on $PORT"; }
+lk_wait_for 10 pgrep -P "$MP" nginx || fail "no nginx worker"
+WP=$(pgrep -P "$MP" nginx)
+assert_eq "$(wc -w <<<"$WP")" 1 "one nginx worker"
+touch "$NX/logs/access.log"
+
+lk_held "$LK_TMP/go" env LK_WRK_LAT="$LK_TMP/wrk.lat" "${CLI_CPU[@]}" \
+	wrk -t1 -c8 -d"${DUR}s" --latency -s "$LK_TOP/tests/integration/tcplat_nginx.lua" \
+	"http://127.0.0.1:$PORT/file" >"$LK_TMP/wrk" 2>&1
+wrk=$LK_LAST_PID
+lk_tcplat_bg "$LK_TMP/s" -p "$WP" --role server
+sp=$LK_TCPLAT_PID
+lk_tcplat_bg "$LK_TMP/c" -p "$wrk" --role client
+cp=$LK_TCPLAT_PID
+lk_release "$LK_TMP/go"
+wait "$wrk" || { cat "$LK_TMP/wrk"; fail "wrk failed"; }
+wait "$cp" || { cat "$LK_TMP/c.err"; fail "tcplat (client) failed"; }
+# nginx has seen every connection close (and so logged every request)
+# once none is left established; then the server's tcplat may end.
+lk_wait_for 10 bash -c "! ss -Htn state established '( sport = :$PORT )' | grep -q ." ||
+	fail "nginx's connections did not close"
+kill -INT "$sp"
+wait "$sp" || { cat "$LK_TMP/s.err"; fail "tcplat (server) failed"; }
+cat "$LK_TMP/wrk"
+s=$(lk_summary "$LK_TMP/s") c=$(lk_summary "$LK_TMP/c")
+echo "tcplat server: $s"
+echo "tcplat client: $c"
+
+nreq=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$LK_TMP/wrk")
+[ -n "$nreq" ] || fail "no request count in wrk's output"
+lines=$(wc -l <"$NX/logs/access.log")
+assert_eq "$(awk '$3 != 200' "$NX/logs/access.log" | wc -l)" 0 "access log: every status 200"
+assert_ge "$nreq" 100 "wrk's requests"
+assert_eq "$(jq .requests <<<"$c")" "$nreq" "client: tcplat requests = wrk's"
+assert_le "$(jq .incomplete <<<"$c")" 8 "client: incomplete (in flight when wrk stopped) <= connections"
+assert_eq "$(jq '.requests + .incomplete' <<<"$c")" "$lines" "client: requests + incomplete = access log lines"
+assert_eq "$(jq .requests <<<"$s")" "$lines" "server: tcplat requests = access log lines"
+assert_eq "$(jq .incomplete <<<"$s")" 0 "server: incomplete"
+assert_eq "$(jq .bytes_in <<<"$s")" "$(awk '{ n += $1 } END { print n + 0 }' "$NX/logs/access.log")" \
+	"server: bytes in = sum of \$request_length"
+assert_eq "$(jq .bytes_out <<<"$s")" "$(awk '{ n += $2 } END { print n + 0 }' "$NX/logs/access.log")" \
+	"server: bytes out = sum of \$bytes_sent"
+assert_eq "$(jq .bytes_out <<<"$c")" "$(jq .bytes_in <<<"$s")" "client bytes out = server bytes in"
+
+# wrk's printed (corrected) 50% and 99%, for the record.
+wpct() { awk -v p="$1%" '$1 == p { print $2; exit }' "$LK_TMP/wrk"; }
+# wrk's own samples: one per request it counted; percentiles as wrk
+# computes them (the value at rank round(p% * count + 0.5)).
+assert_eq "$(wc -l <"$LK_TMP/wrk.lat")" "$nreq" "wrk's latency samples = its requests"
+rawpct() { sort -n "$LK_TMP/wrk.lat" | awk -v p="$1" '{ v[NR] = $1 } END { r = int(p / 100 * NR + 1); if (r > NR) r = NR; print v[r] }'; }
+w50=$(rawpct 50) w99=$(rawpct 99)
+tp50=$(jq .p50_us <<<"$c") tp99=$(jq .p99_us <<<"$c")
+echo "FIGURES|tcplat_nginx|client -c 8|tcplat p50 $tp50 p99 $tp99|wrk per request p50 $w50 p99 $w99 us|wrk printed (corrected) 50% $(wpct 50) 99% $(wpct 99)"
+echo "FIGURES|tcplat_nginx|server|tcplat p50 $(jq .p50_us <<<"$s") p99 $(jq .p99_us <<<"$s") us"
+if lk_tcplat_new_client_clock "$LK_TMP/c.err"; then
+	assert_near "$tp50" "$w50" 5 3 "p50_us vs wrk's"
+	assert_near "$tp99" "$w99" 10 0 "p99_us vs wrk's"
+else
+	echo "latency agreement not checked: old client clock"
+fi
+assert_ge "$tp50" 1 "client p50 is a latency"
+assert_ge "$(jq .p50_us <<<"$s")" 1 "server p50 is a latency"
