@@ -30,6 +30,7 @@ const volatile bool events_on = false;
 const volatile bool from_read = false;
 const volatile bool del_at_close = false;	/* no tcp_destroy_sock hook */
 const volatile bool syscall_clock = false;	/* --syscall-entry */
+const volatile bool sk_storage = false;		/* sk_socks, not socks */
 const volatile __u8 force_role = TL_ROLE_UNKNOWN;
 const volatile __u8 family_only = 0;		/* 4, 6 or 0 */
 const volatile __u16 lport_only = 0;
@@ -41,6 +42,19 @@ const volatile __u64 min_ns = 0;
 /* Written by userspace to switch generations at interval reports. */
 volatile __u32 gen = 0;
 __u64 drops[TL_DROP_MAX] = {};
+
+/*
+ * Per-socket state.  In socket storage where every program gets typed
+ * socket pointers (tp_btf, fentry): freed with the socket, no capacity
+ * to run out of, one pointer away.  Else (raw_tp, kprobe) in an LRU
+ * hash keyed by the socket's address, sized by userspace.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tl_sock);
+} sk_socks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -181,11 +195,31 @@ static __always_inline __u8 guess_role(struct sock *sk, bool sending)
 	return sending ? TL_ROLE_CLIENT : TL_ROLE_SERVER;
 }
 
-static __always_inline struct tl_sock *sock_new(struct sock *sk, __u8 role,
-						bool guessed, __u64 flags)
+static __always_inline struct tl_sock *sock_get(struct sock *sk)
 {
 	__u64 key = (__u64)sk;
-	struct tl_sock st = {};
+
+	if (sk_storage)
+		return bpf_sk_storage_get(&sk_socks, sk, 0, 0);
+	return bpf_map_lookup_elem(&socks, &key);
+}
+
+static __always_inline void sock_del(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	if (sk_storage)
+		bpf_sk_storage_delete(&sk_socks, sk);
+	else
+		bpf_map_delete_elem(&socks, &key);
+}
+
+/* Fresh state for @sk; an older one is replaced if @replace, else kept. */
+static __always_inline struct tl_sock *sock_new(struct sock *sk, __u8 role,
+						bool guessed, bool replace)
+{
+	__u64 key = (__u64)sk;
+	struct tl_sock st = {}, *p;
 	long err;
 
 	st.born_ns = bpf_ktime_get_ns();
@@ -193,7 +227,15 @@ static __always_inline struct tl_sock *sock_new(struct sock *sk, __u8 role,
 	st.guessed = guessed && !force_role;
 	if (!in_scope(sk))
 		st.wanted = TL_OUT_OF_SCOPE;
-	err = bpf_map_update_elem(&socks, &key, &st, flags);
+	if (sk_storage) {
+		p = bpf_sk_storage_get(&sk_socks, sk, &st, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!p)
+			drop(TL_DROP_SOCK);
+		else if (replace)
+			__builtin_memcpy(p, &st, sizeof(st));
+		return p;
+	}
+	err = bpf_map_update_elem(&socks, &key, &st, replace ? BPF_ANY : BPF_NOEXIST);
 	if (err && err != -EEXIST) {
 		drop(TL_DROP_SOCK);
 		return 0;
@@ -203,21 +245,23 @@ static __always_inline struct tl_sock *sock_new(struct sock *sk, __u8 role,
 
 /*
  * State of a socket the current task sends or receives on, or NULL if
- * it is not TCP or fails a filter.  The task filter's answer is cached
- * for the socket's last user.
+ * it is not TCP or fails a filter.  -p is checked before anything else
+ * (the cheapest rejection of other processes' sockets); the full task
+ * filter's answer is cached for the socket's last user.
  */
 static __always_inline struct tl_sock *sock_for_task(struct sock *sk, bool sending)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 key = (__u64)sk;
 	struct tl_sock *st;
 	bool w;
 
-	st = bpf_map_lookup_elem(&socks, &key);
+	if (lk_filter.tgid && tgid != lk_filter.tgid)
+		return 0;
+	st = sock_get(sk);
 	if (!st) {
 		if (!sk_is_tcp(sk))
 			return 0;
-		st = sock_new(sk, guess_role(sk, sending), true, BPF_NOEXIST);
+		st = sock_new(sk, guess_role(sk, sending), true, false);
 		if (!st)
 			return 0;
 	}
@@ -447,19 +491,19 @@ static __always_inline void on_recv(struct sock *sk, int ret, int flags)
 	st = sock_for_task(sk, false);
 	if (!st)
 		return;
-	now = bpf_ktime_get_ns();
 	count_bytes(st, sk, ret, 0);
 	if (st->role == TL_ROLE_CLIENT) {
 		if (st->phase == TL_WAIT) {
 			st->req_in = ret;
-			finish(st, sk, now - st->start_ns);
+			finish(st, sk, bpf_ktime_get_ns() - st->start_ns);
 		}
 		return;
 	}
 	if (st->phase == TL_RESP)
 		finish(st, sk, st->last_send_ns - st->start_ns);
 	if (st->phase == TL_IDLE) {
-		st->start_ns = !from_read && st->arr_ns ? st->arr_ns : now;
+		now = !from_read ? st->arr_ns : 0;
+		st->start_ns = now ? now : bpf_ktime_get_ns();
 		st->phase = TL_READ;
 		st->req_in = 0;
 		st->req_out = 0;
@@ -504,12 +548,9 @@ static __always_inline void on_syscall_entry(long nr)
 /* A send begins on @sk: the start of a client request, if it is one. */
 static __always_inline void on_send_entry(struct sock *sk)
 {
-	__u64 key = (__u64)sk;
 	struct tl_sock *st;
 
-	if (!lk_task_wanted())
-		return;
-	st = bpf_map_lookup_elem(&socks, &key);
+	st = sock_for_task(sk, true);
 	if (!st || st->role != TL_ROLE_CLIENT || st->phase != TL_IDLE || st->entry_ns)
 		return;
 	st->entry_ns = bpf_ktime_get_ns();
@@ -518,9 +559,9 @@ static __always_inline void on_send_entry(struct sock *sk)
 /*
  * Start of a client request whose first byte a send just took: the
  * entry of that send (the syscall with --syscall-entry, else TCP's
- * send), or @now, the send's return, where neither was seen.
+ * send), or now, the send's return, where neither was seen.
  */
-static __always_inline __u64 client_start(struct tl_sock *st, __u64 now)
+static __always_inline __u64 client_start(struct tl_sock *st)
 {
 	struct tl_entry *e;
 	__u64 t = st->entry_ns;
@@ -530,24 +571,22 @@ static __always_inline __u64 client_start(struct tl_sock *st, __u64 now)
 		e = bpf_task_storage_get(&send_entry, bpf_get_current_task_btf(), 0, 0);
 		t = e && e->nr == cur_syscall_nr() ? e->ts : 0;
 	}
-	return t && t <= now ? t : now;
+	return t ? t : bpf_ktime_get_ns();
 }
 
 static __always_inline void on_send(struct sock *sk, int ret)
 {
 	struct tl_sock *st;
-	__u64 now;
 
 	if (ret <= 0)
 		return;
 	st = sock_for_task(sk, true);
 	if (!st)
 		return;
-	now = bpf_ktime_get_ns();
 	count_bytes(st, sk, 0, ret);
 	if (st->role == TL_ROLE_CLIENT) {
 		if (st->phase == TL_IDLE) {
-			st->start_ns = client_start(st, now);
+			st->start_ns = client_start(st);
 			st->phase = TL_WAIT;
 			st->req_in = 0;
 			st->req_out = 0;
@@ -556,7 +595,7 @@ static __always_inline void on_send(struct sock *sk, int ret)
 		return;
 	}
 	if (st->phase == TL_READ || st->phase == TL_RESP) {
-		st->last_send_ns = now;
+		st->last_send_ns = bpf_ktime_get_ns();
 		st->phase = TL_RESP;
 		st->req_out += ret;
 	}
@@ -565,10 +604,9 @@ static __always_inline void on_send(struct sock *sk, int ret)
 /* Data for a server socket reached the kernel (default clock only). */
 static __always_inline void on_arrival(struct sock *sk)
 {
-	__u64 key = (__u64)sk;
 	struct tl_sock *st;
 
-	st = bpf_map_lookup_elem(&socks, &key);
+	st = sock_get(sk);
 	if (!st || st->role != TL_ROLE_SERVER || st->wanted > TL_WANTED)
 		return;
 	if (!st->arr_ns)
@@ -582,10 +620,9 @@ static __always_inline void on_arrival(struct sock *sk)
  */
 static __always_inline void on_close(struct sock *sk, bool final)
 {
-	__u64 key = (__u64)sk;
 	struct tl_sock *st;
 
-	st = bpf_map_lookup_elem(&socks, &key);
+	st = sock_get(sk);
 	if (!st)
 		return;
 	if (st->wanted == TL_WANTED) {
@@ -595,7 +632,7 @@ static __always_inline void on_close(struct sock *sk, bool final)
 			cut_off(st, sk);
 	}
 	if (final && del_at_close)
-		bpf_map_delete_elem(&socks, &key);
+		sock_del(sk);
 }
 
 static __always_inline void on_state(struct sock *sk, int old, int new)
@@ -603,9 +640,9 @@ static __always_inline void on_state(struct sock *sk, int old, int new)
 	if (new == TCP_ESTABLISHED && (old == TCP_SYN_SENT || old == TCP_SYN_RECV)) {
 		if (!sk_is_tcp(sk))
 			return;
-		/* BPF_ANY: a freed socket's address may come back. */
+		/* Replace: a freed socket's address may come back (LRU). */
 		sock_new(sk, old == TCP_SYN_SENT ? TL_ROLE_CLIENT : TL_ROLE_SERVER,
-			 false, BPF_ANY);
+			 false, true);
 		return;
 	}
 	if (new == TCP_FIN_WAIT1 || new == TCP_LAST_ACK || new == TCP_CLOSE)
@@ -614,10 +651,8 @@ static __always_inline void on_state(struct sock *sk, int old, int new)
 
 static __always_inline void on_destroy(struct sock *sk)
 {
-	__u64 key = (__u64)sk;
-
 	on_close(sk, true);
-	bpf_map_delete_elem(&socks, &key);
+	sock_del(sk);
 }
 
 /* Payload bytes of a segment at tcp_probe (skb->data is the TCP header). */
@@ -879,6 +914,25 @@ SEC("raw_tp/tcp_destroy_sock")
 int BPF_PROG(destroy_raw, struct sock *sk)
 {
 	on_destroy(sk);
+	return 0;
+}
+
+/*
+ * Final report, socket storage: the server sockets whose response is
+ * sent but not yet ended by a read or a close (userspace walks the LRU
+ * map itself).
+ */
+SEC("iter/bpf_sk_storage_map")
+int pending(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	struct tl_sock *st = ctx->value;
+	struct tl_pending p = {};
+
+	if (!st || !ctx->sk || st->wanted != TL_WANTED || st->phase != TL_RESP)
+		return 0;
+	p.sk = (__u64)ctx->sk;
+	__builtin_memcpy(&p.st, st, sizeof(p.st));
+	bpf_seq_write(ctx->meta->seq, &p, sizeof(p));
 	return 0;
 }
 

@@ -13,7 +13,7 @@
 #define TL_MAX_MSB	35
 #define TL_BUCKETS	LH_NBUCKETS(TL_SUB_BITS, TL_MAX_MSB)
 
-/* Per-socket state (LRU: the least recently used socket goes first). */
+/* Per-socket state where it lives in an LRU hash (raw_tp, kprobe). */
 #define TL_MAX_SOCKS	16384
 /* -F rows and -P rows, per generation (allocated as used). */
 #define TL_MAX_FLOWS	4096
@@ -57,6 +57,12 @@ struct tl_sock {
 	unsigned char wanted;		/* enum tl_wanted, for tgid */
 	unsigned char guessed;		/* role guessed (socket predates us) */
 	char comm[16];
+};
+
+/* A server response still open at the final report (socket storage). */
+struct tl_pending {
+	unsigned long long sk;
+	struct tl_sock st;
 };
 
 struct tl_stats {

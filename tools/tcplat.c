@@ -155,6 +155,7 @@ struct row {
 struct ctx {
 	struct tcplat_bpf *skel;
 	bool double_buffer;
+	bool sk_storage;		/* socket state in sk_socks */
 	unsigned long long last_ns;	/* previous report (or attach) */
 	struct row total;
 	struct row *rows;
@@ -362,31 +363,74 @@ static struct row *row_of(struct ctx *c, __u64 sk, const struct tl_sock *st)
 	return NULL;
 }
 
+static void pend(struct ctx *c, __u64 sk, const struct tl_sock *st)
+{
+	struct row *r;
+
+	if (st->wanted != TL_WANTED || st->phase != TL_RESP)
+		return;
+	add_latency(&c->total.f.s, st->last_send_ns - st->start_ns);
+	r = row_of(c, sk, st);
+	if (r)
+		add_latency(&r->f.s, st->last_send_ns - st->start_ns);
+}
+
+/* Socket storage: the kernel walks it for us (the pending iterator). */
+static int pending_in_storage(struct ctx *c)
+{
+	union bpf_iter_link_info info = { .map.map_fd = bpf_map__fd(c->skel->maps.sk_socks) };
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
+		    .link_info_len = sizeof(info));
+	struct tl_pending p;
+	struct bpf_link *link;
+	size_t have = 0;
+	ssize_t n;
+	int fd, err = 0;
+
+	link = bpf_program__attach_iter(c->skel->progs.pending, &opts);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	while ((n = read(fd, (char *)&p + have, sizeof(p) - have)) > 0) {
+		have += n;
+		if (have < sizeof(p))
+			continue;
+		pend(c, p.sk, &p.st);
+		have = 0;
+	}
+	if (n < 0)
+		err = -errno;
+	close(fd);
+out:
+	bpf_link__destroy(link);
+	return err;
+}
+
 /*
  * Final report: a server whose last response is sent but whose
  * connection is still open would count it at its next read or close,
  * which will not come while we watch.  Count it now.
  */
-static void add_pending(struct ctx *c)
+static int add_pending(struct ctx *c)
 {
 	int fd = bpf_map__fd(c->skel->maps.socks);
 	__u64 key, next;
 	struct tl_sock st;
-	struct row *r;
 	int err;
 
+	if (c->sk_storage)
+		return pending_in_storage(c);
 	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;
 	     err = bpf_map_get_next_key(fd, &key, &next)) {
 		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &st))
-			continue;
-		if (st.wanted != TL_WANTED || st.phase != TL_RESP)
-			continue;
-		add_latency(&c->total.f.s, st.last_send_ns - st.start_ns);
-		r = row_of(c, key, &st);
-		if (r)
-			add_latency(&r->f.s, st.last_send_ns - st.start_ns);
+		if (!bpf_map_lookup_elem(fd, &key, &st))
+			pend(c, key, &st);
 	}
+	return 0;
 }
 
 static void summarize(struct row *r)
@@ -437,7 +481,11 @@ static int collect(struct ctx *c, bool final)
 		return err;
 	}
 	if (final)
-		add_pending(c);
+		err = add_pending(c);
+	if (err) {
+		lk_err("reading the open responses failed: %s", strerror(-err));
+		return err;
+	}
 	for (i = 0; i < c->nrows; i++)
 		summarize(&c->rows[i]);
 	summarize(&c->total);
@@ -667,6 +715,7 @@ static int handle_event(void *ctx, void *data, size_t len)
 	lk_printf(" %s", unit());
 	lk_print_u64(LK_ANY, "req_bytes_in", "  in %" PRIu64, e->req_in);
 	lk_print_u64(LK_ANY, "req_bytes_out", " out %" PRIu64, e->req_out);
+	lk_print_u64(LK_JSON, "start_ns", NULL, e->start_ns);
 	lk_print_nl();
 	lk_close_record();
 	return 0;
@@ -806,13 +855,33 @@ static int choose_methods(struct methods *m)
 	return 0;
 }
 
+/*
+ * Socket storage takes typed socket pointers: usable when every hook
+ * gets them (tp_btf, fentry), else the state lives in the LRU hash.
+ */
+static bool typed_sockets(const struct methods *m)
+{
+	const enum lk_method all[] = {
+		m->send, m->recv, m->entry, m->ready, m->probe, m->state, m->destroy,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (all[i] != LK_M_NONE && all[i] != LK_M_TP_BTF && all[i] != LK_M_FENTRY)
+			return false;
+	}
+	return true;
+}
+
 static void autoload(struct bpf_program *p, bool on)
 {
 	bpf_program__set_autoload(p, on);
 }
 
-static void select_programs(struct tcplat_bpf *skel, const struct methods *m)
+static void select_programs(struct tcplat_bpf *skel, const struct methods *m, bool sk_storage)
 {
+	autoload(skel->progs.pending, sk_storage);
+	bpf_program__set_autoattach(skel->progs.pending, false);
 	autoload(skel->progs.send_btf, m->send == LK_M_TP_BTF);
 	autoload(skel->progs.send_raw, m->send == LK_M_RAW_TP);
 	autoload(skel->progs.send_fexit, m->send == LK_M_FENTRY);
@@ -844,13 +913,15 @@ static void select_programs(struct tcplat_bpf *skel, const struct methods *m)
 	autoload(skel->progs.entry_kprobe, m->entry == LK_M_KPROBE);
 }
 
-static int size_maps(struct tcplat_bpf *skel, const struct methods *m, bool dbl)
+static int size_maps(struct tcplat_bpf *skel, const struct methods *m, bool dbl,
+		     bool sk_storage)
 {
 	unsigned int gens = dbl ? 2 : 1;
 	int err = 0;
 
 	err |= bpf_map__set_max_entries(skel->maps.flows, env.per_flow ? TL_MAX_FLOWS * gens : 1);
 	err |= bpf_map__set_max_entries(skel->maps.procs, env.per_proc ? TL_MAX_PROCS * gens : 1);
+	err |= bpf_map__set_max_entries(skel->maps.socks, sk_storage ? 1 : TL_MAX_SOCKS);
 	if (m->send == LK_M_KPROBE || m->recv == LK_M_KPROBE)
 		err |= bpf_map__set_max_entries(skel->maps.inflight, TL_MAX_INFLIGHT);
 	if (env.events)
@@ -858,9 +929,13 @@ static int size_maps(struct tcplat_bpf *skel, const struct methods *m, bool dbl)
 	return err;
 }
 
-static int setup(struct tcplat_bpf *skel, const struct methods *m, bool dbl)
+static int setup(struct ctx *c, const struct methods *m)
 {
-	select_programs(skel, m);
+	struct tcplat_bpf *skel = c->skel;
+
+	c->sk_storage = typed_sockets(m);
+	lk_info("socket state in %s", c->sk_storage ? "socket storage" : "an LRU hash");
+	select_programs(skel, m, c->sk_storage);
 	skel->rodata->per_flow = env.per_flow;
 	skel->rodata->per_proc = env.per_proc;
 	skel->rodata->events_on = env.events;
@@ -868,13 +943,14 @@ static int setup(struct tcplat_bpf *skel, const struct methods *m, bool dbl)
 	skel->rodata->from_read = env.from_read;
 	skel->rodata->del_at_close = !m->destroy;
 	skel->rodata->syscall_clock = env.syscall_entry;
+	skel->rodata->sk_storage = c->sk_storage;
 	skel->rodata->force_role = env.role;
 	skel->rodata->family_only = lk_opts.family;
 	skel->rodata->lport_only = lk_opts.lport;
 	skel->rodata->rport_only = lk_opts.rport;
 	skel->rodata->lk_filter = lk_filter_from_opts();
 	read_port_range(skel);
-	if (size_maps(skel, m, dbl)) {
+	if (size_maps(skel, m, c->double_buffer, c->sk_storage)) {
 		lk_err("cannot size BPF maps");
 		return -1;
 	}
@@ -909,7 +985,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	c.double_buffer = lk_opts.interval > 0;
-	err = setup(c.skel, &m, c.double_buffer);
+	err = setup(&c, &m);
 	if (err)
 		goto cleanup;
 	err = tcplat_bpf__load(c.skel);
