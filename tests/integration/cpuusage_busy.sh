@@ -1,6 +1,7 @@
 #!/bin/bash
 # cpuusage: a busy child's on-CPU time equals the growth of
-# /proc/PID/schedstat (first field) within 1%; a sleeping child shows
+# /proc/PID/schedstat (first field) within 1% (plus what schedstat
+# leaves out at each preemption, see below); a sleeping child shows
 # under 1%; a task that never switches is counted in every interval.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
@@ -24,6 +25,7 @@ SLEEPER=$LK_LAST_PID
 lk_wait_for 30 test -e "$LK_TMP/busy.done" || fail "busy child did not finish"
 lk_wait_for 5 test -e "$LK_TMP/sleep.done" || fail "sleeping child did not start"
 busy_ss=$(awk '{ print $1 }' "/proc/$BUSY/schedstat")
+busy_preempted=$(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "/proc/$BUSY/status")
 sleep_ss=$(awk '{ print $1 }' "/proc/$SLEEPER/schedstat")
 steal=$(lk_steal_since "$steal0")
 # Two more intervals, then Ctrl-C: the summary covers the rest.
@@ -51,7 +53,20 @@ assert_ge "$busy_ns" 500000000 "busy child on-CPU ns (non-zero: BPF attached)"
 # Hypervisor steal time while it ran ($steal ns on all CPUs) is in
 # cpuusage's figure, not in schedstat's: allowed for.
 echo "steal time (all CPUs) while the children ran: $steal ns"
-assert_near "$((busy_ns + busy_irq))" "$busy_ss" 0 "$((busy_ss / 100 + steal))" "busy child + its interrupts vs /proc/PID/schedstat (1% + steal)"
+# Each time a waking task preempts the busy child, schedstat gives the
+# child's last moments before the switch to the task that preempted it
+# (most likely: the kernel skips the clock update between the wakeup and
+# the switch, rq_clock_skip_update in wakeup_preempt); cpuusage, timing
+# the switch, gives them to the child.  Measured with other users' load on
+# the CI host (6.18 guest, 2 CPUs): 4 to 11 us per involuntary switch
+# (a bpftrace sum of sched_switch intervals agreed with cpuusage, not with
+# schedstat), up to 25000 switches in 2 s, up to 242 ms (17%) over
+# schedstat: the 1% check failed 5 runs of 6 under that load.  Allowed
+# for above schedstat only: 20 us a switch.
+slack=$((busy_ss / 100 + steal + busy_preempted * 20000))
+echo "busy child preempted $busy_preempted times: up to $((busy_preempted * 20000)) ns more than schedstat allowed"
+assert_ge "$((busy_ns + busy_irq))" "$((busy_ss - busy_ss / 100))" "busy child + its interrupts vs /proc/PID/schedstat (- 1%)"
+assert_le "$((busy_ns + busy_irq))" "$((busy_ss + slack))" "busy child + its interrupts vs /proc/PID/schedstat (+ 1% + steal + 20 us a preemption)"
 # It ran only to start up, blocking a few dozen times.  Each time a task
 # blocks, cpuusage counts the scheduler's work up to the switch (idle
 # balancing included) as the task's; the kernel stops its clock before

@@ -2,7 +2,8 @@
 # cpuusage: two busy children pinned to two CPUs, each started after
 # cpuusage's baseline and finished before its end: each one's on-CPU
 # time (plus the interrupts taken out of it) equals its whole
-# /proc/PID/schedstat within 1%; both CPUs' busy shares and the
+# /proc/PID/schedstat within 1% (and what schedstat leaves out at each
+# preemption, see cpuusage_busy); both CPUs' busy shares and the
 # system's agree with /proc/stat (within 3 and 2 points).
 #
 # Whole lives, not a shared window: under qemu TCG a fork or an awk
@@ -46,6 +47,8 @@ B=$LK_LAST_PID
 lk_wait_for 30 test -e "$LK_TMP/a.done" -a -e "$LK_TMP/b.done" || fail "the children did not finish spinning"
 ssa=$(awk '{ print $1 }' "/proc/$A/schedstat")
 ssb=$(awk '{ print $1 }' "/proc/$B/schedstat")
+preempted() { awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "/proc/$1/status"; }
+pra=$(preempted "$A") prb=$(preempted "$B")
 stat1=$(stat_ticks)
 steal=$(lk_steal_since "$steal0")
 kill -INT "$CU"
@@ -54,14 +57,19 @@ jq -e '.type == "summary"' "$out" >/dev/null || fail "no summary"
 
 for pid in "$A" "$B"; do
 	ns=$(jq --argjson p "$pid" '[.processes[] | select(.pid == $p) | .oncpu_ns + .irq_ns] | add // 0' "$out")
-	if [ "$pid" = "$A" ]; then ss=$ssa; else ss=$ssb; fi
-	echo "child $pid: cpuusage ${ns} ns on CPU and in interrupts, schedstat ${ss} ns"
+	if [ "$pid" = "$A" ]; then ss=$ssa pr=$pra; else ss=$ssb pr=$prb; fi
+	echo "child $pid: cpuusage ${ns} ns on CPU and in interrupts, schedstat ${ss} ns, preempted $pr times"
 	# Four seconds of spinning: near all of it when the machine is
 	# ours, what other load leaves otherwise; the floor proves the
 	# program is attached.
 	assert_ge "$ns" 200000000 "pinned child $pid on-CPU ns"
-	# Plus hypervisor steal time (see lk_steal_ns), in cpuusage's figure only.
-	assert_near "$ns" "$ss" 0 "$((ss / 100 + steal))" "1% + steal: pinned child $pid vs its schedstat (steal $steal ns)"
+	# Plus hypervisor steal time (see lk_steal_ns), in cpuusage's figure
+	# only, and 20 us per preemption by a waking task, which schedstat
+	# gives to the task that preempted (see cpuusage_busy: 4 to 11 us
+	# measured here under other users' load, thousands of times a second).
+	assert_ge "$ns" "$((ss - ss / 100))" "- 1%: pinned child $pid vs its schedstat"
+	assert_le "$ns" "$((ss + ss / 100 + steal + pr * 20000))" \
+		"+ 1% + steal + 20 us a preemption: pinned child $pid vs its schedstat (steal $steal ns, preempted $pr times)"
 done
 
 # Busy share of the /proc/stat window, from its "cpuN busy total" fields.

@@ -45,11 +45,13 @@ one() {
 	lk_wait_lines 20 "$d/err" 'first interval starts' || { cat "$d/err"; fail "cpuusage did not start"; }
 	grep -q "sched_switch: using $m" "$d/err" || { cat "$d/err"; fail "$m not used"; }
 	ss0=$(awk '{ print $1 }' "/proc/$py/task/$tid/schedstat")
+	pr0=$(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "/proc/$py/task/$tid/status")
 	steal0=$(lk_steal_ns)
 	touch "$d/go"
 	lk_wait_for 30 test -e "$d/spun" || fail "the thread did not finish spinning"
 	sleep 0.2
 	ss1=$(awk '{ print $1 }' "/proc/$py/task/$tid/schedstat")
+	pr=$(( $(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "/proc/$py/task/$tid/status") - pr0 ))
 	steal=$(lk_steal_since "$steal0")
 	kill -INT "$cu"
 	lk_wait_for 10 sh -c "! kill -0 $cu" || fail "cpuusage did not exit on SIGINT"
@@ -62,8 +64,14 @@ one() {
 	assert_ge "$ns" 300000000 "$m: on-CPU ns of the spinning thread (non-zero: BPF attached)"
 	# cpuusage counted from its start, a little before ss0 was read: the
 	# thread slept in between, so the two windows hold the same run time.
-	# Plus hypervisor steal time (see lk_steal_ns), in cpuusage's figure only.
-	assert_near "$ns" "$((ss1 - ss0))" 0 "$(((ss1 - ss0) / 100 + 2000000 + steal))" "$m: 1% + 2 ms + steal: thread on-CPU time vs its schedstat (steal $steal ns)"
+	# Plus hypervisor steal time (see lk_steal_ns), in cpuusage's figure
+	# only, and 20 us per preemption by a waking task, which schedstat
+	# gives to the task that preempted (see cpuusage_busy: 4 to 11 us
+	# measured here under other users' load, thousands of times a second).
+	local d=$((ss1 - ss0))
+	assert_ge "$ns" "$((d - d / 100 - 2000000))" "$m: - 1% - 2 ms: thread on-CPU time vs its schedstat"
+	assert_le "$ns" "$((d + d / 100 + 2000000 + steal + pr * 20000))" \
+		"$m: + 1% + 2 ms + steal + 20 us a preemption: thread on-CPU time vs its schedstat (steal $steal ns, preempted $pr times)"
 	assert_eq "$others" 0 "$m: rows for other threads"
 	assert_eq "$(jq -r -s --argjson t "$tid" '[.[] | select(.type == "summary") | .threads[] | select(.tid == $t) | .comm] | unique | join(",")' "$out")" \
 		cu-spin "$m: the thread's own name (the process's is python3)"
