@@ -159,7 +159,7 @@ static __always_inline void emit(struct sl_start *st, __u64 lat, long ret)
 	e->tid = pid_tgid;
 	e->nr = st->nr;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	lk_ringbuf_submit(&events, e);
 }
 
 /*

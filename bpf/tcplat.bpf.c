@@ -423,7 +423,7 @@ static __always_inline void emit(struct tl_sock *st, struct sock *sk, __u64 lat)
 	e->guessed = st->guessed;
 	e->pad = 0;
 	__builtin_memcpy(e->comm, st->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	lk_ringbuf_submit(&events, e);
 }
 
 /* One request done: on the totals, its flow, its process, an event. */

@@ -264,7 +264,7 @@ static __always_inline void emit_event(const struct rt_flow_key *k, const struct
 	e->verdict = r->verdict;
 	e->state = sk ? BPF_CORE_READ(sk, __sk_common.skc_state) : TCP_SYN_RECV;
 	e->ca_state = sk ? BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state) : 0;
-	bpf_ringbuf_submit(e, 0);
+	lk_ringbuf_submit(&events, e);
 }
 
 static __always_inline void account(struct rt_totals *t, struct rt_flow *f, int kind,

@@ -16,9 +16,10 @@
  * side's ingress; both stamps come from bpf_ktime_get_ns() on one host.
  */
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
-#include "loghist.h"
+#include "common.bpf.h"
 #include "tcstamp.h"
 
 #define ETH_P_IP	0x0800
@@ -449,7 +450,7 @@ static __always_inline void record(const struct ts_flow *f, __u32 kind,
 	e->method = method;
 	e->seq = seq;
 	e->len = len;
-	bpf_ringbuf_submit(e, 0);
+	lk_ringbuf_submit(&events, e);
 }
 
 static __always_inline __u64 mkslot(__u32 hi, __u64 now)
