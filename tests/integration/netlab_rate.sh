@@ -17,7 +17,9 @@ P=$LAB
 ok "status shows 20mbit to-server only"
 
 # One iperf3 server for the whole test (it serves clients one by one).
-lk_bg lk_in_server timeout 120 iperf3 -s -J -p $PORT >/dev/null
+# Not through lk_in_server, a shell function: lk_bg would hold the
+# subshell's PID, and iperf3 outlived the test (timeout's 120 s).
+lk_bg ip netns exec "$LAB_S" timeout 120 iperf3 -s -J -p $PORT >/dev/null
 listening() { lk_in_server awk '$2 ~ /:1451$/ && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6; }
 lk_wait_for 10 listening || fail "iperf3 server did not start"
 # iperf ARGS...: one bounded run; iperf3's JSON on stdout.
