@@ -22,16 +22,16 @@
 # (b) Client side, tcplat -p BENCH --role client on redis-benchmark -c 1
 # and -c 50, -P 1 -t get -n N (held at a FIFO until tcplat runs): N
 # requests plus 1 for the CONFIG GET pair (one write, one reply read),
-# none incomplete;
-# Redis counted N GETs; bytes out = what Redis read, bytes in = what it
-# wrote.  Latency: redis-benchmark's p50/p99 (--csv) against tcplat's,
-# at the target (p50 within max(5%, 3 us), p99 within 10%), checked
-# where tcplat's -v says client requests start at their first send's
-# entry (not on a kernel without a hook for it): redis-benchmark's clock starts before its write() and stops when
-# its read handler is called; a clock that starts when send() returns
-# leaves out the send syscall, on loopback the whole delivery to the
-# server (measured: tcplat p50 14 us against 16-23 us).  The figures are
-# printed either way (grep FIGURES in the log).
+# none incomplete; Redis counted N GETs; bytes out = what Redis read,
+# bytes in = what it wrote.  Latency: redis-benchmark's p50/p99 (--csv)
+# against tcplat's, at the target (p50 within max(5%, 3 us), p99 within
+# 10%), checked where tcplat's -v says client requests start at their
+# first send's entry (not on a kernel without a hook for it):
+# redis-benchmark's clock starts before its write() and stops when its
+# read handler is called; a clock that starts when send() returns leaves
+# out the send syscall, on loopback the whole delivery to the server
+# (measured: tcplat p50 14 us against 16-23 us).  The figures are printed
+# either way (grep FIGURES in the log).
 #
 # redis-benchmark records latencies in an HDR histogram whose lowest
 # discernible value is 10 us, so its unit is 8 us (below 16.384 ms, 16
