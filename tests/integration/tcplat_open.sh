@@ -1,0 +1,64 @@
+#!/bin/bash
+# A server's last response on a connection still open when tcplat stops
+# is counted at the final report (its end is known only at the next read
+# or the close, which have not come).  A redis-server, a client that
+# sends K PINGs one at a time, reads each reply and then holds the
+# connection open; tcplat -p REDIS --role server stopped meanwhile must
+# count K requests, as Redis's commandstats do: K - 1 ended by the next
+# read, the last by the report.  Both homes of tcplat's per-socket state
+# are checked: socket storage (tp_btf; the report walks it with an
+# iterator program) and the LRU hash (raw_tp; the report walks the map).
+. "$(dirname "$0")/../lib.sh"
+lk_need_root
+lk_need_cmd jq
+lk_need_cmd python3
+lk_need_cmd redis-server
+lk_need_cmd redis-cli
+lk_need_bin tcplat
+K=5
+
+PORT=$(lk_free_port) || fail "no free port"
+mkdir -p "$LK_TMP/redis"
+lk_bg redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
+	--dir "$LK_TMP/redis" --logfile "$LK_TMP/redis/log" --daemonize no
+RP=$LK_LAST_PID
+lk_wait_for 10 bash -c "ss -Hltnp 'sport = :$PORT' | grep -q 'pid=$RP,'" ||
+	{ cat "$LK_TMP/redis/log"; fail "redis-server not listening on $PORT"; }
+rcli() { redis-cli -h 127.0.0.1 -p "$PORT" "$@"; }
+pings() { rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' '$1 == "cmdstat_ping" { n = $3 } END { print n + 0 }'; }
+
+for m in tp_btf raw_tp; do
+	assert_eq "$(rcli CONFIG RESETSTAT)" OK "CONFIG RESETSTAT"
+	LK_METHODS=$m lk_tcplat_bg "$LK_TMP/$m" -p "$RP" --role server
+	tp=$LK_TCPLAT_PID
+	# K request/reply pairs, then "done" on stdout, then the connection
+	# stays open until the test writes to the FIFO (or 60 s pass).
+	mkfifo "$LK_TMP/hold.$m"
+	python3 - "$PORT" "$K" "$LK_TMP/hold.$m" >"$LK_TMP/py.$m" <<'EOF' &
+import socket, sys, select, os
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+for _ in range(int(sys.argv[2])):
+    s.sendall(b"PING\r\n")
+    assert s.recv(100) == b"+PONG\r\n"
+print("done", flush=True)
+fd = os.open(sys.argv[3], os.O_RDONLY | os.O_NONBLOCK)
+select.select([fd], [], [], 60)
+EOF
+	py=$!; LK_PIDS+=($py)
+	lk_wait_lines 20 "$LK_TMP/py.$m" done || fail "$m: the client did not finish its PINGs"
+	kill -INT "$tp"
+	wait "$tp" || { cat "$LK_TMP/$m.err"; fail "tcplat ($m) failed"; }
+	echo x >"$LK_TMP/hold.$m"
+	wait "$py" || fail "$m: the client failed"
+	t=$(lk_summary "$LK_TMP/$m")
+	echo "$m: $t"
+	case $m in
+	tp_btf) grep -q "socket state in socket storage" "$LK_TMP/$m.err" ||
+			fail "tp_btf: -v does not say socket storage" ;;
+	raw_tp) grep -q "socket state in an LRU hash" "$LK_TMP/$m.err" ||
+			fail "raw_tp: -v does not say LRU hash" ;;
+	esac
+	assert_eq "$(pings)" "$K" "$m: Redis counted the PINGs"
+	assert_eq "$(jq .requests <<<"$t")" "$K" "$m: tcplat requests, the last one on the open connection"
+	assert_eq "$(jq .incomplete <<<"$t")" 0 "$m: incomplete requests"
+done
