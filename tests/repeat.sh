@@ -56,10 +56,10 @@ for name in "${order[@]}"; do
 	note=""
 	[ "$s" -gt 0 ] && note="  ($s skipped)"
 	if [ "$ran" = 0 ]; then
-		printf '%-40s  skipped\n' "$name"
+		printf '%-40s %7s\n' "$name" skipped
 		continue
 	fi
-	printf '%-40s %3s/%s%s\n' "$name" "$p" "$ran" "$note"
+	printf '%-40s %7s%s\n' "$name" "$p/$ran" "$note"
 	for l in ${fails[$name]}; do printf '    failed: %s\n' "$l"; done
 	[ "$f" -gt 0 ] && flaky="$flaky $name"
 done
