@@ -133,7 +133,13 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)OUTPUT=$(abspath $(OUTPUT)) bash scripts/demo.sh
 
-bench: all $(PROG_BINS)
+# bench/emptyprog: "r0 = 0; exit" on named hooks, the floor tcplat's is compared with.
+$(OUTPUT)/bench/emptyprog: bench/emptyprog.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) $(LDLIBS) -o $@
+
+bench: all $(PROG_BINS) $(OUTPUT)/bench/emptyprog
 	$(Q)OUTPUT=$(abspath $(OUTPUT)) bash bench/run.sh
 
 # The fuzz target needs clang's libFuzzer; built only on demand.

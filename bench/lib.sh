@@ -53,3 +53,98 @@ bench_tracefs_undo() {
 	[ -n "$BENCH_TRACEFS_MOUNTED" ] && umount /sys/kernel/tracing
 	BENCH_TRACEFS_MOUNTED=
 }
+
+# bench_prog_sum PID: "run_time_ns run_cnt" summed over the BPF programs
+# the process holds.
+bench_prog_sum() {
+	bench_prog_stats "$1" | awk '{ t += $2; n += $3 } END { printf "%d %d\n", t, n }'
+}
+
+# bench_prog_stats_ids PID: "id name run_time_ns run_cnt" per program, by
+# id (names need not be unique: two snapshots are joined on the id).
+bench_prog_stats_ids() {
+	local id
+	for id in $(bench_prog_ids "$1"); do
+		bpftool -j prog show id "$id" 2>/dev/null |
+			jq -r '"\(.id) \(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
+	done | sort -n
+}
+
+# bench_prog_delta BEFORE AFTER: "name ns_per_run runs" per program from
+# two bench_prog_stats_ids snapshots (files), programs that ran only.
+bench_prog_delta() {
+	awk 'FILENAME == ARGV[1] { t[$1] = $3; n[$1] = $4; next }
+	     { dn = $4 - n[$1]; if (dn > 0) printf "%s %.1f %d\n", $2, ($3 - t[$1]) / dn, dn }' "$1" "$2"
+}
+
+# bench_hooks FILE: the hooks a latkit tool chose, from its -v lines
+# ("hook CAT:NAME: using METHOD", "hook ...: using METHOD on FUNC()"), as
+# bench/emptyprog arguments: tp_btf:NAME, raw_tp:NAME, tp:CAT/NAME; other
+# methods as METHOD:FUNC, which emptyprog refuses by name.  One per line,
+# each once.
+bench_hooks() {
+	sed -En 's/^.*hook ([^ ]+): using ([a-z_]+)( on ([^ (]+)\(\))?$/\2 \1 \4/p' "$1" |
+		while read -r method what func; do
+			case "$method" in
+			tp_btf|raw_tp) echo "$method:${what#*:}" ;;
+			tracepoint) echo "tp:${what%%:*}/${what#*:}" ;;
+			*) echo "$method:${func:-$what}" ;;
+			esac
+		done | awk '!seen[$0]++'
+}
+
+# bench_wait_line FILE REGEX PID [SECS]: wait until FILE has a line that
+# matches REGEX (grep -E); fails when PID ends first or after SECS (10).
+bench_wait_line() {
+	local i
+	for ((i = 0; i < ${4:-10} * 20; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		bench_alive "$3" || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# bench_alive PID: the process exists and is not a zombie.
+bench_alive() {
+	local st
+	st=$(sed 's/.*) //' /proc/"$1"/stat 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# bench_stop PID [SIGNAL [SECS]]: signal a child (TERM by default), wait
+# for it at most SECS (10), then KILL it; reaps it.
+bench_stop() {
+	local p=$1 i
+	[ -n "$p" ] || return 0
+	kill -"${2:-TERM}" "$p" 2>/dev/null
+	for ((i = 0; i < ${3:-10} * 20; i++)); do
+		bench_alive "$p" || break
+		sleep 0.05
+	done
+	bench_alive "$p" && kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	return 0
+}
+
+# bench_free_port: a TCP port nothing listens on (127.0.0.1 or any).
+bench_free_port() {
+	local p i
+	for ((i = 0; i < 100; i++)); do
+		p=$((20000 + RANDOM % 40000))
+		[ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# bench_ratio A B: A / B to 4 decimals; nothing when either is missing or
+# B is 0 (bench_med leaves such rounds out).
+bench_ratio() {
+	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a != "" && b + 0 > 0 && a + 0 > 0) printf "%.4f\n", a / b }'
+}
+
+# bench_med VALUE...: the median of the non-empty values, "n/a" if none.
+bench_med() {
+	local v
+	for v in "$@"; do [ -n "$v" ] && echo "$v"; done | bench_median || echo n/a
+}
