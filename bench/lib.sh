@@ -148,3 +148,19 @@ bench_med() {
 	local v
 	for v in "$@"; do [ -n "$v" ] && echo "$v"; done | bench_median || echo n/a
 }
+
+# bench_kill_tree PID: TERM a child and everything below it, by id
+# (children first), and reap it.
+bench_descendants() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		bench_descendants "$c"
+		echo "$c"
+	done
+}
+bench_kill_tree() {
+	local p
+	for p in $(bench_descendants "$1") "$1"; do kill -TERM "$p" 2>/dev/null; done
+	wait "$1" 2>/dev/null
+	return 0
+}

@@ -54,10 +54,12 @@ tmp=$(mktemp -d)
 chmod 755 "$tmp"	# nginx's worker (nobody) reads its files below
 lab=lkb$$
 pids=()
-tracer= empty= idle= redis= ngx= ngx_workers= statsp=
+tracer= empty= idle= redis= ngx= ngx_workers= statsp= loadp=
 stats0=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
 	local p
+	trap '' INT TERM
+	[ -n "$loadp" ] && bench_kill_tree "$loadp"
 	bench_stop "$tracer" INT
 	bench_stop "$empty" INT
 	bench_stop "$statsp" INT
@@ -216,6 +218,19 @@ run_nginx() {
 		END { printf "%s %d %s\n", (r == "" ? "-" : r), n, (n > 0 && c != "" ? sprintf("%.1f", (s + c) / n) : "-") }' "$tmp/wrk"
 }
 
+# load CMD...: run a load in the background and wait for it, its stdout
+# in $tmp/res.  (Waiting with the wait builtin lets a Ctrl-C end the
+# script at once: bash holds a trapped SIGINT back while a foreground
+# child runs that does not die of it, and timeout(1) moves its child out
+# of the terminal's process group.  cleanup ends the load's processes.)
+loadp=
+load() {
+	"$@" >"$tmp/res" &
+	loadp=$!
+	wait "$loadp"
+	loadp=
+}
+
 ## The programs.
 
 # start_tracer [TCPLAT ARGS]: start tcplat -v and wait until it has attached.
@@ -305,7 +320,8 @@ div() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { if (b > 0) printf f "
 ## Size redis-benchmark's runs to RSECS each.
 if [ -n "$redis_ok" ]; then
 	for P in 1 16; do
-		read -r rps _ < <(run_redis "$P" $((P == 1 ? 20000 : 400000)))
+		load run_redis "$P" $((P == 1 ? 20000 : 400000))
+		read -r rps _ <"$tmp/res"
 		RN[$P]=$(awk -v r="${rps:-0}" -v s="$RSECS" 'BEGIN { n = int(r * s); if (n < 10000) n = 10000; if (n > 5000000) n = 5000000; print n }')
 		echo "redis -P $P: ${rps:-?} rps in a trial run, -n ${RN[$P]}" >&2
 	done
@@ -326,17 +342,21 @@ for ((i = 0; i < ROUNDS; i++)); do
 			break
 		fi
 	fi
-	read -r base bcpu _ < <(run_tcpreq)
+	load run_tcpreq
+	read -r base bcpu _ <"$tmp/res"
 	start_tracer
-	read -r with wcpu _ < <(run_tcpreq)
+	load run_tcpreq
+	read -r with wcpu _ <"$tmp/res"
 	stop_tracer
 	start_tracer -p "$idle"
-	read -r floor fcpu _ < <(run_tcpreq)
+	load run_tcpreq
+	read -r floor fcpu _ <"$tmp/res"
 	set_hooks
 	stop_tracer
 	emp= ecpu=
 	if start_empty; then
-		read -r emp ecpu _ < <(run_tcpreq)
+		load run_tcpreq
+		read -r emp ecpu _ <"$tmp/res"
 		stop_empty
 	fi
 	add t_with "$(bench_ratio "$with" "$base")"
@@ -351,16 +371,20 @@ for ((i = 0; i < ROUNDS; i++)); do
 
 	if [ -n "$redis_ok" ]; then
 		for P in 1 16; do
-			read -r base _ bcpu < <(run_redis "$P")
+			load run_redis "$P"
+			read -r base _ bcpu <"$tmp/res"
 			start_tracer -p "$redis"
-			read -r with _ wcpu < <(run_redis "$P")
+			load run_redis "$P"
+			read -r with _ wcpu <"$tmp/res"
 			stop_tracer
 			start_tracer -p "$idle"
-			read -r floor _ fcpu < <(run_redis "$P")
+			load run_redis "$P"
+			read -r floor _ fcpu <"$tmp/res"
 			stop_tracer
 			emp= ecpu=
 			if start_empty; then
-				read -r emp _ ecpu < <(run_redis "$P")
+				load run_redis "$P"
+				read -r emp _ ecpu <"$tmp/res"
 				stop_empty
 			fi
 			add "r${P}_with" "$(bench_ratio "$with" "$base")"
@@ -375,9 +399,11 @@ for ((i = 0; i < ROUNDS; i++)); do
 	fi
 
 	if [ -n "$nginx_ok" ]; then
-		read -r base _ bcpu < <(run_nginx)
+		load run_nginx
+		read -r base _ bcpu <"$tmp/res"
 		start_tracer -c nginx
-		read -r with _ wcpu < <(run_nginx)
+		load run_nginx
+		read -r with _ wcpu <"$tmp/res"
 		stop_tracer
 		add n_with "$(bench_ratio "$with" "$base")"
 		add n_wcpu "$(bench_ratio "$wcpu" "$bcpu")"
@@ -392,7 +418,7 @@ echo "rounds took $((SECONDS - rounds_t0)) s" >&2
 # tcpreq under tcplat (no filter): ns per event.
 start_tracer
 stats_begin "$tracer"
-run_tcpreq 1.5 >/dev/null
+load run_tcpreq 1.5
 stats_end "$tracer"; read -r t n <"$tmp/win"
 stop_tracer
 nsp=$(div "$t" "$n" %.0f)
@@ -406,14 +432,16 @@ floor_vs_empty() {
 	for ((k = 0; k < 2; k++)); do
 		start_tracer -p "$idle"
 		stats_begin "$tracer"
-		read -r _ _ req < <("$@")
+		load "$@"
+		read -r _ _ req <"$tmp/res"
 		stats_end "$tracer"; read -r t n <"$tmp/win"
 		stop_tracer
 		fl+=("$(div "$t" "$n")") flq+=("$(div "$n" "$req" %.2f)")
 		echo "bpf stats, $what, floor: $n program runs, $t ns, $req requests: $(per_prog)" >&2
 		start_empty || continue
 		stats_begin "$empty"
-		read -r _ _ req < <("$@")
+		load "$@"
+		read -r _ _ req <"$tmp/res"
 		stats_end "$empty"; read -r t n <"$tmp/win"
 		stop_empty
 		em+=("$(div "$t" "$n")") emq+=("$(div "$n" "$req" %.2f)")
@@ -435,7 +463,8 @@ if [ -n "$redis_ok" ]; then
 	for P in 1 16; do
 		start_tracer -p "$redis"
 		stats_begin "$tracer"
-		read -r _ gets _ < <(run_redis "$P" $((RN[$P] * 2 / 3)))
+		load run_redis "$P" $((RN[$P] * 2 / 3))
+		read -r _ gets _ <"$tmp/res"
 		stats_end "$tracer"; read -r t n <"$tmp/win"
 		stop_tracer
 		rq_ns[$P]=$(div "$t" "$gets" %.0f) rq_runs[$P]=$(div "$n" "$gets" %.2f)
@@ -446,7 +475,8 @@ if [ -n "$nginx_ok" ]; then
 	other_nginx
 	start_tracer -c nginx
 	stats_begin "$tracer"
-	read -r _ nreq _ < <(run_nginx)
+	load run_nginx
+	read -r _ nreq _ <"$tmp/res"
 	stats_end "$tracer"; read -r t n <"$tmp/win"
 	stop_tracer
 	ng_ns=$(div "$t" "$nreq" %.0f) ng_runs=$(div "$n" "$nreq" %.2f)
