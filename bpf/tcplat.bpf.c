@@ -30,7 +30,11 @@ const volatile bool events_on = false;
 const volatile bool from_read = false;
 const volatile bool del_at_close = false;	/* no tcp_destroy_sock hook */
 const volatile bool syscall_clock = false;	/* --syscall-entry */
-const volatile bool sk_storage = false;		/* sk_socks, not socks */
+/*
+ * Every program gets typed socket pointers (tp_btf, fentry): the state
+ * lives in socket storage and socket fields are plain loads.
+ */
+const volatile bool typed_sk = false;
 const volatile __u8 force_role = TL_ROLE_UNKNOWN;
 const volatile __u8 family_only = 0;		/* 4, 6 or 0 */
 const volatile __u16 lport_only = 0;
@@ -199,7 +203,7 @@ static __always_inline struct tl_sock *sock_get(struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 
-	if (sk_storage)
+	if (typed_sk)
 		return bpf_sk_storage_get(&sk_socks, sk, 0, 0);
 	return bpf_map_lookup_elem(&socks, &key);
 }
@@ -208,7 +212,7 @@ static __always_inline void sock_del(struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 
-	if (sk_storage)
+	if (typed_sk)
 		bpf_sk_storage_delete(&sk_socks, sk);
 	else
 		bpf_map_delete_elem(&socks, &key);
@@ -227,7 +231,7 @@ static __always_inline struct tl_sock *sock_new(struct sock *sk, __u8 role,
 	st.guessed = guessed && !force_role;
 	if (!in_scope(sk))
 		st.wanted = TL_OUT_OF_SCOPE;
-	if (sk_storage) {
+	if (typed_sk) {
 		p = bpf_sk_storage_get(&sk_socks, sk, &st, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!p)
 			drop(TL_DROP_SOCK);
@@ -476,8 +480,13 @@ static __always_inline void cut_off(struct tl_sock *st, struct sock *sk)
 /* Has the process read everything that arrived? */
 static __always_inline bool rcv_queue_empty(struct sock *sk)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	struct tcp_sock *tp;
 
+	if (typed_sk) {
+		tp = bpf_skc_to_tcp_sock(sk);
+		return !tp || tp->rcv_nxt == tp->copied_seq;
+	}
+	tp = (struct tcp_sock *)sk;
 	return BPF_CORE_READ(tp, rcv_nxt) == BPF_CORE_READ(tp, copied_seq);
 }
 
@@ -551,7 +560,13 @@ static __always_inline void on_send_entry(struct sock *sk)
 	struct tl_sock *st;
 
 	st = sock_for_task(sk, true);
-	if (!st || st->role != TL_ROLE_CLIENT || st->phase != TL_IDLE || st->entry_ns)
+	if (!st)
+		return;
+	if (st->role == TL_ROLE_SERVER) {
+		st->sending = 1;
+		return;
+	}
+	if (st->phase != TL_IDLE || st->entry_ns)
 		return;
 	st->entry_ns = bpf_ktime_get_ns();
 }
@@ -578,10 +593,22 @@ static __always_inline void on_send(struct sock *sk, int ret)
 {
 	struct tl_sock *st;
 
-	if (ret <= 0)
-		return;
 	st = sock_for_task(sk, true);
 	if (!st)
+		return;
+	st->sending = 0;
+	if (st->phase == TL_CLOSING) {
+		/* The connection is gone: this write was the response's last. */
+		if (ret > 0) {
+			count_bytes(st, sk, 0, ret);
+			st->req_out += ret;
+			finish(st, sk, bpf_ktime_get_ns() - st->start_ns);
+		} else {
+			cut_off(st, sk);
+		}
+		return;
+	}
+	if (ret <= 0)
 		return;
 	count_bytes(st, sk, 0, ret);
 	if (st->role == TL_ROLE_CLIENT) {
@@ -626,10 +653,18 @@ static __always_inline void on_close(struct sock *sk, bool final)
 	if (!st)
 		return;
 	if (st->wanted == TL_WANTED) {
-		if (st->phase == TL_RESP)
+		if (st->phase == TL_RESP) {
 			finish(st, sk, st->last_send_ns - st->start_ns);
-		else if (final && st->phase != TL_IDLE)
+		} else if (final && st->phase == TL_READ && st->sending) {
+			/*
+			 * A reset handled as the server's write releases the
+			 * socket: that write returns its bytes afterwards.
+			 */
+			st->phase = TL_CLOSING;
+			return;
+		} else if (final && st->phase != TL_IDLE) {
 			cut_off(st, sk);
+		}
 	}
 	if (final && del_at_close)
 		sock_del(sk);

@@ -33,6 +33,8 @@ enum tl_phase {
 	TL_WAIT,	/* client: request sent, no response read yet */
 	TL_READ,	/* server: request being read, nothing answered yet */
 	TL_RESP,	/* server: response being sent; ends at the next read */
+	TL_CLOSING,	/* server: the connection ended during the response's
+			 * first write; that write's result decides */
 };
 
 /* Cached answer of the task filter for the socket's last user. */
@@ -56,6 +58,7 @@ struct tl_sock {
 	unsigned char phase;		/* enum tl_phase */
 	unsigned char wanted;		/* enum tl_wanted, for tgid */
 	unsigned char guessed;		/* role guessed (socket predates us) */
+	unsigned char sending;		/* server: a send has entered TCP */
 	char comm[16];
 };
 

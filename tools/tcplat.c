@@ -780,21 +780,30 @@ struct methods {
 };
 
 /*
- * The client's clock: where a send enters TCP (tcp:tcp_sendmsg_locked,
- * else tcp_sendmsg()), or with --syscall-entry the send syscall's entry;
- * without either, the send's return.
+ * A send's entry into TCP (tcp:tcp_sendmsg_locked, else tcp_sendmsg()):
+ * where a client request starts, and for a server the sign that a write
+ * is under way should the connection end during it.
  */
-static int choose_client_clock(struct methods *m)
+static void choose_entry(struct methods *m)
 {
 	unsigned int tps = LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP);
 	unsigned int funcs = LK_M_BIT(LK_M_FENTRY) | LK_M_BIT(LK_M_KPROBE);
 	const struct lk_hook entry = { "tcp", "tcp_sendmsg_locked", "tcp_sendmsg", tps | funcs };
+
+	m->entry = lk_choose(&entry);
+}
+
+/*
+ * The client's clock: the send's entry into TCP, or with --syscall-entry
+ * the send syscall's entry; without either, the send's return.
+ */
+static int choose_client_clock(struct methods *m)
+{
 	struct lk_hook h = { "syscalls", NULL, NULL, LK_M_BIT(LK_M_TP) };
 	bool any = false;
 	int i;
 
 	if (!env.syscall_entry) {
-		m->entry = lk_choose(&entry);
 		if (m->entry)
 			lk_info("client requests start when their first send enters TCP");
 		else
@@ -841,6 +850,7 @@ static int choose_methods(struct methods *m)
 		return -1;
 	}
 	m->destroy = lk_choose(&destroy);
+	choose_entry(m);
 	if (env.role != TL_ROLE_SERVER && choose_client_clock(m))
 		return -1;
 	if (env.role == TL_ROLE_CLIENT || env.from_read)
@@ -943,7 +953,7 @@ static int setup(struct ctx *c, const struct methods *m)
 	skel->rodata->from_read = env.from_read;
 	skel->rodata->del_at_close = !m->destroy;
 	skel->rodata->syscall_clock = env.syscall_entry;
-	skel->rodata->sk_storage = c->sk_storage;
+	skel->rodata->typed_sk = c->sk_storage;
 	skel->rodata->force_role = env.role;
 	skel->rodata->family_only = lk_opts.family;
 	skel->rodata->lport_only = lk_opts.lport;
