@@ -8,6 +8,7 @@
 #include "log.h"
 #include "loop.h"
 #include "opts.h"
+#include "output.h"
 
 volatile sig_atomic_t lk_exiting;
 
@@ -75,6 +76,23 @@ static int wait_ms(struct ring_buffer *rb, int ms)
 	return 0;
 }
 
+/*
+ * One report.  A report that fails (it says why) or whose output cannot
+ * be written (a full disk, a closed pipe) ends the run with an error.
+ */
+static int run_report(lk_report_fn report, void *ctx, bool final)
+{
+	FILE *fp = lk_out_fp();
+
+	if (report(ctx, final))
+		return -1;
+	if (fflush(fp) || ferror(fp)) {
+		lk_err("writing the report failed: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int lk_run(struct ring_buffer *rb, lk_report_fn report, void *ctx)
 {
 	unsigned long long interval_ns = lk_opts.interval * 1e9;
@@ -91,9 +109,9 @@ int lk_run(struct ring_buffer *rb, lk_report_fn report, void *ctx)
 		if (interval_ns && now >= next) {
 			reports++;
 			if (lk_opts.count && reports >= lk_opts.count)
-				return report(ctx, true);
-			if (report(ctx, false))
-				return 0;
+				return run_report(report, ctx, true);
+			if (run_report(report, ctx, false))
+				return -1;
 			/* Keep the schedule: no drift from slow reports. */
 			next += interval_ns;
 			if (next < lk_now_ns())
@@ -111,7 +129,8 @@ int lk_run(struct ring_buffer *rb, lk_report_fn report, void *ctx)
 	/* Drain what the kernel already queued before the final report. */
 	if (rb)
 		ring_buffer__consume(rb);
-	report(ctx, true);
+	if (run_report(report, ctx, true) && !err)
+		err = -1;
 	return err;
 }
 

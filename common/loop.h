@@ -31,7 +31,9 @@ typedef int (*lk_report_fn)(void *ctx, bool final);
  * @report every lk_opts.interval seconds, lk_opts.count times; with no
  * interval it waits for a signal and reports once.  With lk_opts.pid set
  * it stops when that process exits, saying so on stderr.  The final
- * report always happens, so SIGINT prints the summary.
+ * report always happens, so SIGINT prints the summary.  Returns non-zero
+ * when a report failed or could not be written (said on stderr): the
+ * tool then exits non-zero.
  */
 int lk_run(struct ring_buffer *rb, lk_report_fn report, void *ctx);
 
