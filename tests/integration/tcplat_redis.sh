@@ -46,6 +46,9 @@ lk_need_cmd redis-cli
 lk_need_cmd redis-benchmark
 lk_need_bin tcplat
 N=${TCPLAT_REDIS_N:-20000}
+# Under qemu TCG (make vmtest) a request costs some 50 times more.
+[ "${LK_TCG:-0}" = 1 ] && N=${TCPLAT_REDIS_N:-2000}
+lk_latency_tol
 
 # Server on CPU 0, the benchmark on CPU 1 (where there are two): neither
 # waits for the other's CPU.
@@ -134,8 +137,8 @@ for c in 1 50; do
 	tp50=$(jq .p50_us <<<"$t") tp99=$(jq .p99_us <<<"$t")
 	echo "FIGURES|tcplat_redis|client -c $c|tcplat p50 $tp50 p99 $tp99|redis-benchmark p50 $(bucket_lo "$rp50")-$rp50 p99 $(bucket_lo "$rp99")-$rp99 us"
 	if lk_tcplat_entry_clock "$LK_TMP/b$c.err"; then
-		assert_in_range "$tp50" "$(bucket_lo "$rp50")" "$rp50" 5 3 "-c $c: p50_us vs redis-benchmark's"
-		assert_in_range "$tp99" "$(bucket_lo "$rp99")" "$rp99" 10 0 "-c $c: p99_us vs redis-benchmark's"
+		assert_in_range "$tp50" "$(bucket_lo "$rp50")" "$rp50" $LK_P50_PCT 3 "-c $c: p50_us vs redis-benchmark's"
+		assert_in_range "$tp99" "$(bucket_lo "$rp99")" "$rp99" $LK_P99_PCT 0 "-c $c: p99_us vs redis-benchmark's"
 	else
 		echo "latency agreement not checked: this kernel has no hook for a send's entry"
 	fi

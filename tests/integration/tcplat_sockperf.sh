@@ -94,18 +94,13 @@ paste -d' ' "$LK_TMP/msgs" "$LK_TMP/reqs" | awk '{
 	print ($2 - $1) / 1000 - $4 >"/dev/stderr" }
 	END { exit bad > 0 }' 2>"$LK_TMP/gap" || fail "a request not inside its message's send and reply"
 ok "every request inside its message's send and reply"
-gap50=$(sort -g "$LK_TMP/gap" | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }')
-pctl() { awk '{ print $2 }' "$LK_TMP/reqs" | sort -g | awk -v p="$1" '{ v[NR] = $1 } END { r = int(p / 100 * NR); if (r < 1) r = 1; print v[r] }'; }
-tp50=$(pctl 50) tp99=$(pctl 99)
+gap50=$(lk_pct 50 "$LK_TMP/gap")
+tp50=$(awk '{ print $2 }' "$LK_TMP/reqs" | lk_pct 50) tp99=$(awk '{ print $2 }' "$LK_TMP/reqs" | lk_pct 99)
 echo "FIGURES|tcplat_sockperf|client|tcplat p50 $tp50 p99 $tp99|sockperf p50 $s50 p99 $s99 us|median gap $gap50 us"
 if lk_tcplat_entry_clock "$LK_TMP/t.err"; then
-	# Under qemu TCG (make vmtest) sockperf's own user time between its
-	# clock and its syscalls is emulated too: a median gap of 7.5 us
-	# there, 5.4% of a 139 us round trip; 30% is allowed there.
-	p50pct=5 p99pct=10
-	[ "${LK_TCG:-0}" = 1 ] && p50pct=30 p99pct=30
-	assert_near "$tp50" "$s50" $p50pct 3 "p50_us vs sockperf's"
-	assert_near "$tp99" "$s99" $p99pct 0 "p99_us vs sockperf's"
+	lk_latency_tol
+	assert_near "$tp50" "$s50" $LK_P50_PCT 3 "p50_us vs sockperf's"
+	assert_near "$tp99" "$s99" $LK_P99_PCT 0 "p99_us vs sockperf's"
 else
 	echo "latency agreement not checked: this kernel has no hook for a send's entry"
 fi
