@@ -12,12 +12,23 @@
 # CPU, so single ratios spread by +-30% on a shared 2-core machine; the
 # BPF share of the CPU below is the steadier measure of the cost.
 #
-# Then one more run with kernel.bpf_stats_enabled (which costs time
-# itself, so never during the rounds): run time per call of each program
-# and their share of the CPU.
+# The floor is the tool with -p of an idle process (a sleep this script
+# started): every hook still runs, each program returns at its filter,
+# nothing is recorded.  Its rounds interleave with the others (ratio to
+# the run without in the same round).  The empty program is
+# bench/emptyprog ("r0 = 0; exit") on the hooks and methods the tool
+# chose (its -v lines): floor minus empty is the tool's own code per
+# event.
+#
+# Then runs with kernel.bpf_stats_enabled (which costs time itself, so
+# never during the rounds): run time per call of each program, the tool
+# beside the empty program in the same run, then the floor beside it;
+# the cost on the send path (sock:sock_send_length, every sendmsg on the
+# host), or "none" when no program of the tool runs there.
 set -u
 . "$(dirname "$0")/lib.sh"
 OUTPUT=${OUTPUT:-$PWD/build}
+EMPTYPROG=${EMPTYPROG:-$OUTPUT/bench/emptyprog}
 ROUNDS=${ROUNDS:-10}
 SECS=${SECS:-3}
 CPU=${CPU:-0}
@@ -31,24 +42,36 @@ tmp=$(mktemp -d)
 lab=lkr$$
 server=
 tool=
+empty=
+idle=
 stats0=$(sysctl -n kernel.bpf_stats_enabled)
 stop_tool() {
 	[ -n "$tool" ] || return 0
-	kill -INT "$tool" 2>/dev/null
-	wait "$tool" 2>/dev/null
+	bench_stop "$tool" INT
 	tool=
+}
+stop_empty() {
+	[ -n "$empty" ] || return 0
+	bench_stop "$empty" INT
+	empty=
 }
 cleanup() {
 	stop_tool
-	[ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+	stop_empty
+	[ -n "$server" ] && bench_stop "$server"
+	[ -n "$idle" ] && bench_stop "$idle"
 	sysctl -q -w kernel.bpf_stats_enabled="$stats0"
 	"$OUTPUT/netlab" down --prefix "$lab" >/dev/null 2>&1
+	bench_tracefs_undo
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 S=192.168.100.100:7210
 
+bench_tracefs	# the classic tracepoints' fallback needs it
 "$OUTPUT/netlab" up --prefix "$lab" --loss 1 >/dev/null || { echo "netlab up failed"; exit 1; }
+sleep 100000 &	# the idle process the floor's tool watches
+idle=$!
 ip netns exec "$lab-server" taskset -c "$CPU" "$OUTPUT/tcpreq" server "$S" >/dev/null 2>&1 &
 server=$!
 sleep 1
@@ -70,61 +93,141 @@ run() {
 	awk -v b=$((o1 - o0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.1f", b / t * 1e3 }'
 }
 
-# Returns once the tool counts.
+# start_tool [ARGS...]: tcpretrans_cnt -v ARGS, returns once it counts;
+# its -v lines in $tmp/err.
 start_tool() {
-	local i
-	"$OUTPUT/tcpretrans_cnt" -v -F >"$tmp/out" 2>"$tmp/err" &
+	"$OUTPUT/tcpretrans_cnt" -v "$@" >"$tmp/out" 2>"$tmp/err" &
 	tool=$!
-	for ((i = 0; i < 100; i++)); do
-		grep -q "counting" "$tmp/err" && return 0
-		kill -0 "$tool" 2>/dev/null || break
-		sleep 0.05
-	done
+	bench_wait_line "$tmp/err" "counting" "$tool" && return 0
 	echo "tcpretrans_cnt did not start: $(head -1 "$tmp/err")"
 	exit 1
 }
 
-with_tool() {
+# run_with ARGS...: one load run under tcpretrans_cnt ARGS.
+run_with() {
 	local r
-	start_tool
+	start_tool "$@"
 	r=$(run)
 	stop_tool
 	echo "$r"
 }
 
 for ((i = 0; i < ROUNDS; i++)); do
+	# Interleaved, the order turning each round.
 	if ((i % 2)); then
-		with=$(with_tool)
+		with=$(run_with -F)
+		floor=$(run_with -F -p "$idle")
 		base=$(run)
 	else
 		base=$(run)
-		with=$(with_tool)
+		floor=$(run_with -F -p "$idle")
+		with=$(run_with -F)
 	fi
-	[ -n "$base" ] && [ -n "$with" ] || { echo "a run produced nothing"; exit 1; }
-	r=$(awk -v a="$with" -v b="$base" 'BEGIN { printf "%.4f", a / b }')
-	echo "round $i: MB/s without $base, with $with: ratio $r" >&2
+	[ -n "$base" ] && [ -n "$with" ] && [ -n "$floor" ] || { echo "a run produced nothing"; exit 1; }
+	r=$(bench_ratio "$with" "$base")
+	f=$(bench_ratio "$floor" "$base")
+	echo "round $i: MB/s without $base, with $with ($r), floor $floor ($f)" >&2
 	echo "$r" >>"$tmp/ratios"
+	echo "$f" >>"$tmp/floors"
 done
 
-
-sysctl -q -w kernel.bpf_stats_enabled=1
-start_tool
-bench_prog_stats "$tool" >"$tmp/s0"
-t0=$(date +%s%N)
-run >/dev/null
-t1=$(date +%s%N)
-bench_prog_stats "$tool" >"$tmp/s1"
-sysctl -q -w kernel.bpf_stats_enabled="$stats0"
+# The empty program on the hooks the tool chose, as the tool chose them.
+start_tool -F
+bench_hooks "$tmp/err" >"$tmp/hooks"
+cp "$tmp/err" "$tmp/tool.err"
 stop_tool
-join "$tmp/s0" "$tmp/s1" | awk -v wall=$((t1 - t0)) '
-	{ t = $4 - $2; n = $5 - $3; T += t
-	  if (n) printf "%s: %d runs, %.0f ns each\n", $1, n, t / n > "/dev/stderr"
-	  if ($1 ~ /^retrans_/ && n) printf "RESULT|tcpretrans_cnt|BPF ns per retransmission|%.0f|\n", t / n
-	  if ($1 ~ /^send_/ && n) printf "RESULT|tcpretrans_cnt|BPF ns per sendmsg|%.0f|\n", t / n }
-	END {
-		if (!wall) exit 1
-		printf "RESULT|tcpretrans_cnt|BPF share of one CPU under the push (%%)|%.2f|\n", T / wall * 100
-	}' || echo "no BPF statistics"
+empty_why=
+if [ ! -x "$EMPTYPROG" ] && [ -f "$(dirname "$0")/emptyprog.c" ]; then
+	EMPTYPROG=$tmp/emptyprog
+	# shellcheck disable=SC2046
+	cc -O2 -o "$EMPTYPROG" "$(dirname "$0")/emptyprog.c" \
+		$(pkg-config --cflags --libs libbpf 2>/dev/null || echo -lbpf) 2>"$tmp/cc.err" ||
+		empty_why="cannot build emptyprog: $(head -1 "$tmp/cc.err")"
+fi
+[ -x "$EMPTYPROG" ] || empty_why=${empty_why:-"no emptyprog"}
+start_empty() {
+	[ -z "$empty_why" ] || return 1
+	mapfile -t hooks <"$tmp/hooks"
+	"$EMPTYPROG" "${hooks[@]}" >"$tmp/eout" 2>"$tmp/eerr" &
+	empty=$!
+	bench_wait_line "$tmp/eout" "ready" "$empty" && return 0
+	empty_why="emptyprog ${hooks[*]}: $(head -n 1 "$tmp/eerr")"
+	stop_empty
+	return 1
+}
+
+# stats_run NAME ARGS...: one load run under tcpretrans_cnt ARGS beside
+# the empty program, with run-time statistics; "prog ns_per_run runs" of
+# each in $tmp/NAME.tool and $tmp/NAME.empty.
+stats_run() {
+	local name=$1
+	shift
+	start_tool "$@"
+	start_empty
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	bench_prog_stats_ids "$tool" >"$tmp/t0"
+	[ -n "$empty" ] && bench_prog_stats_ids "$empty" >"$tmp/e0"
+	t0=$(date +%s%N)
+	run >/dev/null
+	t1=$(date +%s%N)
+	bench_prog_stats_ids "$tool" >"$tmp/t1"
+	[ -n "$empty" ] && bench_prog_stats_ids "$empty" >"$tmp/e1"
+	sysctl -q -w kernel.bpf_stats_enabled="$stats0"
+	bench_prog_delta "$tmp/t0" "$tmp/t1" >"$tmp/$name.tool"
+	: >"$tmp/$name.empty"
+	[ -n "$empty" ] && bench_prog_delta "$tmp/e0" "$tmp/e1" >"$tmp/$name.empty"
+	echo $((t1 - t0)) >"$tmp/$name.wall"
+	stop_empty
+	stop_tool
+}
+
+# hook_ns FILE PREFIX: ns per run of the program whose name starts with
+# PREFIX (tool: retrans_, state_, send_; emptyprog: a letter and the
+# hook's last 13 characters), "-" if it did not run.
+hook_ns() {
+	awk -v p="$2" 'index($1, p) == 1 { printf "%.0f", $2; found = 1; exit }
+		END { if (!found) printf "-" }' "$1"
+}
+
+# empty_ns FILE REGEX: ns per run of the empty program whose name
+# (a method letter and the end of the hook's name) matches REGEX.
+empty_ns() {
+	awk -v re="$2" '$1 ~ re { printf "%.0f", $2; found = 1; exit }
+		END { if (!found) printf "-" }' "$1"
+}
+
+stats_run full -F
+stats_run floor -F -p "$idle"
+for n in full floor; do
+	sed "s/^/$n: tool /" "$tmp/$n.tool" >&2
+	sed "s/^/$n: empty /" "$tmp/$n.empty" >&2
+done
+[ -n "$empty_why" ] && echo "EMPTY: $empty_why" >&2
+
+# The send path: a program of the tool on sock:sock_send_length runs on
+# every sendmsg on the host.
+if grep -q "sock_send_length: using" "$tmp/tool.err"; then
+	send="$(hook_ns "$tmp/full.tool" send_) (EMPTY $(empty_ns "$tmp/full.empty" 'send_length$'))"
+else
+	send="none"
+fi
+echo "send path (sock:sock_send_length): ${send} ns per sendmsg" >&2
+ev_ns() { # FILE: ns per run over every program of the file, weighted by runs
+	awk '{ t += $2 * $3; n += $3 } END { if (n) printf "%.0f", t / n; else printf "-" }' "$1"
+}
+awk -v wall="$(cat "$tmp/full.wall")" '{ T += $2 * $3 }
+	END { if (wall) printf "RESULT|tcpretrans_cnt|BPF share of one CPU under the push (%%)|%.2f|\n", T / wall * 100 }' \
+	"$tmp/full.tool"
+echo "RESULT|tcpretrans_cnt|BPF ns per sendmsg (owner tracking)|$send|none, or <= EMPTY + 20"
+echo "RESULT|tcpretrans_cnt|BPF ns per retransmission|$(hook_ns "$tmp/full.tool" retrans_)|"
+echo "RESULT|tcpretrans_cnt|BPF ns per state change|$(hook_ns "$tmp/full.tool" state_)|"
+echo "RESULT|tcpretrans_cnt|FLOOR (-p idle) ns per event|$(ev_ns "$tmp/floor.tool")|"
+echo "RESULT|tcpretrans_cnt|EMPTY ns per event (same hooks, same run)|$(ev_ns "$tmp/floor.empty")|"
+echo "RESULT|tcpretrans_cnt|FLOOR ns per retransmission / state change|$(hook_ns "$tmp/floor.tool" retrans_) / $(hook_ns "$tmp/floor.tool" state_)|"
+echo "RESULT|tcpretrans_cnt|EMPTY ns per retransmission / state change|$(empty_ns "$tmp/floor.empty" 'skb$') / $(empty_ns "$tmp/floor.empty" 'state$')|"
 read -r lo m hi < <(bench_spread <"$tmp/ratios")
 echo "ratios: min $lo, median $m, max $hi" >&2
+read -r flo fm fhi < <(bench_spread <"$tmp/floors")
+echo "floor ratios: min $flo, median $fm, max $fhi" >&2
 echo "RESULT|tcpretrans_cnt|push throughput with/without (1% loss)|$m|>= 0.99"
+echo "RESULT|tcpretrans_cnt|FLOOR (-p idle): push throughput with/without|$fm|>= 0.99"

@@ -39,6 +39,8 @@ const volatile bool emit_events;
 const volatile bool has_err_arg;
 /* Offset of "err" in the classic tracepoint's record; 0: none. */
 const volatile unsigned int tp_err_off;
+/* Every hook gets typed socket pointers (tp_btf): owners in sk_owners. */
+const volatile bool typed_sk;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -54,13 +56,36 @@ struct {
 	__type(value, struct rt_flow);
 } flows SEC(".maps");
 
-/* Keyed by the socket's address; removed when the socket closes. */
+/*
+ * A socket's owner, set once: by connect() or listen(), which run in the
+ * owner's task, else by close().  In socket storage where every hook has
+ * typed socket pointers: freed with the socket, and copied from a
+ * listener to each socket accepted from it (BPF_F_CLONE).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct rt_owner);
+} sk_owners SEC(".maps");
+
+/*
+ * Otherwise keyed by the socket's address, removed when the socket
+ * closes; an accepted socket takes the owner of its listener's port.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, RT_MAX_OWNERS);
 	__type(key, __u64);
 	__type(value, struct rt_owner);
 } owners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RT_MAX_LISTENERS);
+	__type(key, struct rt_port_key);
+	__type(value, struct rt_owner);
+} listeners SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -148,6 +173,15 @@ static __always_inline bool task_filtered(void)
 	return lk_filter.tgid || lk_filter.cgroup_id || lk_filter.comm[0];
 }
 
+static __always_inline struct rt_owner *owner_get(const struct sock *sk)
+{
+	__u64 skaddr = (__u64)sk;
+
+	if (typed_sk)
+		return bpf_sk_storage_get(&sk_owners, (struct sock *)sk, 0, 0);
+	return bpf_map_lookup_elem(&owners, &skaddr);
+}
+
 static __always_inline bool owner_wanted(const struct rt_owner *o)
 {
 	if (!task_filtered())
@@ -159,6 +193,12 @@ static __always_inline bool owner_wanted(const struct rt_owner *o)
 	if (lk_filter.cgroup_id && o->cgroup_id != lk_filter.cgroup_id)
 		return false;
 	return !lk_filter.comm[0] || lk_comm_matches(o->comm);
+}
+
+static __always_inline void port_key(const struct sock *sk, struct rt_port_key *pk)
+{
+	pk->netns = lk_sk_netns(sk);
+	pk->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 }
 
 /*
@@ -329,10 +369,10 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 	bool history;
 	__u8 sacked;
 
-	if (!flow_key((const void *)sk, &k, true) || !key_wanted(&k))
-		return 0;
-	o = bpf_map_lookup_elem(&owners, &skaddr);
+	o = owner_get(sk);
 	if (!owner_wanted(o))
+		return 0;
+	if (!flow_key((const void *)sk, &k, true) || !key_wanted(&k))
 		return 0;
 	t = totals_cpu();
 	if (!t)
@@ -395,10 +435,10 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 	struct rt_flow *f;
 	__u64 skaddr = (__u64)sk;
 
-	if (!flow_key((const void *)req, &k, false) || !key_wanted(&k))
-		return 0;
-	o = bpf_map_lookup_elem(&owners, &skaddr);
+	o = owner_get(sk);
 	if (!owner_wanted(o))
+		return 0;
+	if (!flow_key((const void *)req, &k, false) || !key_wanted(&k))
 		return 0;
 	t = totals_cpu();
 	if (!t)
@@ -422,19 +462,34 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 	return 0;
 }
 
-static __always_inline void set_owner(__u64 skaddr)
+/* The current task owns @sk (and, for a listener, what it accepts). */
+static __always_inline void set_owner(const struct sock *sk, bool listener)
 {
-	struct rt_owner o = {};
+	struct rt_port_key pk = {};
+	__u64 skaddr = (__u64)sk;
+	struct rt_owner o = {}, *p;
 
 	o.tgid = bpf_get_current_pid_tgid() >> 32;
 	o.cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(o.comm, sizeof(o.comm));
+	if (typed_sk) {
+		p = bpf_sk_storage_get(&sk_owners, (struct sock *)sk, 0,
+				       BPF_SK_STORAGE_GET_F_CREATE);
+		if (p)
+			*p = o;
+		return;
+	}
 	bpf_map_update_elem(&owners, &skaddr, &o, BPF_ANY);
+	if (listener) {
+		port_key(sk, &pk);
+		bpf_map_update_elem(&listeners, &pk, &o, BPF_ANY);
+	}
 }
 
 static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_flow *f,
-				       __u64 skaddr)
+				       const struct sock *sk)
 {
+	__u64 skaddr = (__u64)sk;
 	struct rt_owner *o;
 	struct rt_closed *c;
 	struct rt_totals *t = totals_cpu();
@@ -453,8 +508,8 @@ static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_fl
 	if (c) {
 		c->key = *k;
 		c->val = *f;
-		/* A passive socket's owner is known only once it has sent. */
-		o = bpf_map_lookup_elem(&owners, &skaddr);
+		/* A socket with no owner before got one when it was closed. */
+		o = owner_get(sk);
 		if (o)
 			c->val.owner = *o;
 		bpf_ringbuf_submit(c, 0);
@@ -472,7 +527,9 @@ static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_fl
  */
 static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
 {
+	struct rt_port_key pk = {};
 	struct rt_flow_key k = {};
+	struct rt_owner *o;
 	struct rt_flow *f;
 	__u64 skaddr = (__u64)sk;
 
@@ -480,49 +537,51 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	if (lk_filter.netns && lk_sk_netns(sk) != lk_filter.netns)
 		return 0;
-	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) {
-		set_owner(skaddr);
+	if (oldstate == TCP_CLOSE && (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)) {
+		set_owner(sk, newstate == TCP_LISTEN);
 		return 0;
 	}
-	/* close() or shutdown(): a socket that only received gets its
-	 * owner here, before its FIN can be resent. */
-	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
-		if (!bpf_map_lookup_elem(&owners, &skaddr))
-			set_owner(skaddr);
+	/* Accepted (cloned from its listener): socket storage came along. */
+	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
+		if (!typed_sk) {
+			port_key(sk, &pk);
+			o = bpf_map_lookup_elem(&listeners, &pk);
+			if (o)
+				bpf_map_update_elem(&owners, &skaddr, o, BPF_ANY);
+		}
 		return 0;
+	}
+	/* close() or shutdown() of a socket with no owner yet (its
+	 * listener had none): before its FIN can be resent. */
+	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
+		if (!owner_get(sk))
+			set_owner(sk, false);
+		return 0;
+	}
+	/* A listener closed: its port's owner goes, unless another
+	 * process's listener (SO_REUSEPORT) set it since. */
+	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE && !typed_sk) {
+		struct rt_owner *mine = bpf_map_lookup_elem(&owners, &skaddr);
+
+		port_key(sk, &pk);
+		o = bpf_map_lookup_elem(&listeners, &pk);
+		if (o && mine && o->tgid == mine->tgid)
+			bpf_map_delete_elem(&listeners, &pk);
 	}
 	if (newstate != TCP_CLOSE && oldstate != TCP_SYN_RECV)
 		return 0;
-	if (!flow_key((const void *)sk, &k, true))
-		return 0;
-	f = bpf_map_lookup_elem(&flows, &k);
-	if (f && newstate == TCP_CLOSE) {
-		if (f->sk == skaddr || !f->sk)
-			close_flow(&k, f, skaddr);
-	} else if (f && !f->sk) {
-		f->sk = skaddr;
+	/* Owners never change once set: another owner's socket has no flow. */
+	if (owner_wanted(owner_get(sk)) && flow_key((const void *)sk, &k, true)) {
+		f = bpf_map_lookup_elem(&flows, &k);
+		if (f && newstate == TCP_CLOSE) {
+			if (f->sk == skaddr || !f->sk)
+				close_flow(&k, f, sk);
+		} else if (f && !f->sk) {
+			f->sk = skaddr;
+		}
 	}
-	if (newstate == TCP_CLOSE)
+	if (newstate == TCP_CLOSE && !typed_sk)
 		bpf_map_delete_elem(&owners, &skaddr);
-	return 0;
-}
-
-/* Every sendmsg: remember the sender, writing only when it changes. */
-static __always_inline int on_send(const struct sock *sk)
-{
-	__u64 skaddr = (__u64)sk;
-	struct rt_owner *o;
-	__u32 tgid;
-
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return 0;
-	if (lk_filter.netns && lk_sk_netns(sk) != lk_filter.netns)
-		return 0;
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	o = bpf_map_lookup_elem(&owners, &skaddr);
-	if (o && o->tgid == tgid)
-		return 0;
-	set_owner(skaddr);
 	return 0;
 }
 
@@ -571,10 +630,6 @@ struct rt_tp_state {
 	int newstate;
 };
 
-struct rt_tp_send {
-	__u64 common;
-	const void *sk;
-};
 
 SEC("tp/tcp/tcp_retransmit_skb")
 int retrans_tp(struct rt_tp_retrans *ctx)
@@ -620,24 +675,6 @@ SEC("tp/sock/inet_sock_set_state")
 int state_tp(struct rt_tp_state *ctx)
 {
 	return on_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
-}
-
-SEC("tp_btf/sock_send_length")
-int BPF_PROG(send_btf, struct sock *sk, int ret, int flags)
-{
-	return on_send(sk);
-}
-
-SEC("raw_tp/sock_send_length")
-int BPF_PROG(send_raw, struct sock *sk, int ret, int flags)
-{
-	return on_send(sk);
-}
-
-SEC("tp/sock/sock_send_length")
-int send_tp(struct rt_tp_send *ctx)
-{
-	return on_send(ctx->sk);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -60,12 +60,23 @@ struct rt_flow_key {
 	unsigned int raddr[4];
 };
 
-/* The process that last sent on a socket (retransmissions run in softirq). */
+/*
+ * The process that owns a socket: it called connect() or listen() (an
+ * accepted socket has its listener's), else close().  Retransmissions
+ * run in softirq, not in a process.
+ */
 struct rt_owner {
 	unsigned int tgid;
 	unsigned int pad;
 	unsigned long long cgroup_id;
 	char comm[16];
+};
+
+/* A listening port, for accepted sockets' owners without socket storage. */
+struct rt_port_key {
+	unsigned int netns;
+	unsigned short lport;
+	unsigned short pad;
 };
 
 struct rt_flow {
@@ -108,5 +119,6 @@ struct rt_event {
 
 #define RT_MAX_FLOWS	16384
 #define RT_MAX_OWNERS	65536
+#define RT_MAX_LISTENERS 4096
 
 #endif

@@ -22,12 +22,14 @@ const char *argp_program_bug_address = "see README.md";
 static const char doc[] =
 "Count TCP retransmissions in segments, exactly as the kernel counts\n"
 "Tcp: RetransSegs, by kind (timeout, loss, fast, tlp, syn, synack, other)\n"
-"and with -F by flow, with the process that last sent on it.\n"
+"and with -F by flow, with the process that owns it.\n"
 "\n"
 "USAGE: tcpretrans_cnt [OPTIONS] [interval [count]]\n"
 "\v"
-"-p, -c and --cgroup select flows by the process that last sent on them\n"
-"(retransmissions run in softirq, not in a process).\n"
+"-p, -c and --cgroup select flows by the process that owns them: the one\n"
+"that called connect() or listen() (an accepted socket has its listener's),\n"
+"else the one that closed it (retransmissions run in softirq, not in a\n"
+"process).\n"
 "\n"
 "EXAMPLES:\n"
 "    tcpretrans_cnt                  # count until Ctrl-C, then print\n"
@@ -531,15 +533,10 @@ struct hook_progs {
 };
 
 /*
- * Owners are shown only with -F and --events and used only by -p, -c
- * and --cgroup; without those the per-sendmsg hook is not worth its cost.
+ * Owners live in socket storage when every hook gets typed socket
+ * pointers (tp_btf), else in hashes keyed by socket address and port.
  */
-static bool need_owners(void)
-{
-	return env.per_flow || env.events || lk_opts.pid || lk_opts.comm[0] || lk_opts.cgroup;
-}
-
-static int choose_hooks(struct tcpretrans_cnt_bpf *skel, bool has_err)
+static int choose_hooks(struct tcpretrans_cnt_bpf *skel, bool has_err, bool *typed)
 {
 	struct hook_progs hooks[] = {
 		{ { "tcp", "tcp_retransmit_skb", NULL, LK_M_TRACEPOINTS }, true, {
@@ -552,22 +549,18 @@ static int choose_hooks(struct tcpretrans_cnt_bpf *skel, bool has_err)
 		{ { "sock", "inet_sock_set_state", NULL, LK_M_TRACEPOINTS }, false, {
 		  [LK_M_TP_BTF] = skel->progs.state_btf, [LK_M_RAW_TP] = skel->progs.state_raw,
 		  [LK_M_TP] = skel->progs.state_tp } },
-		{ { "sock", "sock_send_length", NULL, LK_M_TRACEPOINTS }, false, {
-		  [LK_M_TP_BTF] = skel->progs.send_btf, [LK_M_RAW_TP] = skel->progs.send_raw,
-		  [LK_M_TP] = skel->progs.send_tp } },
 	};
 	struct bpf_program *prog;
 	unsigned int i;
 	enum lk_method m;
 
+	*typed = true;
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, false);
 	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		if (i == 3 && !need_owners()) {
-			lk_info("hook sock:sock_send_length: not needed without -F, --events, -p, -c, --cgroup");
-			continue;
-		}
 		m = lk_choose(&hooks[i].hook);
+		if (m != LK_M_TP_BTF)
+			*typed = false;
 		if (m != LK_M_NONE && hooks[i].progs[m]) {
 			bpf_program__set_autoload(hooks[i].progs[m], true);
 			continue;
@@ -577,9 +570,8 @@ static int choose_hooks(struct tcpretrans_cnt_bpf *skel, bool has_err)
 			       hooks[i].hook.tp);
 			return -1;
 		}
-		lk_info("no %s:%s: %s", hooks[i].hook.cat, hooks[i].hook.tp, i == 2 ?
-			"closed flows stay until evicted, owners only from sends" :
-			"owners only from connect() and listen()");
+		lk_info("no %s:%s: closed flows stay until evicted, and no owners",
+			hooks[i].hook.cat, hooks[i].hook.tp);
 	}
 	return 0;
 }
@@ -587,7 +579,7 @@ static int choose_hooks(struct tcpretrans_cnt_bpf *skel, bool has_err)
 static int setup(struct ctx *c)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
-	bool has_err;
+	bool has_err, typed;
 	int err;
 
 	if (!btf) {
@@ -601,8 +593,16 @@ static int setup(struct ctx *c)
 	lk_info("tcp:tcp_retransmit_skb %s an err argument: %s", has_err ? "has" : "lacks",
 		has_err ? "abandoned and failed retransmissions are seen" :
 		"only good transmits are seen, failed ones at the socket's next one or close");
-	if (choose_hooks(c->skel, has_err))
+	if (choose_hooks(c->skel, has_err, &typed))
 		return -1;
+	lk_info("owners in %s", typed ? "socket storage" : "hashes by socket address and port");
+	c->skel->rodata->typed_sk = typed;
+	if (typed) {
+		bpf_map__set_max_entries(c->skel->maps.owners, 1);
+		bpf_map__set_max_entries(c->skel->maps.listeners, 1);
+	} else {
+		bpf_map__set_autocreate(c->skel->maps.sk_owners, false);
+	}
 	c->skel->rodata->lk_filter = lk_filter_from_opts();
 	c->skel->rodata->f_family = lk_opts.family;
 	c->skel->rodata->f_lport = lk_opts.lport;

@@ -60,14 +60,23 @@ start_tool client "$T" -v --netns "$LAB_C"
 start_tool events "$T" -v --netns "$LAB_C" --events
 start_tool server LK_METHODS=raw_tp "$T" -v --netns "$LAB_S"
 start_tool server_tp LK_METHODS=tracepoint "$T" -v --netns "$LAB_S"
-# -p: the server's sockets are the server's (it sent on every one of
-# them); this shell owns none.
+# -p: the server's sockets are the server's (accepted from its listener,
+# which it opened while the tools ran), in socket storage and, with
+# raw_tp, in the hashes by address and port; this shell owns none.
 start_tool server_pid "$T" -v --netns "$LAB_S" -p "$SERVER"
+start_tool server_pid_raw LK_METHODS=raw_tp "$T" -v --netns "$LAB_S" -p "$SERVER"
 start_tool nobody "$T" -v -p $$
 echo go >"$LK_TMP/go"
 lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
 grep -q "tcp_retransmit_skb: using raw_tp" "$LK_TMP/server.err" || fail "LK_METHODS=raw_tp not used"
 grep -q "tcp_retransmit_skb: using tracepoint" "$LK_TMP/server_tp.err" || fail "LK_METHODS=tracepoint not used"
+grep -q "owners in socket storage" "$LK_TMP/server_pid.err" || fail "tp_btf: owners not in socket storage"
+grep -q "owners in hashes" "$LK_TMP/server_pid_raw.err" || fail "raw_tp: owners not in the hashes"
+# Owners come from connection setup: nothing runs on the send path.
+for n in client events server server_tp server_pid server_pid_raw nobody; do
+	! grep -q "sock_send_length" "$LK_TMP/$n.err" || fail "$n hooks sock:sock_send_length"
+done
+ok "no hook on the send path"
 
 read -ra c0 <<<"$(mibs "$LAB_C")"
 read -ra s0 <<<"$(mibs "$LAB_S")"
@@ -84,7 +93,7 @@ lk_wait_for 60 sh -c "! { ip netns exec $LAB_C ss -Htan; ip netns exec $LAB_S ss
 	grep -vqE '^(LISTEN|TIME-WAIT) '" || { busy; fail "connections did not close"; }
 read -ra c1 <<<"$(mibs "$LAB_C")"
 read -ra s1 <<<"$(mibs "$LAB_S")"
-for n in client events server server_tp server_pid nobody; do
+for n in client events server server_tp server_pid server_pid_raw nobody; do
 	eval "kill -INT \$PID_$n; wait \$PID_$n" || fail "$n exited with an error"
 done
 
@@ -146,14 +155,8 @@ check client "${c0[*]}" "${c1[*]}" "$PUSH_PID $PING_PID"
 check events "${c0[*]}" "${c1[*]}" "$PUSH_PID $PING_PID"
 check server "${s0[*]}" "${s1[*]}" "$SERVER"
 check server_tp "${s0[*]}" "${s1[*]}" "$SERVER"
-if grep -q "sock_send_length: using" "$LK_TMP/server_pid.err"; then
-	check server_pid "${s0[*]}" "${s1[*]}" "$SERVER"
-else
-	# Before 6.3 a passive socket's owner is known only once it closes.
-	echo "server_pid: no sock:sock_send_length on this kernel"
-	assert_le "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/server_pid.json")" \
-		"$((s1[0] - s0[0]))" "server_pid: segments <= Tcp: RetransSegs"
-fi
+check server_pid "${s0[*]}" "${s1[*]}" "$SERVER"
+check server_pid_raw "${s0[*]}" "${s1[*]}" "$SERVER"
 assert_eq "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/nobody.json")" 0 "-p of a process owning no socket"
 # Not attached would mean zero: the lab must have made enough happen.
 assert_ge "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/client.json")" 20 "client retransmissions"
