@@ -14,6 +14,12 @@
  * One-way delay: with two sides attached, a data segment's (4-tuple, seq,
  * len) is remembered at one side's egress and looked up at the other
  * side's ingress; both stamps come from bpf_ktime_get_ns() on one host.
+ *
+ * Cost per packet: the headers are read in place, the flow filters are
+ * applied as soon as the ports are known, a packet that passes costs one
+ * lookup of its flow (RTT samples are aggregated in the flow's own
+ * entry), and the clock is read only when a segment is remembered or an
+ * ACK has taken one (a clock read is as dear as the lookup here).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -43,6 +49,9 @@ const volatile unsigned char f_laddr_family = 0;
 const volatile unsigned int f_laddr[4] = {};
 const volatile unsigned char f_raddr_family = 0;
 const volatile unsigned int f_raddr[4] = {};
+
+/* Reporting epoch: userspace advances it at each report (flow_state). */
+__u32 epoch = 0;
 
 struct owd_key {
 	struct ts_flow flow;	/* packet orientation, side 0 */
@@ -85,6 +94,14 @@ struct {
 	__type(value, struct ts_totals);
 } totals SEC(".maps");
 
+/* A zeroed flow_state to insert from: too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flow_state);
+} zero_flow SEC(".maps");
+
 /* A zeroed ts_stats to insert from: too big for the BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -99,7 +116,7 @@ struct {
 } events SEC(".maps");
 
 struct pkt {
-	struct ts_flow flow;	/* packet orientation: src is "l" */
+	struct ts_flow flow;	/* local end first: src on egress, dst on ingress */
 	__u32 seq;
 	__u32 ack;
 	__u32 payload;
@@ -195,10 +212,34 @@ static __always_inline void parse_tcp_opts(struct __sk_buff *skb, __u32 off,
 	}
 }
 
+/*
+ * The port filters, on the flow as side 0 sees it (side 1 sees it
+ * mirrored), before anything else is read: a packet they leave out
+ * costs no more than its headers.
+ */
+static __always_inline bool ports_wanted(__u16 lp, __u16 rp, int side)
+{
+	__u16 t;
+
+	if (side) {
+		t = lp;
+		lp = rp;
+		rp = t;
+	}
+	if (f_lport && lp != f_lport)
+		return false;
+	if (f_rport && rp != f_rport)
+		return false;
+	return true;
+}
+
+/* 0: parsed; 1: a TCP segment the filters leave out; -1: not parsed. */
 static __always_inline int parse_tcp(struct __sk_buff *skb, __u32 off,
-				     __u32 l4len, struct pkt *p)
+				     __u32 l4len, struct pkt *p, int side,
+				     bool egress)
 {
 	struct tcphdr buf, *th;
+	__u16 sport, dport;
 	__u32 doff;
 
 	th = hdr(skb, off, sizeof(*th), &buf);
@@ -207,22 +248,30 @@ static __always_inline int parse_tcp(struct __sk_buff *skb, __u32 off,
 	doff = th->doff * 4;
 	if (doff < sizeof(*th) || doff > l4len)
 		return -1;
-	p->flow.lport = bpf_ntohs(th->source);
-	p->flow.rport = bpf_ntohs(th->dest);
+	sport = bpf_ntohs(th->source);
+	dport = bpf_ntohs(th->dest);
+	p->flow.lport = egress ? sport : dport;
+	p->flow.rport = egress ? dport : sport;
+	if (!ports_wanted(p->flow.lport, p->flow.rport, side))
+		return 1;
 	p->seq = bpf_ntohl(th->seq);
 	p->ack = bpf_ntohl(th->ack_seq);
 	p->flags = ((__u8 *)th)[13];
 	p->payload = l4len - doff;
 	p->seglen = p->payload + !!(p->flags & TH_SYN) + !!(p->flags & TH_FIN);
+	p->tsval = 0;
+	p->tsecr = 0;
+	p->has_ts = 0;
 	parse_tcp_opts(skb, off + sizeof(*th), doff - sizeof(*th), p);
 	return 0;
 }
 
 static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 off,
-				      struct pkt *p)
+				      struct pkt *p, int side, bool egress)
 {
 	struct iphdr buf, *ip;
-	__u32 hlen, tot;
+	__u32 hlen, tot, saddr, daddr;
+	int err;
 
 	ip = hdr(skb, off, sizeof(*ip), &buf);
 	if (!ip)
@@ -231,7 +280,7 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 off,
 	if (ip->version != 4 || hlen < sizeof(*ip))
 		return -1;
 	if (ip->protocol != IPPROTO_TCP)
-		return 1;
+		return 2;
 	if (ip->frag_off & bpf_htons(0x3fff))	/* MF or an offset */
 		return -1;
 	tot = bpf_ntohs(ip->tot_len);
@@ -239,14 +288,21 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 off,
 		tot = skb->len - off;
 	if (tot > skb->len - off || tot < hlen)
 		return -1;
+	saddr = ip->saddr;
+	daddr = ip->daddr;
+	err = parse_tcp(skb, off + hlen, tot - hlen, p, side, egress);
+	if (err)
+		return err;
+	/* The flow is a hash key: the rest of the addresses are zero. */
+	__builtin_memset(p->flow.laddr, 0, sizeof(p->flow.laddr) * 2);
 	p->flow.family = 4;
-	p->flow.laddr[0] = ip->saddr;
-	p->flow.raddr[0] = ip->daddr;
-	return parse_tcp(skb, off + hlen, tot - hlen, p);
+	p->flow.laddr[0] = egress ? saddr : daddr;
+	p->flow.raddr[0] = egress ? daddr : saddr;
+	return 0;
 }
 
 static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off,
-				      struct pkt *p)
+				      struct pkt *p, int side, bool egress)
 {
 	struct ipv6hdr buf, *ip6;
 	__u32 end, len;
@@ -264,9 +320,10 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off,
 	end = off + sizeof(*ip6) + len;
 	if (end > skb->len)
 		return -1;
-	__builtin_memcpy(p->flow.laddr, &ip6->saddr, 16);
-	__builtin_memcpy(p->flow.raddr, &ip6->daddr, 16);
+	__builtin_memcpy(p->flow.laddr, egress ? &ip6->saddr : &ip6->daddr, 16);
+	__builtin_memcpy(p->flow.raddr, egress ? &ip6->daddr : &ip6->saddr, 16);
 	p->flow.family = 6;
+	p->flow.pad = 0;
 	nexthdr = ip6->nexthdr;
 	off += sizeof(*ip6);
 	/* Extension headers, a bounded number of them. */
@@ -277,7 +334,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off,
 			break;
 		if (nexthdr != 0 && nexthdr != 43 && nexthdr != 60 &&
 		    nexthdr != 44 && nexthdr != 51)
-			return 1;		/* ICMPv6, UDP, ESP, ...: not ours */
+			return 2;		/* ICMPv6, UDP, ESP, ...: not ours */
 		if (bpf_skb_load_bytes(skb, off, h, sizeof(h)))
 			return -1;
 		if (nexthdr == 44) {		/* fragment: only whole packets */
@@ -299,11 +356,15 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off,
 	}
 	if (nexthdr != IPPROTO_TCP || off >= end)
 		return -1;
-	return parse_tcp(skb, off, end - off, p);
+	return parse_tcp(skb, off, end - off, p, side, egress);
 }
 
-/* 0: a TCP segment in @p; 1: not TCP; -1: TCP/IP we could not parse. */
-static __always_inline int parse(struct __sk_buff *skb, int side, struct pkt *p)
+/*
+ * 0: a TCP segment in @p, local end first; 1: a TCP segment the port
+ * filters leave out; 2: not TCP; -1: TCP/IP we could not parse.
+ */
+static __always_inline int parse(struct __sk_buff *skb, int side, bool egress,
+				 struct pkt *p)
 {
 	__u16 proto = bpf_ntohs(skb->protocol);
 	__u32 off = 0;
@@ -329,10 +390,10 @@ static __always_inline int parse(struct __sk_buff *skb, int side, struct pkt *p)
 		}
 	}
 	if (proto == ETH_P_IP)
-		return parse_ipv4(skb, off, p);
+		return parse_ipv4(skb, off, p, side, egress);
 	if (proto == ETH_P_IPV6)
-		return parse_ipv6(skb, off, p);
-	return 1;
+		return parse_ipv6(skb, off, p, side, egress);
+	return 2;
 }
 
 /* Flow filters apply to side 0's view; side 1 sees the flow mirrored. */
@@ -347,19 +408,12 @@ static __always_inline bool addr_eq(const __u32 *a, const volatile __u32 *b,
 static __always_inline bool wanted(const struct ts_flow *f)
 {
 	const __u32 *la = f->laddr, *ra = f->raddr;
-	__u16 lp = f->lport, rp = f->rport;
 
 	if (f->side) {
 		la = f->raddr;
 		ra = f->laddr;
-		lp = f->rport;
-		rp = f->lport;
 	}
 	if (f_family && f->family != f_family)
-		return false;
-	if (f_lport && lp != f_lport)
-		return false;
-	if (f_rport && rp != f_rport)
 		return false;
 	if (f_laddr_family && (f->family != f_laddr_family ||
 			       !addr_eq(la, f_laddr, f->family)))
@@ -403,40 +457,13 @@ static __always_inline struct ts_stats *get_stats(const struct ts_flow *f,
 	return s;
 }
 
-/* One sample into the flow's row of @kind. */
-static __always_inline void record(const struct ts_flow *f, __u32 kind,
-				   __u32 method, __u64 now, __u64 d, __u32 seq,
-				   __u32 len)
+/* One line for --events (the ring buffer is used for nothing else). */
+static __always_inline void emit_event(const struct ts_flow *f, __u32 kind,
+				       __u32 method, __u64 now, __u64 d, __u32 seq,
+				       __u32 len, struct ts_totals *t)
 {
-	struct ts_totals *t = get_totals();
-	struct ts_stats *s;
 	struct ts_event *e;
-	__u64 idx;
 
-	if (t)
-		t->samples++;
-	s = get_stats(f, kind);
-	if (s) {
-		__sync_fetch_and_add(&s->samples, 1);
-		if (method == TS_M_TS)
-			__sync_fetch_and_add(&s->ts_samples, 1);
-		__sync_fetch_and_add(&s->sum_ns, d);
-		if (!s->min_ns || d < s->min_ns)
-			s->min_ns = d;
-		if (d > s->max_ns)
-			s->max_ns = d;
-		idx = lh_index(d, TS_SUB_BITS, TS_NBUCKETS);
-		/*
-		 * Check the very 64-bit register used as the index: without
-		 * the barrier clang tests a zero-extended copy instead.
-		 */
-		asm volatile("" : "+r"(idx));
-		if (idx >= TS_NBUCKETS)
-			idx = TS_NBUCKETS - 1;
-		__sync_fetch_and_add(&s->hist[idx], 1);
-	}
-	if (!emit_events)
-		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		if (t)
@@ -451,6 +478,71 @@ static __always_inline void record(const struct ts_flow *f, __u32 kind,
 	e->seq = seq;
 	e->len = len;
 	lk_ringbuf_submit(&events, e);
+}
+
+static __always_inline __u32 hist_index(__u64 d)
+{
+	__u64 idx = lh_index(d, TS_SUB_BITS, TS_NBUCKETS);
+
+	/*
+	 * Check the very 64-bit register used as the index: without the
+	 * barrier clang tests a zero-extended copy instead.
+	 */
+	asm volatile("" : "+r"(idx));
+	if (idx >= TS_NBUCKETS)
+		idx = TS_NBUCKETS - 1;
+	return idx;
+}
+
+/* One one-way delay sample into the flow's row. */
+static __always_inline void record_owd(const struct ts_flow *f, __u64 now,
+				       __u64 d, __u32 seq, __u32 len,
+				       struct ts_totals *t)
+{
+	struct ts_stats *s;
+
+	if (t)
+		t->samples++;
+	s = get_stats(f, TS_K_OWD);
+	if (s) {
+		__sync_fetch_and_add(&s->samples, 1);
+		__sync_fetch_and_add(&s->sum_ns, d);
+		if (!s->min_ns || d < s->min_ns)
+			s->min_ns = d;
+		if (d > s->max_ns)
+			s->max_ns = d;
+		__sync_fetch_and_add(&s->hist[hist_index(d)], 1);
+	}
+	if (emit_events)
+		emit_event(f, TS_K_OWD, TS_M_OWD, now, d, seq, len, t);
+}
+
+/* One RTT sample, into the flow's own entry: no second lookup. */
+static __always_inline void record_rtt(struct flow_state *st,
+				       const struct ts_flow *f, __u32 method,
+				       __u64 now, __u64 d, __u32 seq,
+				       struct ts_totals *t)
+{
+	__u32 e = epoch, k = e & 1;
+
+	if (t)
+		t->samples++;
+	if (method == TS_M_TS)
+		__sync_fetch_and_add(&st->ts_samples, 1);
+	__sync_fetch_and_add(&st->sum_ns, d);
+	if (st->mm_epoch[k] != e || !st->min_ns[k]) {
+		st->min_ns[k] = d;
+		st->max_ns[k] = d;
+		st->mm_epoch[k] = e;
+	} else {
+		if (d < st->min_ns[k])
+			st->min_ns[k] = d;
+		if (d > st->max_ns[k])
+			st->max_ns[k] = d;
+	}
+	__sync_fetch_and_add(&st->hist[hist_index(d)], 1);
+	if (emit_events)
+		emit_event(f, TS_K_RTT, method, now, d, seq, 0, t);
 }
 
 static __always_inline __u64 mkslot(__u32 hi, __u64 now)
@@ -475,17 +567,18 @@ static __always_inline bool take(__u64 *slot, __u64 v)
 
 /*
  * Remember a data segment; a resent one erases what it overlaps, and
- * *again is how many of its payload bytes were sent before.
+ * *again is how many of its payload bytes were sent before.  The clock
+ * is read only when there is something to remember: *now is 0 until
+ * then.
  */
 static __always_inline bool egress_state(struct flow_state *st, struct pkt *p,
-					 __u64 now, struct ts_totals *t, __u32 *again)
+					 __u64 *now, struct ts_totals *t, __u32 *again)
 {
 	__u32 end = p->seq + p->seglen;
 	__u64 v;
 	__u8 h;
 	int i;
 
-	st->last_seen = now;
 	/*
 	 * A SYN with a new ISN starts a new connection on a reused 4-tuple:
 	 * forget the old one's sequence space.  (A SYN sent again has
@@ -525,14 +618,25 @@ static __always_inline bool egress_state(struct flow_state *st, struct pkt *p,
 	st->snd_max = end;
 	st->have_max = 1;
 	h = st->head & (TS_RING - 1);
-	if (!__sync_val_compare_and_swap(&st->slot[h], 0, mkslot(end, now)))
-		st->head = h + 1;
-	else if (t)
+	if (!st->slot[h]) {
+		if (!*now)
+			*now = bpf_ktime_get_ns();
+		if (!__sync_val_compare_and_swap(&st->slot[h], 0, mkslot(end, *now)))
+			st->head = h + 1;
+		else if (t)
+			t->ring_full++;
+	} else if (t) {
 		t->ring_full++;
+	}
 	if (p->has_ts && p->tsval != st->last_tsval) {
 		h = st->tshead & (TS_TSRING - 1);
-		if (!__sync_val_compare_and_swap(&st->tsslot[h], 0, mkslot(p->tsval, now)))
-			st->tshead = h + 1;
+		if (!st->tsslot[h]) {
+			if (!*now)
+				*now = bpf_ktime_get_ns();
+			if (!__sync_val_compare_and_swap(&st->tsslot[h], 0,
+							 mkslot(p->tsval, *now)))
+				st->tshead = h + 1;
+		}
 		st->last_tsval = p->tsval;
 	}
 	return false;
@@ -541,59 +645,78 @@ static __always_inline bool egress_state(struct flow_state *st, struct pkt *p,
 static __always_inline struct flow_state *get_flow(const struct ts_flow *f,
 						   struct ts_totals *t)
 {
-	struct flow_state *st, init = {};
+	struct flow_state *st, *init;
+	__u32 zero = 0;
 
 	st = bpf_map_lookup_elem(&flows, f);
 	if (st)
 		return st;
-	init.created = bpf_ktime_get_ns();
-	bpf_map_update_elem(&flows, f, &init, BPF_NOEXIST);
+	init = bpf_map_lookup_elem(&zero_flow, &zero);
+	if (!init)
+		return NULL;
+	init->created = bpf_ktime_get_ns();
+	bpf_map_update_elem(&flows, f, init, BPF_NOEXIST);
 	st = bpf_map_lookup_elem(&flows, f);
 	if (!st && t)
 		t->flow_drops++;
 	return st;
 }
 
+/*
+ * Egress counters are plain additions: a flow's segments leave one at a
+ * time (a TCP socket transmits under its lock; a forwarded flow keeps to
+ * one queue), as snd_max and the ring head already assume.
+ */
 static __always_inline void on_egress(struct __sk_buff *skb, struct pkt *p,
 				      struct ts_totals *t)
 {
 	struct flow_state *st;
 	bool resent = false;
 	__u32 segs = skb->gso_segs ? skb->gso_segs : 1, again = 0;
-	__u64 now;
+	__u64 now = 0;
 
-	/* Pure ACKs: nothing to time, no clock read. */
+	/* Pure ACKs: nothing to time, no lookup, no clock read. */
 	if (!p->seglen)
 		return;
-	now = bpf_ktime_get_ns();
 	st = get_flow(&p->flow, t);
 	if (st) {
-		resent = egress_state(st, p, now, t, &again);
-		__sync_fetch_and_add(&st->bytes_out, p->payload);
-		__sync_fetch_and_add(&st->segs_out, segs);
+		resent = egress_state(st, p, &now, t, &again);
+		st->bytes_out += p->payload;
+		st->segs_out += segs;
 		if (resent) {
-			__sync_fetch_and_add(&st->retrans, segs);
-			__sync_fetch_and_add(&st->bytes_retrans, again);
+			st->retrans += segs;
+			st->bytes_retrans += again;
 		}
 	}
 	if (owd_enabled && p->payload) {
 		struct owd_key k = { .flow = p->flow, .seq = p->seq, .len = p->payload };
-		struct owd_val v = { .sent = now, .side = p->flow.side, .resent = resent };
+		struct owd_val v = { .side = p->flow.side, .resent = resent };
 
+		if (!now)
+			now = bpf_ktime_get_ns();
+		v.sent = now;
 		k.flow.side = 0;
 		if (bpf_map_update_elem(&owd, &k, &v, BPF_ANY) && t)
 			t->owd_drops++;
 	}
 }
 
-/* The sample an ACK gives, 0 if none; *method says how it was matched. */
-static __always_inline __u64 ack_state(struct flow_state *st, struct pkt *p,
-				       __u64 now, __u32 *method, __u32 *seq)
+/* Is time @a (send time in units, modulo 2^32) after @b? */
+static __always_inline bool later(__u64 a, __u64 b)
 {
-	__u64 best = 0, tsbest = 0, v, d;
+	return (__s32)((__u32)a - (__u32)b) > 0;
+}
+
+/*
+ * The sample an ACK gives, 0 if none; *method says how it was matched.
+ * Slots are taken first and the clock read only if one was.
+ */
+static __always_inline __u64 ack_state(struct flow_state *st, struct pkt *p,
+				       __u32 *method, __u32 *seq, __u64 *now)
+{
+	__u64 best = 0, tsbest = 0, v;
 	int i;
 
-	st->last_seen = now;
 	/* Only a cumulative ACK advance: SACK and duplicate ACKs give nothing. */
 	if (!st->have_una || before(st->snd_una, p->ack)) {
 		st->snd_una = p->ack;
@@ -604,11 +727,8 @@ static __always_inline __u64 ack_state(struct flow_state *st, struct pkt *p,
 			if (!v || before(p->ack, v >> 32) || !take(&st->slot[i], v))
 				continue;
 			/* The newest covered segment is the one that prompted the ACK. */
-			d = slot_age(v, now);
-			if (!best || d < best) {
-				best = d;
-				*seq = v >> 32;
-			}
+			if (!best || later(v, best))
+				best = v;
 		}
 	}
 	if (p->has_ts && p->tsecr) {
@@ -618,43 +738,42 @@ static __always_inline __u64 ack_state(struct flow_state *st, struct pkt *p,
 			if (!v || before(p->tsecr, v >> 32) || !take(&st->tsslot[i], v))
 				continue;
 			if ((__u32)(v >> 32) == p->tsecr)
-				tsbest = slot_age(v, now);
+				tsbest = v;
 		}
 	}
+	if (!best && !tsbest)
+		return 0;
+	*now = bpf_ktime_get_ns();
 	if (best) {
 		*method = TS_M_SEQ;
-		return best;
+		*seq = best >> 32;
+		return slot_age(best, *now);
 	}
-	if (tsbest) {
-		*method = TS_M_TS;
-		*seq = p->tsecr;
-		return tsbest;
-	}
-	return 0;
+	*method = TS_M_TS;
+	*seq = p->tsecr;
+	return slot_age(tsbest, *now);
 }
 
 static __always_inline void on_ingress(struct __sk_buff *skb, struct pkt *p,
-				       const struct ts_flow *local,
 				       struct ts_totals *t, int side)
 {
 	struct flow_state *st;
 	__u32 method = 0, seq = 0;
-	__u64 now, d;
+	__u64 now = 0, d;
 
 	/* A flow that only receives has state too, for its byte count. */
 	if (p->payload)
-		st = get_flow(local, t);
+		st = get_flow(&p->flow, t);
 	else
-		st = bpf_map_lookup_elem(&flows, local);
-	if (!st && !owd_enabled)
-		return;
-	now = bpf_ktime_get_ns();
+		st = bpf_map_lookup_elem(&flows, &p->flow);
 	if (st && p->payload)
 		__sync_fetch_and_add(&st->bytes_in, p->payload);
 	if (owd_enabled && p->payload) {
-		struct owd_key k = { .flow = p->flow, .seq = p->seq, .len = p->payload };
+		/* The key is in the packet's orientation, as egress made it. */
+		struct owd_key k = { .seq = p->seq, .len = p->payload };
 		struct owd_val *v;
 
+		reverse(&p->flow, &k.flow);
 		k.flow.side = 0;
 		v = bpf_map_lookup_elem(&owd, &k);
 		if (v && v->side != side) {
@@ -662,47 +781,46 @@ static __always_inline void on_ingress(struct __sk_buff *skb, struct pkt *p,
 				if (t)
 					t->owd_retrans++;
 			} else {
-				record(local, TS_K_OWD, TS_M_OWD, now,
-				       now - v->sent, p->seq, p->payload);
+				now = bpf_ktime_get_ns();
+				record_owd(&p->flow, now, now - v->sent, p->seq,
+					   p->payload, t);
 			}
 			bpf_map_delete_elem(&owd, &k);
 		}
 	}
 	if (!st || !(p->flags & TH_ACK))
 		return;
-	d = ack_state(st, p, now, &method, &seq);
+	d = ack_state(st, p, &method, &seq, &now);
 	if (d)
-		record(local, TS_K_RTT, method, now, d, seq, 0);
+		record_rtt(st, &p->flow, method, now, d, seq, t);
 }
 
 static __always_inline int handle(struct __sk_buff *skb, int side, bool egress)
 {
 	struct ts_totals *t = get_totals();
-	struct pkt p = {};
+	struct pkt p;
 	int err;
 
 	if (t)
 		t->pkts++;
-	err = parse(skb, side, &p);
+	err = parse(skb, side, egress, &p);
 	if (err) {
 		if (err < 0 && t)
 			t->parse_skip++;
+		else if (err == 1 && t)
+			t->tcp++;
 		return TC_NEXT;
 	}
-	p.flow.side = side;
 	if (t)
 		t->tcp++;
-	if (egress) {
-		if (wanted(&p.flow))
-			on_egress(skb, &p, t);
-	} else {
-		struct ts_flow local;
-
-		/* On ingress the packet's source is the remote end. */
-		reverse(&p.flow, &local);
-		if (wanted(&local))
-			on_ingress(skb, &p, &local, t, side);
-	}
+	p.flow.side = side;
+	p.flow.pad = 0;
+	if (!wanted(&p.flow))
+		return TC_NEXT;
+	if (egress)
+		on_egress(skb, &p, t);
+	else
+		on_ingress(skb, &p, t, side);
 	return TC_NEXT;
 }
 

@@ -45,6 +45,12 @@ struct ts_flow {
  * so a retransmission that erased it first always wins.
  */
 #define TS_TUNIT_SHIFT	6
+
+/* Per-flow, per-interval figures (kernel ns). */
+#define TS_SUB_BITS	4
+#define TS_MAX_MSB	36	/* ~69 s */
+#define TS_NBUCKETS	(((TS_MAX_MSB) - (TS_SUB_BITS) + 2) << (TS_SUB_BITS))
+
 struct flow_state {
 	unsigned int snd_max;		/* highest end_seq sent (egress only) */
 	unsigned int snd_una;		/* highest cumulative ACK (ingress only) */
@@ -55,12 +61,12 @@ struct flow_state {
 	unsigned int last_tsval;
 	unsigned long long slot[TS_RING];
 	unsigned long long tsslot[TS_TSRING];
-	unsigned long long last_seen;	/* for userspace's idle expiry */
 	/*
 	 * Counted here, not in ts_stats, so that a packet costs one hash
 	 * lookup; cumulative since the entry was made at @created (userspace
-	 * prints the difference per interval, and knows a new entry for the
-	 * same flow by its @created).
+	 * prints the difference per interval, knows a new entry for the same
+	 * flow by its @created, and expires a flow whose counters stood
+	 * still for a minute).
 	 */
 	unsigned long long created;
 	unsigned long long bytes_out;	/* TCP payload sent */
@@ -68,13 +74,22 @@ struct flow_state {
 	unsigned long long segs_out;
 	unsigned long long retrans;	/* segments sent again (seq below highest) */
 	unsigned long long bytes_retrans;	/* of bytes_out, those sent before */
+	/*
+	 * The flow's RTT samples, cumulative as the counters above: the
+	 * sample count is the sum of @hist (buckets count modulo 2^32, and
+	 * userspace takes differences modulo 2^32).  Minimum and maximum are
+	 * per reporting epoch (tcstamp_bpf's @epoch, which userspace
+	 * advances at each report), in the pair that epoch's parity picks.
+	 */
+	unsigned long long ts_samples;	/* of which by TSval/TSecr */
+	unsigned long long sum_ns;
+	unsigned int mm_epoch[2];
+	unsigned long long min_ns[2];
+	unsigned long long max_ns[2];
+	unsigned int hist[TS_NBUCKETS];
 };
 
-/* Per-flow, per-interval figures (kernel ns). */
-#define TS_SUB_BITS	4
-#define TS_MAX_MSB	36	/* ~69 s */
-#define TS_NBUCKETS	(((TS_MAX_MSB) - (TS_SUB_BITS) + 2) << (TS_SUB_BITS))
-
+/* One-way delay rows: per (flow, kind), per interval. */
 struct ts_stats_key {
 	struct ts_flow flow;
 	unsigned int kind;
@@ -86,7 +101,7 @@ struct ts_stats {
 	unsigned long long sum_ns;
 	unsigned long long min_ns;
 	unsigned long long max_ns;
-	/* RTT rows: from flow_state, filled in by userspace. */
+	/* RTT rows: from flow_state, made by userspace. */
 	unsigned long long bytes_out;
 	unsigned long long bytes_in;
 	unsigned long long segs_out;

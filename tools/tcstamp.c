@@ -256,7 +256,10 @@ struct row {
 struct flow_snap {
 	struct ts_flow flow;
 	uint64_t created;
+	uint64_t changed_ns;	/* when the counters last moved (lk_now_ns) */
 	uint64_t bytes_out, bytes_in, segs_out, retrans, bytes_retrans;
+	uint64_t ts_samples, sum_ns;
+	uint32_t hist[TS_NBUCKETS];
 };
 
 #define MAX_ROWS	(TS_MAX_STATS + TS_MAX_FLOWS)
@@ -265,9 +268,9 @@ struct ctx {
 	struct tcstamp_bpf *skel;
 	struct row *rows;
 	int nrows;
-	int nstats;		/* rows[0..nstats) came from the stats map */
 	struct flow_snap *prev, *cur;
 	int nprev, ncur;
+	uint32_t epoch;		/* the epoch the flows' min and max are read for */
 	struct ts_totals last;
 	uint64_t start_ns;
 	uint64_t hist[TS_SIDES][2][TS_NBUCKETS];
@@ -382,11 +385,6 @@ static int read_totals(struct tcstamp_bpf *skel, struct ts_totals *out)
 				 sizeof(*out) / sizeof(uint64_t));
 }
 
-static int cmp_key(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct ts_stats_key));
-}
-
 static int cmp_flow(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct ts_flow));
@@ -396,6 +394,7 @@ static int cmp_flow(const void *a, const void *b)
 static void flow_delta(const struct ctx *c, const struct flow_snap *now, struct flow_snap *d)
 {
 	const struct flow_snap *o = bsearch(now, c->prev, c->nprev, sizeof(*c->prev), cmp_flow);
+	int i;
 
 	*d = *now;
 	/* A new flow, or the entry was evicted and made anew. */
@@ -406,28 +405,32 @@ static void flow_delta(const struct ctx *c, const struct flow_snap *now, struct 
 	d->segs_out -= o->segs_out;
 	d->retrans -= o->retrans;
 	d->bytes_retrans -= o->bytes_retrans;
+	d->ts_samples -= o->ts_samples;
+	d->sum_ns -= o->sum_ns;
+	/* Buckets count modulo 2^32. */
+	for (i = 0; i < TS_NBUCKETS; i++)
+		d->hist[i] -= o->hist[i];
+	d->changed_ns = o->changed_ns;
 }
 
 /*
- * Each flow's byte and segment counts since the last interval go into its
- * RTT row, a new row if it had no sample.  Flows idle for a minute are
- * dropped (LRU alone bounds the table, but would keep them).
+ * Each flow's RTT samples, byte and segment counts since the last
+ * interval make its RTT row.  Flows whose counters stood still for a
+ * minute are dropped (LRU alone bounds the table, but would keep them).
  */
 static int flow_one(const void *key, const void *val, void *p)
 {
 	const struct flow_state *st = val;
 	struct ctx *c = p;
-	struct ts_stats_key k = { .kind = TS_K_RTT };
 	struct flow_snap *now, d;
+	uint64_t t = lk_now_ns(), samples = 0;
+	unsigned int k = c->epoch & 1;
 	struct row *r;
+	int i, first = -1, last = -1;
 
-	if (st->last_seen && lk_now_ns() - st->last_seen > IDLE_NS) {
-		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.flows), key);
-		return 0;
-	}
 	if (c->ncur >= TS_MAX_FLOWS)
 		return 0;
-	now = &c->cur[c->ncur++];
+	now = &c->cur[c->ncur];
 	memcpy(&now->flow, key, sizeof(now->flow));
 	now->created = st->created;
 	now->bytes_out = st->bytes_out;
@@ -435,17 +438,53 @@ static int flow_one(const void *key, const void *val, void *p)
 	now->segs_out = st->segs_out;
 	now->retrans = st->retrans;
 	now->bytes_retrans = st->bytes_retrans;
+	now->ts_samples = st->ts_samples;
+	now->sum_ns = st->sum_ns;
+	memcpy(now->hist, st->hist, sizeof(now->hist));
+	now->changed_ns = t;
 	flow_delta(c, now, &d);
-	if (!d.bytes_out && !d.bytes_in && !d.segs_out && !d.retrans)
-		return 0;
-	k.flow = now->flow;
-	r = bsearch(&k, c->rows, c->nstats, sizeof(*c->rows), cmp_key);
-	if (!r) {
-		if (c->nrows >= MAX_ROWS)
+	for (i = 0; i < TS_NBUCKETS; i++) {
+		if (!d.hist[i])
+			continue;
+		samples += d.hist[i];
+		if (first < 0)
+			first = i;
+		last = i;
+	}
+	if (!d.bytes_out && !d.bytes_in && !d.segs_out && !d.retrans && !samples) {
+		if (t - d.changed_ns > IDLE_NS) {
+			bpf_map_delete_elem(bpf_map__fd(c->skel->maps.flows), key);
 			return 0;
-		r = &c->rows[c->nrows++];
-		memset(r, 0, sizeof(*r));
-		r->key = k;
+		}
+		now->changed_ns = d.changed_ns;
+		c->ncur++;
+		return 0;
+	}
+	c->ncur++;
+	if (c->nrows >= MAX_ROWS)
+		return 0;
+	r = &c->rows[c->nrows++];
+	memset(r, 0, sizeof(*r));
+	r->key.flow = now->flow;
+	r->key.kind = TS_K_RTT;
+	r->st.samples = samples;
+	r->st.ts_samples = d.ts_samples;
+	r->st.sum_ns = d.sum_ns;
+	for (i = 0; i < TS_NBUCKETS; i++)
+		r->st.hist[i] = d.hist[i];
+	if (samples) {
+		/*
+		 * The epoch's own minimum and maximum; a sample taken while
+		 * the epoch moved on may leave them to the next one: then the
+		 * histogram's bounds.
+		 */
+		if (st->mm_epoch[k] == c->epoch && st->min_ns[k]) {
+			r->st.min_ns = st->min_ns[k];
+			r->st.max_ns = st->max_ns[k];
+		} else {
+			r->st.min_ns = lh_lower(first, TS_SUB_BITS);
+			r->st.max_ns = lh_upper(last, TS_SUB_BITS);
+		}
 	}
 	r->st.bytes_out = d.bytes_out;
 	r->st.bytes_in = d.bytes_in;
@@ -459,7 +498,9 @@ static void read_flows(struct ctx *c)
 {
 	struct flow_snap *t;
 
-	qsort(c->rows, c->nstats, sizeof(*c->rows), cmp_key);
+	/* Samples from now on count toward the next epoch's min and max. */
+	c->epoch = c->skel->bss->epoch;
+	__atomic_store_n(&c->skel->bss->epoch, c->epoch + 1, __ATOMIC_RELAXED);
 	c->ncur = 0;
 	lk_map_foreach(bpf_map__fd(c->skel->maps.flows), sizeof(struct ts_flow),
 		       sizeof(struct flow_state), false, TS_MAX_FLOWS, false, flow_one, c);
@@ -514,7 +555,6 @@ static int report(void *p, bool final)
 	c->nrows = 0;
 	lk_map_foreach(bpf_map__fd(c->skel->maps.stats), sizeof(struct ts_stats_key),
 		       sizeof(struct ts_stats), false, TS_MAX_STATS, true, collect, c);
-	c->nstats = c->nrows;
 	read_flows(c);
 	qsort(c->rows, c->nrows, sizeof(*c->rows), cmp_rows);
 	if (read_totals(c->skel, &now))

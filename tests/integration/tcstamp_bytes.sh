@@ -59,3 +59,13 @@ for p in $(rows | jq -s -r 'map(.lport) | unique | .[]'); do
 	assert_ge "$n" 4 "intervals with flow $p"
 	assert_le "$most" $((total / 2)) "bytes in flow $p's busiest interval, of $total"
 done
+# RTT samples per flow come from each flow's own entry, across interval
+# boundaries: summed over flows and intervals they equal the per-CPU
+# sample counter of the interval records (one port, no --peer: RTT only),
+# and each row's minimum and maximum hold its median.
+rsamples=$(sum samples)
+tsamples=$(jq -s 'map(select(.type == "interval" or .type == "summary") | .samples) | add // 0' "$OUT")
+assert_ge "$rsamples" "$(req requests)" "RTT samples, all flows and intervals, vs requests"
+assert_eq "$rsamples" "$tsamples" "RTT samples in the flow rows vs the interval totals"
+bad=$(rows | jq -s 'map(select(.samples > 0 and (.min_us > .p50_us or .p50_us > .max_us))) | length')
+assert_eq "$bad" 0 "rows whose median is outside their min..max"
