@@ -57,7 +57,7 @@ bench_tracefs_undo() {
 # bench_prog_sum PID: "run_time_ns run_cnt" summed over the BPF programs
 # the process holds.
 bench_prog_sum() {
-	bench_prog_stats "$1" | awk '{ t += $2; n += $3 } END { printf "%d %d\n", t, n }'
+	bench_prog_stats "$1" | awk '{ t += $2; n += $3 } END { printf "%.0f %.0f\n", t, n }'
 }
 
 # bench_prog_stats_ids PID: "id name run_time_ns run_cnt" per program, by
@@ -74,7 +74,7 @@ bench_prog_stats_ids() {
 # two bench_prog_stats_ids snapshots (files), programs that ran only.
 bench_prog_delta() {
 	awk 'FILENAME == ARGV[1] { t[$1] = $3; n[$1] = $4; next }
-	     { dn = $4 - n[$1]; if (dn > 0) printf "%s %.1f %d\n", $2, ($3 - t[$1]) / dn, dn }' "$1" "$2"
+	     { dn = $4 - n[$1]; if (dn > 0) printf "%s %.1f %.0f\n", $2, ($3 - t[$1]) / dn, dn }' "$1" "$2"
 }
 
 # bench_hooks FILE: the hooks a latkit tool chose, from its -v lines
