@@ -32,7 +32,8 @@ MODULES="veth dummy ifb sch_netem sch_plug sch_tbf sch_htb sch_prio sch_fq
 HOST_PKGS="coreutils util-linux bsdutils mount procps psmisc iproute2
 	iputils-ping findutils grep sed mawk gawk diffutils gzip"
 REQUIRED_CMDS="bash ip tc ss awk sed grep timeout setsid setpriv taskset mktemp date sort"
-OPTIONAL_CMDS="ping jq strace sockperf iperf3 bpftool python3 tshark"
+OPTIONAL_CMDS="ping jq strace sockperf iperf3 bpftool python3 tshark
+	redis-server redis-cli redis-benchmark nginx wrk"
 
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
 

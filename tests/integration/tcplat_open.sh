@@ -6,8 +6,9 @@
 # connection open; tcplat -p REDIS --role server stopped meanwhile must
 # count K requests, as Redis's commandstats do: K - 1 ended by the next
 # read, the last by the report.  Both homes of tcplat's per-socket state
-# are checked: socket storage (tp_btf; the report walks it with an
-# iterator program) and the LRU hash (raw_tp; the report walks the map).
+# are checked: socket storage (the default methods, tp_btf or fentry;
+# the report walks it with an iterator program) and the LRU hash
+# (raw_tp or kprobe; the report walks the map).
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -27,9 +28,11 @@ lk_wait_for 10 bash -c "ss -Hltnp 'sport = :$PORT' | grep -q 'pid=$RP,'" ||
 rcli() { redis-cli -h 127.0.0.1 -p "$PORT" "$@"; }
 pings() { rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' '$1 == "cmdstat_ping" { n = $3 } END { print n + 0 }'; }
 
-for m in tp_btf raw_tp; do
+for m in typed untyped; do
+	methods=
+	[ $m = untyped ] && methods=raw_tp,kprobe
 	assert_eq "$(rcli CONFIG RESETSTAT)" OK "CONFIG RESETSTAT"
-	LK_METHODS=$m lk_tcplat_bg "$LK_TMP/$m" -p "$RP" --role server
+	LK_METHODS=$methods lk_tcplat_bg "$LK_TMP/$m" -p "$RP" --role server
 	tp=$LK_TCPLAT_PID
 	# K request/reply pairs, then "done" on stdout, then the connection
 	# stays open until the test writes to the FIFO (or 60 s pass).
@@ -53,10 +56,10 @@ EOF
 	t=$(lk_summary "$LK_TMP/$m")
 	echo "$m: $t"
 	case $m in
-	tp_btf) grep -q "socket state in socket storage" "$LK_TMP/$m.err" ||
-			fail "tp_btf: -v does not say socket storage" ;;
-	raw_tp) grep -q "socket state in an LRU hash" "$LK_TMP/$m.err" ||
-			fail "raw_tp: -v does not say LRU hash" ;;
+	typed) grep -q "socket state in socket storage" "$LK_TMP/$m.err" ||
+			fail "default methods: -v does not say socket storage" ;;
+	untyped) grep -q "socket state in an LRU hash" "$LK_TMP/$m.err" ||
+			fail "LK_METHODS=raw_tp,kprobe: -v does not say LRU hash" ;;
 	esac
 	assert_eq "$(pings)" "$K" "$m: Redis counted the PINGs"
 	assert_eq "$(jq .requests <<<"$t")" "$K" "$m: tcplat requests, the last one on the open connection"
