@@ -35,6 +35,11 @@ LIB_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
 GEN := $(OUTPUT)/gen/syscall_names.h
 
 LIBS_PC := libbpf libelf zlib
+# --listen: HTTP (libmicrohttpd, TLS through GnuTLS), bcrypt (libcrypt).
+# Debian has no static GnuTLS dependencies: STATIC=1 tools serve no HTTP.
+ifneq ($(STATIC),1)
+LIBS_PC += libmicrohttpd libcrypt
+endif
 ifeq ($(STATIC),1)
 LDFLAGS += -static
 LDLIBS += $(shell $(PKG_CONFIG) --static --libs $(LIBS_PC)) -lzstd -lpthread -lm
@@ -45,6 +50,9 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -std=gnu11 -D_GNU_SOURCE
+ifeq ($(STATIC),1)
+CFLAGS += -DLK_NO_HTTPD
+endif
 INCLUDES := -I$(OUTPUT)/skel -I$(OUTPUT)/gen -Icommon -Itrace_helpers -Ibpf -Itools
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) \
 	      -Ibpf -Icommon -Wall -Wno-unused-function -Wno-compare-distinct-pointer-types

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "loop.h"
 #include "maps.h"
+#include "metrics.h"
 #include "opts.h"
 #include "output.h"
 #include "probe.h"

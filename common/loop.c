@@ -11,6 +11,7 @@
 #include "output.h"
 
 volatile sig_atomic_t lk_exiting;
+void (*lk_loop_tick)(void);
 
 static void on_signal(int sig)
 {
@@ -120,6 +121,8 @@ int lk_run(struct ring_buffer *rb, lk_report_fn report, void *ctx)
 		}
 		if (target_gone())
 			break;
+		if (lk_loop_tick)
+			lk_loop_tick();
 		if (left_ms > 200)
 			left_ms = 200;
 		err = wait_ms(rb, left_ms);

@@ -38,6 +38,13 @@ typedef int (*lk_report_fn)(void *ctx, bool final);
 int lk_run(struct ring_buffer *rb, lk_report_fn report, void *ctx);
 
 /*
+ * Called by lk_run() at every pass of its loop (at most 200 ms apart)
+ * when set: the metrics snapshot (common/metrics.c) is made here, in
+ * the main thread, between reports.
+ */
+extern void (*lk_loop_tick)(void);
+
+/*
  * The --events ring buffer on @map, records handed to @fn(ctx, data,
  * size).  NULL after one line on stderr (errno set) if it cannot be made.
  */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <linux/nsfs.h>
 #include "log.h"
+#include "metrics.h"
 #include "opts.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -27,6 +28,10 @@ enum {
 	OPT_NETNS,
 	OPT_LPORT,
 	OPT_RPORT,
+	OPT_LISTEN,
+	OPT_WEB_CONFIG,
+	OPT_TEXTFILE,
+	OPT_METRICS_PIDS,
 };
 
 struct opt_def {
@@ -48,6 +53,10 @@ static const struct opt_def all_opts[] = {
 	{ LK_OPT_TIMESTAMP, { "timestamp", 'T', NULL, 0, "Timestamp each report", 2 } },
 	{ LK_OPT_JSON, { "json", 'j', NULL, 0, "One JSON object per line", 2 } },
 	{ LK_OPT_VERBOSE, { "verbose", 'v', NULL, 0, "Say which kernel hooks were chosen (-vv: libbpf debug)", 2 } },
+	{ LK_OPT_METRICS, { "listen", OPT_LISTEN, "[ADDR]:PORT", 0, "Serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR default 127.0.0.1; [::1]:PORT for IPv6)", 3 } },
+	{ LK_OPT_METRICS, { "web-config", OPT_WEB_CONFIG, "FILE", 0, "TLS and basic auth for --listen (exporter-toolkit web config)", 3 } },
+	{ LK_OPT_METRICS, { "textfile", OPT_TEXTFILE, "PATH", 0, "Rewrite PATH with the metrics every interval (node_exporter textfile collector)", 3 } },
+	{ LK_OPT_METRICS, { "metrics-pids", OPT_METRICS_PIDS, "N", 0, "Label metrics with the PID too, in N rows at most (the rest in rows with comm \"other\")", 3 } },
 };
 
 #define N_OPTS (sizeof(all_opts) / sizeof(all_opts[0]))
@@ -208,6 +217,22 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	case 'v':
 		lk_verbose++;
 		break;
+	case OPT_LISTEN:
+		lk_opts.listen = arg;
+		break;
+	case OPT_WEB_CONFIG:
+		lk_opts.web_config = arg;
+		break;
+	case OPT_TEXTFILE:
+		if (!*arg)
+			argp_error(state, "empty --textfile path");
+		lk_opts.textfile = arg;
+		break;
+	case OPT_METRICS_PIDS:
+		if (lk_parse_long(arg, 1, 100000, &v))
+			argp_error(state, "invalid --metrics-pids: %s", arg);
+		lk_opts.metrics_pids = v;
+		break;
 	case ARGP_KEY_ARG:
 		if (!(cur_mask & LK_OPT_INTERVAL))
 			return ARGP_ERR_UNKNOWN;
@@ -340,6 +365,8 @@ int lk_opts_finish(void)
 	if (lk_opts.netns && lk_resolve_netns(lk_opts.netns, &lk_opts.netns_inum,
 					      lk_opts.netns_path,
 					      sizeof(lk_opts.netns_path)))
+		return -1;
+	if ((lk_opts.listen || lk_opts.web_config) && lk_metrics_prepare())
 		return -1;
 	return 0;
 }

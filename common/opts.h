@@ -22,6 +22,10 @@
  *   -T, --timestamp      timestamp every report
  *   -j, --json           one JSON object per line
  *   -v, --verbose        say which method was chosen; -vv adds libbpf debug
+ *       --listen [ADDR]:PORT   serve /metrics (default ADDR 127.0.0.1)
+ *       --web-config FILE  TLS and basic auth for --listen
+ *       --textfile PATH    rewrite PATH (node_exporter textfile) every interval
+ *       --metrics-pids N   label metrics with the PID too, N PIDs at most
  */
 enum {
 	LK_OPT_PID = 1 << 0,
@@ -34,6 +38,7 @@ enum {
 	LK_OPT_VERBOSE = 1 << 7,
 	LK_OPT_TID = 1 << 8,		/* -t TID: one thread */
 	LK_OPT_FLOW = 1 << 9,		/* --lport, --rport, -4, -6 */
+	LK_OPT_METRICS = 1 << 10,	/* --listen, --web-config, --textfile, --metrics-pids */
 	LK_OPT_OUTPUT = LK_OPT_INTERVAL | LK_OPT_TIMESTAMP | LK_OPT_JSON |
 			LK_OPT_VERBOSE,
 	LK_OPT_TASK = LK_OPT_PID | LK_OPT_COMM | LK_OPT_CGROUP,
@@ -54,6 +59,10 @@ struct lk_opts {
 	long count;		/* reports; 0: until interrupted */
 	bool timestamp;
 	bool json;
+	const char *listen;	/* --listen: NULL: no endpoint */
+	const char *web_config;	/* NULL: plain HTTP, no auth */
+	const char *textfile;	/* NULL: none */
+	long metrics_pids;	/* 0: no pid label */
 };
 
 extern struct lk_opts lk_opts;
