@@ -42,6 +42,8 @@ const volatile __u16 rport_only = 0;
 const volatile __u16 eph_lo = 32768;		/* ip_local_port_range */
 const volatile __u16 eph_hi = 60999;
 const volatile __u64 min_ns = 0;
+const volatile bool metrics_on = false;		/* --listen, --textfile */
+const volatile bool metrics_pid = false;	/* --metrics-pids */
 
 /* Written by userspace to switch generations at interval reports. */
 volatile __u32 gen = 0;
@@ -99,6 +101,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tl_flow);
 } zero_row SEC(".maps");
+
+/* Metrics rows (tl_mkey), cumulative, sized by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, struct tl_mkey);
+	__type(value, struct tl_mrow);
+} mrows SEC(".maps");
 
 /* kprobe fallback: the socket a thread passed to tcp_{send,recv}msg. */
 struct tl_inflight {
@@ -385,6 +396,49 @@ static __always_inline void add_bytes(struct tl_stats *s, __u64 in, __u64 out, b
 		add(&s->bytes_out, out, shared);
 }
 
+/* The socket's metrics row; its role's overflow row when the map is full. */
+static __always_inline struct tl_mrow *mrow(struct tl_sock *st)
+{
+	struct tl_mkey key = {};
+	struct tl_mrow *r;
+	__u32 zero = 0;
+	void *init;
+
+	__builtin_memcpy(key.comm, st->comm, sizeof(key.comm));
+	key.role = st->role;
+	if (metrics_pid)
+		key.pid = st->tgid;
+	r = bpf_map_lookup_elem(&mrows, &key);
+	if (r)
+		return r;
+	init = bpf_map_lookup_elem(&zero_row, &zero);
+	if (init) {
+		r = lk_lookup_or_init(&mrows, &key, init);
+		if (r)
+			return r;
+	}
+	__builtin_memset(key.comm, 0, sizeof(key.comm));
+	key.pid = 0;
+	return bpf_map_lookup_elem(&mrows, &key);
+}
+
+static __always_inline void metrics_request(struct tl_sock *st, __u64 lat)
+{
+	struct tl_mrow *r = mrow(st);
+	__u32 i = 0;
+
+	if (!r)
+		return;
+	if (lat >> TL_M_MIN_MSB)
+		i = lh_msb(lat) + 1 - TL_M_MIN_MSB;
+	asm volatile("" : "+r"(i));
+	if (i >= TL_M_BUCKETS)
+		i = TL_M_BUCKETS - 1;
+	r->requests++;
+	r->sum_ns += lat;
+	r->hist[i]++;
+}
+
 /* Bytes a process read (in) or wrote (out), on every row it belongs to. */
 static __always_inline void count_bytes(struct tl_sock *st, struct sock *sk,
 					__u64 in, __u64 out)
@@ -404,6 +458,14 @@ static __always_inline void count_bytes(struct tl_sock *st, struct sock *sk,
 		s = proc_row(st, g);
 		if (s)
 			add_bytes(s, in, out, false);
+	}
+	if (metrics_on) {
+		struct tl_mrow *r = mrow(st);
+
+		if (r) {
+			r->bytes_in += in;
+			r->bytes_out += out;
+		}
 	}
 }
 
@@ -452,6 +514,8 @@ static __always_inline void finish(struct tl_sock *st, struct sock *sk, __u64 la
 		if (s)
 			account(s, lat, false);
 	}
+	if (metrics_on)
+		metrics_request(st, lat);
 	if (events_on && lat >= min_ns)
 		emit(st, sk, lat);
 }
@@ -474,6 +538,12 @@ static __always_inline void cut_off(struct tl_sock *st, struct sock *sk)
 		s = proc_row(st, g);
 		if (s)
 			s->incomplete++;
+	}
+	if (metrics_on) {
+		struct tl_mrow *r = mrow(st);
+
+		if (r)
+			r->incomplete++;
 	}
 }
 

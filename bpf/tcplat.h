@@ -143,4 +143,31 @@ struct tl_event {
 	char comm[16];
 };
 
+/*
+ * --listen/--textfile: cumulative rows per command and role (and PID
+ * with --metrics-pids), never cleared.  Latency buckets are the powers
+ * of two of the log-linear histogram: bucket i holds requests shorter
+ * than 2^(TL_M_MIN_MSB + i) ns (1.024 us .. 34.4 s), the last the rest.
+ * A row that finds no room goes to its role's overflow row (comm "").
+ */
+#define TL_M_MIN_MSB	10
+#define TL_M_BUCKETS	27
+#define TL_M_ROWS	1024
+
+struct tl_mkey {
+	char comm[16];
+	unsigned int pid;		/* 0 without --metrics-pids */
+	unsigned char role;		/* enum tl_role */
+	unsigned char pad[3];
+};
+
+struct tl_mrow {
+	unsigned long long requests;
+	unsigned long long bytes_in;
+	unsigned long long bytes_out;
+	unsigned long long sum_ns;
+	unsigned long long incomplete;
+	unsigned long long hist[TL_M_BUCKETS];
+};
+
 #endif

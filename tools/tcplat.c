@@ -17,6 +17,7 @@
 #include "tc.h"
 #include "tcplat.h"
 #include "tcplat.skel.h"
+#include "tcplat/metrics.h"
 
 const char *argp_program_version = "tcplat (latkit) 0.1";
 const char *argp_program_bug_address = "see README.md";
@@ -970,7 +971,8 @@ static int setup(struct ctx *c, const struct methods *m)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_OUTPUT |
+			       LK_OPT_METRICS), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc,
@@ -996,6 +998,8 @@ int main(int argc, char **argv)
 	}
 	c.double_buffer = lk_opts.interval > 0;
 	err = setup(&c, &m);
+	if (!err)
+		err = tcplat_metrics_setup(c.skel);
 	if (err)
 		goto cleanup;
 	err = tcplat_bpf__load(c.skel);
@@ -1015,12 +1019,16 @@ int main(int argc, char **argv)
 		lk_err_bpf("attach to the socket tracepoints", err);
 		goto cleanup;
 	}
+	err = tcplat_metrics_start(c.skel);
+	if (err)
+		goto cleanup;
 	c.last_ns = lk_now_ns();
 	lk_info("tracing TCP requests (%s clock for servers); Ctrl-C to end",
 		env.from_read ? "first-read" : "arrival");
 	lk_signals_init();
 	err = lk_run(rb, report, &c);
 cleanup:
+	lk_metrics_stop();
 	ring_buffer__free(rb);
 	tcplat_bpf__destroy(c.skel);
 	free(c.rows);
