@@ -136,31 +136,56 @@ static __always_inline int on_softirq_entry(unsigned int vec)
 	return 0;
 }
 
-/* Close the running softirq up to @now (hardirqs inside it excluded). */
-static __always_inline void softirq_account(struct cpuusage_cpu *c, __u64 now)
+/*
+ * Close the running softirq up to @now, less @hard, the time of the
+ * hardirqs inside it up to @now.  Softirqs run with interrupts on: the
+ * softirq's time goes into irq_in_task in one atomic add, so that a
+ * hardirq's own add to it, landing here, is never lost.
+ */
+static __always_inline void softirq_account(struct cpuusage_cpu *c, __u64 now, __u64 hard)
 {
 	unsigned int vec = c->softirq_vec;
 	__u64 d = now - c->softirq_start;
 
-	d = d > c->hard_in_soft ? d - c->hard_in_soft : 0;
+	d = d > hard ? d - hard : 0;
 	if (vec < CPUUSAGE_NR_SOFTIRQS)
 		c->live.softirq_ns[vec] += d;
-	c->irq_in_task += d;
+	__sync_fetch_and_add(&c->irq_in_task, d);
 	c->hard_in_soft = 0;
+}
+
+static __always_inline __u64 hard_in_soft(struct cpuusage_cpu *c)
+{
+	return *(volatile __u64 *)&c->hard_in_soft;
 }
 
 static __always_inline int on_softirq_exit(void)
 {
 	struct cpuusage_cpu *c = this_cpu();
+	__u64 h0, h1, now = 0;
+	int i;
 
 	/* A softirq already running at attach has no start: skip it. */
 	if (!c || !c->softirq_start)
 		return 0;
 	c->busy = 1;
-	softirq_account(c, bpf_ktime_get_ns());
+	/*
+	 * A hardirq that ends before the clock read is inside the softirq,
+	 * one after it is not: hard_in_soft read on both sides of the clock
+	 * tells (equal: none came between; else read again).
+	 */
+	h1 = hard_in_soft(c);
+	for (i = 0; i < 3; i++) {
+		h0 = h1;
+		now = bpf_ktime_get_ns();
+		h1 = hard_in_soft(c);
+		if (h0 == h1)
+			break;
+	}
+	softirq_account(c, now, h0);
 	c->softirq_start = 0;
 	/* Here, not in softirq_account(): a flush calls that too. */
-	c->irq_seq++;
+	__sync_fetch_and_add(&c->irq_seq, 1);
 	c->busy = 0;
 	return 0;
 }
@@ -278,8 +303,9 @@ static __always_inline void flush_once(struct cpuusage_cpu *c)
 {
 	__u64 now = bpf_ktime_get_ns();
 
+	/* Interrupts are off or counted in irq_seq here (see flush). */
 	if (c->softirq_start) {
-		softirq_account(c, now);
+		softirq_account(c, now, c->hard_in_soft);
 		c->softirq_start = now;
 	}
 	charge(c, BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), start_time),
