@@ -8,7 +8,7 @@
 # send and after its recv; the syscall's entry comes before TCP's; both
 # tcplats end at the recv's return), so over the same requests the means
 # are ordered exactly: default <= --syscall-entry <= tcpreq's.  And the
-# default's p50 lies within max(3 us, 5%) of tcpreq's (the goal;
+# default's p50 lies within max(3 us, 5%) of tcpreq's (the target;
 # measured gap on this machine: 1.4 to 1.6 us over three runs): a clock
 # that started at the send's return, leaving out the transmit path and
 # the server's receive that run inside the send, fell 4.7 us short and
