@@ -13,6 +13,7 @@
 #include "latkit.h"
 #include "cpuusage.h"
 #include "cpuusage.skel.h"
+#include "cpuusage/metrics.h"
 
 const char *argp_program_version = "cpuusage (latkit) 0.1";
 const char *argp_program_bug_address = "see README.md";
@@ -226,6 +227,35 @@ static int take_snapshot(struct ctx *c)
 		return -1;
 	}
 	qsort(s->ents, s->n, sizeof(*s->ents), key_cmp);
+	return 0;
+}
+
+/* The metrics' per-command time, before drop_dead() forgets a thread. */
+static void fold_metrics(struct ctx *c)
+{
+	size_t i;
+
+	if (!lk_metrics_on())
+		return;
+	cpuusage_metrics_fold_begin();
+	for (i = 0; i < c->cur.n; i++)
+		cpuusage_metrics_fold_task(&c->cur.ents[i].key, &c->cur.ents[i].v);
+	cpuusage_metrics_fold_end(env.top ? env.top : 20);
+}
+
+/*
+ * A metrics snapshot: a flush and a read into c->cur, which the next
+ * report takes afresh; the reports' baseline (c->prev) stays.
+ */
+static int write_metrics(void *p, struct lk_mw *w)
+{
+	struct ctx *c = p;
+
+	if (take_snapshot(c))
+		return -1;
+	fold_metrics(c);
+	cpuusage_metrics_write(w, c->cur.cpus, lk_ncpus(), softirq_names, c->cur.n);
+	lk_m_bpf_progs(w, c->skel->obj);
 	return 0;
 }
 
@@ -526,6 +556,7 @@ static int report(void *p, bool final)
 
 	if (take_snapshot(c))
 		return -1;
+	fold_metrics(c);
 	wall = c->cur.taken_ns - c->prev.taken_ns;
 	rows = thread_rows(c, &n);
 	if (!rows)
@@ -607,7 +638,7 @@ static void free_snaps(struct ctx *c)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT | LK_OPT_METRICS), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
@@ -654,10 +685,14 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	swap_snaps(&c);
+	err = lk_metrics_start(write_metrics, &c);
+	if (err)
+		goto cleanup;
 	lk_info("tracing; the first interval starts now");
 	lk_signals_init();
 	err = lk_run(NULL, report, &c);
 cleanup:
+	lk_metrics_stop();
 	cpuusage_bpf__destroy(c.skel);
 	free_snaps(&c);
 	return err ? 1 : 0;
