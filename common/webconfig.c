@@ -106,7 +106,8 @@ int lk_webconfig_load(const char *path, struct lk_webconfig *wc)
 		v += strspn(v, " ");
 		v = unquote(v);
 		if (!indent) {
-			if (*v && strcmp(v, "{}")) {
+			if (*v && strcmp(v, "{}") && (!strcmp(k, "tls_server_config") ||
+						     !strcmp(k, "basic_auth_users"))) {
 				lk_err("web config %s:%d: %s takes indented keys", path, lineno, k);
 				goto out;
 			}
