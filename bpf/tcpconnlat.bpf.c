@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * tcpconnlat: TCP connection latency from tracepoints only.
+ *
+ * Active open: connect()'s CLOSE -> SYN_SENT (in the caller's task) to
+ * SYN_SENT -> ESTABLISHED (the SYN-ACK processed, in softirq), or to
+ * SYN_SENT -> CLOSE with the socket's sk_err as the cause.
+ *
+ * Passive open: no tracepoint fires for a request sock, so the clock
+ * starts at the request's first SYN-ACK transmission, which the kernel
+ * stamps itself (tcp_request_sock.snt_synack, us, CLOCK_MONOTONIC), in
+ * the softirq that received the SYN.  It ends when the handshake's final
+ * ACK is processed: with no SYN-ACK retransmitted the kernel's own
+ * sample of that span becomes the child's first RTT (tcp_check_req:
+ * tcp_synack_rtt_meas), read at its SYN_RECV -> ESTABLISHED; after a
+ * retransmission tcp:tcp_retransmit_synack gave us the request and its
+ * snt_synack, and the span ends at that ESTABLISHED.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "common.bpf.h"
+#include "tcpconnlat.h"
+
+#define AF_INET		2
+#define AF_INET6	10
+#define ECONNRESET	104
+#define ETIMEDOUT	110
+#define ECONNREFUSED	111
+
+const volatile unsigned char f_family;	/* 0, 4 or 6 */
+const volatile unsigned short f_lport;
+const volatile unsigned short f_rport;
+const volatile bool per_flow;
+const volatile bool per_proc;
+const volatile bool emit_events;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cl_totals);
+} totals SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CL_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, struct cl_sock);
+} socks SEC(".maps");
+
+/* Requests whose SYN-ACK was retransmitted: snt_synack (us). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CL_MAX_REQS);
+	__type(key, struct cl_flow);
+	__type(value, __u64);
+} reqs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CL_MAX_LISTENERS);
+	__type(key, struct cl_port);
+	__type(value, struct cl_owner);
+} listeners SEC(".maps");
+
+/* Drained by every report. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CL_MAX_ROWS);
+	__type(key, struct cl_key);
+	__type(value, struct cl_stats);
+} rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CL_MAX_HIST);
+	__type(key, struct cl_hkey);
+	__type(value, __u64);
+} hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+static __always_inline void add(unsigned long long *p, __u64 n)
+{
+	__sync_fetch_and_add(p, n);
+}
+
+static __always_inline struct cl_totals *totals_cpu(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&totals, &zero);
+}
+
+/*
+ * Request socks start with a sock_common too.  A full socket that reached
+ * TCP_CLOSE gave its port back (skc_num 0) before the tracepoint; inet_sport
+ * still has it.  A dual-stack socket talking IPv4 is IPv4.
+ */
+static __always_inline bool flow_of(const struct sock_common *skc, struct cl_flow *f, bool full)
+{
+	__u16 family = BPF_CORE_READ(skc, skc_family);
+
+	f->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	f->lport = BPF_CORE_READ(skc, skc_num);
+	if (!f->lport && full)
+		f->lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)skc, inet_sport));
+	f->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&f->laddr, skc, skc_v6_rcv_saddr.in6_u.u6_addr32);
+		BPF_CORE_READ_INTO(&f->raddr, skc, skc_v6_daddr.in6_u.u6_addr32);
+		if (f->raddr[0] || f->raddr[1] || f->raddr[2] != bpf_htonl(0xffff)) {
+			f->family = 6;
+			return true;
+		}
+		__builtin_memset(f->laddr, 0, sizeof(f->laddr));
+		__builtin_memset(f->raddr, 0, sizeof(f->raddr));
+	} else if (family != AF_INET) {
+		return false;
+	}
+	f->family = 4;
+	f->laddr[0] = BPF_CORE_READ(skc, skc_rcv_saddr);
+	f->raddr[0] = BPF_CORE_READ(skc, skc_daddr);
+	return true;
+}
+
+static __always_inline bool flow_wanted(const struct cl_flow *f)
+{
+	return (!f_family || f->family == f_family) && (!f_lport || f->lport == f_lport) &&
+	       (!f_rport || f->rport == f_rport);
+}
+
+static __always_inline bool owner_wanted(const struct cl_owner *o)
+{
+	if (!lk_filter.tgid && !lk_filter.cgroup_id && !lk_filter.comm[0])
+		return true;
+	if (!o || (lk_filter.tgid && o->tgid != lk_filter.tgid))
+		return false;
+	if (lk_filter.cgroup_id && o->cgroup_id != lk_filter.cgroup_id)
+		return false;
+	return !lk_filter.comm[0] || lk_comm_matches(o->comm);
+}
+
+static __always_inline void current_owner(struct cl_owner *o)
+{
+	o->tgid = bpf_get_current_pid_tgid() >> 32;
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+static __always_inline void port_of(const struct sock *sk, struct cl_port *p)
+{
+	p->netns = lk_sk_netns(sk);
+	p->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (!p->lport)
+		p->lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+}
+
+static __always_inline int cause_of(const struct sock *sk)
+{
+	switch (BPF_CORE_READ(sk, sk_err)) {
+	case ECONNREFUSED:
+		return CL_REFUSED;
+	case ETIMEDOUT:
+		return CL_TIMEOUT;
+	case ECONNRESET:
+		return CL_RESET;
+	}
+	return CL_OTHER;
+}
+
+static __always_inline void add_row(const struct cl_key *k, __u64 lat, bool measured, int cause,
+				    __u32 rtx, struct cl_totals *t)
+{
+	struct cl_stats zero = {}, *s;
+	struct cl_hkey hk = {};
+	__u64 none = 0, *n;
+
+	s = lk_lookup_or_init(&rows, k, &zero);
+	if (!s) {
+		add(&t->row_drops, 1);
+		return;
+	}
+	add(&s->retrans, rtx);
+	if (cause >= 0 && cause < CL_NCAUSES) {
+		add(&s->fail[cause], 1);
+		return;
+	}
+	add(&s->opens, 1);
+	if (!measured)
+		return;
+	add(&s->measured, 1);
+	add(&s->sum_ns, lat);
+	if (lat > s->max_ns)
+		s->max_ns = lat;
+	if (!s->min_ns || lat < s->min_ns)
+		s->min_ns = lat;
+	hk.row = *k;
+	hk.bucket = lh_index(lat, LH_SUB_BITS, LH_BUCKETS);
+	n = lk_lookup_or_init(&hist, &hk, &none);
+	if (n)
+		add(n, 1);
+	else
+		add(&t->row_drops, 1);
+}
+
+/* One handshake's end: its rows, and an event with --events. */
+static __always_inline void finish(int dir, const struct cl_flow *f, const struct cl_owner *o,
+				   __u64 lat, bool measured, int cause, __u32 rtx,
+				   struct cl_totals *t)
+{
+	struct cl_key k = { .what = CL_TOTAL, .dir = dir };
+	struct cl_event *e;
+
+	if (!measured && cause < 0)
+		add(&t->unmeasured, 1);
+	add_row(&k, lat, measured, cause, rtx, t);
+	if (per_flow) {
+		k.what = CL_FLOW;
+		k.family = f->family;
+		k.port = dir == CL_ACTIVE ? f->rport : f->lport;
+		k.netns = f->netns;
+		__builtin_memcpy(k.addr, f->raddr, sizeof(k.addr));
+		add_row(&k, lat, measured, cause, rtx, t);
+	}
+	if (per_proc) {
+		struct cl_key p = { .what = CL_PROC, .dir = dir };
+
+		if (o) {
+			p.tgid = o->tgid;
+			__builtin_memcpy(p.comm, o->comm, sizeof(p.comm));
+		}
+		add_row(&p, lat, measured, cause, rtx, t);
+	}
+	if (!emit_events)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		add(&t->event_drops, 1);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->lat_ns = measured ? lat : 0;
+	e->flow = *f;
+	if (o)
+		e->owner = *o;
+	else
+		__builtin_memset(&e->owner, 0, sizeof(e->owner));
+	e->retrans = rtx;
+	e->dir = dir;
+	e->failed = cause >= 0 ? cause + 1 : 0;
+	lk_ringbuf_submit(&events, e);
+}
+
+/* SYN retransmissions as tcp_sock.total_retrans counts them (with TCPSynRetrans). */
+static __always_inline __u32 syn_rtx(const struct sock *sk, struct cl_sock *s, struct cl_totals *t)
+{
+	__u32 total = BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
+
+	if (total > s->rtx)
+		add(&t->syn_retrans, total - s->rtx);
+	s->rtx = total;
+	return total;
+}
+
+static __always_inline int active_done(const struct sock *sk, struct cl_sock *s, int newstate,
+				       struct cl_totals *t)
+{
+	__u64 skaddr = (__u64)sk;
+	struct cl_flow f = {};
+	__u32 rtx;
+
+	if (flow_of((const void *)sk, &f, true) && flow_wanted(&f)) {
+		rtx = syn_rtx(sk, s, t);
+		finish(CL_ACTIVE, &f, &s->owner, bpf_ktime_get_ns() - s->start_ns, true,
+		       newstate == TCP_ESTABLISHED ? -1 : cause_of(sk), rtx, t);
+	}
+	bpf_map_delete_elem(&socks, &skaddr);
+	return 0;
+}
+
+static __always_inline int passive_done(const struct sock *sk, int newstate, struct cl_totals *t)
+{
+	const struct tcp_sock *tp = (const void *)sk;
+	struct cl_flow f = {};
+	struct cl_port p = {};
+	struct cl_owner *o;
+	__u64 now = bpf_ktime_get_ns(), lat = 0, *snt;
+	__u32 rtx, srtt;
+	bool measured = false;
+
+	port_of(sk, &p);
+	o = bpf_map_lookup_elem(&listeners, &p);
+	if (!owner_wanted(o) || !flow_of((const void *)sk, &f, true) || !flow_wanted(&f))
+		return 0;
+	/* A child starts with its request's num_retrans. */
+	rtx = BPF_CORE_READ(tp, total_retrans);
+	snt = bpf_map_lookup_elem(&reqs, &f);
+	if (snt) {
+		lat = now - *snt * 1000;
+		measured = *snt && *snt * 1000 < now;
+		bpf_map_delete_elem(&reqs, &f);
+	} else if (!rtx) {
+		srtt = BPF_CORE_READ(tp, srtt_us);
+		lat = (__u64)(srtt >> 3) * 1000;
+		measured = srtt != 0;
+	}
+	finish(CL_PASSIVE, &f, o, lat, measured, newstate == TCP_ESTABLISHED ? -1 : cause_of(sk),
+	       rtx, t);
+	return 0;
+}
+
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
+{
+	struct cl_port p = {};
+	struct cl_owner *o;
+	struct cl_totals *t;
+	struct cl_sock *s;
+	__u64 skaddr = (__u64)sk;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || !lk_netns_wanted(sk))
+		return 0;
+	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+		struct cl_sock n = { .start_ns = bpf_ktime_get_ns() };
+
+		if (!lk_task_wanted())
+			return 0;
+		current_owner(&n.owner);
+		if (bpf_map_update_elem(&socks, &skaddr, &n, BPF_ANY) && (t = totals_cpu()))
+			add(&t->sock_drops, 1);
+		return 0;
+	}
+	if (newstate == TCP_LISTEN) {
+		struct cl_owner n = {};
+
+		current_owner(&n);
+		port_of(sk, &p);
+		bpf_map_update_elem(&listeners, &p, &n, BPF_ANY);
+		return 0;
+	}
+	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
+		port_of(sk, &p);
+		o = bpf_map_lookup_elem(&listeners, &p);
+		if (o && o->tgid == bpf_get_current_pid_tgid() >> 32)
+			bpf_map_delete_elem(&listeners, &p);
+		return 0;
+	}
+	if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
+		return 0;
+	if (newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE)
+		return 0;
+	t = totals_cpu();
+	if (!t)
+		return 0;
+	/* Simultaneous open goes SYN_SENT -> SYN_RECV -> ESTABLISHED: still active. */
+	s = bpf_map_lookup_elem(&socks, &skaddr);
+	if (s)
+		return active_done(sk, s, newstate, t);
+	if (oldstate == TCP_SYN_RECV)
+		return passive_done(sk, newstate, t);
+	return 0;
+}
+
+static __always_inline int on_retrans(const struct sock *sk)
+{
+	__u64 skaddr = (__u64)sk;
+	struct cl_flow f = {};
+	struct cl_totals *t;
+	struct cl_sock *s;
+
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_SYN_SENT)
+		return 0;
+	s = bpf_map_lookup_elem(&socks, &skaddr);
+	t = totals_cpu();
+	if (s && t && flow_of((const void *)sk, &f, true) && flow_wanted(&f))
+		syn_rtx(sk, s, t);
+	return 0;
+}
+
+static __always_inline int on_synack(const struct sock *sk, const struct request_sock *req)
+{
+	struct cl_flow f = {};
+	struct cl_port p = {};
+	struct cl_totals *t;
+	__u64 snt;
+
+	if (!lk_netns_wanted(sk))
+		return 0;
+	port_of(sk, &p);
+	if (!owner_wanted(bpf_map_lookup_elem(&listeners, &p)))
+		return 0;
+	if (!flow_of((const void *)req, &f, false) || !flow_wanted(&f))
+		return 0;
+	t = totals_cpu();
+	if (t)
+		add(&t->synack_retrans, 1);
+	snt = BPF_CORE_READ((const struct tcp_request_sock *)req, snt_synack);
+	bpf_map_update_elem(&reqs, &f, &snt, BPF_NOEXIST);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(state_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state(sk, oldstate, newstate);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(state_raw, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state(sk, oldstate, newstate);
+}
+
+/* Only the socket: the err argument (6.18) is not needed. */
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(retrans_btf, const struct sock *sk)
+{
+	return on_retrans(sk);
+}
+
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(retrans_raw, const struct sock *sk)
+{
+	return on_retrans(sk);
+}
+
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(synack_btf, const struct sock *sk, const struct request_sock *req)
+{
+	return on_synack(sk, req);
+}
+
+SEC("raw_tp/tcp_retransmit_synack")
+int BPF_PROG(synack_raw, const struct sock *sk, const struct request_sock *req)
+{
+	return on_synack(sk, req);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

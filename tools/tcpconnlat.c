@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * tcpconnlat: TCP connection latency, active and passive opens, with
+ * failures by cause and SYN/SYN-ACK retransmissions, from tracepoints.
+ */
+#include <argp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "latkit.h"
+#include "tcpconnlat.h"
+#include "tcpconnlat.skel.h"
+
+const char *argp_program_version = "tcpconnlat (latkit) 0.1";
+const char *argp_program_bug_address = "see README.md";
+
+static const char doc[] =
+"TCP connection latency: active opens from connect() to ESTABLISHED,\n"
+"passive opens from the first SYN-ACK sent to the handshake's last ACK;\n"
+"failed handshakes by cause (refused, timeout, reset, other) and SYN and\n"
+"SYN-ACK retransmissions.  Tracepoints only: no kprobes, no fentry.\n"
+"\n"
+"USAGE: tcpconnlat [OPTIONS] [interval [count]]\n"
+"\v"
+"-p, -c and --cgroup select active opens by the process that called\n"
+"connect(), passive ones by the process that called listen().\n"
+"\n"
+"EXAMPLES:\n"
+"    tcpconnlat                      # until Ctrl-C, then totals per direction\n"
+"    tcpconnlat 1 10                 # every second, ten times\n"
+"    tcpconnlat -F -n 5              # and the five busiest remote endpoints\n"
+"    tcpconnlat -P -H                # per process, with histograms\n"
+"    tcpconnlat --netns lab --rport 443\n"
+"                                    # connects to port 443 in netns \"lab\"\n"
+"    tcpconnlat --events             # one line per connection\n";
+
+enum { OPT_EVENTS = 0x2001 };
+
+static const struct argp_option options[] = {
+	{ "per-flow", 'F', NULL, 0, "One row per remote address and server port", 0 },
+	{ "per-process", 'P', NULL, 0, "One row per process", 0 },
+	{ "top", 'n', "N", 0, "With -F or -P: at most N rows each (default 20, 0: all)", 0 },
+	{ "hist", 'H', NULL, 0, "Latency histograms (log2, microseconds) of the totals", 0 },
+	{ "events", OPT_EVENTS, NULL, 0, "One line per connection established or failed", 0 },
+	{},
+};
+
+static struct env {
+	bool per_flow, per_proc, hist, events;
+	long top;
+} env = { .top = 20 };
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'F':
+		env.per_flow = true;
+		break;
+	case 'P':
+		env.per_proc = true;
+		break;
+	case 'H':
+		env.hist = true;
+		break;
+	case 'n':
+		if (lk_parse_long(arg, 0, 1000000, &env.top))
+			argp_error(state, "bad number of rows: %s", arg);
+		break;
+	case OPT_EVENTS:
+		env.events = true;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+struct row {
+	struct cl_key k;
+	struct cl_stats s;
+	uint64_t *hist;		/* LH_BUCKETS */
+};
+
+struct ctx {
+	struct tcpconnlat_bpf *skel;
+	struct row *v;
+	size_t n, cap;
+	struct cl_totals last;
+	uint64_t start_ns;
+};
+
+static const char *const dirs[CL_NDIRS] = { "active", "passive" };
+static const char *const causes[CL_NCAUSES] = { "refused", "timeout", "reset", "other" };
+
+static int cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct cl_key));
+}
+
+static struct row *row_get(struct ctx *c, const struct cl_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (!cmp_key(&c->v[i].k, k))
+			return &c->v[i];
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct row *nv = realloc(c->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		c->v = nv;
+		c->cap = cap;
+	}
+	c->v[c->n] = (struct row){ .k = *k, .hist = calloc(LH_BUCKETS, sizeof(uint64_t)) };
+	return c->v[c->n].hist ? &c->v[c->n++] : NULL;
+}
+
+static int take_row(const void *key, const void *val, void *p)
+{
+	struct row *r = row_get(p, key);
+
+	if (!r)
+		return -1;
+	r->s = *(const struct cl_stats *)val;
+	return 0;
+}
+
+static int take_bucket(const void *key, const void *val, void *p)
+{
+	const struct cl_hkey *hk = key;
+	struct row *r = row_get(p, &hk->row);
+
+	if (!r)
+		return -1;
+	r->hist[hk->bucket % LH_BUCKETS] += *(const uint64_t *)val;
+	return 0;
+}
+
+/* What happened since the last report: both tables are drained. */
+static int collect(struct ctx *c)
+{
+	struct tcpconnlat_bpf *s = c->skel;
+	struct cl_key k = { .what = CL_TOTAL };
+
+	for (k.dir = 0; k.dir < CL_NDIRS; k.dir++)
+		if (!row_get(c, &k))
+			return -1;
+	if (lk_map_foreach(bpf_map__fd(s->maps.rows), sizeof(struct cl_key),
+			   sizeof(struct cl_stats), false, CL_MAX_ROWS, true, take_row, c) ||
+	    lk_map_foreach(bpf_map__fd(s->maps.hist), sizeof(struct cl_hkey), sizeof(uint64_t),
+			   false, CL_MAX_HIST, true, take_bucket, c))
+		return -1;
+	return 0;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->k.what != y->k.what)
+		return x->k.what - y->k.what;
+	if (x->k.dir != y->k.dir)
+		return x->k.dir - y->k.dir;
+	if (x->s.opens != y->s.opens)
+		return x->s.opens < y->s.opens ? 1 : -1;
+	return cmp_key(a, b);
+}
+
+/* --- output format --------------------------------------------------- */
+
+static void print_header(const char *what)
+{
+	lk_printf("%-7s %s%7s %7s %7s %7s %7s %7s %7s %10s %10s %10s %10s %10s %10s %10s %10s\n",
+		  "DIR", what, "OPENS", "FAILED", "REFUSED", "TIMEOUT", "RESET", "OTHER",
+		  "RETRANS", "MEASURED", "MEAN_us", "P50_us", "P90_us", "P99_us", "P99.9_us",
+		  "MIN_us", "MAX_us");
+}
+
+static void print_stats(const struct row *r)
+{
+	struct lk_dist d = { .min = r->s.min_ns, .max = r->s.max_ns, .sum = r->s.sum_ns };
+	uint64_t failed = 0;
+	int i;
+
+	lk_print_u64(LK_ANY, "opens", "%7" PRIu64 " ", r->s.opens);
+	for (i = 0; i < CL_NCAUSES; i++)
+		failed += r->s.fail[i];
+	lk_print_u64(LK_ANY, "failed", "%7" PRIu64 " ", failed);
+	for (i = 0; i < CL_NCAUSES; i++)
+		lk_print_u64(LK_ANY, causes[i], "%7" PRIu64 " ", r->s.fail[i]);
+	lk_print_u64(LK_ANY, "retrans", "%7" PRIu64 " ", r->s.retrans);
+	lh_summarize(r->hist, LH_BUCKETS, LH_SUB_BITS, &d, true);
+	lk_print_dist(&d, 1000, "_us");
+}
+
+static void print_row(const struct row *r)
+{
+	char a[INET6_ADDRSTRLEN], ep[INET6_ADDRSTRLEN + 8];
+
+	lk_open_record(r->k.what == CL_FLOW ? "flow" : "process");
+	if (lk_opts.timestamp && lk_out_json())
+		lk_print_time();
+	lk_print_str(LK_ANY, "dir", "%-7s ", dirs[r->k.dir % CL_NDIRS]);
+	if (r->k.what == CL_FLOW) {
+		inet_ntop(r->k.family == 4 ? AF_INET : AF_INET6, r->k.addr, a, sizeof(a));
+		snprintf(ep, sizeof(ep), r->k.family == 4 ? "%s:%u" : "[%s]:%u", a, r->k.port);
+		lk_print_str(LK_TEXT, NULL, "%-45s ", ep);
+		lk_print_u64(LK_JSON, "netns", NULL, r->k.netns);
+		lk_print_u64(LK_JSON, "family", NULL, r->k.family);
+		lk_print_str(LK_JSON, "raddr", NULL, a);
+		lk_print_u64(LK_JSON, "port", NULL, r->k.port);
+	} else if (r->k.tgid) {
+		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", r->k.tgid);
+		lk_print_str(LK_ANY, "comm", "%-15.15s ", r->k.comm);
+	} else {
+		lk_print_null(LK_JSON, "pid", NULL);
+		lk_print_null(LK_JSON, "comm", NULL);
+		lk_printf("%-7s %-15s ", "-", "-");
+	}
+	print_stats(r);
+	lk_print_nl();
+	lk_close_record();
+}
+
+static void print_rows(struct ctx *c, int what)
+{
+	size_t i, shown = 0, all = 0;
+
+	for (i = 0; i < c->n; i++)
+		all += c->v[i].k.what == what;
+	if (!all)
+		return;
+	print_header(what == CL_FLOW ? "REMOTE (server port)                          " :
+				       "PID     COMM            ");
+	for (i = 0; i < c->n; i++) {
+		if (c->v[i].k.what != what || (env.top && shown >= (size_t)env.top))
+			continue;
+		print_row(&c->v[i]);
+		shown++;
+	}
+	if (shown < all)
+		lk_printf("(%zu more rows; -n 0 shows all)\n", all - shown);
+	lk_printf("\n");
+}
+
+static void print_total(const struct row *r)
+{
+	uint64_t log2[64];
+
+	lk_open_object(dirs[r->k.dir % CL_NDIRS]);
+	lk_printf("%-7s ", dirs[r->k.dir % CL_NDIRS]);
+	print_stats(r);
+	lk_print_nl();
+	if (env.hist) {
+		size_t b;
+
+		memset(log2, 0, sizeof(log2));
+		for (b = 0; b < LH_BUCKETS; b++)
+			log2[lh_log2_slot((lh_lower(b, LH_SUB_BITS) + lh_upper(b, LH_SUB_BITS)) / 2000)] +=
+				r->hist[b];
+		lk_print_log2_hist(log2, 64, "usecs");
+		lk_printf("\n");
+	}
+	lk_close_object();
+}
+
+static void print_report(struct ctx *c, const struct cl_totals *d, bool final)
+{
+	size_t i;
+
+	if (lk_opts.timestamp && !lk_out_json())
+		lk_print_time(), lk_print_nl();
+	print_rows(c, CL_FLOW);
+	print_rows(c, CL_PROC);
+	lk_open_record(final ? "summary" : "interval");
+	if (lk_opts.timestamp && lk_out_json())
+		lk_print_time();
+	print_header("");
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].k.what == CL_TOTAL)
+			print_total(&c->v[i]);
+	lk_print_u64(LK_ANY, "syn_retrans", "SYN retransmissions: %" PRIu64, d->syn_retrans);
+	lk_print_u64(LK_ANY, "synack_retrans", ", SYN-ACK retransmissions: %" PRIu64,
+		     d->synack_retrans);
+	lk_print_u64(LK_ANY, "unmeasured", ", unmeasured: %" PRIu64, d->unmeasured);
+	lk_print_u64(LK_ANY, "drops", ", drops: %" PRIu64,
+		     d->sock_drops + d->row_drops + d->event_drops);
+	lk_print_u64(LK_JSON, "sock_drops", NULL, d->sock_drops);
+	lk_print_u64(LK_JSON, "row_drops", NULL, d->row_drops);
+	lk_print_u64(LK_JSON, "event_drops", NULL, d->event_drops);
+	lk_printf("\n");
+	lk_close_record();
+	if (!final)
+		lk_printf("\n");
+}
+
+static int handle_event(void *p, void *data, size_t size)
+{
+	const struct cl_event *e = data;
+	struct ctx *c = p;
+	char a[INET6_ADDRSTRLEN], l[INET6_ADDRSTRLEN + 8], r[INET6_ADDRSTRLEN + 8];
+	int af = e->flow.family == 4 ? AF_INET : AF_INET6;
+	const char *fmt = af == AF_INET ? "%s:%u" : "[%s]:%u";
+
+	if (size < sizeof(*e))
+		return 0;
+	lk_open_record("event");
+	if (lk_opts.timestamp)
+		lk_print_time();
+	lk_print_float(LK_ANY, "time_s", "%10.6f ", (double)(e->ts_ns - c->start_ns) / 1e9);
+	lk_print_str(LK_ANY, "dir", "%-7s ", dirs[e->dir % CL_NDIRS]);
+	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", e->owner.tgid);
+	lk_print_str(LK_ANY, "comm", "%-15.15s ", e->owner.tgid ? e->owner.comm : "-");
+	inet_ntop(af, e->flow.laddr, a, sizeof(a));
+	snprintf(l, sizeof(l), fmt, a, e->flow.lport);
+	lk_print_str(LK_JSON, "laddr", NULL, a);
+	lk_print_u64(LK_JSON, "lport", NULL, e->flow.lport);
+	inet_ntop(af, e->flow.raddr, a, sizeof(a));
+	snprintf(r, sizeof(r), fmt, a, e->flow.rport);
+	lk_print_str(LK_JSON, "raddr", NULL, a);
+	lk_print_u64(LK_JSON, "rport", NULL, e->flow.rport);
+	lk_printf("%-45s %-45s ", l, r);
+	if (e->lat_ns)
+		lk_print_float(LK_ANY, "lat_us", "%12.1f ", e->lat_ns / 1e3);
+	else
+		lk_print_null(LK_ANY, "lat_us", "           - ");
+	lk_print_u64(LK_ANY, "retrans", "%7" PRIu64 " ", e->retrans);
+	lk_print_str(LK_ANY, "result", "%s", e->failed ? causes[(e->failed - 1) % CL_NCAUSES] :
+							"established");
+	lk_print_nl();
+	lk_close_record();
+	return 0;
+}
+
+static void print_events_header(void)
+{
+	if (lk_opts.timestamp)
+		lk_printf("%-8s ", "TIME");
+	lk_printf("%-10s %-7s %-7s %-15s %-45s %-45s %12s %7s %s\n", "TIME(s)", "DIR", "PID",
+		  "COMM", "LOCAL", "REMOTE", "LAT_us", "RETRANS", "RESULT");
+}
+
+/* --- end of output format -------------------------------------------- */
+
+static int report(void *p, bool final)
+{
+	struct ctx *c = p;
+	struct cl_totals now, d;
+	uint64_t *a = (void *)&now, *b = (void *)&c->last, *o = (void *)&d;
+	size_t i;
+	int zero = 0, err;
+
+	err = collect(c) || lk_percpu_sum_u64(bpf_map__fd(c->skel->maps.totals), &zero,
+					      (uint64_t *)&now, sizeof(now) / sizeof(uint64_t));
+	if (err) {
+		lk_err("cannot read the kernel's counts");
+	} else {
+		for (i = 0; i < sizeof(d) / sizeof(*o); i++)
+			o[i] = a[i] - b[i];
+		c->last = now;
+		qsort(c->v, c->n, sizeof(*c->v), cmp_rows);
+		print_report(c, &d, final);
+	}
+	for (i = 0; i < c->n; i++)
+		free(c->v[i].hist);
+	c->n = 0;
+	return err ? -1 : 0;
+}
+
+/* One program per method for each hook: tp_btf, else raw_tp. */
+static int choose_hooks(struct tcpconnlat_bpf *s)
+{
+	const unsigned int methods = LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP);
+	const struct {
+		struct lk_hook hook;
+		struct bpf_program *btf, *raw;
+	} hooks[] = {
+		{ { "sock", "inet_sock_set_state", NULL, methods }, s->progs.state_btf, s->progs.state_raw },
+		{ { "tcp", "tcp_retransmit_skb", NULL, methods }, s->progs.retrans_btf, s->progs.retrans_raw },
+		{ { "tcp", "tcp_retransmit_synack", NULL, methods }, s->progs.synack_btf, s->progs.synack_raw },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		enum lk_method m = lk_choose(&hooks[i].hook);
+
+		if (m == LK_M_NONE) {
+			lk_err("this kernel has no usable %s:%s hook", hooks[i].hook.cat, hooks[i].hook.tp);
+			return -1;
+		}
+		bpf_program__set_autoload(hooks[i].btf, m == LK_M_TP_BTF);
+		bpf_program__set_autoload(hooks[i].raw, m == LK_M_RAW_TP);
+	}
+	return 0;
+}
+
+static int setup(struct tcpconnlat_bpf *s)
+{
+	int err;
+
+	if (choose_hooks(s))
+		return -1;
+	s->rodata->lk_filter = lk_filter_from_opts();
+	s->rodata->f_family = lk_opts.family;
+	s->rodata->f_lport = lk_opts.lport;
+	s->rodata->f_rport = lk_opts.rport;
+	s->rodata->per_flow = env.per_flow;
+	s->rodata->per_proc = env.per_proc;
+	s->rodata->emit_events = env.events;
+	if (!env.events)
+		bpf_map__set_max_entries(s->maps.events, 4096);
+	err = tcpconnlat_bpf__load(s);
+	if (err) {
+		lk_err_bpf("load BPF programs", err);
+		return -1;
+	}
+	err = tcpconnlat_bpf__attach(s);
+	if (err) {
+		lk_err_bpf("attach to the tcp and sock tracepoints", err);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct argp_child children[] = {
+		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_OUTPUT), { 0 },
+	};
+	const struct argp argp = {
+		.options = options, .parser = parse_arg, .doc = doc, .children = children,
+	};
+	struct ring_buffer *rb = NULL;
+	struct ctx c = {};
+	int err;
+
+	lk_signals_hold();
+	if (lk_argp_parse(&argp, argc, argv))
+		return 1;
+	lk_out_init(lk_opts.json, NULL);
+	if (lk_bpf_init(false) || lk_opts_finish())
+		return 1;
+	c.skel = tcpconnlat_bpf__open();
+	if (!c.skel) {
+		lk_err_bpf("open BPF object", -errno);
+		return 1;
+	}
+	err = setup(c.skel);
+	if (!err && env.events) {
+		rb = lk_events_open(c.skel->maps.events, handle_event, &c);
+		err = !rb;
+	}
+	if (err)
+		goto cleanup;
+	c.start_ns = lk_now_ns();
+	lk_info("measuring; Ctrl-C to stop");
+	lk_signals_init();
+	if (env.events)
+		print_events_header();
+	err = lk_run(rb, report, &c);
+cleanup:
+	ring_buffer__free(rb);
+	tcpconnlat_bpf__destroy(c.skel);
+	free(c.v);
+	return err ? 1 : 0;
+}
