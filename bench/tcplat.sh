@@ -33,7 +33,8 @@
 # Parts whose programs are not installed are skipped with a line saying
 # so.  Environment: ROUNDS (5), SECS (3, one tcpreq run), RSECS (3, one
 # redis-benchmark run, its -n sized to that), WSECS (3, one wrk run),
-# CPU (0: tcpreq, redis-server, nginx), CCPU (1: redis-benchmark, wrk).
+# CPU (0: tcpreq, redis-server, nginx), CCPU (1: redis-benchmark, wrk),
+# TCPLAT_ARGS (given to every tcplat, e.g. --syscall-entry).
 set -u
 . "$(dirname "$0")/lib.sh"
 OUTPUT=${OUTPUT:-$PWD/build}
@@ -43,6 +44,7 @@ RSECS=${RSECS:-3}
 WSECS=${WSECS:-3}
 CPU=${CPU:-0}
 CCPU=${CCPU:-1}
+TCPLAT_ARGS=${TCPLAT_ARGS:-}
 [ "$(nproc)" -gt "$CCPU" ] || CCPU=$CPU
 command -v jq >/dev/null || { echo "jq not installed: skipped"; exit 0; }
 for b in tcplat tcpreq netlab; do
@@ -248,7 +250,7 @@ load() {
 start_tracer() {
 	: >"$tmp/out"
 	: >"$tmp/err"
-	"$OUTPUT/tcplat" -v "$@" >"$tmp/out" 2>"$tmp/err" &
+	"$OUTPUT/tcplat" -v $TCPLAT_ARGS "$@" >"$tmp/out" 2>"$tmp/err" &
 	tracer=$!
 	bench_wait_line "$tmp/err" 'ready: programs attached' "$tracer" 20 && return 0
 	echo "tcplat $* did not start:" >&2
