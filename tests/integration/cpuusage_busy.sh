@@ -46,7 +46,11 @@ busy_irq=$(sum_irq "$BUSY")
 sleep_ns=$(sum_ns "$SLEEPER")
 echo "busy child: cpuusage ${busy_ns} ns (interrupts in it: $busy_irq ns), schedstat ${busy_ss} ns"
 echo "sleeping child: cpuusage ${sleep_ns} ns (interrupts in it: $(sum_irq "$SLEEPER") ns), schedstat ${sleep_ss} ns"
-assert_ge "$busy_ns" 500000000 "busy child on-CPU ns (non-zero: BPF attached)"
+# A floor that proves the program attached, not a share of the CPU (the
+# comparison with schedstat below checks the amount): under other users'
+# load (load average 25 on the 2 CPUs) this 2 s spin got 507 ms, and
+# cpuusage_tid's 254 ms.
+assert_ge "$busy_ns" 50000000 "busy child on-CPU ns (non-zero: BPF attached)"
 # Without CONFIG_IRQ_TIME_ACCOUNTING (Debian's kernels) schedstat keeps
 # the interrupt time cpuusage takes out: far below 1% on a quiet
 # machine, several percent under qemu TCG (make vmtest).
@@ -81,8 +85,12 @@ assert_le "$max_sleep_pct" 1 "sleeping child %CPU after its first two intervals"
 
 # While it spun, the busy child was in every interval it fully covered,
 # whether or not it was switched out: the flush charges the running task.
-n_busy=$(jq -s --argjson p "$BUSY" '[.[] | select(.type == "interval") | .processes[] | select(.pid == $p and .cpu_pct > 20)] | length' "$out")
-assert_ge "$n_busy" 3 "intervals with the busy child above 20%"
+# Above a tenth of its share of a CPU over the 2 s spin: 10% when the
+# machine is ours, less where other load leaves it less (it had 25% of a
+# CPU at a load average of 25, see above: near a fixed 20%).
+min_pct=$(awk -v s="$busy_ss" 'BEGIN { print s / 2e9 * 100 / 10 }')
+n_busy=$(jq -s --argjson p "$BUSY" --argjson m "$min_pct" '[.[] | select(.type == "interval") | .processes[] | select(.pid == $p and .cpu_pct > $m)] | length' "$out")
+assert_ge "$n_busy" 3 "intervals with the busy child above $min_pct%"
 
 # Every CPU's interval is fully accounted: tasks + irqs + idle = elapsed,
 # to the ns.  Each part is read as the CPU's flush left it, though the

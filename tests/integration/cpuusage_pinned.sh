@@ -60,9 +60,9 @@ for pid in "$A" "$B"; do
 	if [ "$pid" = "$A" ]; then ss=$ssa pr=$pra; else ss=$ssb pr=$prb; fi
 	echo "child $pid: cpuusage ${ns} ns on CPU and in interrupts, schedstat ${ss} ns, preempted $pr times"
 	# Four seconds of spinning: near all of it when the machine is
-	# ours, what other load leaves otherwise; the floor proves the
-	# program is attached.
-	assert_ge "$ns" 200000000 "pinned child $pid on-CPU ns"
+	# ours, what other load leaves otherwise (390 ms at a load average
+	# of 25 on the 2 CPUs); the floor proves the program is attached.
+	assert_ge "$ns" 50000000 "pinned child $pid on-CPU ns"
 	# Plus hypervisor steal time (see lk_steal_ns), in cpuusage's figure
 	# only, and 20 us per preemption by a waking task, which schedstat
 	# gives to the task that preempted (see cpuusage_busy: 4 to 11 us

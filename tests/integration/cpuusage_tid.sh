@@ -60,8 +60,10 @@ one() {
 	ns=$(jq -s --argjson t "$tid" '[.[] | select(.type == "summary") | .threads[] | select(.tid == $t) | .oncpu_ns] | add // 0' "$out")
 	others=$(jq -s --argjson t "$tid" '[.[] | select(.type == "summary") | .threads[] | select(.tid != $t)] | length' "$out")
 	echo "$m: thread $tid: cpuusage $ns ns; schedstat growth $((ss1 - ss0)) ns (from before the spin)"
-	# 2 s of wall time; on a loaded machine it gets less of the CPU.
-	assert_ge "$ns" 300000000 "$m: on-CPU ns of the spinning thread (non-zero: BPF attached)"
+	# 2 s of wall time; on a loaded machine it gets less of the CPU (254
+	# ms at a load average of 25 on the 2 CPUs): the floor proves the
+	# program attached, the comparison below checks the amount.
+	assert_ge "$ns" 50000000 "$m: on-CPU ns of the spinning thread (non-zero: BPF attached)"
 	# cpuusage counted from its start, a little before ss0 was read: the
 	# thread slept in between, so the two windows hold the same run time.
 	# Plus hypervisor steal time (see lk_steal_ns), in cpuusage's figure
