@@ -71,11 +71,14 @@ wait_ready() {
 			die "$(basename "$f" .err) did not start: $(grep -v '^[a-z_]*: using' "$f" | tail -n1)"
 	done
 }
-say "tools: tcplat, tcpretrans_cnt, syslat, cpuusage, tcstamp"
+say "tools: tcplat, tcpretrans_cnt, tcpconnlat, syslat, cpuusage, tcstamp"
 start_tool tcplat.client --netns "$C" -c tcpreq --role client -H
 start_tool tcplat.server --netns "$S" -c tcpreq --role server -H
 start_tool tcpretrans_cnt.client --netns "$C"
 start_tool tcpretrans_cnt.server --netns "$S"
+# Connection latency: the client's connects and the server's accepts.
+start_tool tcpconnlat.client --netns "$C" -H
+start_tool tcpconnlat.server --netns "$S" -H
 # The server's syscalls only (ip netns exec execs it: same PID).
 start_tool syslat -p "$SERVER" -n 8
 start_tool cpuusage -n 8

@@ -172,6 +172,28 @@ class Report:
         if k.get('netlab_dropped') is not None:
             self.out['netlab_dropped'] = k['netlab_dropped']
 
+    def connections(self):
+        """tcpconnlat in each namespace: the client's connects (active
+        opens) and the server's accepts (passive opens)."""
+        m = self.meta
+        rows = []
+        for side, d in (('client', 'active'), ('server', 'passive')):
+            rec = last(self.src.get(f'tcpconnlat.{side}', []), 'summary')
+            if not rec:
+                continue
+            row = dict(rec.get(d, {}), netns=side, dir=d,
+                       retrans_total=rec.get('syn_retrans' if d == 'active' else 'synack_retrans'))
+            h = row.pop('hist', None)
+            if h:
+                self.hists.append((f'tcpconnlat {d} opens',
+                                   [(b['lo'], b['hi'], b['count']) for b in h]))
+            rows.append(row)
+            if m.get('conns') is not None:
+                self.check(f'tcpconnlat counted the {side}\'s {d} opens',
+                           row.get('opens') == m['conns'],
+                           f"tcpconnlat {row.get('opens')}, tcpreq connections {m['conns']}")
+        self.out['connections'] = rows
+
     def syscalls(self):
         rows = [r for r in self.src.get('syslat', []) if r.get('type') == 'syscall']
         rows.sort(key=lambda r: -r.get('total_ms', 0))
@@ -192,6 +214,7 @@ class Report:
     def build(self):
         self.latency()
         self.retrans()
+        self.connections()
         self.syscalls()
         self.cpu()
         self.out['checks'] = self.checks
@@ -248,6 +271,18 @@ class Report:
             L.append(f"  {r['netns']:<7} tcpretrans_cnt {r.get('segs', '-'):>6}"
                      f"   kernel Tcp: RetransSegs {r['kernel_RetransSegs']}"
                      + (f"   ({extra})" if extra else ''))
+        if self.out.get('connections'):
+            L.append('')
+            L.append('TCP connection latency (tcpconnlat), microseconds')
+            L.append(f"  {'netns':<7} {'dir':<8} {'opens':>6} {'failed':>6} {'SYN rtx':>7} "
+                     f"{'mean':>8} {'p50':>8} {'p99':>8} {'max':>10}")
+            for r in self.out['connections']:
+                L.append(f"  {r['netns']:<7} {r['dir']:<8} {r.get('opens', 0):>6} "
+                         f"{r.get('failed', 0):>6} {r.get('retrans', 0):>7} "
+                         f"{r.get('mean_us', 0):>8.1f} {r.get('p50_us', 0):>8.1f} "
+                         f"{r.get('p99_us', 0):>8.1f} {r.get('max_us', 0):>10.1f}")
+            L.append('  active: connect() to ESTABLISHED; passive: the first SYN-ACK to the')
+            L.append('  final ACK (SYN rtx: SYN or SYN-ACK retransmissions of those connections)')
         if self.out['syscalls']:
             L.append('')
             L.append('Top syscalls of the tcpreq server by time (syslat; blocking waits count)')

@@ -57,7 +57,7 @@ stop_and_check() {
 lo_filters() { tc filter show dev lo ingress; tc filter show dev lo egress; }
 before=$(lo_filters)
 n=0
-for name in cpuusage syslat tcplat tcpretrans_cnt tcstamp; do
+for name in cpuusage syslat tcpconnlat tcplat tcpretrans_cnt tcstamp; do
 	[ -x "$OUTPUT/$name" ] || continue
 	args=(-j)
 	[ $name = tcstamp ] && args+=(-I lo)
