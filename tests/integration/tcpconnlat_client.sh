@@ -11,8 +11,10 @@
 #    before the SYN_SENT state (route, socket checks) and after the
 #    SYN-ACK (the ACK sent; on a veth the server's processing of that ACK
 #    runs inline in the same softirq), and the syscall's return.
-#    Measured on the 2-core 6.18 host: 24 to 29 us at the median with
-#    p50s of 11 to 13 us (tcpconnlat) and 36 to 41 us (client).
+#    Measured on the 2-core 6.18 host over 5 runs of 200: the median
+#    per-connection gap 11.5 to 28.7 us (two modes, about 12 and about
+#    24 us), p50s of 9.7 to 11.0 us (tcpconnlat) and 22.5 to 38.6 us
+#    (client); TOL_US 60 is twice the largest.
 #  - -F and -P rows: the server's address and port, the client's and the
 #    server's processes (the listener's owner: it listened while
 #    tcpconnlat ran).
