@@ -11,7 +11,9 @@ BUILD_PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-
 # runs; install-deps leaves those alone and the tests never use them (each
 # test runs its own server, with its own config and data under its temp
 # dir, on a free port of its own).
-TEST_PKGS="iproute2 iputils-ping procps jq python3 strace sockperf iperf3 tshark libbpf-tools bpftrace file man-db dpkg-dev debhelper lintian redis-server redis-tools nginx-light wrk prometheus openssl curl"
+# systemd (systemd-analyze) and util-linux (setpriv, unshare): package_deb
+# verifies the units and runs tools in their sandbox; nothing is started.
+TEST_PKGS="iproute2 iputils-ping procps jq python3 strace sockperf iperf3 tshark libbpf-tools bpftrace file man-db dpkg-dev debhelper lintian redis-server redis-tools nginx-light wrk prometheus openssl curl systemd util-linux"
 VM_PKGS="qemu-system-x86 busybox-static cpio"
 
 want="$BUILD_PKGS"
