@@ -48,9 +48,16 @@ static __always_inline unsigned int lk_sk_netns(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
+/* --netns on a namespace's inode. */
+static __always_inline bool lk_netns_ok(unsigned int inum)
+{
+	return !lk_filter.netns || inum == lk_filter.netns;
+}
+
 static __always_inline bool lk_netns_wanted(const struct sock *sk)
 {
-	return !lk_filter.netns || lk_sk_netns(sk) == lk_filter.netns;
+	/* The namespace is read only when --netns was given. */
+	return !lk_filter.netns || lk_netns_ok(lk_sk_netns(sk));
 }
 
 /* Look up @key, inserting @init first if absent (as in libbpf-tools). */

@@ -4,7 +4,10 @@
 
 #include "filter.h"
 
-/* The BPF-side filter for the parsed -p, -c, --cgroup and --netns. */
+/*
+ * The BPF-side filter for the parsed -p, -t, -c, --cgroup, --netns and
+ * the flow filters (-4, -6, --lport, --rport, --laddr, --raddr).
+ */
 struct lk_filter lk_filter_from_opts(void);
 
 #endif

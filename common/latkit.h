@@ -5,6 +5,7 @@
 /* Everything a latkit tool's userspace half usually needs. */
 #include "env.h"
 #include "filter_opts.h"
+#include "flow_print.h"
 #include "hist.h"
 #include "log.h"
 #include "loop.h"

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <linux/nsfs.h>
 #include "log.h"
 #include "metrics.h"
@@ -28,6 +29,8 @@ enum {
 	OPT_NETNS,
 	OPT_LPORT,
 	OPT_RPORT,
+	OPT_LADDR,
+	OPT_RADDR,
 	OPT_LISTEN,
 	OPT_WEB_CONFIG,
 	OPT_TEXTFILE,
@@ -47,8 +50,10 @@ static const struct opt_def all_opts[] = {
 	{ LK_OPT_NETNS, { "netns", OPT_NETNS, "NAME|PATH", 0, "Network namespace (ip netns name or path)", 1 } },
 	{ LK_OPT_FLOW, { "lport", OPT_LPORT, "PORT", 0, "Local port", 1 } },
 	{ LK_OPT_FLOW, { "rport", OPT_RPORT, "PORT", 0, "Remote port", 1 } },
-	{ LK_OPT_FLOW, { NULL, '4', NULL, 0, "IPv4 only", 1 } },
-	{ LK_OPT_FLOW, { NULL, '6', NULL, 0, "IPv6 only", 1 } },
+	{ LK_OPT_ADDR, { "laddr", OPT_LADDR, "ADDR", 0, "Local address (IPv4 or IPv6)", 1 } },
+	{ LK_OPT_ADDR, { "raddr", OPT_RADDR, "ADDR", 0, "Remote address (IPv4 or IPv6)", 1 } },
+	{ LK_OPT_FLOW, { NULL, '4', NULL, 0, "IPv4 only (with IPv6 sockets whose peer is IPv4-mapped)", 1 } },
+	{ LK_OPT_FLOW, { NULL, '6', NULL, 0, "IPv6 only (not IPv4-mapped peers)", 1 } },
 	{ LK_OPT_INTERVAL, { "interval", 'i', "SEC", 0, "Report every SEC seconds (default: at exit)", 2 } },
 	{ LK_OPT_TIMESTAMP, { "timestamp", 'T', NULL, 0, "Timestamp each report", 2 } },
 	{ LK_OPT_JSON, { "json", 'j', NULL, 0, "One JSON object per line", 2 } },
@@ -103,6 +108,26 @@ int lk_parse_port(const char *s, uint16_t *out)
 	if (lk_parse_long(s, 1, 65535, &v))
 		return -1;
 	*out = v;
+	return 0;
+}
+
+int lk_parse_addr(const char *s, uint8_t *family, uint32_t addr[4])
+{
+	uint32_t a[4] = {};
+
+	if (inet_pton(AF_INET, s, a) == 1) {
+		*family = 4;
+	} else if (inet_pton(AF_INET6, s, a) == 1) {
+		*family = 6;
+		if (!a[0] && !a[1] && a[2] == htonl(0xffff)) {
+			*family = 4;
+			a[0] = a[3];
+			a[2] = a[3] = 0;
+		}
+	} else {
+		return -1;
+	}
+	memcpy(addr, a, sizeof(a));
 	return 0;
 }
 
@@ -168,6 +193,7 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 {
 	long v;
 	double d;
+	int f;
 
 	switch (key) {
 	case 'p':
@@ -192,6 +218,14 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	case OPT_RPORT:
 		if (lk_parse_port(arg, key == OPT_LPORT ? &lk_opts.lport : &lk_opts.rport))
 			argp_error(state, "invalid port '%s'", arg);
+		break;
+	case OPT_LADDR:
+		if (lk_parse_addr(arg, &lk_opts.laddr_family, lk_opts.laddr))
+			argp_error(state, "invalid address '%s'", arg);
+		break;
+	case OPT_RADDR:
+		if (lk_parse_addr(arg, &lk_opts.raddr_family, lk_opts.raddr))
+			argp_error(state, "invalid address '%s'", arg);
 		break;
 	case '4':
 	case '6':
@@ -232,6 +266,14 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		if (lk_parse_long(arg, 1, 100000, &v))
 			argp_error(state, "invalid --metrics-pids: %s", arg);
 		lk_opts.metrics_pids = v;
+		break;
+	case ARGP_KEY_END:
+		/* Flows of one family only: a filter on the other matches nothing. */
+		f = lk_opts.family ? lk_opts.family :
+		    lk_opts.laddr_family ? lk_opts.laddr_family : lk_opts.raddr_family;
+		if ((lk_opts.laddr_family && lk_opts.laddr_family != f) ||
+		    (lk_opts.raddr_family && lk_opts.raddr_family != f))
+			argp_error(state, "-4, -6, --laddr and --raddr name different address families");
 		break;
 	case ARGP_KEY_ARG:
 		if (!(cur_mask & LK_OPT_INTERVAL))

@@ -22,6 +22,8 @@
  *   -T, --timestamp      timestamp every report
  *   -j, --json           one JSON object per line
  *   -v, --verbose        say which method was chosen; -vv adds libbpf debug
+ *   -4, -6, --lport PORT, --rport PORT, --laddr ADDR, --raddr ADDR
+ *                        flow filters (an IPv4-mapped peer counts as IPv4)
  *       --listen [ADDR]:PORT   serve /metrics (default ADDR 127.0.0.1)
  *       --web-config FILE  TLS and basic auth for --listen
  *       --textfile PATH    rewrite PATH (node_exporter textfile) every interval
@@ -39,6 +41,7 @@ enum {
 	LK_OPT_TID = 1 << 8,		/* -t TID: one thread */
 	LK_OPT_FLOW = 1 << 9,		/* --lport, --rport, -4, -6 */
 	LK_OPT_METRICS = 1 << 10,	/* --listen, --web-config, --textfile, --metrics-pids */
+	LK_OPT_ADDR = 1 << 11,		/* --laddr, --raddr (with LK_OPT_FLOW) */
 	LK_OPT_OUTPUT = LK_OPT_INTERVAL | LK_OPT_TIMESTAMP | LK_OPT_JSON |
 			LK_OPT_VERBOSE,
 	LK_OPT_TASK = LK_OPT_PID | LK_OPT_COMM | LK_OPT_CGROUP,
@@ -49,6 +52,10 @@ struct lk_opts {
 	pid_t tid;		/* 0: any */
 	uint16_t lport, rport;	/* 0: any */
 	int family;		/* 4, 6; 0: both */
+	uint8_t laddr_family;	/* --laddr: 4 or 6; 0: any */
+	uint8_t raddr_family;	/* --raddr */
+	uint32_t laddr[4];	/* network order; IPv4 in [0] */
+	uint32_t raddr[4];
 	char comm[16];		/* "": any */
 	const char *cgroup;	/* NULL: any */
 	uint64_t cgroup_id;	/* resolved from cgroup */
@@ -78,6 +85,12 @@ struct argp_child lk_common_argp(unsigned int mask);
 int lk_parse_long(const char *s, long min, long max, long *out);
 int lk_parse_double(const char *s, double min, double max, double *out);
 int lk_parse_port(const char *s, uint16_t *out);
+/*
+ * An IPv4 or IPv6 address into @family (4 or 6) and @addr (network
+ * order, IPv4 in addr[0], the rest zero).  An IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d) is IPv4, as flows count it (bpf/flow.h).
+ */
+int lk_parse_addr(const char *s, uint8_t *family, uint32_t addr[4]);
 /* Sizes with K/M/G suffixes (powers of 1024). */
 int lk_parse_size(const char *s, uint64_t *out);
 /* Durations: "10", "10s", "250ms", "100us", "2m": stored in ns. */
