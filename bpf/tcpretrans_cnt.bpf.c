@@ -15,11 +15,9 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "common.bpf.h"
+#include "flow.bpf.h"
 #include "tcpretrans_cnt.h"
 
-#define AF_INET		2
-#define AF_INET6	10
 #define EAGAIN		11
 #define ENOMEM		12
 #define EBUSY		16
@@ -31,9 +29,6 @@
 #define TCPCB_EVER_RETRANS	0x80
 
 /* Set by userspace before load. */
-const volatile unsigned char f_family;	/* 0, 4 or 6 */
-const volatile unsigned short f_lport;
-const volatile unsigned short f_rport;
 const volatile bool emit_events;
 /* tcp_retransmit_skb has the err argument (6.18). */
 const volatile bool has_err_arg;
@@ -118,54 +113,22 @@ static __always_inline struct rt_totals *totals_cpu(void)
 	return bpf_map_lookup_elem(&totals, &zero);
 }
 
-static __always_inline bool v4mapped(const __u32 *a)
-{
-	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
-}
-
 /*
- * Request socks start with a sock_common too, so this serves both.  A
- * full socket that reaches TCP_CLOSE has given its port back (inet_num is
- * 0) before the tracepoint; inet_sport still has it.
+ * Request socks start with a sock_common too: @full says whether @skc is
+ * a full socket.
  */
 static __always_inline bool flow_key(const struct sock_common *skc, struct rt_flow_key *k,
 				     bool full)
 {
-	__u16 family = BPF_CORE_READ(skc, skc_family);
-
 	k->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
-	k->lport = BPF_CORE_READ(skc, skc_num);
-	if (!k->lport && full)
-		k->lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)skc, inet_sport));
-	k->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
-	if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(&k->laddr, skc, skc_v6_rcv_saddr.in6_u.u6_addr32);
-		BPF_CORE_READ_INTO(&k->raddr, skc, skc_v6_daddr.in6_u.u6_addr32);
-		/* A dual-stack socket talking IPv4 counts as IPv4. */
-		if (!v4mapped(k->raddr)) {
-			k->family = 6;
-			return true;
-		}
-		__builtin_memset(k->laddr, 0, sizeof(k->laddr));
-		__builtin_memset(k->raddr, 0, sizeof(k->raddr));
-	} else if (family != AF_INET) {
-		return false;
-	}
-	k->family = 4;
-	k->laddr[0] = BPF_CORE_READ(skc, skc_rcv_saddr);
-	k->raddr[0] = BPF_CORE_READ(skc, skc_daddr);
-	return true;
+	if (full)
+		return lk_flow_from_sk((const struct sock *)skc, &k->ends, typed_sk);
+	return lk_flow_from_skc(skc, &k->ends, typed_sk);
 }
 
 static __always_inline bool key_wanted(const struct rt_flow_key *k)
 {
-	if (lk_filter.netns && k->netns != lk_filter.netns)
-		return false;
-	if (f_family && k->family != f_family)
-		return false;
-	if (f_lport && k->lport != f_lport)
-		return false;
-	return !f_rport || k->rport == f_rport;
+	return lk_netns_ok(k->netns) && lk_flow_wanted(&k->ends);
 }
 
 static __always_inline bool task_filtered(void)
@@ -535,7 +498,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	if (lk_filter.netns && lk_sk_netns(sk) != lk_filter.netns)
+	if (!lk_netns_wanted(sk))
 		return 0;
 	if (oldstate == TCP_CLOSE && (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)) {
 		set_owner(sk, newstate == TCP_LISTEN);

@@ -2,6 +2,8 @@
 #ifndef TCPRETRANS_CNT_H
 #define TCPRETRANS_CNT_H
 
+#include "flow.h"
+
 /*
  * Kind of a retransmission, from the socket's state at that moment
  * (rules in tcpretrans_cnt.8).
@@ -51,13 +53,8 @@ struct rt_totals {
 };
 
 struct rt_flow_key {
+	struct lk_flow ends;
 	unsigned int netns;
-	unsigned short family;		/* 4 or 6 */
-	unsigned short lport;
-	unsigned short rport;
-	unsigned short pad;
-	unsigned int laddr[4];
-	unsigned int raddr[4];
 };
 
 /*

@@ -4,12 +4,10 @@
  * counts Tcp: RetransSegs, by kind and by flow.
  */
 #include <argp.h>
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include "latkit.h"
@@ -166,20 +164,6 @@ static void subtract_prev(struct ctx *c, struct row *r)
 	r->val.failed -= p->val.failed;
 }
 
-static void fmt_addr(const struct rt_flow_key *k, const unsigned int *a, char *buf, size_t len)
-{
-	inet_ntop(k->family == 4 ? AF_INET : AF_INET6, a, buf, len);
-}
-
-static void fmt_ep(const struct rt_flow_key *k, bool local, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	fmt_addr(k, local ? k->laddr : k->raddr, a, sizeof(a));
-	snprintf(buf, len, k->family == 4 ? "%s:%u" : "[%s]:%u", a,
-		 local ? k->lport : k->rport);
-}
-
 static void print_owner(const struct rt_owner *o)
 {
 	char comm[17];
@@ -197,27 +181,16 @@ static void print_owner(const struct rt_owner *o)
 
 static void print_flow_key(const struct rt_flow_key *k)
 {
-	char l[INET6_ADDRSTRLEN + 8], r[INET6_ADDRSTRLEN + 8], a[INET6_ADDRSTRLEN];
-
-	fmt_ep(k, true, l, sizeof(l));
-	fmt_ep(k, false, r, sizeof(r));
-	lk_print_str(LK_TEXT, NULL, "%-22s ", l);
-	lk_print_str(LK_TEXT, NULL, "%-22s ", r);
 	lk_print_u64(LK_JSON, "netns", NULL, k->netns);
-	lk_print_u64(LK_JSON, "family", NULL, k->family);
-	fmt_addr(k, k->laddr, a, sizeof(a));
-	lk_print_str(LK_JSON, "laddr", NULL, a);
-	lk_print_u64(LK_JSON, "lport", NULL, k->lport);
-	fmt_addr(k, k->raddr, a, sizeof(a));
-	lk_print_str(LK_JSON, "raddr", NULL, a);
-	lk_print_u64(LK_JSON, "rport", NULL, k->rport);
+	lk_print_flow(&k->ends);
 }
 
 static void print_flow_header(void)
 {
-	lk_printf("%-7s %-15s %-22s %-22s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %s\n",
-		  "PID", "COMM", "LOCAL", "REMOTE", "SEGS", "TIMEOUT", "LOSS", "FAST", "TLP",
-		  "SYN", "SYNACK", "OTHER", "ABANDON", "FAILED", "STATE");
+	lk_printf("%-7s %-15s ", "PID", "COMM");
+	lk_print_flow_header();
+	lk_printf("%7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %s\n", "SEGS", "TIMEOUT", "LOSS",
+		  "FAST", "TLP", "SYN", "SYNACK", "OTHER", "ABANDON", "FAILED", "STATE");
 }
 
 static void print_flow(const struct row *r)
@@ -604,9 +577,6 @@ static int setup(struct ctx *c)
 		bpf_map__set_autocreate(c->skel->maps.sk_owners, false);
 	}
 	c->skel->rodata->lk_filter = lk_filter_from_opts();
-	c->skel->rodata->f_family = lk_opts.family;
-	c->skel->rodata->f_lport = lk_opts.lport;
-	c->skel->rodata->f_rport = lk_opts.rport;
 	c->skel->rodata->emit_events = env.events;
 	if (!env.events)
 		bpf_map__set_max_entries(c->skel->maps.events, 4096);
@@ -644,7 +614,8 @@ static struct ring_buffer *open_rings(struct ctx *c)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
+			       LK_OPT_OUTPUT), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
@@ -678,10 +649,12 @@ int main(int argc, char **argv)
 	lk_signals_init();
 	if (env.events && lk_opts.timestamp)
 		lk_printf("%-8s ", "TIME");
-	if (env.events)
-		lk_printf("%-10s %-7s %-15s %-22s %-22s %-7s %4s %7s %-9s %4s %-11s %s\n",
-			  "TIME(s)", "PID", "COMM", "LOCAL", "REMOTE", "KIND", "SEGS", "COUNTED",
+	if (env.events) {
+		lk_printf("%-10s %-7s %-15s ", "TIME(s)", "PID", "COMM");
+		lk_print_flow_header();
+		lk_printf("%-7s %4s %7s %-9s %4s %-11s %s\n", "KIND", "SEGS", "COUNTED",
 			  "VERDICT", "ERR", "STATE", "CA_STATE");
+	}
 	err = lk_run(rb, report, &c);
 cleanup:
 	ring_buffer__free(rb);
