@@ -15,11 +15,9 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "common.bpf.h"
+#include "flow.bpf.h"
 #include "tcplat.h"
 
-#define AF_INET		2
-#define AF_INET6	10
 #define MSG_PEEK	0x2
 #define MSG_ERRQUEUE	0x2000
 #define EEXIST		17
@@ -36,9 +34,6 @@ const volatile bool syscall_clock = false;	/* --syscall-entry */
  */
 const volatile bool typed_sk = false;
 const volatile __u8 force_role = TL_ROLE_UNKNOWN;
-const volatile __u8 family_only = 0;		/* 4, 6 or 0 */
-const volatile __u16 lport_only = 0;
-const volatile __u16 rport_only = 0;
 const volatile __u16 eph_lo = 32768;		/* ip_local_port_range */
 const volatile __u16 eph_hi = 60999;
 const volatile __u64 min_ns = 0;
@@ -158,7 +153,7 @@ static __always_inline bool sk_is_tcp(struct sock *sk)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
-	if (family != AF_INET && family != AF_INET6)
+	if (family != LK_AF_INET && family != LK_AF_INET6)
 		return false;
 	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
 }
@@ -171,22 +166,6 @@ static __always_inline __u16 sk_lport(struct sock *sk)
 static __always_inline __u16 sk_rport(struct sock *sk)
 {
 	return bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-}
-
-/* --netns, --lport, --rport, -4, -6: fixed for a connection's life. */
-static __always_inline bool in_scope(struct sock *sk)
-{
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-
-	if (family_only == 4 && family != AF_INET)
-		return false;
-	if (family_only == 6 && family != AF_INET6)
-		return false;
-	if (lport_only && sk_lport(sk) != lport_only)
-		return false;
-	if (rport_only && sk_rport(sk) != rport_only)
-		return false;
-	return lk_netns_wanted(sk);
 }
 
 static __always_inline bool ephemeral(__u16 port)
@@ -240,7 +219,8 @@ static __always_inline struct tl_sock *sock_new(struct sock *sk, __u8 role,
 	st.born_ns = bpf_ktime_get_ns();
 	st.role = force_role ? force_role : role;
 	st.guessed = guessed && !force_role;
-	if (!in_scope(sk))
+	/* --netns and the flow filters: fixed for a connection's life. */
+	if (!lk_sk_wanted(sk, typed_sk))
 		st.wanted = TL_OUT_OF_SCOPE;
 	if (typed_sk) {
 		p = bpf_sk_storage_get(&sk_socks, sk, &st, BPF_SK_STORAGE_GET_F_CREATE);
@@ -320,23 +300,6 @@ static __always_inline void account(struct tl_stats *s, __u64 lat, bool shared)
 		add(&s->hist[i], 1, shared);
 }
 
-static __always_inline void fill_addrs(struct tl_addrs *a, struct sock *sk)
-{
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-
-	a->lport = sk_lport(sk);
-	a->rport = sk_rport(sk);
-	if (family == AF_INET) {
-		a->family = 4;
-		a->laddr[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		a->raddr[0] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-		return;
-	}
-	a->family = 6;
-	BPF_CORE_READ_INTO(&a->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32);
-	BPF_CORE_READ_INTO(&a->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
-}
-
 static __always_inline struct tl_stats *flow_row(struct tl_sock *st, struct sock *sk,
 						 __u32 g)
 {
@@ -356,8 +319,8 @@ static __always_inline struct tl_stats *flow_row(struct tl_sock *st, struct sock
 		drop(TL_DROP_FLOW);
 		return 0;
 	}
-	if (!f->a.family) {
-		fill_addrs(&f->a, sk);
+	if (!f->ends.family) {
+		lk_flow_from_sk(sk, &f->ends, typed_sk);
 		f->role = st->role;
 		f->guessed = st->guessed;
 		f->tgid = st->tgid;
@@ -478,8 +441,8 @@ static __always_inline void emit(struct tl_sock *st, struct sock *sk, __u64 lat)
 		drop(TL_DROP_EVENT);
 		return;
 	}
-	__builtin_memset(&e->a, 0, sizeof(e->a));
-	fill_addrs(&e->a, sk);
+	__builtin_memset(&e->ends, 0, sizeof(e->ends));
+	lk_flow_from_sk(sk, &e->ends, typed_sk);
 	e->lat_ns = lat;
 	e->start_ns = st->start_ns;
 	e->req_in = st->req_in;

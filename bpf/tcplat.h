@@ -2,6 +2,8 @@
 #ifndef TCPLAT_H
 #define TCPLAT_H
 
+#include "flow.h"
+
 /*
  * Latency histograms: 4 sub-bits, 16 buckets per power of two, so a
  * bucket is at most 6.25% of its lower bound wide and a percentile read
@@ -90,19 +92,9 @@ struct tl_flow_key {
 	unsigned int pad;
 };
 
-/* A connection's ends, addresses in network order, ports in host order. */
-struct tl_addrs {
-	unsigned int laddr[4];
-	unsigned int raddr[4];
-	unsigned short lport;
-	unsigned short rport;
-	unsigned short family;		/* 4 or 6; 0: not filled yet */
-	unsigned short pad;
-};
-
 struct tl_flow {
 	struct tl_stats s;
-	struct tl_addrs a;
+	struct lk_flow ends;		/* family 0: not filled yet */
 	unsigned char role;
 	unsigned char guessed;
 	unsigned int tgid;
@@ -133,7 +125,7 @@ enum {
 struct tl_event {
 	unsigned long long lat_ns;
 	unsigned long long start_ns;
-	struct tl_addrs a;
+	struct lk_flow ends;
 	unsigned int req_in;
 	unsigned int req_out;
 	unsigned int tgid;

@@ -5,7 +5,6 @@
  * exchange is a change of direction on a socket.
  */
 #include <argp.h>
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -453,7 +452,7 @@ static int cmp_rows(const void *a, const void *b)
 		return x->f.s.requests < y->f.s.requests ? 1 : -1;
 	if (x->tgid != y->tgid)
 		return x->tgid < y->tgid ? -1 : 1;
-	return x->f.a.lport - y->f.a.lport;
+	return x->f.ends.lport - y->f.ends.lport;
 }
 
 /*
@@ -507,9 +506,10 @@ static void print_header(void)
 
 	if (lk_out_json())
 		return;
-	if (env.per_flow)
-		lk_printf("%-22s %-22s %-7s %-15s %-7s ", "LOCAL", "REMOTE", "PID", "COMM", "ROLE");
-	else if (env.per_proc)
+	if (env.per_flow) {
+		lk_print_flow_header();
+		lk_printf("%-7s %-15s %-7s ", "PID", "COMM", "ROLE");
+	} else if (env.per_proc)
 		lk_printf("%-7s %-15s ", "PID", "COMM");
 	lk_printf("%9s %9s %11s %11s", "REQS", "RPS", "BYTES_IN", "BYTES_OUT");
 	for (i = 0; i < sizeof(lat) / sizeof(lat[0]); i++) {
@@ -559,31 +559,6 @@ static void print_stats(const struct row *r, double secs)
 	lk_print_u64(LK_JSON, "incomplete", NULL, s->incomplete);
 }
 
-static void fmt_addr(const struct tl_addrs *a, bool local, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, local ? a->laddr : a->raddr,
-		  ip, sizeof(ip));
-	snprintf(buf, len, "%s", ip);
-}
-
-static void print_ends(const struct tl_addrs *a)
-{
-	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN], ep[INET6_ADDRSTRLEN + 8];
-
-	fmt_addr(a, true, l, sizeof(l));
-	fmt_addr(a, false, r, sizeof(r));
-	snprintf(ep, sizeof(ep), a->family == 6 ? "[%s]:%u" : "%s:%u", l, a->lport);
-	lk_printf("%-22s ", ep);
-	snprintf(ep, sizeof(ep), a->family == 6 ? "[%s]:%u" : "%s:%u", r, a->rport);
-	lk_printf("%-22s ", ep);
-	lk_print_str(LK_JSON, "laddr", NULL, l);
-	lk_print_u64(LK_JSON, "lport", NULL, a->lport);
-	lk_print_str(LK_JSON, "raddr", NULL, r);
-	lk_print_u64(LK_JSON, "rport", NULL, a->rport);
-}
-
 static void print_role(int role, bool guessed)
 {
 	char buf[16];
@@ -600,7 +575,7 @@ static void print_row(const struct row *r, double secs)
 	if (lk_opts.timestamp && lk_out_json())
 		lk_print_time();
 	if (env.per_flow) {
-		print_ends(&r->f.a);
+		lk_print_flow(&r->f.ends);
 		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", r->f.tgid);
 		lk_print_str(LK_ANY, "comm", "%-15s ", r->f.comm);
 		print_role(r->f.role, r->f.guessed);
@@ -660,7 +635,7 @@ static void print_total(struct ctx *c, bool final, double secs)
 	if (lk_opts.timestamp && lk_out_json())
 		lk_print_time();
 	if (env.per_flow)
-		lk_printf("%-77s ", "TOTAL");
+		lk_printf("%-*s ", 2 * (LK_FLOW_W + 1) + 7 + 1 + 15 + 1 + 7, "TOTAL");
 	else if (env.per_proc)
 		lk_printf("%-23s ", "TOTAL");
 	print_stats(&c->total, secs);
@@ -711,7 +686,7 @@ static int handle_event(void *ctx, void *data, size_t len)
 	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", e->tgid);
 	lk_print_str(LK_ANY, "comm", "%-15s ", e->comm);
 	print_role(e->role, e->guessed);
-	print_ends(&e->a);
+	lk_print_flow(&e->ends);
 	print_lat("lat_us", e->lat_ns, true);
 	lk_printf(" %s", unit());
 	lk_print_u64(LK_ANY, "req_bytes_in", "  in %" PRIu64, e->req_in);
@@ -956,9 +931,6 @@ static int setup(struct ctx *c, const struct methods *m)
 	skel->rodata->syscall_clock = env.syscall_entry;
 	skel->rodata->typed_sk = c->sk_storage;
 	skel->rodata->force_role = env.role;
-	skel->rodata->family_only = lk_opts.family;
-	skel->rodata->lport_only = lk_opts.lport;
-	skel->rodata->rport_only = lk_opts.rport;
 	skel->rodata->lk_filter = lk_filter_from_opts();
 	read_port_range(skel);
 	if (size_maps(skel, m, c->double_buffer, c->sk_storage)) {
@@ -971,7 +943,7 @@ static int setup(struct ctx *c, const struct methods *m)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_OUTPUT |
+		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR | LK_OPT_OUTPUT |
 			       LK_OPT_METRICS), { 0 },
 	};
 	const struct argp argp = {
