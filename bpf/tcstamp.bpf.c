@@ -25,7 +25,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
-#include "common.bpf.h"
+#include "flow.bpf.h"
 #include "tcstamp.h"
 
 #define ETH_P_IP	0x0800
@@ -42,13 +42,6 @@
 const volatile bool side_l2[TS_SIDES] = {};	/* device has an Ethernet header */
 const volatile bool owd_enabled = false;
 const volatile bool emit_events = false;
-const volatile unsigned char f_family = 0;	/* 0, 4 or 6 */
-const volatile unsigned short f_lport = 0;
-const volatile unsigned short f_rport = 0;
-const volatile unsigned char f_laddr_family = 0;
-const volatile unsigned int f_laddr[4] = {};
-const volatile unsigned char f_raddr_family = 0;
-const volatile unsigned int f_raddr[4] = {};
 
 /* Reporting epoch: userspace advances it at each report (flow_state). */
 __u32 epoch = 0;
@@ -212,27 +205,6 @@ static __always_inline void parse_tcp_opts(struct __sk_buff *skb, __u32 off,
 	}
 }
 
-/*
- * The port filters, on the flow as side 0 sees it (side 1 sees it
- * mirrored), before anything else is read: a packet they leave out
- * costs no more than its headers.
- */
-static __always_inline bool ports_wanted(__u16 lp, __u16 rp, int side)
-{
-	__u16 t;
-
-	if (side) {
-		t = lp;
-		lp = rp;
-		rp = t;
-	}
-	if (f_lport && lp != f_lport)
-		return false;
-	if (f_rport && rp != f_rport)
-		return false;
-	return true;
-}
-
 /* 0: parsed; 1: a TCP segment the filters leave out; -1: not parsed. */
 static __always_inline int parse_tcp(struct __sk_buff *skb, __u32 off,
 				     __u32 l4len, struct pkt *p, int side,
@@ -250,9 +222,15 @@ static __always_inline int parse_tcp(struct __sk_buff *skb, __u32 off,
 		return -1;
 	sport = bpf_ntohs(th->source);
 	dport = bpf_ntohs(th->dest);
-	p->flow.lport = egress ? sport : dport;
-	p->flow.rport = egress ? dport : sport;
-	if (!ports_wanted(p->flow.lport, p->flow.rport, side))
+	p->flow.ends.lport = egress ? sport : dport;
+	p->flow.ends.rport = egress ? dport : sport;
+	/*
+	 * The port filters, on the flow as side 0 sees it (side 1 sees it
+	 * mirrored), before anything else is read: a packet they leave out
+	 * costs no more than its headers.
+	 */
+	if (side ? !lk_ports_wanted(p->flow.ends.rport, p->flow.ends.lport) :
+		   !lk_ports_wanted(p->flow.ends.lport, p->flow.ends.rport))
 		return 1;
 	p->seq = bpf_ntohl(th->seq);
 	p->ack = bpf_ntohl(th->ack_seq);
@@ -294,10 +272,10 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 off,
 	if (err)
 		return err;
 	/* The flow is a hash key: the rest of the addresses are zero. */
-	__builtin_memset(p->flow.laddr, 0, sizeof(p->flow.laddr) * 2);
-	p->flow.family = 4;
-	p->flow.laddr[0] = egress ? saddr : daddr;
-	p->flow.raddr[0] = egress ? daddr : saddr;
+	__builtin_memset(p->flow.ends.laddr, 0, sizeof(p->flow.ends.laddr) * 2);
+	p->flow.ends.family = 4;
+	p->flow.ends.laddr[0] = egress ? saddr : daddr;
+	p->flow.ends.raddr[0] = egress ? daddr : saddr;
 	return 0;
 }
 
@@ -320,10 +298,9 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off,
 	end = off + sizeof(*ip6) + len;
 	if (end > skb->len)
 		return -1;
-	__builtin_memcpy(p->flow.laddr, egress ? &ip6->saddr : &ip6->daddr, 16);
-	__builtin_memcpy(p->flow.raddr, egress ? &ip6->daddr : &ip6->saddr, 16);
-	p->flow.family = 6;
-	p->flow.pad = 0;
+	__builtin_memcpy(p->flow.ends.laddr, egress ? &ip6->saddr : &ip6->daddr, 16);
+	__builtin_memcpy(p->flow.ends.raddr, egress ? &ip6->daddr : &ip6->saddr, 16);
+	p->flow.ends.family = 6;
 	nexthdr = ip6->nexthdr;
 	off += sizeof(*ip6);
 	/* Extension headers, a bounded number of them. */
@@ -396,41 +373,13 @@ static __always_inline int parse(struct __sk_buff *skb, int side, bool egress,
 	return 2;
 }
 
-/* Flow filters apply to side 0's view; side 1 sees the flow mirrored. */
-static __always_inline bool addr_eq(const __u32 *a, const volatile __u32 *b,
-				    int family)
-{
-	if (family == 4)
-		return a[0] == b[0];
-	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
-}
-
-static __always_inline bool wanted(const struct ts_flow *f)
-{
-	const __u32 *la = f->laddr, *ra = f->raddr;
-
-	if (f->side) {
-		la = f->raddr;
-		ra = f->laddr;
-	}
-	if (f_family && f->family != f_family)
-		return false;
-	if (f_laddr_family && (f->family != f_laddr_family ||
-			       !addr_eq(la, f_laddr, f->family)))
-		return false;
-	if (f_raddr_family && (f->family != f_raddr_family ||
-			       !addr_eq(ra, f_raddr, f->family)))
-		return false;
-	return true;
-}
-
 static __always_inline void reverse(const struct ts_flow *in, struct ts_flow *out)
 {
 	*out = *in;
-	out->lport = in->rport;
-	out->rport = in->lport;
-	__builtin_memcpy(out->laddr, in->raddr, sizeof(out->laddr));
-	__builtin_memcpy(out->raddr, in->laddr, sizeof(out->raddr));
+	out->ends.lport = in->ends.rport;
+	out->ends.rport = in->ends.lport;
+	__builtin_memcpy(out->ends.laddr, in->ends.raddr, sizeof(out->ends.laddr));
+	__builtin_memcpy(out->ends.raddr, in->ends.laddr, sizeof(out->ends.raddr));
 }
 
 static __always_inline struct ts_stats *get_stats(const struct ts_flow *f,
@@ -814,8 +763,10 @@ static __always_inline int handle(struct __sk_buff *skb, int side, bool egress)
 	if (t)
 		t->tcp++;
 	p.flow.side = side;
-	p.flow.pad = 0;
-	if (!wanted(&p.flow))
+	__builtin_memset(p.flow.ends.pad, 0, sizeof(p.flow.ends.pad));
+	/* -4, -6, --laddr, --raddr, on side 0's view as the ports. */
+	if (side ? !lk_addrs_wanted(p.flow.ends.family, p.flow.ends.raddr, p.flow.ends.laddr) :
+		   !lk_addrs_wanted(p.flow.ends.family, p.flow.ends.laddr, p.flow.ends.raddr))
 		return TC_NEXT;
 	if (egress)
 		on_egress(skb, &p, t);

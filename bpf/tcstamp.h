@@ -2,6 +2,7 @@
 #ifndef TCSTAMP_H
 #define TCSTAMP_H
 
+#include "flow.h"
 
 /*
  * tcstamp: TCP round trip and one-way delay timed at tc ingress/egress.
@@ -28,13 +29,8 @@ enum ts_method {
 };
 
 struct ts_flow {
-	unsigned char side;
-	unsigned char family;	/* 4 or 6 */
-	unsigned short lport;	/* host order */
-	unsigned short rport;
-	unsigned short pad;
-	unsigned int laddr[4];	/* IPv4: laddr[0], network order */
-	unsigned int raddr[4];
+	struct lk_flow ends;	/* local end first */
+	unsigned int side;
 };
 
 /*

@@ -4,7 +4,6 @@
  * of an interface, below the socket layer.
  */
 #include <argp.h>
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <net/if.h>
@@ -40,8 +39,6 @@ static const char doc[] =
 
 enum {
 	OPT_EVENTS = 0x2001,
-	OPT_LADDR,
-	OPT_RADDR,
 	OPT_PEER,
 };
 
@@ -52,8 +49,6 @@ static const struct argp_option options[] = {
 	{ "per-flow", 'F', NULL, 0, "One row per flow (the default)", 0 },
 	{ "hist", 'H', NULL, 0, "Print a log2 histogram of RTT (and one-way delay)", 0 },
 	{ "events", OPT_EVENTS, NULL, 0, "One line per sample", 0 },
-	{ "laddr", OPT_LADDR, "ADDR", 0, "Local address", 0 },
-	{ "raddr", OPT_RADDR, "ADDR", 0, "Remote address", 0 },
 	{},
 };
 
@@ -76,22 +71,7 @@ static struct env {
 	int label_w;
 	bool hist;
 	bool events;
-	int laddr_family, raddr_family;
-	uint32_t laddr[4], raddr[4];
 } env;
-
-static int parse_addr(const char *s, int *family, uint32_t *addr)
-{
-	if (inet_pton(AF_INET, s, addr) == 1) {
-		*family = 4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, addr) == 1) {
-		*family = 6;
-		return 0;
-	}
-	return -1;
-}
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
@@ -124,14 +104,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_EVENTS:
 		env.events = true;
-		break;
-	case OPT_LADDR:
-		if (parse_addr(arg, &env.laddr_family, env.laddr))
-			argp_error(state, "bad address: %s", arg);
-		break;
-	case OPT_RADDR:
-		if (parse_addr(arg, &env.raddr_family, env.raddr))
-			argp_error(state, "bad address: %s", arg);
 		break;
 	case ARGP_KEY_END:
 		if (!env.sides[0].ifname)
@@ -276,35 +248,15 @@ struct ctx {
 	uint64_t hist[TS_SIDES][2][TS_NBUCKETS];
 };
 
-static void fmt_ep(const struct ts_flow *f, bool local, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-	const uint32_t *addr = local ? f->laddr : f->raddr;
-
-	inet_ntop(f->family == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
-	snprintf(buf, len, f->family == 4 ? "%s:%u" : "[%s]:%u", a,
-		 local ? f->lport : f->rport);
-}
-
 static void print_flow_keys(const struct ts_flow *f)
 {
-	char l[INET6_ADDRSTRLEN + 8], r[INET6_ADDRSTRLEN + 8], a[INET6_ADDRSTRLEN];
 	const struct side *s = &env.sides[f->side & 1];
 
-	fmt_ep(f, true, l, sizeof(l));
-	fmt_ep(f, false, r, sizeof(r));
 	lk_print_str(LK_TEXT, NULL, "%s ", s->label);
 	lk_print_str(LK_JSON, "interface", NULL, s->ifname);
 	if (s->netns)
 		lk_print_str(LK_JSON, "netns", NULL, s->netns);
-	lk_print_str(LK_TEXT, NULL, "%-24s ", l);
-	lk_print_str(LK_TEXT, NULL, "%-24s ", r);
-	inet_ntop(f->family == 4 ? AF_INET : AF_INET6, f->laddr, a, sizeof(a));
-	lk_print_str(LK_JSON, "laddr", NULL, a);
-	lk_print_u64(LK_JSON, "lport", NULL, f->lport);
-	inet_ntop(f->family == 4 ? AF_INET : AF_INET6, f->raddr, a, sizeof(a));
-	lk_print_str(LK_JSON, "raddr", NULL, a);
-	lk_print_u64(LK_JSON, "rport", NULL, f->rport);
+	lk_print_flow(&f->ends);
 }
 
 static int collect(const void *key, const void *val, void *p)
@@ -328,11 +280,11 @@ static int cmp_rows(const void *a, const void *b)
 		return x->key.flow.side - y->key.flow.side;
 	if (x->key.kind != y->key.kind)
 		return (int)x->key.kind - (int)y->key.kind;
-	if (x->key.flow.family != y->key.flow.family)
-		return x->key.flow.family - y->key.flow.family;
-	if (x->key.flow.lport != y->key.flow.lport)
-		return x->key.flow.lport - y->key.flow.lport;
-	return x->key.flow.rport - y->key.flow.rport;
+	if (x->key.flow.ends.family != y->key.flow.ends.family)
+		return x->key.flow.ends.family - y->key.flow.ends.family;
+	if (x->key.flow.ends.lport != y->key.flow.ends.lport)
+		return x->key.flow.ends.lport - y->key.flow.ends.lport;
+	return x->key.flow.ends.rport - y->key.flow.ends.rport;
 }
 
 static void print_row(const struct row *r)
@@ -371,9 +323,10 @@ static void print_row(const struct row *r)
 
 static void print_header(void)
 {
-	lk_printf("%-*s %-24s %-24s %-6s %8s %8s %8s %8s %8s %9s %11s %11s %7s\n",
-		  env.label_w, "IFACE", "LOCAL", "REMOTE", "KIND", "SAMPLES", "MIN_us", "MEAN_us",
-		  "P50_us", "P99_us", "MAX_us", "BYTES_OUT", "BYTES_IN", "RETRANS");
+	lk_printf("%-*s ", env.label_w, "IFACE");
+	lk_print_flow_header();
+	lk_printf("%-6s %8s %8s %8s %8s %8s %9s %11s %11s %7s\n", "KIND", "SAMPLES", "MIN_us",
+		  "MEAN_us", "P50_us", "P99_us", "MAX_us", "BYTES_OUT", "BYTES_IN", "RETRANS");
 }
 
 static int read_totals(struct tcstamp_bpf *skel, struct ts_totals *out)
@@ -636,19 +589,15 @@ static void set_rodata(struct tcstamp_bpf *skel)
 		skel->rodata->side_l2[i] = env.sides[i].l2;
 	skel->rodata->owd_enabled = env.nsides > 1;
 	skel->rodata->emit_events = env.events;
-	skel->rodata->f_family = lk_opts.family;
-	skel->rodata->f_lport = lk_opts.lport;
-	skel->rodata->f_rport = lk_opts.rport;
-	skel->rodata->f_laddr_family = env.laddr_family;
-	skel->rodata->f_raddr_family = env.raddr_family;
-	memcpy((void *)skel->rodata->f_laddr, env.laddr, sizeof(env.laddr));
-	memcpy((void *)skel->rodata->f_raddr, env.raddr, sizeof(env.raddr));
+	/* The flow filters; --netns says where to attach, it filters nothing. */
+	skel->rodata->lk_filter = lk_filter_from_opts();
+	skel->rodata->lk_filter.netns = 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR | LK_OPT_OUTPUT), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
@@ -709,10 +658,11 @@ int main(int argc, char **argv)
 		goto cleanup;
 	c.start_ns = lk_now_ns();
 	lk_signals_init();
-	if (env.events)
-		lk_printf("%-10s %-*s %-24s %-24s %-6s %10s %-5s %10s\n", "TIME(s)",
-			  env.label_w, "IFACE",
-			  "LOCAL", "REMOTE", "KIND", "DELAY_us", "BY", "SEQ");
+	if (env.events) {
+		lk_printf("%-10s %-*s ", "TIME(s)", env.label_w, "IFACE");
+		lk_print_flow_header();
+		lk_printf("%-6s %10s %-5s %10s\n", "KIND", "DELAY_us", "BY", "SEQ");
+	}
 	err = lk_run(rb, report, &c);
 cleanup:
 	for (i = 0; i < env.nsides; i++)
