@@ -20,7 +20,20 @@
 #define SL_NONE		0xffff
 /* Flag in slot_of[]: exit and exit_group never return; counted at entry. */
 #define SL_NORETURN	0x8000
-#define SL_SLOT_MASK	0x7fff
+/*
+ * Flag in slot_of[]: execve and execveat, whose thread may return with
+ * another id (a thread that is not the leader takes the leader's id):
+ * their start time goes to task storage, which follows the thread.
+ */
+#define SL_BY_TASK	0x4000
+#define SL_SLOT_MASK	0x3fff
+
+/*
+ * Start times of threads with ids below this sit in an array indexed by
+ * thread id (24 bytes each, sized to kernel.pid_max up to this: 1.5 MiB);
+ * the others, in task storage.
+ */
+#define SL_MAX_TIDS	65536
 
 /* -P: rows per process (and per generation when reporting at intervals). */
 #define SL_MAX_PROCS	1024
@@ -36,11 +49,23 @@ struct sl_stats {
 	unsigned long long hist[SL_BUCKETS];	/* completed calls only */
 };
 
-/* Per thread: the syscall it is in, since when (0: none we saw enter). */
+/*
+ * Per thread: the syscall it is in, since when (0: none we saw enter),
+ * and the address of the thread's saved user registers (on its kernel
+ * stack: no two live threads share it).
+ */
 struct sl_start {
 	unsigned long long ts;
+	unsigned long long regs;
 	unsigned int nr;
 	unsigned int slot;
+};
+
+/* Per CPU: the last thread that entered a syscall there. */
+struct sl_last {
+	unsigned long long regs;
+	unsigned int tid;
+	unsigned int pad;
 };
 
 /*

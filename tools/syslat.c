@@ -158,6 +158,7 @@ static int parse_syscalls(__u16 *slot_of, const char *list)
 static int setup_slots(__u16 *slot_of)
 {
 	const char *noret[] = { "exit", "exit_group" };
+	const char *by_task[] = { "execve", "execveat" };
 	int nr, max = lk_syscall_max();
 	unsigned int i;
 
@@ -174,8 +175,35 @@ static int setup_slots(__u16 *slot_of)
 		nr = lk_syscall_nr(noret[i]);
 		if (nr >= 0 && nr < SL_MAX_NR && slot_of[nr] != SL_NONE)
 			slot_of[nr] |= SL_NORETURN;
+		nr = lk_syscall_nr(by_task[i]);
+		if (nr >= 0 && nr < SL_MAX_NR && slot_of[nr] != SL_NONE)
+			slot_of[nr] |= SL_BY_TASK;
 	}
 	return 0;
+}
+
+/*
+ * Entries of the start-time array: a power of two that holds every
+ * thread id below kernel.pid_max, at most SL_MAX_TIDS (the threads above
+ * keep theirs in task storage).
+ */
+static unsigned int start_entries(void)
+{
+	unsigned int n = 1024;
+	long pid_max = 0;
+	FILE *f;
+
+	f = fopen("/proc/sys/kernel/pid_max", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &pid_max) != 1)
+			pid_max = 0;
+		fclose(f);
+	}
+	if (pid_max <= 0)
+		return SL_MAX_TIDS;
+	while (n < pid_max && n < SL_MAX_TIDS)
+		n *= 2;
+	return n;
 }
 
 struct err_count {
@@ -655,9 +683,38 @@ static int size_maps(struct syslat_bpf *skel, bool dbl)
 					env.per_process ? SL_MAX_PROCS * 4 : 1);
 	err |= bpf_map__set_max_entries(skel->maps.errs,
 					env.errnos || env.failed ? SL_MAX_ERRS : 1);
+	err |= bpf_map__set_max_entries(skel->maps.starts, skel->rodata->ntids);
 	if (env.events)
 		err |= bpf_map__set_max_entries(skel->maps.events, 1 << 20);
 	return err;
+}
+
+/*
+ * Exit first: a call whose entry the programs see then always has its
+ * exit seen too.
+ */
+static int attach(struct syslat_bpf *skel, enum lk_method m)
+{
+	bool btf = m == LK_M_TP_BTF;
+	struct bpf_program *exit_prog = btf ? skel->progs.sys_exit_btf : skel->progs.sys_exit_raw;
+	struct bpf_program *enter_prog = btf ? skel->progs.sys_enter_btf : skel->progs.sys_enter_raw;
+	struct bpf_link *l;
+
+	l = bpf_program__attach(exit_prog);
+	if (!l)
+		return -errno;
+	if (btf)
+		skel->links.sys_exit_btf = l;
+	else
+		skel->links.sys_exit_raw = l;
+	l = bpf_program__attach(enter_prog);
+	if (!l)
+		return -errno;
+	if (btf)
+		skel->links.sys_enter_btf = l;
+	else
+		skel->links.sys_enter_raw = l;
+	return 0;
 }
 
 static int setup(struct syslat_bpf *skel, enum lk_method m, bool dbl)
@@ -671,6 +728,7 @@ static int setup(struct syslat_bpf *skel, enum lk_method m, bool dbl)
 	if (setup_slots((__u16 *)skel->rodata->slot_of))
 		return -1;
 	skel->rodata->nslots = nslots;
+	skel->rodata->ntids = start_entries();
 	skel->rodata->per_process = env.per_process;
 	skel->rodata->failed_only = env.failed;
 	skel->rodata->errno_on = env.errnos || env.failed;
@@ -714,6 +772,7 @@ int main(int argc, char **argv)
 		lk_err("this kernel has no usable raw_syscalls:sys_enter hook");
 		return 1;
 	}
+	lk_info("hook raw_syscalls:sys_exit: using %s", lk_method_name(m));
 	c.skel = syslat_bpf__open();
 	if (!c.skel) {
 		lk_err_bpf("open BPF object", -errno);
@@ -735,7 +794,7 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	err = syslat_bpf__attach(c.skel);
+	err = attach(c.skel, m);
 	if (err) {
 		lk_err_bpf("attach to raw_syscalls:sys_enter/sys_exit", err);
 		goto cleanup;

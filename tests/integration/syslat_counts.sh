@@ -75,3 +75,23 @@ run_work "$LK_TMP/i" -s nanosleep,getppid 0.03
 assert_ge "$(jq -s '[.[] | select(.type=="interval")] | length' "$LK_TMP/i")" 2 "interval reports"
 assert_eq "$(jq -s '[.[] | select(.syscall=="nanosleep") | .count] | add' "$LK_TMP/i")" "$M" "nanosleep summed over intervals"
 assert_eq "$(jq -s '[.[] | select(.syscall=="getppid") | .count] | add' "$LK_TMP/i")" "$N" "getppid summed over intervals"
+
+# execve: a process that runs two programs in turn (absolute paths: no
+# failed tries along PATH); each execve is counted, with its latency.
+mkfifo "$LK_TMP/go"
+sh -c 'read -r _ <"$0"; exec /bin/sh -c "exec /bin/true"' "$LK_TMP/go" &
+ep=$!; LK_PIDS+=($ep)
+: >"$LK_TMP/e.err"
+timeout -s INT 60 "$OUTPUT/syslat" -v -j -p "$ep" -s execve,exit_group >"$LK_TMP/e" 2>"$LK_TMP/e.err" &
+sp=$!; LK_PIDS+=($sp)
+lk_wait_for 20 grep -q tracing "$LK_TMP/e.err" || { cat "$LK_TMP/e.err"; fail "syslat did not start"; }
+echo >"$LK_TMP/go"
+wait "$ep" || fail "exec chain failed"
+wait "$sp" || { cat "$LK_TMP/e.err"; fail "syslat -s execve failed"; }
+cat "$LK_TMP/e"
+assert_eq "$(field "$LK_TMP/e" execve count)" 2 "execve calls"
+assert_eq "$(field "$LK_TMP/e" execve errors)" 0 "execve errors"
+assert_eq "$(jq -r 'select(.type=="syscall" and .syscall=="execve") | .p50_us > 0' "$LK_TMP/e")" true "execve latency"
+assert_eq "$(field "$LK_TMP/e" exit_group count)" 1 "exit_group after execve"
+assert_eq "$(jq -r 'select(.type=="summary") | [.drops_start, .drops_exit] | add' "$LK_TMP/e")" 0 \
+	"execve: drops (start, exit)"
