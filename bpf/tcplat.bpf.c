@@ -15,13 +15,18 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "flow.bpf.h"
 #include "tcplat.h"
 
 #define MSG_PEEK	0x2
 #define MSG_ERRQUEUE	0x2000
 #define EEXIST		17
 
+/*
+ * Set by userspace before load.  Defined before flow.bpf.h brings in
+ * lk_filter, so that these flags, which every event reads, and
+ * lk_filter's task fields share the first cache line of .rodata (the
+ * flow filters' addresses make lk_filter 80 bytes long).
+ */
 const volatile bool per_flow = false;
 const volatile bool per_proc = false;
 const volatile bool events_on = false;
@@ -39,6 +44,8 @@ const volatile __u16 eph_hi = 60999;
 const volatile __u64 min_ns = 0;
 const volatile bool metrics_on = false;		/* --listen, --textfile */
 const volatile bool metrics_pid = false;	/* --metrics-pids */
+
+#include "flow.bpf.h"
 
 /* Written by userspace to switch generations at interval reports. */
 volatile __u32 gen = 0;

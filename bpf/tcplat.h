@@ -3,6 +3,7 @@
 #define TCPLAT_H
 
 #include "flow.h"
+#include "loghist.h"
 
 /*
  * Latency histograms: 4 sub-bits, 16 buckets per power of two, so a
