@@ -9,12 +9,13 @@
 # from 1.3 to 3.0 us (1.8 to 2.3 paced, under the same load).
 #
 # Counts (measured, exact every run): sockperf's [Total Run] line counts
-# every message of the run, its warm-up period included, and sockperf
-# stops counting with its last message unanswered (SentMessages =
-# ReceivedMessages + 1).  Its reply may still be read before sockperf
-# exits (then tcplat counts a request more than ReceivedMessages) or not
-# (an incomplete request): requests + incomplete = SentMessages exactly,
-# and requests is ReceivedMessages or one more.  The bytes are the 14-byte
+# every message of the run, its warm-up period included.  When the run's
+# time is up, sockperf stops counting, its last message answered or not
+# (paced, both happen: SentMessages = ReceivedMessages, or one more).  An
+# unanswered one's reply may still be read before sockperf exits (then
+# tcplat counts a request more than ReceivedMessages) or not (an
+# incomplete request): requests + incomplete = SentMessages exactly, and
+# requests is ReceivedMessages or one more.  The bytes are the 14-byte
 # messages: bytes out = 14 x SentMessages, bytes in = 14 x tcplat's
 # requests.  sockperf's "Warmup stage (sending a few dummy messages)"
 # adds nothing on the connection beyond those counts (the bytes say so).
@@ -41,7 +42,12 @@ lk_need_cmd jq
 lk_need_cmd sockperf
 lk_need_bin tcplat
 lk_lab_up
-SECS=${TCPLAT_SOCKPERF_SECS:-3}
+# 3 s give well over the 1000 round trips asserted below, except under
+# qemu TCG (make vmtest), where sockperf received 1183 on 6.1 and 934 on
+# 6.12 in 3 s (311/s, with tcplat attached): 6 s there.
+SECS=3
+[ "${LK_TCG:-}" = 1 ] && SECS=6
+SECS=${TCPLAT_SOCKPERF_SECS:-$SECS}
 SRV_CPU=() CLI_CPU=()
 if [ "$(nproc)" -ge 2 ]; then SRV_CPU=(taskset -c 0) CLI_CPU=(taskset -c 1); fi
 PORT=$(lk_free_port "$LAB_S") || fail "no free port"
@@ -71,7 +77,8 @@ sent=$(field "[Total Run]" SentMessages) recv=$(field "[Total Run]" ReceivedMess
 [ -n "$sent" ] && [ -n "$recv" ] || fail "no [Total Run] counts in sockperf's output"
 assert_ge "$recv" 1000 "sockperf's received messages"
 assert_ge "$(jq .requests <<<"$t")" 1000 "tcplat requests"
-assert_eq "$((sent - recv))" 1 "sockperf: the last message unanswered"
+assert_le "$((sent - recv))" 1 "sockperf: at most the last message unanswered"
+assert_ge "$((sent - recv))" 0 "sockperf: no more answers than messages"
 assert_eq "$(jq '.requests + .incomplete' <<<"$t")" "$sent" "tcplat requests + incomplete = SentMessages (total run)"
 assert_ge "$(jq .requests <<<"$t")" "$recv" "tcplat requests >= ReceivedMessages"
 assert_le "$(jq .requests <<<"$t")" "$sent" "tcplat requests <= SentMessages"
