@@ -21,11 +21,13 @@ static __always_inline bool lk_comm_matches(const char *comm)
 	return true;
 }
 
-/* Does the current task pass -p, -t, -c and --cgroup? */
-static __always_inline bool lk_task_wanted(void)
+/*
+ * Does the current task, whose bpf_get_current_pid_tgid() the caller
+ * already has as @id, pass -p, -t, -c and --cgroup?  The verifier drops
+ * the checks rodata rules out.
+ */
+static __always_inline bool lk_task_wanted_id(__u64 id)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
 	if (lk_filter.tgid && (id >> 32) != lk_filter.tgid)
 		return false;
 	if (lk_filter.tid && (__u32)id != lk_filter.tid)
@@ -40,6 +42,12 @@ static __always_inline bool lk_task_wanted(void)
 			return false;
 	}
 	return true;
+}
+
+/* Does the current task pass -p, -t, -c and --cgroup? */
+static __always_inline bool lk_task_wanted(void)
+{
+	return lk_task_wanted_id(bpf_get_current_pid_tgid());
 }
 
 /* Inode of a socket's network namespace (what --netns resolves to). */

@@ -116,28 +116,6 @@ static __always_inline void drop(int what)
 	__sync_fetch_and_add(&drops[what], 1);
 }
 
-/*
- * -p, -t, -c and --cgroup (lk_task_wanted()'s checks) on the id the
- * caller already has; the verifier drops the checks rodata rules out.
- */
-static __always_inline bool task_wanted(__u64 id)
-{
-	if (lk_filter.tgid && (id >> 32) != lk_filter.tgid)
-		return false;
-	if (lk_filter.tid && (__u32)id != lk_filter.tid)
-		return false;
-	if (lk_filter.cgroup_id && bpf_get_current_cgroup_id() != lk_filter.cgroup_id)
-		return false;
-	if (lk_filter.comm[0]) {
-		char comm[16];
-
-		bpf_get_current_comm(comm, sizeof(comm));
-		if (!lk_comm_matches(comm))
-			return false;
-	}
-	return true;
-}
-
 static __always_inline struct sl_stats *proc_row(__u32 tgid, __u32 g)
 {
 	struct sl_proc_key key = { .tgid = tgid, .gen = g };
@@ -246,7 +224,7 @@ static __always_inline int on_enter(__u64 regs, long nr)
 	/* nr -1: a syscall a tracer or seccomp skipped. */
 	slot = (__u64)nr < SL_MAX_NR ? slot_of[nr] : SL_NONE;
 	id = bpf_get_current_pid_tgid();
-	if (!task_wanted(id))
+	if (!lk_task_wanted_id(id))
 		return 0;
 	tid = id;
 	if (slot & SL_NORETURN && slot != SL_NONE) {
