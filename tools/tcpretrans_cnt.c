@@ -13,6 +13,7 @@
 #include "latkit.h"
 #include "tcpretrans_cnt.h"
 #include "tcpretrans_cnt.skel.h"
+#include "tcpretrans_cnt/metrics.h"
 
 const char *argp_program_version = "tcpretrans_cnt (latkit) 0.1";
 const char *argp_program_bug_address = "see README.md";
@@ -615,7 +616,7 @@ int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
 		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
-			       LK_OPT_OUTPUT), { 0 },
+			       LK_OPT_OUTPUT | LK_OPT_METRICS), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
@@ -628,6 +629,10 @@ int main(int argc, char **argv)
 	err = lk_argp_parse(&argp, argc, argv);
 	if (err)
 		return 1;
+	if (lk_opts.metrics_pids) {
+		lk_err("--metrics-pids: tcpretrans_cnt has no per-process metrics");
+		return 2;
+	}
 	lk_out_init(lk_opts.json, NULL);
 	if (lk_bpf_init(false) || lk_opts_finish())
 		return 1;
@@ -645,6 +650,9 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	c.start_ns = lk_now_ns();
+	err = tcpretrans_cnt_metrics_start(c.skel);
+	if (err)
+		goto cleanup;
 	lk_info("counting; Ctrl-C to stop");
 	lk_signals_init();
 	if (env.events && lk_opts.timestamp)
@@ -657,6 +665,7 @@ int main(int argc, char **argv)
 	}
 	err = lk_run(rb, report, &c);
 cleanup:
+	tcpretrans_cnt_metrics_stop();
 	ring_buffer__free(rb);
 	tcpretrans_cnt_bpf__destroy(c.skel);
 	free(c.closed.v);
