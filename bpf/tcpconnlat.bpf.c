@@ -21,18 +21,13 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "common.bpf.h"
+#include "flow.bpf.h"
 #include "tcpconnlat.h"
 
-#define AF_INET		2
-#define AF_INET6	10
 #define ECONNRESET	104
 #define ETIMEDOUT	110
 #define ECONNREFUSED	111
 
-const volatile unsigned char f_family;	/* 0, 4 or 6 */
-const volatile unsigned short f_lport;
-const volatile unsigned short f_rport;
 const volatile bool per_flow;
 const volatile bool per_proc;
 const volatile bool emit_events;
@@ -99,41 +94,17 @@ static __always_inline struct cl_totals *totals_cpu(void)
 }
 
 /*
- * Request socks start with a sock_common too.  A full socket that reached
- * TCP_CLOSE gave its port back (skc_num 0) before the tracepoint; inet_sport
- * still has it.  A dual-stack socket talking IPv4 is IPv4.
+ * A handshake's flow: its ends (the flow model, flow.bpf.h) and netns.
+ * Request socks start with a sock_common too: @full says whether @skc is
+ * a full socket.
  */
-static __always_inline bool flow_of(const struct sock_common *skc, struct cl_flow *f, bool full)
+static __always_inline bool flow_of(const struct sock_common *skc, struct cl_flow *f,
+				    bool full, bool typed)
 {
-	__u16 family = BPF_CORE_READ(skc, skc_family);
-
 	f->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
-	f->lport = BPF_CORE_READ(skc, skc_num);
-	if (!f->lport && full)
-		f->lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)skc, inet_sport));
-	f->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
-	if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(&f->laddr, skc, skc_v6_rcv_saddr.in6_u.u6_addr32);
-		BPF_CORE_READ_INTO(&f->raddr, skc, skc_v6_daddr.in6_u.u6_addr32);
-		if (f->raddr[0] || f->raddr[1] || f->raddr[2] != bpf_htonl(0xffff)) {
-			f->family = 6;
-			return true;
-		}
-		__builtin_memset(f->laddr, 0, sizeof(f->laddr));
-		__builtin_memset(f->raddr, 0, sizeof(f->raddr));
-	} else if (family != AF_INET) {
-		return false;
-	}
-	f->family = 4;
-	f->laddr[0] = BPF_CORE_READ(skc, skc_rcv_saddr);
-	f->raddr[0] = BPF_CORE_READ(skc, skc_daddr);
-	return true;
-}
-
-static __always_inline bool flow_wanted(const struct cl_flow *f)
-{
-	return (!f_family || f->family == f_family) && (!f_lport || f->lport == f_lport) &&
-	       (!f_rport || f->rport == f_rport);
+	if (full)
+		return lk_flow_from_sk((const struct sock *)skc, &f->ends, typed);
+	return lk_flow_from_skc(skc, &f->ends, typed);
 }
 
 static __always_inline bool owner_wanted(const struct cl_owner *o)
@@ -154,12 +125,16 @@ static __always_inline void current_owner(struct cl_owner *o)
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 }
 
-static __always_inline void port_of(const struct sock *sk, struct cl_port *p)
+/* A listener's (netns, port), for the owner of what it accepts. */
+static __always_inline bool port_of(const struct sock *sk, struct cl_port *p, bool typed)
 {
+	struct lk_flow f = {};
+
 	p->netns = lk_sk_netns(sk);
-	p->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	if (!p->lport)
-		p->lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+	if (!lk_flow_from_sk(sk, &f, typed))
+		return false;
+	p->lport = f.lport;
+	return true;
 }
 
 static __always_inline int cause_of(const struct sock *sk)
@@ -175,8 +150,15 @@ static __always_inline int cause_of(const struct sock *sk)
 	return CL_OTHER;
 }
 
-static __always_inline void add_row(const struct cl_key *k, __u64 lat, bool measured, int cause,
-				    __u32 rtx, struct cl_totals *t)
+#define CL_OPEN_MEASURED	-1
+#define CL_OPEN_UNMEASURED	-2
+
+/*
+ * @how: CL_OPEN_MEASURED, CL_OPEN_UNMEASURED or the cause of a failure.
+ * A function of its own: inlined three times its keys took too much stack.
+ */
+static __noinline void add_row(const struct cl_key *k, __u64 lat, int how, __u32 rtx,
+			       struct cl_totals *t)
 {
 	struct cl_stats zero = {}, *s;
 	struct cl_hkey hk = {};
@@ -188,12 +170,12 @@ static __always_inline void add_row(const struct cl_key *k, __u64 lat, bool meas
 		return;
 	}
 	add(&s->retrans, rtx);
-	if (cause >= 0 && cause < CL_NCAUSES) {
-		add(&s->fail[cause], 1);
+	if (how >= 0 && how < CL_NCAUSES) {
+		add(&s->fail[how], 1);
 		return;
 	}
 	add(&s->opens, 1);
-	if (!measured)
+	if (how != CL_OPEN_MEASURED)
 		return;
 	add(&s->measured, 1);
 	add(&s->sum_ns, lat);
@@ -216,18 +198,22 @@ static __always_inline void finish(int dir, const struct cl_flow *f, const struc
 				   struct cl_totals *t)
 {
 	struct cl_key k = { .what = CL_TOTAL, .dir = dir };
+	int how = cause >= 0 ? cause : measured ? CL_OPEN_MEASURED : CL_OPEN_UNMEASURED;
 	struct cl_event *e;
 
-	if (!measured && cause < 0)
+	if (how == CL_OPEN_UNMEASURED)
 		add(&t->unmeasured, 1);
-	add_row(&k, lat, measured, cause, rtx, t);
+	add_row(&k, lat, how, rtx, t);
 	if (per_flow) {
 		k.what = CL_FLOW;
-		k.family = f->family;
-		k.port = dir == CL_ACTIVE ? f->rport : f->lport;
 		k.netns = f->netns;
-		__builtin_memcpy(k.addr, f->raddr, sizeof(k.addr));
-		add_row(&k, lat, measured, cause, rtx, t);
+		k.ep.family = f->ends.family;
+		__builtin_memcpy(k.ep.raddr, f->ends.raddr, sizeof(k.ep.raddr));
+		if (dir == CL_ACTIVE)
+			k.ep.rport = f->ends.rport;
+		else
+			k.ep.lport = f->ends.lport;
+		add_row(&k, lat, how, rtx, t);
 	}
 	if (per_proc) {
 		struct cl_key p = { .what = CL_PROC, .dir = dir };
@@ -236,7 +222,7 @@ static __always_inline void finish(int dir, const struct cl_flow *f, const struc
 			p.tgid = o->tgid;
 			__builtin_memcpy(p.comm, o->comm, sizeof(p.comm));
 		}
-		add_row(&p, lat, measured, cause, rtx, t);
+		add_row(&p, lat, how, rtx, t);
 	}
 	if (!emit_events)
 		return;
@@ -247,7 +233,7 @@ static __always_inline void finish(int dir, const struct cl_flow *f, const struc
 	}
 	e->ts_ns = bpf_ktime_get_ns();
 	e->lat_ns = measured ? lat : 0;
-	e->flow = *f;
+	e->flow = f->ends;
 	if (o)
 		e->owner = *o;
 	else
@@ -270,13 +256,13 @@ static __always_inline __u32 syn_rtx(const struct sock *sk, struct cl_sock *s, s
 }
 
 static __always_inline int active_done(const struct sock *sk, struct cl_sock *s, int newstate,
-				       struct cl_totals *t)
+				       struct cl_totals *t, bool typed)
 {
 	__u64 skaddr = (__u64)sk;
 	struct cl_flow f = {};
 	__u32 rtx;
 
-	if (flow_of((const void *)sk, &f, true) && flow_wanted(&f)) {
+	if (flow_of(&sk->__sk_common, &f, true, typed) && lk_flow_wanted(&f.ends)) {
 		rtx = syn_rtx(sk, s, t);
 		finish(CL_ACTIVE, &f, &s->owner, bpf_ktime_get_ns() - s->start_ns, true,
 		       newstate == TCP_ESTABLISHED ? -1 : cause_of(sk), rtx, t);
@@ -285,7 +271,8 @@ static __always_inline int active_done(const struct sock *sk, struct cl_sock *s,
 	return 0;
 }
 
-static __always_inline int passive_done(const struct sock *sk, int newstate, struct cl_totals *t)
+static __always_inline int passive_done(const struct sock *sk, int newstate, struct cl_totals *t,
+					bool typed)
 {
 	const struct tcp_sock *tp = (const void *)sk;
 	struct cl_flow f = {};
@@ -295,9 +282,12 @@ static __always_inline int passive_done(const struct sock *sk, int newstate, str
 	__u32 rtx, srtt;
 	bool measured = false;
 
-	port_of(sk, &p);
+	if (!flow_of(&sk->__sk_common, &f, true, typed) || !lk_flow_wanted(&f.ends))
+		return 0;
+	p.netns = f.netns;
+	p.lport = f.ends.lport;
 	o = bpf_map_lookup_elem(&listeners, &p);
-	if (!owner_wanted(o) || !flow_of((const void *)sk, &f, true) || !flow_wanted(&f))
+	if (!owner_wanted(o))
 		return 0;
 	/* A child starts with its request's num_retrans. */
 	rtx = BPF_CORE_READ(tp, total_retrans);
@@ -316,7 +306,8 @@ static __always_inline int passive_done(const struct sock *sk, int newstate, str
 	return 0;
 }
 
-static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate,
+				    bool typed)
 {
 	struct cl_port p = {};
 	struct cl_owner *o;
@@ -340,12 +331,13 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		struct cl_owner n = {};
 
 		current_owner(&n);
-		port_of(sk, &p);
-		bpf_map_update_elem(&listeners, &p, &n, BPF_ANY);
+		if (port_of(sk, &p, typed))
+			bpf_map_update_elem(&listeners, &p, &n, BPF_ANY);
 		return 0;
 	}
 	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
-		port_of(sk, &p);
+		if (!port_of(sk, &p, typed))
+			return 0;
 		o = bpf_map_lookup_elem(&listeners, &p);
 		if (o && o->tgid == bpf_get_current_pid_tgid() >> 32)
 			bpf_map_delete_elem(&listeners, &p);
@@ -361,16 +353,15 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	/* Simultaneous open goes SYN_SENT -> SYN_RECV -> ESTABLISHED: still active. */
 	s = bpf_map_lookup_elem(&socks, &skaddr);
 	if (s)
-		return active_done(sk, s, newstate, t);
+		return active_done(sk, s, newstate, t, typed);
 	if (oldstate == TCP_SYN_RECV)
-		return passive_done(sk, newstate, t);
+		return passive_done(sk, newstate, t, typed);
 	return 0;
 }
 
-static __always_inline int on_retrans(const struct sock *sk)
+static __always_inline int on_retrans(const struct sock *sk, bool typed)
 {
 	__u64 skaddr = (__u64)sk;
-	struct cl_flow f = {};
 	struct cl_totals *t;
 	struct cl_sock *s;
 
@@ -378,12 +369,13 @@ static __always_inline int on_retrans(const struct sock *sk)
 		return 0;
 	s = bpf_map_lookup_elem(&socks, &skaddr);
 	t = totals_cpu();
-	if (s && t && flow_of((const void *)sk, &f, true) && flow_wanted(&f))
+	if (s && t && lk_sk_wanted(sk, typed))
 		syn_rtx(sk, s, t);
 	return 0;
 }
 
-static __always_inline int on_synack(const struct sock *sk, const struct request_sock *req)
+static __always_inline int on_synack(const struct sock *sk, const struct request_sock *req,
+				     bool typed)
 {
 	struct cl_flow f = {};
 	struct cl_port p = {};
@@ -392,10 +384,12 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 
 	if (!lk_netns_wanted(sk))
 		return 0;
-	port_of(sk, &p);
-	if (!owner_wanted(bpf_map_lookup_elem(&listeners, &p)))
+	/* The request's local port is its listener's. */
+	if (!flow_of(&req->__req_common, &f, false, typed) || !lk_flow_wanted(&f.ends))
 		return 0;
-	if (!flow_of((const void *)req, &f, false) || !flow_wanted(&f))
+	p.netns = f.netns;
+	p.lport = f.ends.lport;
+	if (!owner_wanted(bpf_map_lookup_elem(&listeners, &p)))
 		return 0;
 	t = totals_cpu();
 	if (t)
@@ -408,38 +402,38 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(state_btf, const struct sock *sk, int oldstate, int newstate)
 {
-	return on_state(sk, oldstate, newstate);
+	return on_state(sk, oldstate, newstate, true);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(state_raw, const struct sock *sk, int oldstate, int newstate)
 {
-	return on_state(sk, oldstate, newstate);
+	return on_state(sk, oldstate, newstate, false);
 }
 
 /* Only the socket: the err argument (6.18) is not needed. */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(retrans_btf, const struct sock *sk)
 {
-	return on_retrans(sk);
+	return on_retrans(sk, true);
 }
 
 SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(retrans_raw, const struct sock *sk)
 {
-	return on_retrans(sk);
+	return on_retrans(sk, false);
 }
 
 SEC("tp_btf/tcp_retransmit_synack")
 int BPF_PROG(synack_btf, const struct sock *sk, const struct request_sock *req)
 {
-	return on_synack(sk, req);
+	return on_synack(sk, req, true);
 }
 
 SEC("raw_tp/tcp_retransmit_synack")
 int BPF_PROG(synack_raw, const struct sock *sk, const struct request_sock *req)
 {
-	return on_synack(sk, req);
+	return on_synack(sk, req, false);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -2,6 +2,8 @@
 #ifndef TCPCONNLAT_H
 #define TCPCONNLAT_H
 
+#include "flow.h"
+
 /* Direction of an open: connect() (active) or accepted (passive). */
 enum cl_dir {
 	CL_ACTIVE,
@@ -25,14 +27,18 @@ enum cl_what {
 	CL_PROC,	/* the owning process */
 };
 
+/*
+ * A row.  CL_FLOW: ep holds the family, the remote address and the
+ * server's port in its own place (rport of an active open, lport of a
+ * passive one); the local address and the client's port are zero, so
+ * that the clients of one service share a row.
+ */
 struct cl_key {
 	unsigned char what;		/* enum cl_what */
 	unsigned char dir;		/* enum cl_dir */
-	unsigned short family;		/* CL_FLOW: 4 or 6 */
-	unsigned short port;		/* CL_FLOW: remote port (active), local port (passive) */
 	unsigned short pad;
 	unsigned int netns;		/* CL_FLOW */
-	unsigned int addr[4];		/* CL_FLOW: remote address */
+	struct lk_flow ep;		/* CL_FLOW */
 	unsigned int tgid;		/* CL_PROC (0: owner unknown) */
 	char comm[16];			/* CL_PROC */
 };
@@ -81,15 +87,10 @@ struct cl_sock {
 	struct cl_owner owner;
 };
 
-/* A flow: a handshake's (netns, 4-tuple), as the request and its child share it. */
+/* A handshake, as the request and its child share it: its ends and netns. */
 struct cl_flow {
+	struct lk_flow ends;
 	unsigned int netns;
-	unsigned short family;
-	unsigned short lport;
-	unsigned short rport;
-	unsigned short pad;
-	unsigned int laddr[4];
-	unsigned int raddr[4];
 };
 
 /* A listening port, for the owner of what it accepts. */
@@ -103,7 +104,7 @@ struct cl_port {
 struct cl_event {
 	unsigned long long ts_ns;
 	unsigned long long lat_ns;	/* 0: not measured */
-	struct cl_flow flow;
+	struct lk_flow flow;
 	struct cl_owner owner;
 	unsigned int retrans;
 	unsigned char dir;

@@ -4,7 +4,6 @@
  * failures by cause and SYN/SYN-ACK retransmissions, from tracepoints.
  */
 #include <argp.h>
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -198,22 +197,37 @@ static void print_stats(const struct row *r)
 	lk_print_dist(&d, 1000, "_us");
 }
 
+/*
+ * A -F row's remote address and server port: text "ADDR:PORT" (the
+ * flow model's end, with the server's port); JSON the row's flow (its
+ * local address unspecified, the client's port 0) and "port".
+ */
+static void print_endpoint(const struct cl_key *k)
+{
+	struct lk_flow shown = k->ep;
+	char ep[64];		/* "[" INET6_ADDRSTRLEN "]:65535" */
+	uint16_t port = k->dir == CL_ACTIVE ? k->ep.rport : k->ep.lport;
+
+	lk_print_u64(LK_JSON, "netns", NULL, k->netns);
+	if (lk_out_json()) {
+		lk_print_flow(&k->ep);
+	} else {
+		shown.rport = port;
+		lk_flow_end(&shown, false, ep, sizeof(ep));
+		lk_printf("%-*s ", LK_FLOW_W, ep);
+	}
+	lk_print_u64(LK_JSON, "port", NULL, port);
+}
+
 static void print_row(const struct row *r)
 {
-	char a[INET6_ADDRSTRLEN], ep[INET6_ADDRSTRLEN + 8];
 
 	lk_open_record(r->k.what == CL_FLOW ? "flow" : "process");
 	if (lk_opts.timestamp && lk_out_json())
 		lk_print_time();
 	lk_print_str(LK_ANY, "dir", "%-7s ", dirs[r->k.dir % CL_NDIRS]);
 	if (r->k.what == CL_FLOW) {
-		inet_ntop(r->k.family == 4 ? AF_INET : AF_INET6, r->k.addr, a, sizeof(a));
-		snprintf(ep, sizeof(ep), r->k.family == 4 ? "%s:%u" : "[%s]:%u", a, r->k.port);
-		lk_print_str(LK_TEXT, NULL, "%-45s ", ep);
-		lk_print_u64(LK_JSON, "netns", NULL, r->k.netns);
-		lk_print_u64(LK_JSON, "family", NULL, r->k.family);
-		lk_print_str(LK_JSON, "raddr", NULL, a);
-		lk_print_u64(LK_JSON, "port", NULL, r->k.port);
+		print_endpoint(&r->k);
 	} else if (r->k.tgid) {
 		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", r->k.tgid);
 		lk_print_str(LK_ANY, "comm", "%-15.15s ", r->k.comm);
@@ -235,8 +249,10 @@ static void print_rows(struct ctx *c, int what)
 		all += c->v[i].k.what == what;
 	if (!all)
 		return;
-	print_header(what == CL_FLOW ? "REMOTE (server port)                          " :
-				       "PID     COMM            ");
+	if (what == CL_FLOW)
+		print_header("REMOTE (server port)   ");
+	else
+		print_header("PID     COMM            ");
 	for (i = 0; i < c->n; i++) {
 		if (c->v[i].k.what != what || (env.top && shown >= (size_t)env.top))
 			continue;
@@ -303,9 +319,6 @@ static int handle_event(void *p, void *data, size_t size)
 {
 	const struct cl_event *e = data;
 	struct ctx *c = p;
-	char a[INET6_ADDRSTRLEN], l[INET6_ADDRSTRLEN + 8], r[INET6_ADDRSTRLEN + 8];
-	int af = e->flow.family == 4 ? AF_INET : AF_INET6;
-	const char *fmt = af == AF_INET ? "%s:%u" : "[%s]:%u";
 
 	if (size < sizeof(*e))
 		return 0;
@@ -316,15 +329,7 @@ static int handle_event(void *p, void *data, size_t size)
 	lk_print_str(LK_ANY, "dir", "%-7s ", dirs[e->dir % CL_NDIRS]);
 	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", e->owner.tgid);
 	lk_print_str(LK_ANY, "comm", "%-15.15s ", e->owner.tgid ? e->owner.comm : "-");
-	inet_ntop(af, e->flow.laddr, a, sizeof(a));
-	snprintf(l, sizeof(l), fmt, a, e->flow.lport);
-	lk_print_str(LK_JSON, "laddr", NULL, a);
-	lk_print_u64(LK_JSON, "lport", NULL, e->flow.lport);
-	inet_ntop(af, e->flow.raddr, a, sizeof(a));
-	snprintf(r, sizeof(r), fmt, a, e->flow.rport);
-	lk_print_str(LK_JSON, "raddr", NULL, a);
-	lk_print_u64(LK_JSON, "rport", NULL, e->flow.rport);
-	lk_printf("%-45s %-45s ", l, r);
+	lk_print_flow(&e->flow);
 	if (e->lat_ns)
 		lk_print_float(LK_ANY, "lat_us", "%12.1f ", e->lat_ns / 1e3);
 	else
@@ -341,8 +346,9 @@ static void print_events_header(void)
 {
 	if (lk_opts.timestamp)
 		lk_printf("%-8s ", "TIME");
-	lk_printf("%-10s %-7s %-7s %-15s %-45s %-45s %12s %7s %s\n", "TIME(s)", "DIR", "PID",
-		  "COMM", "LOCAL", "REMOTE", "LAT_us", "RETRANS", "RESULT");
+	lk_printf("%-10s %-7s %-7s %-15s ", "TIME(s)", "DIR", "PID", "COMM");
+	lk_print_flow_header();
+	lk_printf("%12s %7s %s\n", "LAT_us", "RETRANS", "RESULT");
 }
 
 /* --- end of output format -------------------------------------------- */
@@ -406,9 +412,6 @@ static int setup(struct tcpconnlat_bpf *s)
 	if (choose_hooks(s))
 		return -1;
 	s->rodata->lk_filter = lk_filter_from_opts();
-	s->rodata->f_family = lk_opts.family;
-	s->rodata->f_lport = lk_opts.lport;
-	s->rodata->f_rport = lk_opts.rport;
 	s->rodata->per_flow = env.per_flow;
 	s->rodata->per_proc = env.per_proc;
 	s->rodata->emit_events = env.events;
@@ -430,7 +433,8 @@ static int setup(struct tcpconnlat_bpf *s)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
+			       LK_OPT_OUTPUT), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
