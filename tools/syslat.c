@@ -17,6 +17,7 @@
 #include "syscalls.h"
 #include "syslat.h"
 #include "syslat.skel.h"
+#include "syslat/metrics.h"
 
 const char *argp_program_version = "syslat (latkit) 0.1";
 const char *argp_program_bug_address = "see README.md";
@@ -306,8 +307,11 @@ static int read_syscall_rows(struct ctx *c, unsigned int g)
 			continue;
 		}
 		r->key = slot_nr[slot];
-		if (c->double_buffer)
+		if (c->double_buffer) {
+			/* Cleared: the metrics keep it. */
+			syslat_metrics_fold_row(slot, &r->s);
 			bpf_map_update_elem(fd, &idx, zero, BPF_ANY);
+		}
 	}
 out:
 	free(buf);
@@ -397,6 +401,8 @@ static int read_errs(struct ctx *c, unsigned int g)
 		for (j = 0; j < ncpus; j++)
 			e->n += vals[j];
 		c->nerrs++;
+		if (!env.per_process)
+			syslat_metrics_fold_err(e->row, e->err, e->n);
 		bpf_map_delete_elem(fd, &mine[i]);
 	}
 	free(mine);
@@ -745,7 +751,7 @@ static int setup(struct syslat_bpf *skel, enum lk_method m, bool dbl)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT | LK_OPT_METRICS), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc,
@@ -764,6 +770,14 @@ int main(int argc, char **argv)
 	err = lk_argp_parse(&argp, argc, argv);
 	if (err)
 		return 1;
+	if (lk_opts.metrics_pids) {
+		lk_err("--metrics-pids: syslat has no per-process metrics");
+		return 2;
+	}
+	if (env.per_process && (lk_opts.listen || lk_opts.textfile)) {
+		lk_err("-P: no metrics per process (--listen, --textfile count per syscall)");
+		return 2;
+	}
 	lk_out_init(lk_opts.json, NULL);
 	if (lk_bpf_init(false) || lk_opts_finish())
 		return 1;
@@ -799,10 +813,14 @@ int main(int argc, char **argv)
 		lk_err_bpf("attach to raw_syscalls:sys_enter/sys_exit", err);
 		goto cleanup;
 	}
+	err = syslat_metrics_start(c.skel, slot_nr, nslots, c.double_buffer ? 2 : 1, env.errnos);
+	if (err)
+		goto cleanup;
 	lk_info("tracing %u syscalls; Ctrl-C to end", nslots);
 	lk_signals_init();
 	err = lk_run(rb, report, &c);
 cleanup:
+	lk_metrics_stop();
 	ring_buffer__free(rb);
 	syslat_bpf__destroy(c.skel);
 	free(c.rows);
