@@ -5,8 +5,8 @@
 # reports after it exits, its last response counted at the close), the
 # bytes match, and p50 is at least the 5 ms sleep and close to it.
 # tcpreq's own figure is its service time, from its read to its reply:
-# that is tcplat --from-read's clock (a second tcplat), whose p50 and p99
-# must be within 10% (or 20 us) of it.  The default clock adds the time
+# that is tcplat --from-read's clock (a second tcplat), whose p50 must be
+# within 10% (or 20 us) of it and whose p99 no more than that above it.  The default clock adds the time
 # from the request's arrival to its read: never less than --from-read's
 # (on a loaded machine its tail is the server waiting for a CPU).  A
 # third tcplat with -P shows one process row with the same count.
@@ -53,7 +53,13 @@ lim=$(jq -n "[5750, 1.25 * $(jq .p50_us <<<"$s")] | max")
 assert_le "$(jq .p50_us <<<"$t")" "$lim" "p50 (us) close to the 5 ms sleep"
 assert_eq "$(jq .requests <<<"$r")" "$(jq .requests <<<"$s")" "--from-read requests"
 assert_near "$(jq .p50_us <<<"$r")" "$(jq .p50_us <<<"$s")" 10 20 "--from-read p50 vs tcpreq's service time"
-assert_near "$(jq .p99_us <<<"$r")" "$(jq .p99_us <<<"$s")" 10 20 "--from-read p99 vs tcpreq's service time"
+# p99: tcpreq's clock starts when its epoll_wait returns, before the
+# read that tcplat --from-read starts at; under other load the server's
+# wait for a CPU between the two is in tcpreq's tail alone (seen: 8528 us
+# against 6226, 5 requests of 400): never above tcpreq's, at least the
+# sleep.
+assert_le "$(jq .p99_us <<<"$r")" "$(jq ".p99_us * 1.1 + 20" <<<"$s")" "--from-read p99 <= tcpreq's service time + 10%"
+assert_ge "$(jq .p99_us <<<"$r")" 5000 "--from-read p99 at least the 5 ms sleep"
 assert_ge "$(jq .p50_us <<<"$t")" "$(jq .p50_us <<<"$r")" "p50: arrival clock >= read clock"
 assert_ge "$(jq .p99_us <<<"$t")" "$(jq .p99_us <<<"$r")" "p99: arrival clock >= read clock"
 assert_eq "$(jq .incomplete <<<"$t")" 0 "incomplete requests"
