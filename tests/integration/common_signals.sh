@@ -57,8 +57,11 @@ stop_and_check() {
 lo_filters() { tc filter show dev lo ingress; tc filter show dev lo egress; }
 before=$(lo_filters)
 n=0
-for name in cpuusage syslat tcpconnlat tcplat tcpretrans_cnt tcstamp; do
-	[ -x "$OUTPUT/$name" ] || continue
+# Every tracing tool: every tools/*.c that runs lk_run.
+tracers=$(grep -l 'lk_run(' "$LK_TOP"/tools/*.c | xargs -n1 basename | sed 's/\.c$//')
+[ -n "$tracers" ] || fail "no tool calls lk_run"
+for name in $tracers; do
+	lk_need_bin "$name"
 	args=(-j)
 	[ $name = tcstamp ] && args+=(-I lo)
 	f=$LK_TMP/$name.INT
