@@ -18,6 +18,7 @@
 #include "tc.h"
 #include "tcstamp.h"
 #include "tcstamp.skel.h"
+#include "tcstamp/metrics.h"
 
 const char *argp_program_version = "tcstamp (latkit) 0.1";
 const char *argp_program_bug_address = "see README.md";
@@ -508,6 +509,8 @@ static int report(void *p, bool final)
 	c->nrows = 0;
 	lk_map_foreach(bpf_map__fd(c->skel->maps.stats), sizeof(struct ts_stats_key),
 		       sizeof(struct ts_stats), false, TS_MAX_STATS, true, collect, c);
+	/* Before read_flows() deletes idle flows. */
+	tcstamp_metrics_fold();
 	read_flows(c);
 	qsort(c->rows, c->nrows, sizeof(*c->rows), cmp_rows);
 	if (read_totals(c->skel, &now))
@@ -597,12 +600,14 @@ static void set_rodata(struct tcstamp_bpf *skel)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR | LK_OPT_OUTPUT), { 0 },
+		lk_common_argp(LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR | LK_OPT_OUTPUT |
+			       LK_OPT_METRICS), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
 	};
 	struct ring_buffer *rb = NULL;
+	char iface[TS_SIDES][64];
 	struct ctx c = {};
 	int err, i;
 
@@ -611,6 +616,10 @@ int main(int argc, char **argv)
 	err = lk_argp_parse(&argp, argc, argv);
 	if (err)
 		return 1;
+	if (lk_opts.metrics_pids) {
+		lk_err("--metrics-pids: tcstamp has no per-process metrics");
+		return 2;
+	}
 	lk_out_init(lk_opts.json, NULL);
 	if (lk_bpf_init(true) || lk_opts_finish())
 		return 1;
@@ -621,6 +630,14 @@ int main(int argc, char **argv)
 		if (resolve_side(&env.sides[i]))
 			return 1;
 	make_labels();
+	/* The metrics' interface labels: the text labels, unpadded. */
+	for (i = 0; i < env.nsides; i++) {
+		char *e;
+
+		snprintf(iface[i], sizeof(iface[i]), "%s", env.sides[i].label);
+		for (e = iface[i] + strlen(iface[i]); e > iface[i] && e[-1] == ' '; e--)
+			e[-1] = 0;
+	}
 	c.rows = calloc(MAX_ROWS, sizeof(*c.rows));
 	c.prev = calloc(TS_MAX_FLOWS, sizeof(*c.prev));
 	c.cur = calloc(TS_MAX_FLOWS, sizeof(*c.cur));
@@ -657,6 +674,9 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	c.start_ns = lk_now_ns();
+	err = tcstamp_metrics_start(c.skel, iface, env.nsides);
+	if (err)
+		goto cleanup;
 	lk_signals_init();
 	if (env.events) {
 		lk_printf("%-10s %-*s ", "TIME(s)", env.label_w, "IFACE");
@@ -665,6 +685,7 @@ int main(int argc, char **argv)
 	}
 	err = lk_run(rb, report, &c);
 cleanup:
+	lk_metrics_stop();
 	for (i = 0; i < env.nsides; i++)
 		detach_side(&env.sides[i]);
 	ring_buffer__free(rb);
