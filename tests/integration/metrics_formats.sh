@@ -1,5 +1,6 @@
 #!/bin/bash
-# The expositions of tcplat and cpuusage in both formats: promtool check
+# The expositions of tcplat, cpuusage, syslat, tcpretrans_cnt and tcstamp
+# in both formats: promtool check
 # metrics passes on the Prometheus text (0.0.4); the OpenMetrics one
 # (asked for by Accept) has the content type, # TYPE/# UNIT/# HELP before
 # its samples, counters' samples in _total and # EOF last.  Against
@@ -102,3 +103,51 @@ assert_ge "$sum" "$(awk -v a="$t0" -v b="$t1" -v n="$ncpu" 'BEGIN { print 1.9 * 
 assert_le "$sum" "$(awk -v a="$t0" -v b="$t1" -v n="$ncpu" 'BEGIN { print (b - a) / 1e9 * n + 30 * n }')" "cpuusage: CPU seconds bounded"
 assert_ge "$(grep -c '^latkit_task_cpu_seconds_total' "$LK_TMP/cpuusage.prom")" 2 "cpuusage: command rows"
 grep -q '^latkit_task_cpu_seconds_total{comm="other"}' "$LK_TMP/cpuusage.prom" || fail "cpuusage: no other row"
+
+# syslat, tcpretrans_cnt, tcstamp: both formats of each, with samples in
+# the families the man pages promise.
+lk_need_bin syslat
+lk_need_bin tcpretrans_cnt
+lk_need_bin tcstamp
+MP=$(lk_free_port) || fail "no free port"
+timeout -s INT 120 "$OUTPUT/syslat" -v -e -i 1 --listen "127.0.0.1:$MP" \
+	>"$LK_TMP/syslat.out" 2>"$LK_TMP/syslat.err" &
+SP=$!; LK_PIDS+=($SP)
+lk_wait_lines 30 "$LK_TMP/syslat.err" tracing || { cat "$LK_TMP/syslat.err"; fail "syslat did not start"; }
+ls /nonexistent-latkit-$$ >/dev/null 2>&1
+sleep 1.5
+check syslat "http://127.0.0.1:$MP/metrics"
+kill -INT "$SP"; wait "$SP" || fail "syslat failed"
+for f in latkit_syscalls_total latkit_syscall_failures_total latkit_syscall_errors_total \
+	latkit_syscall_duration_seconds_bucket; do
+	grep -q "^$f{" "$LK_TMP/syslat.prom" || fail "syslat: no $f"
+done
+ok "syslat: its families"
+
+MP=$(lk_free_port) || fail "no free port"
+timeout -s INT 120 "$OUTPUT/tcpretrans_cnt" -v --netns "$LAB_C" --listen "127.0.0.1:$MP" \
+	>"$LK_TMP/rt.out" 2>"$LK_TMP/rt.err" &
+RP=$!; LK_PIDS+=($RP)
+lk_wait_lines 30 "$LK_TMP/rt.err" counting || { cat "$LK_TMP/rt.err"; fail "tcpretrans_cnt did not start"; }
+check tcpretrans_cnt "http://127.0.0.1:$MP/metrics"
+kill -INT "$RP"; wait "$RP" || fail "tcpretrans_cnt failed"
+assert_eq "$(grep -c '^latkit_tcp_retransmitted_segments_total{kind=' "$LK_TMP/tcpretrans_cnt.prom")" 7 \
+	"tcpretrans_cnt: a series per kind"
+grep -q '^latkit_tcp_kernel_retransmitted_segments_total ' "$LK_TMP/tcpretrans_cnt.prom" ||
+	fail "tcpretrans_cnt: no kernel RetransSegs"
+
+MP=$(lk_free_port) || fail "no free port"
+timeout -s INT 120 "$OUTPUT/tcstamp" -v -I veth0 --netns "$LAB_C" --listen "127.0.0.1:$MP" \
+	>"$LK_TMP/ts.out" 2>"$LK_TMP/ts.err" &
+XP=$!; LK_PIDS+=($XP)
+lk_wait_for 20 grep -q "attached to" "$LK_TMP/ts.err" || { cat "$LK_TMP/ts.err"; fail "tcstamp did not start"; }
+ip netns exec "$LAB_C" "$T" client --nodelay --requests 100 "$LAB_S_IP:$PORT" >/dev/null ||
+	fail "tcpreq client failed"
+# A snapshot is up to 0.25 s old: wait for one made after the client.
+has_rtt() { curl -s "http://127.0.0.1:$MP/metrics" | grep -q "^latkit_tc_rtt_seconds_count{interface=\"veth0\",remote=\"$LAB_S_IP\"} [1-9]"; }
+lk_wait_for 5 has_rtt || { curl -s "http://127.0.0.1:$MP/metrics" | grep -v _bucket; cat "$LK_TMP/ts.err"; fail "tcstamp: no RTT samples for the server"; }
+check tcstamp "http://127.0.0.1:$MP/metrics"
+kill -INT "$XP"; wait "$XP" || fail "tcstamp failed"
+grep -q "^latkit_tc_rtt_seconds_bucket{interface=\"veth0\",remote=\"$LAB_S_IP\",le=\"+Inf\"} [1-9]" \
+	"$LK_TMP/tcstamp.prom" || fail "tcstamp: no RTT samples for the server"
+ok "tcstamp: RTT histogram per interface and remote"
