@@ -4,7 +4,8 @@
 # its man page and bash completion; the installed binaries run.  Every
 # tracing tool has a unit, disabled, and a defaults file (a conffile) with
 # a port of its own on 127.0.0.1; systemd-analyze verify accepts the units;
-# tcplat and cpuusage from the .deb run in the units' sandbox.
+# every tool whose --help has --listen runs from the .deb in the units'
+# sandbox.
 . "$(dirname "$0")/../lib.sh"
 lk_need_cmd dpkg-buildpackage
 lk_need_cmd dh
@@ -89,7 +90,7 @@ if command -v systemd-analyze >/dev/null; then
 	ok "systemd-analyze verify: every unit, no warnings"
 fi
 
-# Run tcplat and cpuusage from the .deb (its /usr/sbin over the host's, in
+# Run every tool with --listen from the .deb (its /usr/sbin over the host's, in
 # a mount namespace of their own) as the units do, with their defaults
 # files' arguments (another port and -i 1), under what the units allow: only the four
 # capabilities in the bounding set, no_new_privs, the file system read
@@ -100,11 +101,20 @@ fi
 lk_need_cmd setpriv
 lk_need_cmd unshare
 lk_need_cmd curl
+listeners=
+for f in "$root"/etc/default/latkit-*; do
+	t=${f##*/latkit-}
+	"$root/usr/sbin/$t" --help 2>/dev/null | grep -q -- --listen && listeners+=" $t"
+done
+echo "tools with --listen:$listeners"
 for t in tcplat cpuusage; do
+	case " $listeners " in *" $t "*) ;; *) fail "$t: no --listen in --help" ;; esac
+done
+for t in $listeners; do
 	var=LATKIT_$(echo "$t" | tr a-z A-Z)_ARGS
 	mp=$(lk_free_port) || fail "no free port"
 	args=$(. "$root/etc/default/latkit-$t" && eval echo "\"\${$var}\"" |
-		sed -E "s/127\.0\.0\.1:[0-9]+/127.0.0.1:$mp/; s/-i [0-9]+/-i 1/")
+		sed -E "s/127\.0\.0\.1:[0-9]+/127.0.0.1:$mp/; s/-i [0-9]+/-i 1/; s/-I [^ ]+/-I lo/")
 	# shellcheck disable=SC2016
 	timeout -s INT 60 unshare -m --propagation private sh -c '
 		mount --bind "$0" /usr/sbin || exit 96
@@ -117,7 +127,8 @@ for t in tcplat cpuusage; do
 			--bounding-set=-all,+bpf,+perfmon,+net_admin,+sys_resource "$@"' "$root/usr/sbin" \
 		"/usr/sbin/$t" -v $args >"$LK_TMP/$t.out" 2>"$LK_TMP/$t.err" &
 	p=$!; LK_PIDS+=($p)
-	lk_wait_lines 30 "$LK_TMP/$t.err" tracing || { cat "$LK_TMP/$t.err"; fail "$t did not start in the sandbox"; }
+	# Each tool's -v line once it is attached.
+	lk_wait_lines 30 "$LK_TMP/$t.err" 'tracing\|counting\|attached to\|measuring' || { cat "$LK_TMP/$t.err"; fail "$t did not start in the sandbox"; }
 	lk_wait_for 10 curl -sf -o "$LK_TMP/$t.prom" "http://127.0.0.1:$mp/metrics" || fail "$t: no /metrics in the sandbox"
 	grep -q '^latkit_' "$LK_TMP/$t.prom" || fail "$t: no metrics"
 	sleep 1.5
