@@ -12,6 +12,7 @@
 #include "latkit.h"
 #include "tcpconnlat.h"
 #include "tcpconnlat.skel.h"
+#include "tcpconnlat/metrics.h"
 
 const char *argp_program_version = "tcpconnlat (latkit) 0.1";
 const char *argp_program_bug_address = "see README.md";
@@ -34,7 +35,8 @@ static const char doc[] =
 "    tcpconnlat -P -H                # per process, with histograms\n"
 "    tcpconnlat --netns lab --rport 443\n"
 "                                    # connects to port 443 in netns \"lab\"\n"
-"    tcpconnlat --events             # one line per connection\n";
+"    tcpconnlat --events             # one line per connection\n"
+"    tcpconnlat -i 60 --listen :9486 # and Prometheus metrics\n";
 
 enum { OPT_EVENTS = 0x2001 };
 
@@ -71,6 +73,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_EVENTS:
 		env.events = true;
 		break;
+	case ARGP_KEY_END:
+		if (lk_opts.metrics_pids)
+			argp_error(state, "--metrics-pids: tcpconnlat's metrics have no process labels");
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -89,6 +95,7 @@ struct ctx {
 	size_t n, cap;
 	struct cl_totals last;
 	uint64_t start_ns;
+	struct cl_metrics m;	/* the drained totals, for the metrics */
 };
 
 static const char *const dirs[CL_NDIRS] = { "active", "passive" };
@@ -121,22 +128,26 @@ static struct row *row_get(struct ctx *c, const struct cl_key *k)
 
 static int take_row(const void *key, const void *val, void *p)
 {
-	struct row *r = row_get(p, key);
+	struct ctx *c = p;
+	struct row *r = row_get(c, key);
 
 	if (!r)
 		return -1;
 	r->s = *(const struct cl_stats *)val;
+	cl_metrics_row(c->m.dir, key, val);
 	return 0;
 }
 
 static int take_bucket(const void *key, const void *val, void *p)
 {
 	const struct cl_hkey *hk = key;
-	struct row *r = row_get(p, &hk->row);
+	struct ctx *c = p;
+	struct row *r = row_get(c, &hk->row);
 
 	if (!r)
 		return -1;
 	r->hist[hk->bucket % LH_BUCKETS] += *(const uint64_t *)val;
+	cl_metrics_bucket(c->m.dir, hk, *(const uint64_t *)val);
 	return 0;
 }
 
@@ -434,7 +445,7 @@ int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
 		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
-			       LK_OPT_OUTPUT), { 0 },
+			       LK_OPT_OUTPUT | LK_OPT_METRICS), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
@@ -461,6 +472,10 @@ int main(int argc, char **argv)
 	}
 	if (err)
 		goto cleanup;
+	c.m.skel = c.skel;
+	err = tcpconnlat_metrics_start(&c.m);
+	if (err)
+		goto cleanup;
 	c.start_ns = lk_now_ns();
 	lk_info("measuring; Ctrl-C to stop");
 	lk_signals_init();
@@ -468,6 +483,7 @@ int main(int argc, char **argv)
 		print_events_header();
 	err = lk_run(rb, report, &c);
 cleanup:
+	lk_metrics_stop();
 	ring_buffer__free(rb);
 	tcpconnlat_bpf__destroy(c.skel);
 	free(c.v);
