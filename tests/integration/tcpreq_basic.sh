@@ -84,3 +84,78 @@ segs=$((s1 - s0))
 octets=$((o1 - o0))
 assert_ge "$segs" 1000 "segments on lo"
 assert_near "$octets" $((payload + 52 * segs)) 1 200 "IpExt InOctets vs tcpreq bytes + headers"
+
+# The single-connection fast path: the thread blocks in recv() with the
+# connection out of its epoll set and no SO_RCVTIMEO, so only a kick
+# (SIGURG from the main thread) ends the wait.  Each of these would hang
+# or run long if a kick were lost.
+since() { awk -v t0="$1" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.2f\n", t1 - t0 }'; }
+P2=$((PORT + 1))
+lk_bg ip netns exec "$NS" "$T" server -j --nodelay --sleep-ms 10000 "127.0.0.1:$P2" >"$LK_TMP/slow"
+SLOW=$LK_LAST_PID
+P3=$((PORT + 2))
+lk_bg ip netns exec "$NS" "$T" server -j --nodelay "127.0.0.1:$P3" >"$LK_TMP/fast"
+FAST=$LK_LAST_PID
+lk_wait_for 5 inns ss -Hltn "sport = :$P2" || fail "slow server not listening"
+lk_wait_for 5 inns ss -Hltn "sport = :$P3" || fail "server not listening"
+
+# --duration ends a client blocked on a reply 10 s away: stop at 0.5 s,
+# drain up to 1 s, done.
+t0=$(date +%s.%N)
+inns "$T" client -j --duration 0.5 "127.0.0.1:$P2" >"$LK_TMP/blocked" || fail "blocked client failed"
+assert_le "$(since "$t0")" 6 "seconds for a --duration 0.5 client blocked on a reply"
+kill -INT "$SLOW"
+wait "$SLOW"
+
+# A server blocked on an idle connection (an open-loop client at 2/s)
+# still accepts a second client, and ends on SIGINT.
+lk_bg ip netns exec "$NS" "$T" client -j --rate 2 --duration 8 "127.0.0.1:$P3" >"$LK_TMP/idle"
+IDLE=$LK_LAST_PID
+lk_wait_for 5 inns ss -Htn state established "sport = :$P3" || fail "idle client not connected"
+t0=$(date +%s.%N)
+inns "$T" client -j --nodelay --requests 200 "127.0.0.1:$P3" >"$LK_TMP/second" ||
+	fail "second client failed"
+assert_eq "$(jq -c 'select(.type == "summary") | [.requests, .errors]' "$LK_TMP/second")" \
+	"[200,0]" "second client's requests and errors"
+assert_le "$(since "$t0")" 6 "seconds for 200 requests beside a blocked connection"
+sleep 0.6	# the second client gone, the server blocks on the idle one again
+t0=$(date +%s.%N)
+kill -INT "$FAST"
+wait "$FAST" || fail "server exited with $?"
+assert_le "$(since "$t0")" 3 "seconds for a server blocked in recv() to end on SIGINT"
+jq -e 'select(.type == "summary") | .requests >= 200' "$LK_TMP/fast" >/dev/null ||
+	fail "no summary from the server blocked in recv(): $(cat "$LK_TMP/fast")"
+wait "$IDLE"
+
+# A server blocked in recv() ends at its own --duration.
+lk_bg ip netns exec "$NS" "$T" server -j --duration 1.5 "127.0.0.1:$P3" >"$LK_TMP/dur"
+DUR=$LK_LAST_PID
+lk_wait_for 5 inns ss -Hltn "sport = :$P3" || fail "server not listening"
+lk_bg ip netns exec "$NS" "$T" client -j --rate 2 --duration 8 "127.0.0.1:$P3" >/dev/null 2>&1
+IDLE=$LK_LAST_PID
+t0=$(date +%s.%N)
+wait "$DUR" || fail "server with --duration exited with $?"
+assert_le "$(since "$t0")" 5 "seconds for a blocked server with --duration 1.5"
+jq -e 'select(.type == "summary") | .requests >= 1' "$LK_TMP/dur" >/dev/null ||
+	fail "server with --duration: $(cat "$LK_TMP/dur")"
+wait "$IDLE"
+
+# One send() and one recv() per round trip, nothing else per message
+# (strace counts the calls; it slows them, not their number).
+if command -v strace >/dev/null; then
+	lk_bg ip netns exec "$NS" "$T" server --nodelay "127.0.0.1:$P3" >/dev/null
+	FAST=$LK_LAST_PID
+	lk_wait_for 5 inns ss -Hltn "sport = :$P3" || fail "server not listening"
+	inns strace -f -c -o "$LK_TMP/strace" "$T" client --nodelay --requests 2000 \
+		"127.0.0.1:$P3" >/dev/null || fail "client under strace failed"
+	calls() { awk -v s="$1" '$NF == s { n = $4 } END { print n + 0 }' "$LK_TMP/strace"; }
+	assert_eq "$(calls sendto)" 2000 "client send() calls for 2000 requests"
+	assert_ge "$(calls recvfrom)" 2000 "client recv() calls for 2000 replies"
+	assert_le "$(calls recvfrom)" 2010 "client recv() calls for 2000 replies"
+	assert_le "$(( $(calls epoll_pwait2) + $(calls epoll_wait) ))" 20 "client epoll waits"
+	assert_eq "$(calls sendmsg)" 0 "client sendmsg() calls"
+	kill -INT "$FAST"
+	wait "$FAST" || fail "server exited with $?"
+else
+	echo "strace not installed: the fast path's system calls not counted"
+fi

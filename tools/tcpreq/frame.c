@@ -3,50 +3,76 @@
  * tcpreq's frame format and its incremental parser.  Every byte here
  * comes from the network: nothing is trusted, nothing is allocated.
  */
+#include <endian.h>
 #include <string.h>
 #include "frame.h"
 
-static void put_le(uint8_t *p, uint64_t v, int n)
+/* Unaligned little-endian loads and stores: one instruction each on x86. */
+static void put_le16(uint8_t *p, uint16_t v)
 {
-	int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = v >> (8 * i);
+	v = htole16(v);
+	memcpy(p, &v, sizeof(v));
 }
 
-static uint64_t get_le(const uint8_t *p, int n)
+static void put_le32(uint8_t *p, uint32_t v)
 {
-	uint64_t v = 0;
-	int i;
+	v = htole32(v);
+	memcpy(p, &v, sizeof(v));
+}
 
-	for (i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint16_t get_le16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le16toh(v);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
 }
 
 void tcpreq_hdr_encode(uint8_t out[TCPREQ_HDR_LEN], const struct tcpreq_hdr *h)
 {
-	put_le(out, TCPREQ_MAGIC, 2);
+	put_le16(out, TCPREQ_MAGIC);
 	out[2] = TCPREQ_VERSION;
 	out[3] = h->type;
-	put_le(out + 4, h->len, 4);
-	put_le(out + 8, h->seq, 8);
-	put_le(out + 16, h->ts, 8);
+	put_le32(out + 4, h->len);
+	put_le64(out + 8, h->seq);
+	put_le64(out + 16, h->ts);
 }
 
 int tcpreq_hdr_decode(const uint8_t in[TCPREQ_HDR_LEN], uint32_t max_len,
 		      struct tcpreq_hdr *h)
 {
-	if (get_le(in, 2) != TCPREQ_MAGIC)
+	if (get_le16(in) != TCPREQ_MAGIC)
 		return TCPREQ_EMAGIC;
 	if (in[2] != TCPREQ_VERSION)
 		return TCPREQ_EVERSION;
 	if (in[3] < TCPREQ_REQ || in[3] > TCPREQ_PUSH)
 		return TCPREQ_ETYPE;
 	h->type = in[3];
-	h->len = get_le(in + 4, 4);
-	h->seq = get_le(in + 8, 8);
-	h->ts = get_le(in + 16, 8);
+	h->len = get_le32(in + 4);
+	h->seq = get_le64(in + 8);
+	h->ts = get_le64(in + 16);
 	if (h->len > max_len)
 		return TCPREQ_ETOOBIG;
 	return 0;
@@ -54,7 +80,7 @@ int tcpreq_hdr_decode(const uint8_t in[TCPREQ_HDR_LEN], uint32_t max_len,
 
 static int early_check(const uint8_t *in)
 {
-	if (get_le(in, 2) != TCPREQ_MAGIC)
+	if (get_le16(in) != TCPREQ_MAGIC)
 		return TCPREQ_EMAGIC;
 	if (in[2] != TCPREQ_VERSION)
 		return TCPREQ_EVERSION;
