@@ -6,7 +6,10 @@
 # over the duration buckets lands within one bucket (a factor of 2) of
 # tcplat's own p50.  Prometheus asks for OpenMetrics first: the target
 # being up with no scrape error says its OpenMetrics parser took the
-# exposition.
+# exposition.  Then, in the same run, it scrapes tcpretrans_cnt --listen
+# (--netns of the client) while tcpreq pushes across the lab with 2% loss
+# (netlab set --loss): the sum of its retransmitted-segments counter over
+# the kinds equals the growth of the namespace's Tcp: RetransSegs.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -14,6 +17,7 @@ lk_need_cmd curl
 lk_need_cmd prometheus
 lk_need_bin tcplat
 lk_need_bin tcpreq
+lk_need_bin tcpretrans_cnt
 lk_lab_up
 T=$OUTPUT/tcpreq
 PORT=$(lk_free_port "$LAB_S") || fail "no free port in the lab"
@@ -21,6 +25,8 @@ N=${METRICS_N:-2000}
 MPORT=$(lk_free_port) || fail "no free port"
 PPORT=$(lk_free_port) || fail "no free port"
 [ "$MPORT" != "$PPORT" ] || PPORT=$((MPORT + 1))
+RPORT=$(lk_free_port) || fail "no free port"
+while [ "$RPORT" = "$MPORT" ] || [ "$RPORT" = "$PPORT" ]; do RPORT=$((RPORT + 1)); done
 
 cat >"$LK_TMP/prometheus.yml" <<EOC
 global:
@@ -30,6 +36,9 @@ scrape_configs:
   - job_name: tcplat
     static_configs:
       - targets: ['127.0.0.1:$MPORT']
+  - job_name: tcpretrans_cnt
+    static_configs:
+      - targets: ['127.0.0.1:$RPORT']
 EOC
 lk_bg prometheus --config.file="$LK_TMP/prometheus.yml" --storage.tsdb.path="$LK_TMP/tsdb" \
 	--web.listen-address="127.0.0.1:$PPORT" --log.level=warn
@@ -61,7 +70,7 @@ ok "prometheus: $sel = $N (tcpreq's count)"
 assert_eq "$(q 'latkit_tcp_request_duration_seconds_count{job="tcplat",role="client"}')" "$N" \
 	"prometheus: duration histogram _count"
 qp50=$(q 'histogram_quantile(0.5, sum by (le) (latkit_tcp_request_duration_seconds_bucket{job="tcplat",role="client"}))')
-health=$(curl -s "$PROM/api/v1/targets" | jq -r '.data.activeTargets[0] | "\(.health) \(.lastError)"')
+health=$(curl -s "$PROM/api/v1/targets" | jq -r '.data.activeTargets[] | select(.labels.job == "tcplat") | "\(.health) \(.lastError)"')
 assert_eq "$health" "up " "target health, no scrape error"
 assert_ge "$(q 'scrape_samples_scraped{job="tcplat"}')" 30 "samples per scrape"
 # What Prometheus asks for is what the endpoint answers: OpenMetrics.
@@ -80,4 +89,26 @@ echo "histogram_quantile(0.5) = $qp50 s, tcplat p50 = $p50 us"
 # Within one bucket: the buckets are powers of two.
 assert_le "$(awk -v a="$qp50" -v b="$p50" 'BEGIN { r = a * 1e6 / b; if (r < 1) r = 1 / r; print r }')" 2 \
 	"histogram_quantile(0.5) / tcplat p50 (factor)"
+
+# tcpretrans_cnt under 2% loss.
+timeout -s INT 180 "$OUTPUT/tcpretrans_cnt" -v --netns "$LAB_C" --listen "127.0.0.1:$RPORT" \
+	>"$LK_TMP/rt.out" 2>"$LK_TMP/rt.err" &
+RP=$!; LK_PIDS+=($RP)
+lk_wait_lines 30 "$LK_TMP/rt.err" "ready: programs attached" || { cat "$LK_TMP/rt.err"; fail "tcpretrans_cnt did not start"; }
+lk_wait_for 20 q_is 'up{job="tcpretrans_cnt"}' 1 || fail "prometheus does not scrape tcpretrans_cnt"
+"$OUTPUT/netlab" set --prefix "$LAB" --loss 2 || fail "netlab set --loss failed"
+r0=$(lk_netstat "$LAB_C" "Tcp RetransSegs")
+lk_in_client "$T" client -j --mode push --size 65536 --requests 100 "$LAB_S_IP:$PORT" \
+	>"$LK_TMP/push.json" || fail "push client failed"
+# Every retransmission is over once the client's connections are gone.
+lk_wait_for 60 sh -c "! ip netns exec $LAB_C ss -Htan | grep -vqE '^(LISTEN|TIME-WAIT) '" ||
+	fail "client connections did not close"
+r1=$(lk_netstat "$LAB_C" "Tcp RetransSegs")
+assert_ge $((r1 - r0)) 1 "RetransSegs grew under 2% loss"
+sel='sum(latkit_tcp_retransmitted_segments_total{job="tcpretrans_cnt"})'
+lk_wait_for 20 q_is "$sel" $((r1 - r0)) ||
+	fail "prometheus has $(q "$sel") retransmitted segments, RetransSegs grew by $((r1 - r0))"
+ok "prometheus: $sel = $((r1 - r0)) (the growth of the namespace's RetransSegs)"
+kill -INT "$RP"
+wait "$RP" || { cat "$LK_TMP/rt.err"; fail "tcpretrans_cnt failed"; }
 kill "$PROM_PID"
