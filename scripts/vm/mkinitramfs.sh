@@ -31,7 +31,9 @@ MODULES="veth dummy ifb sch_netem sch_plug sch_tbf sch_htb sch_prio sch_fq
 # others are copied when installed (tests needing an absent one skip).
 HOST_PKGS="coreutils util-linux bsdutils mount procps psmisc iproute2
 	iputils-ping findutils grep sed mawk gawk diffutils gzip"
-REQUIRED_CMDS="bash ip tc ss awk sed grep timeout setsid setpriv taskset mktemp date sort"
+# getconf: lib.sh's lk_steal_ns; sh: /bin/sh (syslat_counts execs it).
+REQUIRED_CMDS="bash ip tc ss awk sed grep timeout setsid setpriv taskset mktemp date sort
+	getconf sh"
 OPTIONAL_CMDS="ping jq strace sockperf iperf3 bpftool python3 tshark
 	redis-server redis-cli redis-benchmark nginx wrk"
 
@@ -153,6 +155,14 @@ modpath() {
 	local n=${1//-/_}
 	grep -m1 -E "/($n|${n//_/-})\.ko(\.[a-z]+)?\$" "$root/.modules"
 }
+modcat() {
+	case "$1" in
+	*.ko.xz) xz -dc "$1" ;;
+	*.ko.zst) zstd -qdc "$1" ;;
+	*.ko.gz) gzip -dc "$1" ;;
+	*) cat "$1" ;;
+	esac
+}
 declare -A seen=()
 order=()
 add_module() {
@@ -160,8 +170,11 @@ add_module() {
 	[ -n "${seen[$name]:-}" ] && return 0
 	seen[$name]=1
 	f=$(modpath "$name") || { echo "mkinitramfs: module $name not in $kver" >&2; return 0; }
-	# The "depends=a,b" string of the .modinfo section (no kmod needed).
-	for d in $(tr '\0' '\n' <"$f" | sed -n 's/^depends=//p' | tr ',' ' '); do
+	# The "depends=a,b" string of the .modinfo section (no kmod needed),
+	# read from the decompressed module: 6.12's are .ko.xz (6.1's plain
+	# .ko), and grepping the xz stream found no depends, so tcp_diag
+	# came without inet_diag and failed to load.
+	for d in $(modcat "$f" | tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '); do
 		add_module "$d"
 	done
 	order+=("$f")
@@ -173,12 +186,8 @@ mkdir -p "$root/lib/modules/$kver"
 : >"$root/etc/latkit-modules"
 for f in "${order[@]}"; do
 	base=$(basename "$f")
-	case "$f" in
-	*.ko.xz) xz -dc "$f" >"$root/lib/modules/$kver/${base%.xz}"; base=${base%.xz} ;;
-	*.ko.zst) zstd -qdc "$f" >"$root/lib/modules/$kver/${base%.zst}"; base=${base%.zst} ;;
-	*.ko.gz) gzip -dc "$f" >"$root/lib/modules/$kver/${base%.gz}"; base=${base%.gz} ;;
-	*) cp "$f" "$root/lib/modules/$kver/$base" ;;
-	esac
+	base=${base%.xz} base=${base%.zst} base=${base%.gz}
+	modcat "$f" >"$root/lib/modules/$kver/$base"
 	echo "/lib/modules/$kver/$base" >>"$root/etc/latkit-modules"
 done
 
@@ -211,10 +220,13 @@ done
 if [ -n "${LK_VM_ONLY:-}" ]; then
 	for f in "$root"/latkit/tests/integration/*.sh; do
 		n=$(basename "$f" .sh) keep=0
+		# set -f: LK_VM_ONLY='*' is a pattern, not the files here.
+		set -f
 		for g in $LK_VM_ONLY; do
 			# shellcheck disable=SC2254
 			case "$n" in $g) keep=1 ;; esac
 		done
+		set +f
 		[ $keep = 1 ] || rm -f "$f"
 	done
 fi
