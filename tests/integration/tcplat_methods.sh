@@ -56,10 +56,26 @@ for m in tp_btf raw_tp fentry kprobe; do
 		continue
 	fi
 	# The client's clock: a send's entry into TCP by the same method.
-	grep -q "hook tcp:tcp_sendmsg_locked: using $m" "$LK_TMP/$m.c.err" ||
-		fail "$m: the send's entry is not hooked with $m"
-	grep -q "client requests start when their first send enters TCP" "$LK_TMP/$m.c.err" ||
-		fail "$m: -v does not say where client requests start"
+	# Kernels before 6.13 have the sock tracepoints (6.3+) without
+	# tcp:tcp_sendmsg_locked: Debian's 6.12 (make vmtest) failed here
+	# with tp_btf, which has no send's entry there; the tracepoint
+	# methods then start a client request at its first send's return,
+	# fentry and kprobe hook tcp_sendmsg() as always.
+	if [ -d /sys/kernel/tracing/events/tcp ] &&
+		[ ! -d /sys/kernel/tracing/events/tcp/tcp_sendmsg_locked ] &&
+		{ [ "$m" = tp_btf ] || [ "$m" = raw_tp ]; }; then
+		! grep -q "hook tcp:tcp_sendmsg_locked: using" "$LK_TMP/$m.c.err" ||
+			fail "$m: tcplat claims a send's entry the kernel lacks: $(grep 'tcp_sendmsg_locked: using' "$LK_TMP/$m.c.err")"
+		grep -q "client requests start when their first send returns" "$LK_TMP/$m.c.err" ||
+			fail "$m: -v does not say client requests start at the send's return"
+		entry=0
+	else
+		entry=1
+		grep -q "hook tcp:tcp_sendmsg_locked: using $m" "$LK_TMP/$m.c.err" ||
+			fail "$m: the send's entry is not hooked with $m"
+		grep -q "client requests start when their first send enters TCP" "$LK_TMP/$m.c.err" ||
+			fail "$m: -v does not say where client requests start"
+	fi
 	lk_in_client "$T" client -j --nodelay -n 2 --requests $N "$LAB_S_IP:$PORT" >"$LK_TMP/$m.tcpreq" ||
 		fail "client failed"
 	sleep 0.3
@@ -71,7 +87,17 @@ for m in tp_btf raw_tp fentry kprobe; do
 		assert_eq "$(jq '.bytes_in + .bytes_out' <<<"$t")" "$(jq '.bytes_in + .bytes_out' <<<"$c")" \
 			"$m ($side): bytes"
 	done
-	assert_near "$(jq .p50_us "$LK_TMP/$m.c" | tail -1)" "$(jq .p50_us <<<"$c")" 40 30 "$m: client p50 vs tcpreq's"
+	if [ $entry = 1 ]; then
+		assert_near "$(jq .p50_us "$LK_TMP/$m.c" | tail -1)" "$(jq .p50_us <<<"$c")" 40 30 "$m: client p50 vs tcpreq's"
+	else
+		# From the send's return, each request's interval lies inside
+		# tcpreq's, which holds the send syscall: on veth that carries
+		# the request through the server's stack (under TCG on 6.12,
+		# raw_tp: p50 4352 us against tcpreq's 7594).  So no more than it,
+		# plus one bucket of tcplat's log-linear histogram (1/16).
+		assert_le "$(jq .p50_us "$LK_TMP/$m.c" | tail -1)" "$(jq '.p50_us * 17 / 16' <<<"$c")" \
+			"$m: client p50 (from the send's return) <= tcpreq's + 1/16"
+	fi
 	tested=$((tested + 1))
 done
 assert_ge "$tested" 1 "methods tested"
