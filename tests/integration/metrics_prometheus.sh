@@ -98,7 +98,7 @@ lk_wait_lines 30 "$LK_TMP/rt.err" "ready: programs attached" || { cat "$LK_TMP/r
 lk_wait_for 20 q_is 'up{job="tcpretrans_cnt"}' 1 || fail "prometheus does not scrape tcpretrans_cnt"
 "$OUTPUT/netlab" set --prefix "$LAB" --loss 2 || fail "netlab set --loss failed"
 r0=$(lk_netstat "$LAB_C" "Tcp RetransSegs")
-lk_in_client "$T" client -j --mode push --size 65536 --requests 100 "$LAB_S_IP:$PORT" \
+lk_in_client "$T" client -j --nodelay --mode push --size 1000 --requests 3000 "$LAB_S_IP:$PORT" \
 	>"$LK_TMP/push.json" || fail "push client failed"
 # Every retransmission is over once the client's connections are gone.
 lk_wait_for 60 sh -c "! ip netns exec $LAB_C ss -Htan | grep -vqE '^(LISTEN|TIME-WAIT) '" ||

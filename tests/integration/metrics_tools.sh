@@ -75,7 +75,7 @@ timeout -s INT 180 "$OUTPUT/tcpretrans_cnt" -v --netns "$LAB_C" -i 1 --listen "1
 RP=$!; LK_PIDS+=($RP)
 lk_wait_for 20 grep -q counting "$LK_TMP/rt.err" || { cat "$LK_TMP/rt.err"; fail "tcpretrans_cnt did not start"; }
 r0=$(lk_netstat "$LAB_C" "Tcp RetransSegs")
-lk_in_client "$OUTPUT/tcpreq" client -j --mode push --size 65536 --requests 100 "$LAB_S_IP:$PORT" \
+lk_in_client "$OUTPUT/tcpreq" client -j --nodelay --mode push --size 1000 --requests 3000 "$LAB_S_IP:$PORT" \
 	>"$LK_TMP/push" || fail "push client failed"
 lk_wait_for 60 sh -c "! ip netns exec $LAB_C ss -Htan | grep -vqE '^(LISTEN|TIME-WAIT) '" ||
 	fail "client connections did not close"
