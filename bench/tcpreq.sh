@@ -1,62 +1,98 @@
 #!/bin/bash
 # tcpreq against sockperf ping-pong: one TCP connection on loopback, 64
 # bytes on the wire each way (tcpreq: 24-byte header + 40), TCP_NODELAY,
-# client and server pinned to one CPU, runs interleaved (A B A B ..., 5 pairs of 3 s).
-# Prints the median of the per-pair ratios of messages/s and p50 RTT.
+# client and server pinned to one CPU, runs interleaved (ROUNDS pairs of
+# SECS s; the pairs alternate which tool goes first, A B B A ..., so that
+# a load that grows or fades through a pair favours neither).
+# Prints the median of the per-pair ratios of messages/s (goal >= 1.0),
+# of p50 RTT, and of CPU time per message (client + server, from bash's
+# times and the server's schedstat: what the rate costs, which the rate
+# alone hides on a shared machine).
 set -u
+. "$(dirname "$0")/lib.sh"
 OUTPUT=${OUTPUT:-$PWD/build}
 T=$OUTPUT/tcpreq
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-7}
 SECS=${SECS:-3}
 CPU=${CPU:-0}
 command -v sockperf >/dev/null || { echo "sockperf not installed: skipped"; exit 0; }
 command -v jq >/dev/null || { echo "jq not installed: skipped"; exit 0; }
 [ -x "$T" ] || { echo "$T not built"; exit 1; }
 tmp=$(mktemp -d)
-pids=()
+rq_srv= sp_srv=
 cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	bench_stop "$rq_srv" INT
+	bench_stop "$sp_srv"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-port=$((20000 + RANDOM % 20000))
+port=$(bench_free_port) || { echo "no free port"; exit 1; }
+sport=$port
+while [ "$sport" = "$port" ]; do sport=$(bench_free_port) || { echo "no free port"; exit 1; }; done
 
 taskset -c "$CPU" "$T" server --nodelay "127.0.0.1:$port" >/dev/null &
-pids+=($!)
-taskset -c "$CPU" sockperf server --tcp -i 127.0.0.1 -p $((port + 1)) >/dev/null 2>&1 &
-pids+=($!)
-sleep 1
+rq_srv=$!
+taskset -c "$CPU" sockperf server --tcp -i 127.0.0.1 -p "$sport" >/dev/null 2>&1 &
+sp_srv=$!
+for ((i = 0; i < 100; i++)); do
+	[ -n "$(ss -Hltn "sport = :$port")" ] && [ -n "$(ss -Hltn "sport = :$sport")" ] && break
+	sleep 0.05
+done
 
+# bench_cpu_ns PID: CPU ns the process's threads have run, so far.
+bench_cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+# The client's user + system CPU in ns, from bash's times (ms), on fd 3.
+client_cpu() {
+	times | awk 'NR == 2 { n = split($1 " " $2, f, /[ ms]+/)
+		printf "%.0f\n", ((f[1] + f[3]) * 60 + f[2] + f[4]) * 1e9 }' >&3
+}
+
+# Each prints "msgs/s p50_us cpu_ns_per_message" (total messages over
+# the whole run for the CPU: both tools warm up and cool down).
 run_tcpreq() {
-	taskset -c "$CPU" "$T" client -j --nodelay --size 40 --duration "$SECS" \
-		--warmup 0.5 "127.0.0.1:$port" | jq -r 'select(.type == "summary") | "\(.rps) \(.p50_us)"'
+	local s0 s1 c
+	s0=$(bench_cpu_ns "$rq_srv")
+	(taskset -c "$CPU" "$T" client -j --nodelay --size 40 --duration "$SECS" \
+		--warmup 0.5 "127.0.0.1:$port" >"$tmp/rq.json"; client_cpu) 3>"$tmp/rq.cpu"
+	s1=$(bench_cpu_ns "$rq_srv")
+	c=$(cat "$tmp/rq.cpu")
+	jq -r --arg cpu "$((c + s1 - s0))" 'select(.type == "summary") |
+		"\(.rps) \(.p50_us) \(($cpu | tonumber) / .requests)"' "$tmp/rq.json"
 }
 
 # sockperf reports half the round trip unless --full-rtt.
 run_sockperf() {
-	taskset -c "$CPU" sockperf ping-pong --tcp --full-rtt -i 127.0.0.1 -p $((port + 1)) \
-		-m 64 -t "$SECS" 2>&1 | awk '
-		/\[Valid Duration\]/ { for (i = 1; i <= NF; i++) {
-			if ($i ~ /^RunTime=/) { sub("RunTime=", "", $i); t = $i + 0 }
-			if ($i ~ /^ReceivedMessages=/) { sub("ReceivedMessages=", "", $i); n = $i + 0 } } }
+	local s0 s1 c
+	s0=$(bench_cpu_ns "$sp_srv")
+	(taskset -c "$CPU" sockperf ping-pong --tcp --full-rtt -i 127.0.0.1 -p "$sport" \
+		-m 64 -t "$SECS" >"$tmp/sp.out" 2>&1; client_cpu) 3>"$tmp/sp.cpu"
+	s1=$(bench_cpu_ns "$sp_srv")
+	c=$(cat "$tmp/sp.cpu")
+	awk -v cpu="$((c + s1 - s0))" '
+		function field(name,   i, v) { for (i = 1; i <= NF; i++) if (index($i, name "=") == 1) {
+			v = $i; sub(name "=", "", v); return v + 0 } }
+		/\[Total Run\]/ { total = field("SentMessages") }
+		/\[Valid Duration\]/ { t = field("RunTime"); n = field("ReceivedMessages") }
 		/percentile 50.000/ { p = $NF }
-		END { if (t > 0) printf "%f %s\n", n / t, p }'
+		END { if (t > 0 && total > 0) printf "%f %s %f\n", n / t, p, cpu / total }' "$tmp/sp.out"
 }
 
 for ((i = 0; i < ROUNDS; i++)); do
-	a=$(run_tcpreq)
-	b=$(run_sockperf)
-	echo "round $i: tcpreq rps/p50_us $a, sockperf $b" >&2
+	if ((i % 2 == 0)); then
+		a=$(run_tcpreq); b=$(run_sockperf)
+	else
+		b=$(run_sockperf); a=$(run_tcpreq)
+	fi
+	echo "round $i: tcpreq msgs/s p50_us cpu_ns/msg $a, sockperf $b" >&2
 	[ -n "$a" ] && [ -n "$b" ] || { echo "a run produced nothing"; exit 1; }
 	echo "$a $b" >>"$tmp/pairs"
 done
-awk '{ r[NR] = $1 / $3; p[NR] = $2 / $4 }
-	function median(a, n,   i, j, t) {
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-			if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-	END {
-		printf "RESULT|tcpreq|msgs/s ratio tcpreq/sockperf (1 conn)|%.3f|>= 0.9\n", median(r, NR)
-		printf "RESULT|tcpreq|p50 RTT ratio tcpreq/sockperf (1 conn)|%.3f|<= 1.1\n", median(p, NR)
-	}' "$tmp/pairs"
+rate=$(awk '{ print $1 / $4 }' "$tmp/pairs" | bench_median -s)
+p50=$(awk '{ print $2 / $5 }' "$tmp/pairs" | bench_median -s)
+cpu=$(awk '{ print $3 / $6 }' "$tmp/pairs" | bench_median -s)
+echo "per-pair ratios tcpreq/sockperf (min median max): msgs/s $rate, p50 RTT $p50, CPU/msg $cpu" >&2
+printf "RESULT|tcpreq|msgs/s ratio tcpreq/sockperf (1 conn, median of %d)|%.3f|>= 1.0\n" "$ROUNDS" "$(cut -d' ' -f2 <<<"$rate")"
+printf "RESULT|tcpreq|p50 RTT ratio tcpreq/sockperf (1 conn)|%.3f|<= 1.1\n" "$(cut -d' ' -f2 <<<"$p50")"
+printf "RESULT|tcpreq|CPU per message ratio tcpreq/sockperf (client+server)|%.3f|<= 1.0\n" "$(cut -d' ' -f2 <<<"$cpu")"
