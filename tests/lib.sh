@@ -38,10 +38,15 @@ lk_bg() {
 }
 
 lk_cleanup() {
-	local rc=$? i p
+	local rc=$? i p mine=()
 	trap - EXIT INT TERM
-	for p in "${LK_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${LK_PIDS[@]}"; do
+	# Only those not yet waited for: a PID the test already reaped may
+	# since belong to anyone (PIDs wrap within minutes on a busy host).
+	for p in $(jobs -p); do
+		case " ${LK_PIDS[*]} " in *" $p "*) mine+=("$p") ;; esac
+	done
+	for p in "${mine[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${mine[@]}"; do
 		for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
 		kill -KILL "$p" 2>/dev/null
 	done
