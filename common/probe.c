@@ -239,3 +239,78 @@ enum lk_method lk_choose(const struct lk_hook *h)
 	}
 	return LK_M_NONE;
 }
+
+static int set_autoload(struct bpf_object *obj, const struct lk_hook_sel *s)
+{
+	struct bpf_program *p;
+	enum lk_method m;
+	int j;
+
+	for (m = LK_M_TP_BTF; m <= LK_M_KPROBE; m++) {
+		for (j = 0; j < LK_HOOK_PROGS; j++) {
+			if (!s->prog[m][j])
+				continue;
+			p = bpf_object__find_program_by_name(obj, s->prog[m][j]);
+			if (!p) {
+				lk_err("no BPF program %s in the object", s->prog[m][j]);
+				return -1;
+			}
+			bpf_program__set_autoload(p, m == s->chosen);
+		}
+	}
+	return 0;
+}
+
+static void hook_desc(const struct lk_hook *h, char *buf, size_t size)
+{
+	if (h->tp && h->func)
+		snprintf(buf, size, "%s:%s and %s()", h->cat, h->tp, h->func);
+	else if (h->tp)
+		snprintf(buf, size, "%s:%s", h->cat, h->tp);
+	else
+		snprintf(buf, size, "%s()", h->func ? h->func : "?");
+}
+
+int lk_hooks_choose(struct bpf_object *obj, struct lk_hook_sel *sel, int n)
+{
+	struct lk_hook_sel *s;
+	char desc[160];
+	enum lk_method m;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		s = &sel[i];
+		s->chosen = LK_M_NONE;
+		if (!s->skip) {
+			s->hook.methods = 0;
+			for (m = LK_M_TP_BTF; m <= LK_M_KPROBE; m++) {
+				if (s->prog[m][0])
+					s->hook.methods |= LK_M_BIT(m);
+			}
+			s->hook.methods &= ~s->off;
+			s->chosen = lk_choose(&s->hook);
+		}
+		if (set_autoload(obj, s))
+			return -1;
+		if (!s->skip && s->required && s->chosen == LK_M_NONE) {
+			if (!s->need)
+				hook_desc(&s->hook, desc, sizeof(desc));
+			lk_err("this kernel has none of %s: %s needs it",
+			       s->need ? s->need : desc, program_invocation_short_name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+bool lk_hooks_typed(const struct lk_hook_sel *sel, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (sel[i].chosen != LK_M_NONE && sel[i].chosen != LK_M_TP_BTF &&
+		    sel[i].chosen != LK_M_FENTRY)
+			return false;
+	}
+	return true;
+}

@@ -51,4 +51,51 @@ struct lk_hook {
  */
 enum lk_method lk_choose(const struct lk_hook *h);
 
+/*
+ * A tool declares its hooks once, as a table of these: where each hook
+ * is (hook.cat, hook.tp, hook.func) and, per method, the names of the
+ * BPF programs that implement it there (one, or two such as a kprobe
+ * and its kretprobe; NULL where the tool has none):
+ *
+ *	{ .hook = { "sock", "inet_sock_set_state", "tcp_set_state" },
+ *	  .prog = { [LK_M_TP_BTF] = { "state_btf" },
+ *		    [LK_M_KPROBE] = { "state_kprobe", "state_kretprobe" } },
+ *	  .required = true },
+ *
+ * hook.methods is filled in from prog[], less the methods in @off (ruled
+ * out at run time, e.g. a function whose arguments the tool does not
+ * know).  A hook with @skip set is not wanted in this run: nothing is
+ * chosen and its programs stay unloaded.
+ */
+#define LK_HOOK_PROGS 2
+
+struct lk_hook_sel {
+	struct lk_hook hook;
+	const char *prog[LK_M_KPROBE + 1][LK_HOOK_PROGS];
+	unsigned int off;	/* LK_M_BIT() set of methods not to consider */
+	bool skip;		/* not wanted: no choice, every program off */
+	bool required;		/* the tool cannot work without it */
+	const char *need;	/* names the hook in the error; NULL: cat:tp and func() */
+	enum lk_method chosen;	/* set by lk_hooks_choose(); LK_M_NONE if none */
+};
+
+struct bpf_object;
+
+/*
+ * For each of the @n hooks of @sel: lk_choose() (LK_METHODS, the -v
+ * lines), the chosen method's programs set to load and every other
+ * method's not, the choice in sel->chosen.  Returns -1 after one line
+ * on stderr ("this kernel has none of NEED: TOOL needs it") when a
+ * required hook has no method, or when a named program is not in @obj.
+ * A tool may call it on parts of its table, in the order its choices
+ * depend on each other.
+ */
+int lk_hooks_choose(struct bpf_object *obj, struct lk_hook_sel *sel, int n);
+
+/*
+ * Every hook of @sel that has a method gets typed pointers (tp_btf,
+ * fentry): a program may then use socket storage and plain loads.
+ */
+bool lk_hooks_typed(const struct lk_hook_sel *sel, int n);
+
 #endif

@@ -390,37 +390,20 @@ static int report(void *p, bool final)
 }
 
 /* One program per method for each hook: tp_btf, else raw_tp. */
-static int choose_hooks(struct tcpconnlat_bpf *s)
-{
-	const unsigned int methods = LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP);
-	const struct {
-		struct lk_hook hook;
-		struct bpf_program *btf, *raw;
-	} hooks[] = {
-		{ { "sock", "inet_sock_set_state", NULL, methods }, s->progs.state_btf, s->progs.state_raw },
-		{ { "tcp", "tcp_retransmit_skb", NULL, methods }, s->progs.retrans_btf, s->progs.retrans_raw },
-		{ { "tcp", "tcp_retransmit_synack", NULL, methods }, s->progs.synack_btf, s->progs.synack_raw },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		enum lk_method m = lk_choose(&hooks[i].hook);
-
-		if (m == LK_M_NONE) {
-			lk_err("this kernel has no usable %s:%s hook", hooks[i].hook.cat, hooks[i].hook.tp);
-			return -1;
-		}
-		bpf_program__set_autoload(hooks[i].btf, m == LK_M_TP_BTF);
-		bpf_program__set_autoload(hooks[i].raw, m == LK_M_RAW_TP);
-	}
-	return 0;
-}
+static struct lk_hook_sel hooks[] = {
+	{ .hook = { "sock", "inet_sock_set_state" }, .required = true,
+	  .prog = { [LK_M_TP_BTF] = { "state_btf" }, [LK_M_RAW_TP] = { "state_raw" } } },
+	{ .hook = { "tcp", "tcp_retransmit_skb" }, .required = true,
+	  .prog = { [LK_M_TP_BTF] = { "retrans_btf" }, [LK_M_RAW_TP] = { "retrans_raw" } } },
+	{ .hook = { "tcp", "tcp_retransmit_synack" }, .required = true,
+	  .prog = { [LK_M_TP_BTF] = { "synack_btf" }, [LK_M_RAW_TP] = { "synack_raw" } } },
+};
 
 static int setup(struct tcpconnlat_bpf *s)
 {
 	int err;
 
-	if (choose_hooks(s))
+	if (lk_hooks_choose(s->obj, hooks, sizeof(hooks) / sizeof(hooks[0])))
 		return -1;
 	s->rodata->lk_filter = lk_filter_from_opts();
 	s->rodata->per_flow = env.per_flow;
