@@ -723,14 +723,20 @@ static int attach(struct syslat_bpf *skel, enum lk_method m)
 	return 0;
 }
 
-static int setup(struct syslat_bpf *skel, enum lk_method m, bool dbl)
-{
-	bool btf = m == LK_M_TP_BTF;
+/* One hook: a method's two programs see the entry and the exit. */
+static struct lk_hook_sel hook = {
+	.hook = { "raw_syscalls", "sys_enter" }, .required = true,
+	.prog = {
+		[LK_M_TP_BTF] = { "sys_enter_btf", "sys_exit_btf" },
+		[LK_M_RAW_TP] = { "sys_enter_raw", "sys_exit_raw" },
+	},
+};
 
-	bpf_program__set_autoload(skel->progs.sys_enter_btf, btf);
-	bpf_program__set_autoload(skel->progs.sys_exit_btf, btf);
-	bpf_program__set_autoload(skel->progs.sys_enter_raw, !btf);
-	bpf_program__set_autoload(skel->progs.sys_exit_raw, !btf);
+static int setup(struct syslat_bpf *skel, bool dbl)
+{
+	if (lk_hooks_choose(skel->obj, &hook, 1))
+		return -1;
+	lk_info("hook raw_syscalls:sys_exit: using %s", lk_method_name(hook.chosen));
 	if (setup_slots((__u16 *)skel->rodata->slot_of))
 		return -1;
 	skel->rodata->nslots = nslots;
@@ -757,13 +763,8 @@ int main(int argc, char **argv)
 		.options = options, .parser = parse_arg, .doc = doc,
 		.children = children,
 	};
-	const struct lk_hook hook = {
-		"raw_syscalls", "sys_enter", NULL,
-		LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP),
-	};
 	struct ring_buffer *rb = NULL;
 	struct ctx c = {};
-	enum lk_method m;
 	int err;
 
 	lk_signals_hold();
@@ -781,19 +782,13 @@ int main(int argc, char **argv)
 	lk_out_init(lk_opts.json, NULL);
 	if (lk_bpf_init(false) || lk_opts_finish())
 		return 1;
-	m = lk_choose(&hook);
-	if (m == LK_M_NONE) {
-		lk_err("this kernel has no usable raw_syscalls:sys_enter hook");
-		return 1;
-	}
-	lk_info("hook raw_syscalls:sys_exit: using %s", lk_method_name(m));
 	c.skel = syslat_bpf__open();
 	if (!c.skel) {
 		lk_err_bpf("open BPF object", -errno);
 		return 1;
 	}
 	c.double_buffer = lk_opts.interval > 0;
-	err = setup(c.skel, m, c.double_buffer);
+	err = setup(c.skel, c.double_buffer);
 	if (err)
 		goto cleanup;
 	err = syslat_bpf__load(c.skel);
@@ -808,7 +803,7 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	err = attach(c.skel, m);
+	err = attach(c.skel, hook.chosen);
 	if (err) {
 		lk_err_bpf("attach to raw_syscalls:sys_enter/sys_exit", err);
 		goto cleanup;
