@@ -576,47 +576,32 @@ static int report(void *p, bool final)
 	return 0;
 }
 
-static int choose(const char *cat, const char *tp, struct bpf_program *btf,
-		  struct bpf_program *raw, struct bpf_program *btf2,
-		  struct bpf_program *raw2, bool required)
-{
-	const struct lk_hook hook = {
-		cat, tp, NULL, LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP),
-	};
-	enum lk_method m = lk_choose(&hook);
-
-	if (m == LK_M_NONE && required) {
-		lk_err("this kernel has no usable %s:%s tracepoint", cat, tp);
-		return -1;
-	}
-	bpf_program__set_autoload(btf, m == LK_M_TP_BTF);
-	bpf_program__set_autoload(raw, m == LK_M_RAW_TP);
-	if (btf2) {
-		bpf_program__set_autoload(btf2, m == LK_M_TP_BTF);
-		bpf_program__set_autoload(raw2, m == LK_M_RAW_TP);
-	}
-	return m == LK_M_NONE ? 0 : 1;
-}
+/*
+ * One program per method for each hook (two for an entry and its exit):
+ * tp_btf, else raw_tp.
+ */
+enum { H_SWITCH, H_SOFTIRQ, H_FREE, H_HARDIRQ, H_NR };
+static struct lk_hook_sel hooks[H_NR] = {
+	[H_SWITCH] = { .hook = { "sched", "sched_switch" }, .required = true,
+		.prog = { [LK_M_TP_BTF] = { "switch_btf" }, [LK_M_RAW_TP] = { "switch_raw" } } },
+	[H_SOFTIRQ] = { .hook = { "irq", "softirq_entry" }, .required = true,
+		.prog = { [LK_M_TP_BTF] = { "softirq_entry_btf", "softirq_exit_btf" },
+			  [LK_M_RAW_TP] = { "softirq_entry_raw", "softirq_exit_raw" } } },
+	[H_FREE] = { .hook = { "sched", "sched_process_free" }, .required = true,
+		.prog = { [LK_M_TP_BTF] = { "free_btf" }, [LK_M_RAW_TP] = { "free_raw" } } },
+	[H_HARDIRQ] = { .hook = { "irq", "irq_handler_entry" },
+		.prog = { [LK_M_TP_BTF] = { "hardirq_entry_btf", "hardirq_exit_btf" },
+			  [LK_M_RAW_TP] = { "hardirq_entry_raw", "hardirq_exit_raw" } } },
+};
 
 static int choose_all(struct ctx *c)
 {
-	__typeof__(c->skel->progs) *p = &c->skel->progs;
-	int hard;
-
-	if (choose("sched", "sched_switch", p->switch_btf, p->switch_raw,
-		   NULL, NULL, true) < 0 ||
-	    choose("irq", "softirq_entry", p->softirq_entry_btf, p->softirq_entry_raw,
-		   p->softirq_exit_btf, p->softirq_exit_raw, true) < 0 ||
-	    choose("sched", "sched_process_free", p->free_btf, p->free_raw,
-		   NULL, NULL, true) < 0)
+	if (lk_hooks_choose(c->skel->obj, hooks, H_NR))
 		return -1;
-	hard = choose("irq", "irq_handler_entry", p->hardirq_entry_btf,
-		      p->hardirq_entry_raw, p->hardirq_exit_btf, p->hardirq_exit_raw,
-		      false);
-	c->have_hardirq = hard > 0;
+	c->have_hardirq = hooks[H_HARDIRQ].chosen != LK_M_NONE;
 	if (!c->have_hardirq)
 		lk_info("no irq:irq_handler_entry: hardirq time stays with the interrupted task");
-	bpf_program__set_autoattach(p->flush, false);
+	bpf_program__set_autoattach(c->skel->progs.flush, false);
 	return 0;
 }
 
