@@ -499,11 +499,22 @@ static unsigned int tp_err_offset(const struct btf *btf)
 	return 0;
 }
 
-/* One program per method; the chosen one loads, the others do not. */
-struct hook_progs {
-	struct lk_hook hook;
-	bool required;
-	struct bpf_program *progs[LK_M_KPROBE + 1];
+/*
+ * One program per method for each hook.  tcp:tcp_retransmit_skb's typed
+ * programs come in two kinds, with and without its err argument: the
+ * table names the kind this kernel's tracepoint has.
+ */
+enum { H_RETRANS, H_SYNACK, H_STATE, H_NR };
+static struct lk_hook_sel hooks[H_NR] = {
+	[H_RETRANS] = { .hook = { "tcp", "tcp_retransmit_skb" }, .required = true,
+		.prog = { [LK_M_TP_BTF] = { "retrans_btf" }, [LK_M_RAW_TP] = { "retrans_raw" },
+			  [LK_M_TP] = { "retrans_tp" } } },
+	[H_SYNACK] = { .hook = { "tcp", "tcp_retransmit_synack" }, .required = true,
+		.prog = { [LK_M_TP_BTF] = { "synack_btf" }, [LK_M_RAW_TP] = { "synack_raw" },
+			  [LK_M_TP] = { "synack_tp" } } },
+	[H_STATE] = { .hook = { "sock", "inet_sock_set_state" },
+		.prog = { [LK_M_TP_BTF] = { "state_btf" }, [LK_M_RAW_TP] = { "state_raw" },
+			  [LK_M_TP] = { "state_tp" } } },
 };
 
 /*
@@ -512,41 +523,20 @@ struct hook_progs {
  */
 static int choose_hooks(struct tcpretrans_cnt_bpf *skel, bool has_err, bool *typed)
 {
-	struct hook_progs hooks[] = {
-		{ { "tcp", "tcp_retransmit_skb", NULL, LK_M_TRACEPOINTS }, true, {
-		  [LK_M_TP_BTF] = has_err ? skel->progs.retrans_btf : skel->progs.retrans_btf_noerr,
-		  [LK_M_RAW_TP] = has_err ? skel->progs.retrans_raw : skel->progs.retrans_raw_noerr,
-		  [LK_M_TP] = skel->progs.retrans_tp } },
-		{ { "tcp", "tcp_retransmit_synack", NULL, LK_M_TRACEPOINTS }, true, {
-		  [LK_M_TP_BTF] = skel->progs.synack_btf, [LK_M_RAW_TP] = skel->progs.synack_raw,
-		  [LK_M_TP] = skel->progs.synack_tp } },
-		{ { "sock", "inet_sock_set_state", NULL, LK_M_TRACEPOINTS }, false, {
-		  [LK_M_TP_BTF] = skel->progs.state_btf, [LK_M_RAW_TP] = skel->progs.state_raw,
-		  [LK_M_TP] = skel->progs.state_tp } },
-	};
 	struct bpf_program *prog;
-	unsigned int i;
-	enum lk_method m;
 
-	*typed = true;
+	/* The kind of tcp_retransmit_skb program the table does not name stays off. */
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, false);
-	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		m = lk_choose(&hooks[i].hook);
-		if (m != LK_M_TP_BTF)
-			*typed = false;
-		if (m != LK_M_NONE && hooks[i].progs[m]) {
-			bpf_program__set_autoload(hooks[i].progs[m], true);
-			continue;
-		}
-		if (hooks[i].required) {
-			lk_err("this kernel has no usable %s:%s hook", hooks[i].hook.cat,
-			       hooks[i].hook.tp);
-			return -1;
-		}
-		lk_info("no %s:%s: closed flows stay until evicted, and no owners",
-			hooks[i].hook.cat, hooks[i].hook.tp);
+	if (!has_err) {
+		hooks[H_RETRANS].prog[LK_M_TP_BTF][0] = "retrans_btf_noerr";
+		hooks[H_RETRANS].prog[LK_M_RAW_TP][0] = "retrans_raw_noerr";
 	}
+	if (lk_hooks_choose(skel->obj, hooks, H_NR))
+		return -1;
+	if (!hooks[H_STATE].chosen)
+		lk_info("no sock:inet_sock_set_state: closed flows stay until evicted, and no owners");
+	*typed = hooks[H_STATE].chosen && lk_hooks_typed(hooks, H_NR);
 	return 0;
 }
 
