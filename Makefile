@@ -157,7 +157,8 @@ $(OUTPUT)/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c $(wildcard tools/tcpreq/*.c t
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Itools $< tools/tcpreq/frame.c -o $@
 
-# Boot a second kernel (Debian's 6.1) under qemu and run the suite there.
+# Boot Debian's 6.1 and 6.12 kernels under qemu and run the suite in each
+# (LK_VM_KERNEL=6.1 or 6.12: one of them; scripts/vmtest.sh).
 vmtest:
 	$(Q)sh scripts/install-deps.sh --test --vm
 	$(Q)$(MAKE) --no-print-directory STATIC=1 OUTPUT=$(OUTPUT)/static all test-bins
