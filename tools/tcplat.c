@@ -740,57 +740,84 @@ static bool recvmsg_fits(void)
 }
 
 /*
- * --syscall-entry: the syscalls that send (send() is sendto() in the
- * kernel); their entry starts a client request.
+ * tcplat's hooks, one program per method (a kprobe and its kretprobe
+ * for a return).  H_ENTRY is a send's entry into TCP
+ * (tcp:tcp_sendmsg_locked, else tcp_sendmsg()): where a client request
+ * starts, and for a server the sign that a write is under way should
+ * the connection end during it.  H_START_* are --syscall-entry: the
+ * syscalls that send (send() is sendto() in the kernel); their entry
+ * starts a client request.  H_READY, else H_PROBE, is a server
+ * request's arrival.
  */
-enum { START_WRITE, START_WRITEV, START_SENDTO, START_SENDMSG, START_SENDMMSG, START_NR };
-static const char *const start_tps[START_NR] = {
-	"sys_enter_write", "sys_enter_writev", "sys_enter_sendto", "sys_enter_sendmsg",
-	"sys_enter_sendmmsg",
+enum {
+	H_SEND, H_RECV, H_STATE, H_DESTROY, H_ENTRY, H_READY, H_PROBE,
+	H_START_WRITE, H_START_WRITEV, H_START_SENDTO, H_START_SENDMSG, H_START_SENDMMSG,
+	H_NR
 };
+#define H_START		H_START_WRITE
+#define H_SOCKETS	H_START		/* the hooks before it get sockets */
 
-struct methods {
-	enum lk_method send, recv, ready, probe, state, destroy;
-	enum lk_method entry;		/* a send's entry into TCP */
-	bool start_tp[START_NR];	/* --syscall-entry */
+static struct lk_hook_sel hooks[H_NR] = {
+	[H_SEND] = { .hook = { "sock", "sock_send_length", "tcp_sendmsg" },
+		.required = true, .need = "sock:sock_send_length and tcp_sendmsg()",
+		.prog = { [LK_M_TP_BTF] = { "send_btf" }, [LK_M_RAW_TP] = { "send_raw" },
+			  [LK_M_FENTRY] = { "send_fexit" },
+			  [LK_M_KPROBE] = { "send_kprobe", "send_kretprobe" } } },
+	[H_RECV] = { .hook = { "sock", "sock_recv_length", "tcp_recvmsg" },
+		.required = true,
+		.need = "sock:sock_recv_length and tcp_recvmsg() (5.19+ arguments)",
+		.prog = { [LK_M_TP_BTF] = { "recv_btf" }, [LK_M_RAW_TP] = { "recv_raw" },
+			  [LK_M_FENTRY] = { "recv_fexit" },
+			  [LK_M_KPROBE] = { "recv_kprobe", "recv_kretprobe" } } },
+	[H_STATE] = { .hook = { "sock", "inet_sock_set_state", "tcp_set_state" },
+		.required = true, .need = "sock:inet_sock_set_state and tcp_set_state()",
+		.prog = { [LK_M_TP_BTF] = { "state_btf" }, [LK_M_RAW_TP] = { "state_raw" },
+			  [LK_M_FENTRY] = { "state_fentry" }, [LK_M_KPROBE] = { "state_kprobe" } } },
+	[H_DESTROY] = { .hook = { "tcp", "tcp_destroy_sock" },
+		.prog = { [LK_M_TP_BTF] = { "destroy_btf" }, [LK_M_RAW_TP] = { "destroy_raw" } } },
+	[H_ENTRY] = { .hook = { "tcp", "tcp_sendmsg_locked", "tcp_sendmsg" },
+		.prog = { [LK_M_TP_BTF] = { "entry_btf" }, [LK_M_RAW_TP] = { "entry_raw" },
+			  [LK_M_FENTRY] = { "entry_fentry" }, [LK_M_KPROBE] = { "entry_kprobe" } } },
+	[H_READY] = { .hook = { "sock", "sk_data_ready" },
+		.prog = { [LK_M_TP_BTF] = { "ready_btf" }, [LK_M_RAW_TP] = { "ready_raw" } } },
+	[H_PROBE] = { .hook = { "tcp", "tcp_probe" },
+		.prog = { [LK_M_TP_BTF] = { "probe_btf" }, [LK_M_RAW_TP] = { "probe_raw" } } },
+	[H_START_WRITE] = { .hook = { "syscalls", "sys_enter_write" },
+		.prog = { [LK_M_TP] = { "start_write" } } },
+	[H_START_WRITEV] = { .hook = { "syscalls", "sys_enter_writev" },
+		.prog = { [LK_M_TP] = { "start_writev" } } },
+	[H_START_SENDTO] = { .hook = { "syscalls", "sys_enter_sendto" },
+		.prog = { [LK_M_TP] = { "start_sendto" } } },
+	[H_START_SENDMSG] = { .hook = { "syscalls", "sys_enter_sendmsg" },
+		.prog = { [LK_M_TP] = { "start_sendmsg" } } },
+	[H_START_SENDMMSG] = { .hook = { "syscalls", "sys_enter_sendmmsg" },
+		.prog = { [LK_M_TP] = { "start_sendmmsg" } } },
 };
-
-/*
- * A send's entry into TCP (tcp:tcp_sendmsg_locked, else tcp_sendmsg()):
- * where a client request starts, and for a server the sign that a write
- * is under way should the connection end during it.
- */
-static void choose_entry(struct methods *m)
-{
-	unsigned int tps = LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP);
-	unsigned int funcs = LK_M_BIT(LK_M_FENTRY) | LK_M_BIT(LK_M_KPROBE);
-	const struct lk_hook entry = { "tcp", "tcp_sendmsg_locked", "tcp_sendmsg", tps | funcs };
-
-	m->entry = lk_choose(&entry);
-}
 
 /*
  * The client's clock: the send's entry into TCP, or with --syscall-entry
  * the send syscall's entry; without either, the send's return.
  */
-static int choose_client_clock(struct methods *m)
+static int choose_client_clock(struct bpf_object *obj)
 {
-	struct lk_hook h = { "syscalls", NULL, NULL, LK_M_BIT(LK_M_TP) };
 	bool any = false;
 	int i;
 
+	for (i = H_START; i < H_NR; i++)
+		hooks[i].skip = !env.syscall_entry || env.role == TL_ROLE_SERVER;
+	if (lk_hooks_choose(obj, hooks + H_START, H_NR - H_START))
+		return -1;
+	if (env.role == TL_ROLE_SERVER)
+		return 0;
 	if (!env.syscall_entry) {
-		if (m->entry)
+		if (hooks[H_ENTRY].chosen)
 			lk_info("client requests start when their first send enters TCP");
 		else
 			lk_info("client requests start when their first send returns: no tcp:tcp_sendmsg_locked, fentry or kprobe on tcp_sendmsg() (--syscall-entry may help)");
 		return 0;
 	}
-	for (i = 0; i < START_NR; i++) {
-		h.tp = start_tps[i];
-		m->start_tp[i] = lk_choose(&h) == LK_M_TP;
-		any |= m->start_tp[i];
-	}
+	for (i = H_START; i < H_NR; i++)
+		any |= hooks[i].chosen != LK_M_NONE;
 	if (!any) {
 		lk_err("--syscall-entry: this kernel has no syscalls:sys_enter_* tracepoints (CONFIG_FTRACE_SYSCALLS)");
 		return -1;
@@ -799,108 +826,30 @@ static int choose_client_clock(struct methods *m)
 	return 0;
 }
 
-static int choose_methods(struct methods *m)
+static int choose_methods(struct bpf_object *obj)
 {
-	unsigned int tps = LK_M_BIT(LK_M_TP_BTF) | LK_M_BIT(LK_M_RAW_TP);
-	unsigned int funcs = LK_M_BIT(LK_M_FENTRY) | LK_M_BIT(LK_M_KPROBE);
-	const struct lk_hook send = { "sock", "sock_send_length", "tcp_sendmsg", tps | funcs };
-	struct lk_hook recv = { "sock", "sock_recv_length", "tcp_recvmsg", tps | funcs };
-	const struct lk_hook ready = { "sock", "sk_data_ready", NULL, tps };
-	const struct lk_hook probe = { "tcp", "tcp_probe", NULL, tps };
-	const struct lk_hook state = { "sock", "inet_sock_set_state", "tcp_set_state", tps | funcs };
-	const struct lk_hook destroy = { "tcp", "tcp_destroy_sock", NULL, tps };
+	bool no_arrival = env.role == TL_ROLE_CLIENT || env.from_read;
 
-	memset(m, 0, sizeof(*m));
 	if (!lk_probe_tp_btf("sock_recv_length") && !recvmsg_fits()) {
 		lk_info("tcp_recvmsg has an argument list tcplat does not know");
-		recv.methods = tps;
+		hooks[H_RECV].off = LK_M_BIT(LK_M_FENTRY) | LK_M_BIT(LK_M_KPROBE);
 	}
-	m->send = lk_choose(&send);
-	m->recv = lk_choose(&recv);
-	m->state = lk_choose(&state);
-	if (!m->send || !m->recv || !m->state) {
-		lk_err("this kernel has none of %s: tcplat needs it",
-		       !m->send ? "sock:sock_send_length and tcp_sendmsg()" :
-		       !m->recv ? "sock:sock_recv_length and tcp_recvmsg() (5.19+ arguments)" :
-		       "sock:inet_sock_set_state and tcp_set_state()");
+	if (lk_hooks_choose(obj, hooks, H_ENTRY + 1) || choose_client_clock(obj))
 		return -1;
-	}
-	m->destroy = lk_choose(&destroy);
-	choose_entry(m);
-	if (env.role != TL_ROLE_SERVER && choose_client_clock(m))
+	hooks[H_READY].skip = no_arrival;
+	if (lk_hooks_choose(obj, hooks + H_READY, 1))
 		return -1;
-	if (env.role == TL_ROLE_CLIENT || env.from_read)
-		return 0;
-	m->ready = lk_choose(&ready);
-	if (!m->ready)
-		m->probe = lk_choose(&probe);
-	if (!m->ready && !m->probe) {
+	hooks[H_PROBE].skip = no_arrival || hooks[H_READY].chosen;
+	if (lk_hooks_choose(obj, hooks + H_PROBE, 1))
+		return -1;
+	if (!no_arrival && !hooks[H_READY].chosen && !hooks[H_PROBE].chosen) {
 		lk_err("warning: no sock:sk_data_ready or tcp:tcp_probe: server requests start at the first read (--from-read)");
 		env.from_read = true;
 	}
 	return 0;
 }
 
-/*
- * Socket storage takes typed socket pointers: usable when every hook
- * gets them (tp_btf, fentry), else the state lives in the LRU hash.
- */
-static bool typed_sockets(const struct methods *m)
-{
-	const enum lk_method all[] = {
-		m->send, m->recv, m->entry, m->ready, m->probe, m->state, m->destroy,
-	};
-	unsigned int i;
-
-	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		if (all[i] != LK_M_NONE && all[i] != LK_M_TP_BTF && all[i] != LK_M_FENTRY)
-			return false;
-	}
-	return true;
-}
-
-static void autoload(struct bpf_program *p, bool on)
-{
-	bpf_program__set_autoload(p, on);
-}
-
-static void select_programs(struct tcplat_bpf *skel, const struct methods *m, bool sk_storage)
-{
-	autoload(skel->progs.pending, sk_storage);
-	bpf_program__set_autoattach(skel->progs.pending, false);
-	autoload(skel->progs.send_btf, m->send == LK_M_TP_BTF);
-	autoload(skel->progs.send_raw, m->send == LK_M_RAW_TP);
-	autoload(skel->progs.send_fexit, m->send == LK_M_FENTRY);
-	autoload(skel->progs.send_kprobe, m->send == LK_M_KPROBE);
-	autoload(skel->progs.send_kretprobe, m->send == LK_M_KPROBE);
-	autoload(skel->progs.recv_btf, m->recv == LK_M_TP_BTF);
-	autoload(skel->progs.recv_raw, m->recv == LK_M_RAW_TP);
-	autoload(skel->progs.recv_fexit, m->recv == LK_M_FENTRY);
-	autoload(skel->progs.recv_kprobe, m->recv == LK_M_KPROBE);
-	autoload(skel->progs.recv_kretprobe, m->recv == LK_M_KPROBE);
-	autoload(skel->progs.ready_btf, m->ready == LK_M_TP_BTF);
-	autoload(skel->progs.ready_raw, m->ready == LK_M_RAW_TP);
-	autoload(skel->progs.probe_btf, m->probe == LK_M_TP_BTF);
-	autoload(skel->progs.probe_raw, m->probe == LK_M_RAW_TP);
-	autoload(skel->progs.state_btf, m->state == LK_M_TP_BTF);
-	autoload(skel->progs.state_raw, m->state == LK_M_RAW_TP);
-	autoload(skel->progs.state_fentry, m->state == LK_M_FENTRY);
-	autoload(skel->progs.state_kprobe, m->state == LK_M_KPROBE);
-	autoload(skel->progs.destroy_btf, m->destroy == LK_M_TP_BTF);
-	autoload(skel->progs.destroy_raw, m->destroy == LK_M_RAW_TP);
-	autoload(skel->progs.start_write, m->start_tp[START_WRITE]);
-	autoload(skel->progs.start_writev, m->start_tp[START_WRITEV]);
-	autoload(skel->progs.start_sendto, m->start_tp[START_SENDTO]);
-	autoload(skel->progs.start_sendmsg, m->start_tp[START_SENDMSG]);
-	autoload(skel->progs.start_sendmmsg, m->start_tp[START_SENDMMSG]);
-	autoload(skel->progs.entry_btf, m->entry == LK_M_TP_BTF);
-	autoload(skel->progs.entry_raw, m->entry == LK_M_RAW_TP);
-	autoload(skel->progs.entry_fentry, m->entry == LK_M_FENTRY);
-	autoload(skel->progs.entry_kprobe, m->entry == LK_M_KPROBE);
-}
-
-static int size_maps(struct tcplat_bpf *skel, const struct methods *m, bool dbl,
-		     bool sk_storage)
+static int size_maps(struct tcplat_bpf *skel, bool dbl, bool sk_storage)
 {
 	unsigned int gens = dbl ? 2 : 1;
 	int err = 0;
@@ -908,32 +857,40 @@ static int size_maps(struct tcplat_bpf *skel, const struct methods *m, bool dbl,
 	err |= bpf_map__set_max_entries(skel->maps.flows, env.per_flow ? TL_MAX_FLOWS * gens : 1);
 	err |= bpf_map__set_max_entries(skel->maps.procs, env.per_proc ? TL_MAX_PROCS * gens : 1);
 	err |= bpf_map__set_max_entries(skel->maps.socks, sk_storage ? 1 : TL_MAX_SOCKS);
-	if (m->send == LK_M_KPROBE || m->recv == LK_M_KPROBE)
+	if (hooks[H_SEND].chosen == LK_M_KPROBE || hooks[H_RECV].chosen == LK_M_KPROBE)
 		err |= bpf_map__set_max_entries(skel->maps.inflight, TL_MAX_INFLIGHT);
 	if (env.events)
 		err |= bpf_map__set_max_entries(skel->maps.events, 1 << 22);
 	return err;
 }
 
-static int setup(struct ctx *c, const struct methods *m)
+/*
+ * Socket storage takes typed socket pointers: usable when every hook
+ * that gets a socket gets a typed one (tp_btf, fentry), else the state
+ * lives in the LRU hash.
+ */
+static int setup(struct ctx *c)
 {
 	struct tcplat_bpf *skel = c->skel;
 
-	c->sk_storage = typed_sockets(m);
+	if (choose_methods(skel->obj))
+		return -1;
+	c->sk_storage = lk_hooks_typed(hooks, H_SOCKETS);
 	lk_info("socket state in %s", c->sk_storage ? "socket storage" : "an LRU hash");
-	select_programs(skel, m, c->sk_storage);
+	bpf_program__set_autoload(skel->progs.pending, c->sk_storage);
+	bpf_program__set_autoattach(skel->progs.pending, false);
 	skel->rodata->per_flow = env.per_flow;
 	skel->rodata->per_proc = env.per_proc;
 	skel->rodata->events_on = env.events;
 	skel->rodata->min_ns = env.min_us * 1000;
 	skel->rodata->from_read = env.from_read;
-	skel->rodata->del_at_close = !m->destroy;
+	skel->rodata->del_at_close = !hooks[H_DESTROY].chosen;
 	skel->rodata->syscall_clock = env.syscall_entry;
 	skel->rodata->typed_sk = c->sk_storage;
 	skel->rodata->force_role = env.role;
 	skel->rodata->lk_filter = lk_filter_from_opts();
 	read_port_range(skel);
-	if (size_maps(skel, m, c->double_buffer, c->sk_storage)) {
+	if (size_maps(skel, c->double_buffer, c->sk_storage)) {
 		lk_err("cannot size BPF maps");
 		return -1;
 	}
@@ -951,7 +908,6 @@ int main(int argc, char **argv)
 		.children = children,
 	};
 	struct ring_buffer *rb = NULL;
-	struct methods m;
 	struct ctx c = {};
 	int err;
 
@@ -961,15 +917,13 @@ int main(int argc, char **argv)
 	lk_out_init(lk_opts.json, NULL);
 	if (lk_bpf_init(false) || lk_opts_finish())
 		return 1;
-	if (choose_methods(&m))
-		return 1;
 	c.skel = tcplat_bpf__open();
 	if (!c.skel) {
 		lk_err_bpf("open BPF object", -errno);
 		return 1;
 	}
 	c.double_buffer = lk_opts.interval > 0;
-	err = setup(&c, &m);
+	err = setup(&c);
 	if (!err)
 		err = tcplat_metrics_setup(c.skel);
 	if (err)
