@@ -33,6 +33,7 @@ command -v busybox >/dev/null 2>&1 || skip "busybox-static not installed (make v
 
 QUICK="common_errors common_signals cpuusage_tid netlab_delay netlab_plug netlab_lockstep
 	syslat_counts tcpconnlat_refused tcplat_client tcplat_clock tcplat_methods tcpreq_lab
+	tcpretrans_syn
 	tcstamp_delay"
 ONLY=${LK_VM_ONLY:-quick}
 [ "$ONLY" = quick ] && ONLY=$QUICK
