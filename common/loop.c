@@ -77,6 +77,20 @@ static int wait_ms(struct ring_buffer *rb, int ms)
 	return 0;
 }
 
+void lk_open_report(bool final)
+{
+	lk_open_record(final ? "summary" : "interval");
+	if (lk_opts.timestamp && lk_out_json())
+		lk_print_time();
+}
+
+void lk_close_report(bool final)
+{
+	lk_close_record();
+	if (!final)
+		lk_printf("\n");
+}
+
 /*
  * One report.  A report that fails (it says why) or whose output cannot
  * be written (a full disk, a closed pipe) ends the run with an error.

@@ -27,6 +27,18 @@ void lk_signals_init(void);
 typedef int (*lk_report_fn)(void *ctx, bool final);
 
 /*
+ * Open a report's record: type "summary" when @final, else "interval",
+ * and with -T its "time" and "ts" in JSON (text puts its time where the
+ * tool's layout wants it, with lk_print_time()).
+ */
+void lk_open_report(bool final);
+/*
+ * Close it (lk_close_record() flushes), with a blank text line after an
+ * interval's.  lk_run() checks that the report was written.
+ */
+void lk_close_report(bool final);
+
+/*
  * The main loop every tool shares.  Polls @rb (may be NULL) and calls
  * @report every lk_opts.interval seconds, lk_opts.count times; with no
  * interval it waits for a signal and reports once.  With lk_opts.pid set
