@@ -643,15 +643,10 @@ static int report(void *p, bool final)
 	}
 	for (i = 0; i < n; i++)
 		print_row(c, &c->rows[i]);
-	lk_open_record(final ? "summary" : "interval");
-	if (lk_opts.timestamp && lk_out_json())
-		lk_print_time();
+	lk_open_report(final);
 	lk_print_u64(LK_JSON, "rows", NULL, c->nrows);
 	print_drops(c);
-	lk_close_record();
-	if (!final)
-		lk_printf("\n");
-	fflush(lk_out_fp());
+	lk_close_report(final);
 	return 0;
 }
 
