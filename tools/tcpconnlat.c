@@ -304,9 +304,7 @@ static void print_report(struct ctx *c, const struct cl_totals *d, bool final)
 		lk_print_time(), lk_print_nl();
 	print_rows(c, CL_FLOW);
 	print_rows(c, CL_PROC);
-	lk_open_record(final ? "summary" : "interval");
-	if (lk_opts.timestamp && lk_out_json())
-		lk_print_time();
+	lk_open_report(final);
 	print_header("");
 	for (i = 0; i < c->n; i++)
 		if (c->v[i].k.what == CL_TOTAL)
@@ -321,9 +319,7 @@ static void print_report(struct ctx *c, const struct cl_totals *d, bool final)
 	lk_print_u64(LK_JSON, "row_drops", NULL, d->row_drops);
 	lk_print_u64(LK_JSON, "event_drops", NULL, d->event_drops);
 	lk_printf("\n");
-	lk_close_record();
-	if (!final)
-		lk_printf("\n");
+	lk_close_report(final);
 }
 
 static int handle_event(void *p, void *data, size_t size)
