@@ -631,9 +631,7 @@ static void print_drops(struct ctx *c)
 
 static void print_total(struct ctx *c, bool final, double secs)
 {
-	lk_open_record(final ? "summary" : "interval");
-	if (lk_opts.timestamp && lk_out_json())
-		lk_print_time();
+	lk_open_report(final);
 	if (env.per_flow)
 		lk_printf("%-*s ", 2 * (LK_FLOW_W + 1) + 7 + 1 + 15 + 1 + 7, "TOTAL");
 	else if (env.per_proc)
@@ -648,7 +646,7 @@ static void print_total(struct ctx *c, bool final, double secs)
 		print_hist(&c->total.f.s);
 	}
 	print_drops(c);
-	lk_close_record();
+	lk_close_report(final);
 }
 
 static int report(void *p, bool final)
@@ -670,9 +668,6 @@ static int report(void *p, bool final)
 	for (i = 0; i < n; i++)
 		print_row(&c->rows[i], secs);
 	print_total(c, final, secs);
-	if (!final)
-		lk_printf("\n");
-	fflush(lk_out_fp());
 	return 0;
 }
 
