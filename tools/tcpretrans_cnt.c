@@ -388,9 +388,7 @@ static int report(void *p, bool final)
 		lk_print_time(), lk_print_nl();
 	if (env.per_flow)
 		print_flows(&rows);
-	lk_open_record(final ? "summary" : "interval");
-	if (lk_opts.timestamp && lk_out_json())
-		lk_print_time();
+	lk_open_report(final);
 	print_kinds(&d);
 	lk_print_u64(LK_JSON, "flows", NULL, rows.n);
 	lk_print_u64(LK_JSON, "guessed", NULL, d.guessed);
@@ -405,11 +403,8 @@ static int report(void *p, bool final)
 	c->last_missed[0] = missed[0];
 	c->last_missed[1] = missed[1];
 	lk_printf("\n");
-	lk_close_record();
-	if (!final)
-		lk_printf("\n");
+	lk_close_report(final);
 out:
-	fflush(lk_out_fp());
 	free(rows.v);
 	return err;
 }
