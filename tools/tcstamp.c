@@ -535,9 +535,7 @@ static int report(void *p, bool final)
 	}
 	if (env.hist)
 		print_hists(c);
-	lk_open_record(final ? "summary" : "interval");
-	if (lk_opts.timestamp && lk_out_json())
-		lk_print_time();
+	lk_open_report(final);
 	lk_print_u64(LK_ANY, "flows", "flows: %" PRIu64, c->nrows);
 	lk_print_u64(LK_ANY, "samples", ", samples: %" PRIu64, d.samples);
 	lk_print_u64(LK_ANY, "tcp_packets", ", TCP packets: %" PRIu64, d.tcp);
@@ -552,10 +550,7 @@ static int report(void *p, bool final)
 	lk_print_u64(LK_JSON, "owd_drops", NULL, d.owd_drops);
 	lk_print_u64(LK_JSON, "event_drops", NULL, d.ev_drops);
 	lk_printf("\n");
-	lk_close_record();
-	if (!final)
-		lk_printf("\n");
-	fflush(lk_out_fp());
+	lk_close_report(final);
 	return 0;
 }
 
