@@ -563,8 +563,8 @@ static int report(void *p, bool final)
 		return -1;
 	if (!env.per_thread)
 		n = fold_processes(rows, n);
-	lk_open_record(final ? "summary" : "interval");
-	if (lk_opts.timestamp)
+	lk_open_report(final);
+	if (lk_opts.timestamp && !lk_out_json())
 		lk_print_time();
 	print_totals(c, wall);
 	print_rows(rows, n, wall);
