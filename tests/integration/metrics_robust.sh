@@ -1,6 +1,6 @@
 #!/bin/bash
 # tcplat --listen under abuse while it traces a tcpreq client across the
-# netlab (-i 1 -j reports beside the endpoint): 200 scrapes/s for 10 s
+# netlab (-i 1 -j reports beside the endpoint): 200 scrapes/s for 30 s
 # from 4 scrapers at once, each scrape consistent in itself (the rows'
 # requests add up to the histogram's _count, +Inf equals _count), a
 # malformed request (400, or the connection closed for one that is not
@@ -20,7 +20,7 @@ T=$OUTPUT/tcpreq
 PORT=$(lk_free_port "$LAB_S") || fail "no free port in the lab"
 MP=$(lk_free_port) || fail "no free port"
 N=${METRICS_N:-3000}
-SECS=${METRICS_STORM_S:-10}
+SECS=${METRICS_STORM_S:-30}
 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay --sleep-ms 1 "0.0.0.0:$PORT"
 lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
