@@ -63,11 +63,15 @@ one() {
 
 	ns=$(jq -s --argjson t "$tid" '[.[] | select(.type == "summary") | .threads[] | select(.tid == $t) | .oncpu_ns] | add // 0' "$out")
 	# cpuusage takes the interrupts' time out of the thread (irq_ns);
-	# schedstat keeps it without CONFIG_IRQ_TIME_ACCOUNTING (Debian's
-	# 6.1 and 6.12): as in cpuusage_busy, their sum is compared.  Under
-	# qemu TCG that is near 2% (cpuusage_busy: 35 ms in a 2 s spin on
-	# 6.12); with oncpu_ns alone this thread was 34 ms under its
-	# schedstat on 6.1, 12 ms beyond the 1% + 2 ms bound.
+	# schedstat keeps some of it without CONFIG_IRQ_TIME_ACCOUNTING
+	# (Debian's 6.1 and 6.12), how much the test cannot tell: under qemu
+	# TCG, where interrupts take 0.5 to 2.5% of the spin, schedstat lay
+	# between oncpu_ns and oncpu_ns + irq_ns in every run measured (6.1:
+	# 1943 < 1962 < 1978 ms, 1981 < 1996 < 1997, 1973 < 1993 < 2020;
+	# 6.12: 1963 < 1988 < 1993, 1966 < 1968 < 1976),
+	# and either alone missed the 1% + 2 ms bound in some.  So the lower
+	# bound is for the sum, the upper one for oncpu_ns (on the host
+	# irq_ns is under 0.3%).
 	irq=$(jq -s --argjson t "$tid" '[.[] | select(.type == "summary") | .threads[] | select(.tid == $t) | .irq_ns] | add // 0' "$out")
 	others=$(jq -s --argjson t "$tid" '[.[] | select(.type == "summary") | .threads[] | select(.tid != $t)] | length' "$out")
 	echo "$m: thread $tid: cpuusage $ns ns (interrupts in it: $irq ns); schedstat growth $((ss1 - ss0)) ns (from before the spin)"
@@ -75,7 +79,6 @@ one() {
 	# ms at a load average of 25 on the 2 CPUs): the floor proves the
 	# program attached, the comparison below checks the amount.
 	assert_ge "$ns" 50000000 "$m: on-CPU ns of the spinning thread (non-zero: BPF attached)"
-	ns=$((ns + irq))
 	# cpuusage counted from its start, a little before ss0 was read: the
 	# thread slept in between, so the two windows hold the same run time.
 	# Plus hypervisor steal time (see lk_steal_ns), in cpuusage's figure
@@ -83,9 +86,9 @@ one() {
 	# gives to the task that preempted (see cpuusage_busy: 4 to 11 us
 	# measured here under other users' load, thousands of times a second).
 	local d=$((ss1 - ss0))
-	assert_ge "$ns" "$((d - d / 100 - 2000000))" "$m: - 1% - 2 ms: thread on-CPU time + its interrupts vs its schedstat"
+	assert_ge "$((ns + irq))" "$((d - d / 100 - 2000000))" "$m: - 1% - 2 ms: thread on-CPU time + its interrupts vs its schedstat"
 	assert_le "$ns" "$((d + d / 100 + 2000000 + steal + pr * 20000))" \
-		"$m: + 1% + 2 ms + steal + 20 us a preemption: thread on-CPU time + its interrupts vs its schedstat (steal $steal ns, preempted $pr times)"
+		"$m: + 1% + 2 ms + steal + 20 us a preemption: thread on-CPU time vs its schedstat (steal $steal ns, preempted $pr times)"
 	assert_eq "$others" 0 "$m: rows for other threads"
 	assert_eq "$(jq -r -s --argjson t "$tid" '[.[] | select(.type == "summary") | .threads[] | select(.tid == $t) | .comm] | unique | join(",")' "$out")" \
 		cu-spin "$m: the thread's own name (the process's is python3)"
