@@ -465,34 +465,6 @@ static int collect(struct ctx *c, bool final)
 	return 0;
 }
 
-static const char *errno_name(unsigned int err, char *buf, size_t len)
-{
-	/* Kernel-internal codes a restarted syscall returns (linux/errno.h). */
-	static const char *const restart[] = {
-		"ERESTARTSYS", "ERESTARTNOINTR", "ERESTARTNOHAND",
-		"ENOIOCTLCMD", "ERESTART_RESTARTBLOCK",
-	};
-	const char *n;
-
-	if (err >= 512 && err <= 516)
-		return restart[err - 512];
-	n = strerrorname_np(err);
-	if (n)
-		return n;
-	snprintf(buf, len, "E%u", err);
-	return buf;
-}
-
-static const char *syscall_label(unsigned int nr, char *buf, size_t len)
-{
-	const char *n = lk_syscall_name(nr);
-
-	if (n)
-		return n;
-	snprintf(buf, len, "syscall_%u", nr);
-	return buf;
-}
-
 static void print_header(void)
 {
 	if (env.per_process)
@@ -517,8 +489,8 @@ static void print_errnos(struct ctx *c, unsigned int slot_or_tgid)
 		if (!any)
 			lk_open_object("errnos");
 		any = true;
-		lk_printf("    %-22s %10" PRIu64 "\n", errno_name(e->err, buf, sizeof(buf)), e->n);
-		lk_print_u64(LK_JSON, errno_name(e->err, buf, sizeof(buf)), NULL, e->n);
+		lk_printf("    %-22s %10" PRIu64 "\n", lk_errno_name(e->err, buf, sizeof(buf)), e->n);
+		lk_print_u64(LK_JSON, lk_errno_name(e->err, buf, sizeof(buf)), NULL, e->n);
 	}
 	if (any)
 		lk_close_object();
@@ -584,7 +556,7 @@ static void print_row(struct ctx *c, const struct row *r)
 		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64, r->key);
 		lk_print_str(LK_ANY, "comm", " %-16s", r->comm);
 	} else {
-		lk_print_str(LK_ANY, "syscall", "%-20s", syscall_label(r->key, buf, sizeof(buf)));
+		lk_print_str(LK_ANY, "syscall", "%-20s", lk_syscall_label(r->key, buf, sizeof(buf)));
 		lk_print_u64(LK_JSON, "nr", NULL, r->key);
 	}
 	lk_print_u64(LK_ANY, "count", " %10" PRIu64, r->s.count);
@@ -661,11 +633,11 @@ static int handle_event(void *ctx, void *data, size_t len)
 	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64, e->pid);
 	lk_print_u64(LK_ANY, "tid", " %-7" PRIu64, e->tid);
 	lk_print_str(LK_ANY, "comm", " %-16s", e->comm);
-	lk_print_str(LK_ANY, "syscall", " %-16s", syscall_label(e->nr, buf, sizeof(buf)));
+	lk_print_str(LK_ANY, "syscall", " %-16s", lk_syscall_label(e->nr, buf, sizeof(buf)));
 	lk_print_float(LK_ANY, "lat_us", " %12.3f us", e->lat_ns / 1000.0);
 	lk_print_s64(LK_ANY, "ret", "  ret %" PRId64, e->ret);
 	if (e->ret < 0 && e->ret >= -4095)
-		lk_print_str(LK_ANY, "errno", " %s", errno_name(-e->ret, ebuf, sizeof(ebuf)));
+		lk_print_str(LK_ANY, "errno", " %s", lk_errno_name(-e->ret, ebuf, sizeof(ebuf)));
 	lk_print_nl();
 	lk_close_record();
 	return 0;

@@ -29,6 +29,34 @@ const char *lk_syscall_name(int nr)
 	return NULL;
 }
 
+const char *lk_syscall_label(int nr, char *buf, size_t len)
+{
+	const char *n = lk_syscall_name(nr);
+
+	if (n)
+		return n;
+	snprintf(buf, len, "syscall_%d", nr);
+	return buf;
+}
+
+const char *lk_errno_name(unsigned int err, char *buf, size_t len)
+{
+	/* Kernel-internal codes a restarted syscall returns (linux/errno.h). */
+	static const char *const restart[] = {
+		"ERESTARTSYS", "ERESTARTNOINTR", "ERESTARTNOHAND",
+		"ENOIOCTLCMD", "ERESTART_RESTARTBLOCK",
+	};
+	const char *n;
+
+	if (err >= 512 && err <= 516)
+		return restart[err - 512];
+	n = strerrorname_np(err);
+	if (n)
+		return n;
+	snprintf(buf, len, "E%u", err);
+	return buf;
+}
+
 int lk_syscall_nr(const char *name)
 {
 	char *end;

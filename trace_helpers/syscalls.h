@@ -8,6 +8,10 @@
 int lk_syscall_max(void);
 /* Name of syscall @nr, or NULL if the table has none. */
 const char *lk_syscall_name(int nr);
+/* Name of syscall @nr, else "syscall_NR" written into @buf. */
+const char *lk_syscall_label(int nr, char *buf, size_t len);
+/* "ENOENT" for 2, the kernel-internal restart codes too, else "E<n>" in @buf. */
+const char *lk_errno_name(unsigned int err, char *buf, size_t len);
 /* Number of syscall @name ("read", or a decimal number), or -1. */
 int lk_syscall_nr(const char *name);
 /*

@@ -104,33 +104,6 @@ void syslat_metrics_fold_err(unsigned int slot, unsigned int err, uint64_t n)
 		errs_add(&m.errs, slot, err, n);
 }
 
-static const char *errno_label(unsigned int err, char *buf, size_t len)
-{
-	static const char *const restart[] = {
-		"ERESTARTSYS", "ERESTARTNOINTR", "ERESTARTNOHAND",
-		"ENOIOCTLCMD", "ERESTART_RESTARTBLOCK",
-	};
-	const char *n;
-
-	if (err >= 512 && err <= 516)
-		return restart[err - 512];
-	n = strerrorname_np(err);
-	if (n)
-		return n;
-	snprintf(buf, len, "E%u", err);
-	return buf;
-}
-
-static const char *syscall_label(unsigned int slot, char *buf, size_t len)
-{
-	const char *n = lk_syscall_name(m.slot_nr[slot]);
-
-	if (n)
-		return n;
-	snprintf(buf, len, "syscall_%d", m.slot_nr[slot]);
-	return buf;
-}
-
 /* The snapshot's rows: the folded copies plus every generation in the map. */
 static int read_rows(void)
 {
@@ -219,7 +192,7 @@ static int write_metrics(void *p, struct lk_mw *w)
 	for (slot = 0; slot < m.nslots; slot++) {
 		if (!m.now[slot].count)
 			continue;
-		lk_m_labels(l, sizeof(l), "syscall", syscall_label(slot, sb, sizeof(sb)), NULL);
+		lk_m_labels(l, sizeof(l), "syscall", lk_syscall_label(m.slot_nr[slot], sb, sizeof(sb)), NULL);
 		lk_m_u64(w, l, m.now[slot].count);
 	}
 	lk_m_family(w, "latkit_syscall_failures", LK_MT_COUNTER, NULL,
@@ -227,7 +200,7 @@ static int write_metrics(void *p, struct lk_mw *w)
 	for (slot = 0; slot < m.nslots; slot++) {
 		if (!m.now[slot].count)
 			continue;
-		lk_m_labels(l, sizeof(l), "syscall", syscall_label(slot, sb, sizeof(sb)), NULL);
+		lk_m_labels(l, sizeof(l), "syscall", lk_syscall_label(m.slot_nr[slot], sb, sizeof(sb)), NULL);
 		lk_m_u64(w, l, m.now[slot].errors);
 	}
 	if (m.errnos) {
@@ -235,14 +208,14 @@ static int write_metrics(void *p, struct lk_mw *w)
 			    "Failed system calls by syscall and errno (-e; past 1024 pairs: errno=\"other\").");
 		for (i = 0; i < m.tmp.n; i++) {
 			lk_m_labels(l, sizeof(l), "syscall",
-				    syscall_label(m.tmp.e[i].slot, sb, sizeof(sb)), "errno",
-				    errno_label(m.tmp.e[i].err, eb, sizeof(eb)), NULL);
+				    lk_syscall_label(m.slot_nr[m.tmp.e[i].slot], sb, sizeof(sb)), "errno",
+				    lk_errno_name(m.tmp.e[i].err, eb, sizeof(eb)), NULL);
 			lk_m_u64(w, l, m.tmp.e[i].n);
 		}
 		for (slot = 0; slot < m.nslots; slot++) {
 			if (!m.tmp.other[slot])
 				continue;
-			lk_m_labels(l, sizeof(l), "syscall", syscall_label(slot, sb, sizeof(sb)),
+			lk_m_labels(l, sizeof(l), "syscall", lk_syscall_label(m.slot_nr[slot], sb, sizeof(sb)),
 				    "errno", "other", NULL);
 			lk_m_u64(w, l, m.tmp.other[slot]);
 		}
@@ -256,7 +229,7 @@ static int write_metrics(void *p, struct lk_mw *w)
 			continue;
 		for (hcount = 0, i = 0; i <= M_NBOUNDS; i++)
 			hcount += m.now[slot].hist[i];
-		lk_m_labels(l, sizeof(l), "syscall", syscall_label(slot, sb, sizeof(sb)), NULL);
+		lk_m_labels(l, sizeof(l), "syscall", lk_syscall_label(m.slot_nr[slot], sb, sizeof(sb)), NULL);
 		lk_m_hist_ns(w, l, bounds, m.now[slot].hist, M_NBOUNDS, m.now[slot].sum_ns, hcount);
 	}
 	lk_m_family(w, "latkit_syscall_dropped", LK_MT_COUNTER, NULL,
