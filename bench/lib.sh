@@ -164,3 +164,21 @@ bench_kill_tree() {
 	wait "$1" 2>/dev/null
 	return 0
 }
+
+# bench_emptyprog DIR: sets EMPTYPROG to the empty-program loader (the
+# one make bench built, else one compiled into DIR now) and empty_why to
+# why there is none ("" when there is).
+bench_emptyprog() {
+	local dir=$1 here
+	here=$(dirname "${BASH_SOURCE[0]}")
+	empty_why=
+	EMPTYPROG=${EMPTYPROG:-$OUTPUT/bench/emptyprog}
+	if [ ! -x "$EMPTYPROG" ] && [ -f "$here/emptyprog.c" ]; then
+		EMPTYPROG=$dir/emptyprog
+		# shellcheck disable=SC2046
+		cc -O2 -o "$EMPTYPROG" "$here/emptyprog.c" \
+			$(pkg-config --cflags --libs libbpf 2>/dev/null || echo -lbpf) 2>"$dir/cc.err" ||
+			empty_why="cannot build emptyprog: $(head -n 1 "$dir/cc.err")"
+	fi
+	[ -x "$EMPTYPROG" ] || empty_why=${empty_why:-"no emptyprog"}
+}

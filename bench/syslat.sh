@@ -30,7 +30,6 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 OUTPUT=${OUTPUT:-$PWD/build}
-EMPTYPROG=${EMPTYPROG:-$OUTPUT/bench/emptyprog}
 COUNT=${BENCH_COUNT:-2000000}
 ROUNDS=${BENCH_ROUNDS:-3}
 SROUNDS=${BENCH_STATS_ROUNDS:-3}
@@ -69,15 +68,7 @@ configs=alone
 for c in syslat floor; do want $c && configs="$configs $c"; done
 
 # The empty program goes on the hooks syslat chose.
-empty_why=
-if [ ! -x "$EMPTYPROG" ] && [ -f "$(dirname "$0")/emptyprog.c" ]; then
-	EMPTYPROG=$TMP/emptyprog
-	# shellcheck disable=SC2046
-	cc -O2 -o "$EMPTYPROG" "$(dirname "$0")/emptyprog.c" \
-		$(pkg-config --cflags --libs libbpf 2>/dev/null || echo -lbpf) 2>"$TMP/cc.err" ||
-		empty_why="cannot build emptyprog: $(head -n 1 "$TMP/cc.err")"
-fi
-[ -x "$EMPTYPROG" ] || empty_why=${empty_why:-"no emptyprog"}
+bench_emptyprog "$TMP"
 hooks=()
 if [ -z "$empty_why" ]; then
 	"$SYSLAT" -v -s getpid >/dev/null 2>"$TMP/hooks.log" &

@@ -28,7 +28,6 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 OUTPUT=${OUTPUT:-$PWD/build}
-EMPTYPROG=${EMPTYPROG:-$OUTPUT/bench/emptyprog}
 ROUNDS=${ROUNDS:-10}
 SECS=${SECS:-3}
 CPU=${CPU:-0}
@@ -136,15 +135,7 @@ start_tool -F
 bench_hooks "$tmp/err" >"$tmp/hooks"
 cp "$tmp/err" "$tmp/tool.err"
 stop_tool
-empty_why=
-if [ ! -x "$EMPTYPROG" ] && [ -f "$(dirname "$0")/emptyprog.c" ]; then
-	EMPTYPROG=$tmp/emptyprog
-	# shellcheck disable=SC2046
-	cc -O2 -o "$EMPTYPROG" "$(dirname "$0")/emptyprog.c" \
-		$(pkg-config --cflags --libs libbpf 2>/dev/null || echo -lbpf) 2>"$tmp/cc.err" ||
-		empty_why="cannot build emptyprog: $(head -1 "$tmp/cc.err")"
-fi
-[ -x "$EMPTYPROG" ] || empty_why=${empty_why:-"no emptyprog"}
+bench_emptyprog "$tmp"
 start_empty() {
 	[ -z "$empty_why" ] || return 1
 	mapfile -t hooks <"$tmp/hooks"
