@@ -150,12 +150,18 @@ $(OUTPUT)/bench/emptyprog: bench/emptyprog.c
 bench: all $(PROG_BINS) $(OUTPUT)/bench/emptyprog
 	$(Q)OUTPUT=$(abspath $(OUTPUT)) bash bench/run.sh
 
-# The fuzz target needs clang's libFuzzer; built only on demand.
-fuzz: $(OUTPUT)/fuzz/fuzz_frame
+# The fuzz targets need clang's libFuzzer; built only on demand.
+fuzz: $(OUTPUT)/fuzz/fuzz_frame $(OUTPUT)/fuzz/fuzz_proto
 $(OUTPUT)/fuzz/fuzz_frame: tests/fuzz/fuzz_frame.c $(wildcard tools/tcpreq/*.c tools/tcpreq/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Itools $< tools/tcpreq/frame.c -o $@
+# UBSan stops at its first report here: a report must fail the run.
+$(OUTPUT)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c $(wildcard tools/tcplat/proto*.c tools/tcplat/proto*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-D_GNU_SOURCE -Itools $< $(wildcard tools/tcplat/proto*.c) -o $@
 
 # Boot Debian's 6.1 and 6.12 kernels under qemu and run the suite in each
 # (LK_VM_KERNEL=6.1 or 6.12: one of them; scripts/vmtest.sh).
