@@ -100,5 +100,17 @@ kernels=${LK_VM_KERNEL:-all}
 for series in $(echo "$kernels" | tr ',' ' '); do
 	check_kernel "$series"
 done
-[ $rc = 0 ] || fail "vmtest failed (exit $rc; logs in $OUTPUT/vmtest/*/logs)"
+# A failure's cause last, where make check's 25-line tail shows it:
+# each guest's failed tests and the end of their logs.
+if [ $rc != 0 ]; then
+	for series in $(echo "$kernels" | tr ',' ' '); do
+		awk -v k="$series" '
+			function flush() { for (i = n > 10 ? n - 10 : 0; i < n; i++) print k ": " t[i]; n = 0 }
+			/^FAIL / { flush(); print k ": " $0; in_fail = 1; next }
+			in_fail && /^    \| / { t[n++] = $0; next }
+			{ flush(); in_fail = 0 }
+			END { flush() }' "$OUTPUT/vmtest/$series/console.log" 2>/dev/null
+	done
+	fail "vmtest failed (exit $rc; logs in $OUTPUT/vmtest/*/logs)"
+fi
 ok "vmtest passed on $kernels"
