@@ -193,6 +193,12 @@ lk_tcplat_bg() {
 }
 
 lk_summary() { jq -c 'select(.type == "summary")' "$1"; }
+# lk_op FILE PROTO OP [FIELD]: --proto's FIELD (requests unless given)
+# summed over the rows of operation OP (any status), 0 if none.
+lk_op() {
+	jq -s --arg p "$2" --arg op "$3" --arg f "${4:-requests}" \
+		'[.[] | select(.type == "operation" and .proto == $p and .op == $op) | .[$f]] | add // 0' "$1"
+}
 
 # lk_pct P [FILE]: the P-th percentile (nearest rank) of the numbers in
 # FILE or on stdin, one per line.
@@ -228,3 +234,96 @@ assert_in_range() {
 		fail "$6: $1 not within $4% (or $5) of [$2, $3]"
 	ok "$6: $1 ~ [$2, $3]"
 }
+
+# lk_nginx_up [CMD...]: an nginx of the test's own, started through CMD
+# (e.g. taskset): its prefix, config, logs and pid file in $LK_TMP/nginx
+# (NX), one worker (WP; master MP), a free port (PORT), 1 KiB files
+# /file, /x/file and /y/file.  The access log's fields: $request_length
+# $bytes_sent $status $uri.  user root: the worker reads files in the
+# test's 0700 temp dir.  Every path nginx would otherwise take from its
+# build (/var/log/nginx, /var/lib/nginx, /run/nginx.pid) is set here; -e
+# moves the startup log.
+lk_nginx_up() {
+	local d
+	PORT=$(lk_free_port) || fail "no free port"
+	NX=$LK_TMP/nginx
+	mkdir -p "$NX/html/x" "$NX/html/y" "$NX/logs" "$NX/tmp"
+	for d in "" /x /y; do
+		head -c 1024 /dev/zero | tr '\0' x >"$NX/html$d/file"
+	done
+	cat >"$NX/nginx.conf" <<EOF
+worker_processes 1;
+user root;
+pid $NX/nginx.pid;
+error_log $NX/logs/error.log;
+events { worker_connections 64; }
+http {
+	log_format lk '\$request_length \$bytes_sent \$status \$uri';
+	access_log $NX/logs/access.log lk;
+	client_body_temp_path $NX/tmp/body;
+	proxy_temp_path $NX/tmp/proxy;
+	fastcgi_temp_path $NX/tmp/fastcgi;
+	uwsgi_temp_path $NX/tmp/uwsgi;
+	scgi_temp_path $NX/tmp/scgi;
+	keepalive_requests 100000000;
+	keepalive_timeout 60s;
+	server {
+		listen 127.0.0.1:$PORT;
+		root $NX/html;
+		add_header X-Id \$http_x_id;
+	}
+}
+EOF
+	lk_bg "$@" nginx -p "$NX" -e "$NX/logs/error.log" -c "$NX/nginx.conf" -g 'daemon off;'
+	MP=$LK_LAST_PID
+	lk_wait_for 10 bash -c "ss -Hltn 'sport = :$PORT' | grep -q ." ||
+		{ cat "$NX/logs/error.log"; fail "nginx not listening on $PORT"; }
+	lk_wait_for 10 pgrep -P "$MP" nginx || fail "no nginx worker"
+	WP=$(pgrep -P "$MP" nginx)
+	assert_eq "$(wc -w <<<"$WP")" 1 "one nginx worker"
+	touch "$NX/logs/access.log"
+}
+
+# lk_nginx_wrk "SERVER ARGS" "CLIENT ARGS" CMD...: the wrk command CMD
+# against lk_nginx_up's nginx, held until two tcplats run: -p WORKER
+# --role server SERVER ARGS (output in $LK_TMP/s) and -p WRK --role
+# client CLIENT ARGS ($LK_TMP/c); wrk's output in $LK_TMP/wrk.  nginx
+# has read every request, answered and logged it once it has closed
+# every connection (none left but in TIME-WAIT: one in CLOSE-WAIT may
+# still hold a request it has not read); only then does the server's
+# tcplat end.
+lk_nginx_wrk() {
+	local sargs=$1 cargs=$2 wrk sp cp
+	shift 2
+	lk_held "$LK_TMP/go" "$@" >"$LK_TMP/wrk" 2>&1
+	wrk=$LK_LAST_PID
+	# shellcheck disable=SC2086
+	lk_tcplat_bg "$LK_TMP/s" -p "$WP" --role server $sargs
+	sp=$LK_TCPLAT_PID
+	# shellcheck disable=SC2086
+	lk_tcplat_bg "$LK_TMP/c" -p "$wrk" --role client $cargs
+	cp=$LK_TCPLAT_PID
+	lk_release "$LK_TMP/go"
+	wait "$wrk" || { cat "$LK_TMP/wrk"; fail "wrk failed"; }
+	wait "$cp" || { cat "$LK_TMP/c.err"; fail "tcplat (client) failed"; }
+	lk_wait_for 10 bash -c "! ss -Htn state connected exclude time-wait '( sport = :$PORT )' | grep -q ." ||
+		fail "nginx's connections did not close"
+	kill -INT "$sp"
+	wait "$sp" || { cat "$LK_TMP/s.err"; fail "tcplat (server) failed"; }
+	cat "$LK_TMP/wrk"
+}
+
+# lk_redis_up [CMD...]: a redis-server of the test's own, started
+# through CMD (e.g. taskset), on a free port (PORT; pid RP), its dir and
+# log in $LK_TMP/redis, no persistence and no config file (not the
+# system's /etc/redis): defaults, plus these.  rcli runs redis-cli on it.
+lk_redis_up() {
+	PORT=$(lk_free_port) || fail "no free port"
+	mkdir -p "$LK_TMP/redis"
+	lk_bg "$@" redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$LK_TMP/redis" --logfile "$LK_TMP/redis/log" --daemonize no
+	RP=$LK_LAST_PID
+	lk_wait_for 10 bash -c "ss -Hltnp 'sport = :$PORT' | grep -q 'pid=$RP,'" ||
+		{ cat "$LK_TMP/redis/log"; fail "redis-server not listening on $PORT"; }
+}
+rcli() { redis-cli -h 127.0.0.1 -p "$PORT" "$@"; }

@@ -40,65 +40,11 @@ DUR=${TCPLAT_NGINX_SECS:-3}
 SRV_CPU=() CLI_CPU=()
 if [ "$(nproc)" -ge 2 ]; then SRV_CPU=(taskset -c 0) CLI_CPU=(taskset -c 1); fi
 
-PORT=$(lk_free_port) || fail "no free port"
-NX=$LK_TMP/nginx
-mkdir -p "$NX/html" "$NX/logs" "$NX/tmp"
-head -c 1024 /dev/zero | tr '\0' x >"$NX/html/file"
-# user root: the worker reads files in the test's 0700 temp dir.  Every
-# path nginx would otherwise take from its build (/var/log/nginx,
-# /var/lib/nginx, /run/nginx.pid) is set here; -e moves the startup log.
-cat >"$NX/nginx.conf" <<EOF
-worker_processes 1;
-user root;
-pid $NX/nginx.pid;
-error_log $NX/logs/error.log;
-events { worker_connections 64; }
-http {
-	log_format lk '\$request_length \$bytes_sent \$status';
-	access_log $NX/logs/access.log lk;
-	client_body_temp_path $NX/tmp/body;
-	proxy_temp_path $NX/tmp/proxy;
-	fastcgi_temp_path $NX/tmp/fastcgi;
-	uwsgi_temp_path $NX/tmp/uwsgi;
-	scgi_temp_path $NX/tmp/scgi;
-	keepalive_requests 100000000;
-	keepalive_timeout 60s;
-	server {
-		listen 127.0.0.1:$PORT;
-		root $NX/html;
-		add_header X-Id \$http_x_id;
-	}
-}
-EOF
-lk_bg "${SRV_CPU[@]}" nginx -p "$NX" -e "$NX/logs/error.log" -c "$NX/nginx.conf" -g 'daemon off;'
-MP=$LK_LAST_PID
-lk_wait_for 10 bash -c "ss -Hltn 'sport = :$PORT' | grep -q ." ||
-	{ cat "$NX/logs/error.log"; fail "nginx not listening on $PORT"; }
-lk_wait_for 10 pgrep -P "$MP" nginx || fail "no nginx worker"
-WP=$(pgrep -P "$MP" nginx)
-assert_eq "$(wc -w <<<"$WP")" 1 "one nginx worker"
-touch "$NX/logs/access.log"
+lk_nginx_up "${SRV_CPU[@]}"
 
-lk_held "$LK_TMP/go" env LK_WRK_LAT="$LK_TMP/wrk.lat" "${CLI_CPU[@]}" \
+lk_nginx_wrk "" "" env LK_WRK_LAT="$LK_TMP/wrk.lat" "${CLI_CPU[@]}" \
 	wrk -t1 -c8 -d"${DUR}s" --latency -s "$LK_TOP/tests/integration/tcplat_nginx.lua" \
-	"http://127.0.0.1:$PORT/file" >"$LK_TMP/wrk" 2>&1
-wrk=$LK_LAST_PID
-lk_tcplat_bg "$LK_TMP/s" -p "$WP" --role server
-sp=$LK_TCPLAT_PID
-lk_tcplat_bg "$LK_TMP/c" -p "$wrk" --role client
-cp=$LK_TCPLAT_PID
-lk_release "$LK_TMP/go"
-wait "$wrk" || { cat "$LK_TMP/wrk"; fail "wrk failed"; }
-wait "$cp" || { cat "$LK_TMP/c.err"; fail "tcplat (client) failed"; }
-# nginx has read every request, answered and logged it, once it has
-# closed every connection (none left but in TIME-WAIT: a connection in
-# CLOSE-WAIT may still hold a request it has not read); then the
-# server's tcplat may end.
-lk_wait_for 10 bash -c "! ss -Htn state connected exclude time-wait '( sport = :$PORT )' | grep -q ." ||
-	fail "nginx's connections did not close"
-kill -INT "$sp"
-wait "$sp" || { cat "$LK_TMP/s.err"; fail "tcplat (server) failed"; }
-cat "$LK_TMP/wrk"
+	"http://127.0.0.1:$PORT/file"
 s=$(lk_summary "$LK_TMP/s") c=$(lk_summary "$LK_TMP/c")
 echo "tcplat server: $s"
 echo "tcplat client: $c"

@@ -18,14 +18,7 @@ lk_need_cmd redis-cli
 lk_need_bin tcplat
 K=5
 
-PORT=$(lk_free_port) || fail "no free port"
-mkdir -p "$LK_TMP/redis"
-lk_bg redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
-	--dir "$LK_TMP/redis" --logfile "$LK_TMP/redis/log" --daemonize no
-RP=$LK_LAST_PID
-lk_wait_for 10 bash -c "ss -Hltnp 'sport = :$PORT' | grep -q 'pid=$RP,'" ||
-	{ cat "$LK_TMP/redis/log"; fail "redis-server not listening on $PORT"; }
-rcli() { redis-cli -h 127.0.0.1 -p "$PORT" "$@"; }
+lk_redis_up
 pings() { rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' '$1 == "cmdstat_ping" { n = $3 } END { print n + 0 }'; }
 
 for m in typed untyped; do

@@ -55,15 +55,7 @@ lk_latency_tol
 SRV_CPU=() CLI_CPU=()
 if [ "$(nproc)" -ge 2 ]; then SRV_CPU=(taskset -c 0) CLI_CPU=(taskset -c 1); fi
 
-PORT=$(lk_free_port) || fail "no free port"
-mkdir -p "$LK_TMP/redis"
-# No config file (not the system's /etc/redis): defaults, plus these.
-lk_bg "${SRV_CPU[@]}" redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
-	--dir "$LK_TMP/redis" --logfile "$LK_TMP/redis/log" --daemonize no
-RP=$LK_LAST_PID
-lk_wait_for 10 bash -c "ss -Hltnp 'sport = :$PORT' | grep -q 'pid=$RP,'" ||
-	{ cat "$LK_TMP/redis/log"; fail "redis-server not listening on $PORT"; }
-rcli() { redis-cli -h 127.0.0.1 -p "$PORT" "$@"; }
+lk_redis_up "${SRV_CPU[@]}"
 # A command's length in Redis's protocol, as redis-cli sends it.
 resp_len() { { printf '*%d\r\n' $#; for a; do printf '$%d\r\n%s\r\n' ${#a} "$a"; done; } | wc -c; }
 # INFO's figures: stat NAME FILE, calls CMD FILE (0 when never called).
