@@ -91,13 +91,16 @@ static __always_inline void *lk_lookup_or_init(void *map, const void *key,
  * clock).  The reader polls at least every 200 ms (lk_run); it is woken
  * only once a quarter of the ring is full, so a burst cannot fill it.
  */
+static __always_inline __u64 lk_ringbuf_flags(void *rb)
+{
+	if (bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= bpf_ringbuf_query(rb, BPF_RB_RING_SIZE) / 4)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void lk_ringbuf_submit(void *rb, void *rec)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= bpf_ringbuf_query(rb, BPF_RB_RING_SIZE) / 4)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(rec, flags);
+	bpf_ringbuf_submit(rec, lk_ringbuf_flags(rb));
 }
 
 #endif

@@ -530,6 +530,23 @@ static __always_inline bool rcv_queue_empty(struct sock *sk)
 	return BPF_CORE_READ(tp, rcv_nxt) == BPF_CORE_READ(tp, copied_seq);
 }
 
+/* The syscall the current thread is in (-1 for none). */
+static __always_inline long cur_syscall_nr(void)
+{
+	struct pt_regs *regs;
+
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ(regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
+#include "tcplat_proto.bpf.h"
+
 static __always_inline void on_recv(struct sock *sk, int ret, int flags)
 {
 	struct tl_sock *st;
@@ -540,6 +557,10 @@ static __always_inline void on_recv(struct sock *sk, int ret, int flags)
 	st = sock_for_task(sk, false);
 	if (!st)
 		return;
+	if (proto_on) {
+		pl_record(st, sk, TL_DATA_IN, ret, 0);
+		return;
+	}
 	count_bytes(st, sk, ret, 0);
 	if (st->role == TL_ROLE_CLIENT) {
 		if (st->phase == TL_WAIT) {
@@ -560,21 +581,6 @@ static __always_inline void on_recv(struct sock *sk, int ret, int flags)
 	st->req_in += ret;
 	if (!from_read && rcv_queue_empty(sk))
 		st->arr_ns = 0;
-}
-
-/* The syscall the current thread is in (-1 for none). */
-static __always_inline long cur_syscall_nr(void)
-{
-	struct pt_regs *regs;
-
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-#if defined(__TARGET_ARCH_x86)
-	return BPF_CORE_READ(regs, orig_ax);
-#elif defined(__TARGET_ARCH_arm64)
-	return BPF_CORE_READ(regs, syscallno);
-#else
-	return -1;
-#endif
 }
 
 /* --syscall-entry: a send-family syscall (number @nr) begins. */
@@ -636,6 +642,13 @@ static __always_inline void on_send(struct sock *sk, int ret)
 	st = sock_for_task(sk, true);
 	if (!st)
 		return;
+	if (proto_on) {
+		if (ret > 0)
+			pl_record(st, sk, TL_DATA_OUT, ret,
+				  st->role == TL_ROLE_CLIENT ? client_start(st) : 0);
+		st->entry_ns = 0;
+		return;
+	}
 	st->sending = 0;
 	if (st->phase == TL_CLOSING) {
 		/* The connection is gone: this write was the response's last. */
@@ -668,15 +681,20 @@ static __always_inline void on_send(struct sock *sk, int ret)
 	}
 }
 
-/* Data for a server socket reached the kernel (default clock only). */
-static __always_inline void on_arrival(struct sock *sk)
+/*
+ * Data for a server socket reached the kernel (default clock only), up
+ * to sequence number @end (--proto only).
+ */
+static __always_inline void on_arrival(struct sock *sk, __u32 end)
 {
 	struct tl_sock *st;
 
 	st = sock_get(sk);
 	if (!st || st->role != TL_ROLE_SERVER || st->wanted > TL_WANTED)
 		return;
-	if (!st->arr_ns)
+	if (proto_on)
+		pl_arrive(st, sk, end);
+	else if (!st->arr_ns)
 		st->arr_ns = bpf_ktime_get_ns();
 }
 
@@ -692,7 +710,10 @@ static __always_inline void on_close(struct sock *sk, bool final)
 	st = sock_get(sk);
 	if (!st)
 		return;
-	if (st->wanted == TL_WANTED) {
+	if (proto_on) {
+		if (final && st->wanted == TL_WANTED)
+			pl_close(st, sk);
+	} else if (st->wanted == TL_WANTED) {
 		if (st->phase == TL_RESP) {
 			finish(st, sk, st->last_send_ns - st->start_ns);
 		} else if (final && st->phase == TL_READ && st->sending) {
@@ -716,6 +737,8 @@ static __always_inline void on_state(struct sock *sk, int old, int new)
 		if (!sk_is_tcp(sk))
 			return;
 		/* Replace: a freed socket's address may come back (LRU). */
+		if (proto_on)
+			pl_reset(sk);
 		sock_new(sk, old == TCP_SYN_SENT ? TL_ROLE_CLIENT : TL_ROLE_SERVER,
 			 false, true);
 		return;
@@ -728,6 +751,21 @@ static __always_inline void on_destroy(struct sock *sk)
 {
 	on_close(sk, true);
 	sock_del(sk);
+	if (proto_on)
+		pl_reset(sk);
+}
+
+/* The end of a segment's payload at tcp_probe (skb->data: the TCP header). */
+static __always_inline __u32 payload_end(const struct sk_buff *skb)
+{
+	unsigned char *data = BPF_CORE_READ(skb, data);
+	unsigned int len = BPF_CORE_READ(skb, len);
+	__u32 seq = 0;
+	__u8 doff = 0;
+
+	bpf_probe_read_kernel(&seq, 4, data + 4);
+	bpf_probe_read_kernel(&doff, 1, data + 12);
+	return bpf_ntohl(seq) + len - (doff >> 4) * 4;
 }
 
 /* Payload bytes of a segment at tcp_probe (skb->data is the TCP header). */
@@ -921,14 +959,14 @@ int start_sendmmsg(struct syscall_trace_enter *ctx)
 SEC("tp_btf/sk_data_ready")
 int BPF_PROG(ready_btf, const struct sock *sk)
 {
-	on_arrival((struct sock *)sk);
+	on_arrival((struct sock *)sk, proto_on ? tcp_rcv_nxt((struct sock *)sk) : 0);
 	return 0;
 }
 
 SEC("raw_tp/sk_data_ready")
 int BPF_PROG(ready_raw, const struct sock *sk)
 {
-	on_arrival((struct sock *)sk);
+	on_arrival((struct sock *)sk, proto_on ? tcp_rcv_nxt((struct sock *)sk) : 0);
 	return 0;
 }
 
@@ -936,7 +974,7 @@ SEC("tp_btf/tcp_probe")
 int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
 {
 	if (has_payload(skb))
-		on_arrival(sk);
+		on_arrival(sk, proto_on ? payload_end(skb) : 0);
 	return 0;
 }
 
@@ -944,7 +982,7 @@ SEC("raw_tp/tcp_probe")
 int BPF_PROG(probe_raw, struct sock *sk, const struct sk_buff *skb)
 {
 	if (has_payload(skb))
-		on_arrival(sk);
+		on_arrival(sk, proto_on ? payload_end(skb) : 0);
 	return 0;
 }
 

@@ -120,6 +120,8 @@ enum {
 	TL_DROP_EVENT,		/* --events: ring buffer full */
 	TL_DROP_INFLIGHT,	/* kprobe fallback: entry table full */
 	TL_DROP_ENTRY,		/* no room for a thread's send entry time */
+	TL_DROP_PAYLOAD,	/* --proto: payload ring buffer full */
+	TL_DROP_ARRIVAL,	/* --proto: arrival marks merged (8 unread) */
 	TL_DROP_MAX,
 };
 
@@ -161,6 +163,59 @@ struct tl_mrow {
 	unsigned long long sum_ns;
 	unsigned long long incomplete;
 	unsigned long long hist[TL_M_BUCKETS];
+};
+
+/*
+ * --proto: one record per read or write of a traced socket, with the
+ * first bytes it moved (at most --proto-bytes, TL_CAP at most, from at
+ * most TL_MAX_IOV iovecs), and one when the connection ends.  Userspace
+ * frames the messages.  16 KiB by default: what a pipeline of small
+ * requests or responses fills in one syscall (8 HTTP responses of a
+ * 1 KiB file, 40 memcached sets of 100 bytes).
+ */
+#define TL_CAP		16384
+#define TL_CAP_DEFAULT	16384
+#define TL_MAX_IOV	1024	/* UIO_MAXIOV: all a syscall may pass */
+#define TL_MAX_ARR	8
+#define TL_PAYLOAD_RING	(16 << 20)	/* bytes */
+
+enum tl_data_kind {
+	TL_DATA_IN,		/* the process read */
+	TL_DATA_OUT,		/* the process wrote */
+	TL_DATA_CLOSE,		/* the connection ended */
+};
+
+struct tl_data {
+	unsigned long long sk;
+	unsigned long long born_ns;
+	unsigned long long start_ns;	/* OUT: the send's entry; 0: unknown */
+	unsigned long long end_ns;	/* the syscall's return (or the close) */
+	unsigned int len;		/* bytes moved */
+	unsigned int copied;		/* bytes that follow, <= len */
+	unsigned int tgid;
+	unsigned int seq;		/* per socket: a gap is a lost record */
+	unsigned char kind;		/* enum tl_data_kind */
+	unsigned char role;
+	unsigned char guessed;
+	unsigned char narr;		/* IN: arrival marks (tcplat/proto.h) */
+	unsigned int arr_off[TL_MAX_ARR];
+	unsigned long long arr_ns[TL_MAX_ARR];
+	struct lk_flow ends;
+	char comm[16];
+	unsigned char data[];
+};
+
+/* --proto: per-socket record sequence and arrivals not yet read. */
+struct tl_payload_sk {
+	unsigned int seq;
+	unsigned int narr;
+	unsigned int arr_seq[TL_MAX_ARR];	/* rcv_nxt after the arrival */
+	unsigned long long arr_ns[TL_MAX_ARR];
+};
+
+/* The x86-64 or arm64 numbers of the syscalls whose buffers --proto reads. */
+struct tl_nrs {
+	int read, write, readv, writev, recvfrom, sendto, recvmsg, sendmsg;
 };
 
 #endif

@@ -5,15 +5,16 @@
 set -eu
 
 BUILD_PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libmicrohttpd-dev libcrypt-dev"
-# redis-server, redis-tools, nginx-light and wrk: the tcplat_redis and
-# tcplat_nginx tests compare tcplat with their own figures.  Their Debian
+# redis-server, redis-tools, nginx-light, wrk and memcached: the
+# tcplat_redis, tcplat_nginx and tcplat_proto_* tests compare tcplat with
+# their own figures.  Their Debian
 # packages start system services on the default ports where an init system
 # runs; install-deps leaves those alone and the tests never use them (each
 # test runs its own server, with its own config and data under its temp
 # dir, on a free port of its own).
 # systemd (systemd-analyze) and util-linux (setpriv, unshare): package_deb
 # verifies the units and runs tools in their sandbox; nothing is started.
-TEST_PKGS="iproute2 iputils-ping procps jq python3 strace sockperf iperf3 tshark libbpf-tools bpftrace file man-db dpkg-dev debhelper lintian redis-server redis-tools nginx-light wrk prometheus openssl curl systemd util-linux"
+TEST_PKGS="iproute2 iputils-ping procps jq python3 strace sockperf iperf3 tshark libbpf-tools bpftrace file man-db dpkg-dev debhelper lintian redis-server redis-tools nginx-light wrk memcached prometheus openssl curl systemd util-linux"
 VM_PKGS="qemu-system-x86 busybox-static cpio"
 
 want="$BUILD_PKGS"

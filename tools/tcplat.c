@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include "latkit.h"
@@ -17,6 +18,7 @@
 #include "tcplat.h"
 #include "tcplat.skel.h"
 #include "tcplat/metrics.h"
+#include "tcplat/payload.h"
 
 const char *argp_program_version = "tcplat (latkit) 0.1";
 const char *argp_program_bug_address = "see README.md";
@@ -35,7 +37,9 @@ static const char doc[] =
 "    tcplat -c nginx --from-read     # server time from the first read\n"
 "    tcplat -P 5 1                   # per process, one 5 s report\n"
 "    tcplat --netns lab-client -c tcpreq --role client -H -j\n"
-"    tcplat -p 181 --events --min-us 10000   # requests slower than 10 ms\n";
+"    tcplat -p 181 --events --min-us 10000   # requests slower than 10 ms\n"
+"    tcplat -c redis-server --proto redis     # per command, pipelined too\n"
+"    tcplat -c nginx --proto http --http-path-depth 1 -P\n";
 
 enum {
 	OPT_ROLE = 0x2001,
@@ -43,6 +47,9 @@ enum {
 	OPT_EVENTS,
 	OPT_MIN_US,
 	OPT_SYSCALL_ENTRY,
+	OPT_PROTO,
+	OPT_PATH_DEPTH,
+	OPT_PROTO_BYTES,
 };
 
 static struct {
@@ -56,7 +63,10 @@ static struct {
 	bool events;
 	double min_us;
 	long top;
-} env;
+	unsigned int protos;	/* --proto: LP_BIT()s; 0: without */
+	long path_depth;
+	long proto_bytes;
+} env = { .proto_bytes = TL_CAP_DEFAULT };
 
 static const struct argp_option options[] = {
 	{ "role", OPT_ROLE, "ROLE", 0,
@@ -72,6 +82,12 @@ static const struct argp_option options[] = {
 	{ "top", 'n', "N", 0, "Show the N busiest rows only", 0 },
 	{ "events", OPT_EVENTS, NULL, 0, "Also print one line per request (with --min-us)", 0 },
 	{ "min-us", OPT_MIN_US, "US", 0, "--events: only requests of at least US microseconds", 0 },
+	{ "proto", OPT_PROTO, "PROTO", 0,
+	  "Frame requests as redis, http, memcache or auto (reads the first bytes of each read and write)", 0 },
+	{ "http-path-depth", OPT_PATH_DEPTH, "N", 0,
+	  "--proto http: rows per the first N path segments too", 0 },
+	{ "proto-bytes", OPT_PROTO_BYTES, "N", 0,
+	  "--proto: copy the first N bytes of each read and write (64 to 16384, default 16384)", 0 },
 	{},
 };
 
@@ -123,9 +139,28 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (lk_parse_double(arg, 0, 1e9, &env.min_us))
 			argp_error(state, "invalid --min-us '%s'", arg);
 		break;
+	case OPT_PROTO:
+		env.protos = lp_protos_parse(arg);
+		if (!env.protos)
+			argp_error(state, "invalid --proto '%s' (redis, http, memcache or auto)", arg);
+		break;
+	case OPT_PATH_DEPTH:
+		if (lk_parse_long(arg, 0, 8, &env.path_depth))
+			argp_error(state, "invalid --http-path-depth '%s' (0 to 8)", arg);
+		break;
+	case OPT_PROTO_BYTES:
+		if (lk_parse_long(arg, 64, TL_CAP, &env.proto_bytes))
+			argp_error(state, "invalid --proto-bytes '%s' (64 to %d)", arg, TL_CAP);
+		break;
 	case ARGP_KEY_END:
 		if (env.per_flow && env.per_proc)
 			argp_error(state, "-F and -P exclude each other");
+		if (env.protos && env.per_flow)
+			argp_error(state, "--proto has rows per operation: not with -F (-P works)");
+		if (env.path_depth && !(env.protos & LP_BIT(LP_HTTP)))
+			argp_error(state, "--http-path-depth needs --proto http or auto");
+		if (env.protos && (lk_opts.listen || lk_opts.textfile))
+			argp_error(state, "--proto rows are not exported: not with --listen or --textfile");
 		if (env.syscall_entry && env.role == TL_ROLE_SERVER)
 			argp_error(state, "--syscall-entry sets the client clock: not with --role server");
 		break;
@@ -149,6 +184,7 @@ struct row {
 	struct tl_flow_key fkey;	/* -F */
 	unsigned int tgid;		/* -P */
 	struct tl_flow f;		/* stats; addresses, role, comm with -F */
+	const struct tp_row *op;	/* --proto: the operation */
 	struct lk_dist d;
 };
 
@@ -161,6 +197,8 @@ struct ctx {
 	struct row *rows;
 	unsigned int nrows, cap;
 	uint64_t drops_seen[TL_DROP_MAX];
+	struct tp_counts pc;		/* --proto: since the previous report */
+	struct ring_buffer *rb;
 };
 
 static void add_stats(struct tl_stats *out, const struct tl_stats *s)
@@ -189,17 +227,6 @@ static void sum_percpu(struct tl_stats *out, const void *percpu, size_t val_size
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < lk_ncpus(); i++)
 		add_stats(out, (const void *)((const char *)percpu + i * stride));
-}
-
-static void add_latency(struct tl_stats *s, unsigned long long lat)
-{
-	s->requests++;
-	s->sum_ns += lat;
-	if (lat > s->max_ns)
-		s->max_ns = lat;
-	if (!s->min_ns || lat < s->min_ns)
-		s->min_ns = lat;
-	s->hist[lh_index(lat, TL_SUB_BITS, TL_BUCKETS)]++;
 }
 
 static struct row *new_row(struct ctx *c)
@@ -369,10 +396,10 @@ static void pend(struct ctx *c, __u64 sk, const struct tl_sock *st)
 
 	if (st->wanted != TL_WANTED || st->phase != TL_RESP)
 		return;
-	add_latency(&c->total.f.s, st->last_send_ns - st->start_ns);
+	tl_add_latency(&c->total.f.s, st->last_send_ns - st->start_ns);
 	r = row_of(c, sk, st);
 	if (r)
-		add_latency(&r->f.s, st->last_send_ns - st->start_ns);
+		tl_add_latency(&r->f.s, st->last_send_ns - st->start_ns);
 }
 
 /* Socket storage: the kernel walks it for us (the pending iterator). */
@@ -433,6 +460,33 @@ static int add_pending(struct ctx *c)
 	return 0;
 }
 
+/*
+ * --proto: the rows the framers filled since the previous report, after
+ * the records already queued in the ring.
+ */
+static int collect_proto(struct ctx *c, bool final)
+{
+	struct tp_row *pr;
+	unsigned int n, i;
+	struct row *r;
+
+	if (!final && c->rb)
+		ring_buffer__consume(c->rb);
+	tp_take(final, &pr, &n, &c->pc);
+	for (i = 0; i < n; i++) {
+		r = new_row(c);
+		if (!r)
+			return -ENOMEM;
+		r->op = &pr[i];
+		r->f.s = pr[i].s;
+		r->tgid = pr[i].k.tgid;
+		r->f.role = pr[i].k.role;
+		memcpy(r->f.comm, pr[i].comm, sizeof(r->f.comm));
+		add_stats(&c->total.f.s, &pr[i].s);
+	}
+	return 0;
+}
+
 static void summarize(struct row *r)
 {
 	const struct tl_stats *s = &r->f.s;
@@ -465,12 +519,16 @@ static int collect(struct ctx *c, bool final)
 	unsigned int g = c->skel->bss->gen, i;
 	int err;
 
+	c->nrows = 0;
+	memset(&c->total, 0, sizeof(c->total));
+	if (env.protos) {
+		err = collect_proto(c, final);
+		goto done;
+	}
 	if (c->double_buffer && !final) {
 		c->skel->bss->gen = g ^ 1;
 		usleep(2000);
 	}
-	c->nrows = 0;
-	memset(&c->total, 0, sizeof(c->total));
 	err = read_total(c, g);
 	if (!err && env.per_flow)
 		err = read_flows(c, g);
@@ -484,6 +542,11 @@ static int collect(struct ctx *c, bool final)
 		err = add_pending(c);
 	if (err) {
 		lk_err("reading the open responses failed: %s", strerror(-err));
+		return err;
+	}
+done:
+	if (err) {
+		lk_err("collecting the requests failed: %s", strerror(-err));
 		return err;
 	}
 	for (i = 0; i < c->nrows; i++)
@@ -511,6 +574,8 @@ static void print_header(void)
 		lk_printf("%-7s %-15s %-7s ", "PID", "COMM", "ROLE");
 	} else if (env.per_proc)
 		lk_printf("%-7s %-15s ", "PID", "COMM");
+	if (env.protos)
+		lk_printf("%-7s %-8s %-24s %-6s ", "ROLE", "PROTO", "OP", "STATUS");
 	lk_printf("%9s %9s %11s %11s", "REQS", "RPS", "BYTES_IN", "BYTES_OUT");
 	for (i = 0; i < sizeof(lat) / sizeof(lat[0]); i++) {
 		snprintf(name, sizeof(name), "%s_%s", lat[i], unit());
@@ -569,9 +634,31 @@ static void print_role(int role, bool guessed)
 	lk_print_bool(LK_JSON, "role_guessed", NULL, guessed);
 }
 
+/* --proto: what a row is per. */
+static void print_op(const struct tp_row *p)
+{
+	const struct tp_key *k = &p->k;
+	char op[LP_OP_LEN + LP_PATH_LEN + 1], status[8];
+
+	if (k->status)
+		snprintf(status, sizeof(status), "%uxx", k->status);
+	else
+		snprintf(status, sizeof(status), "%s", k->error ? "error" : "ok");
+	snprintf(op, sizeof(op), "%s%s%s", k->op[0] ? k->op : "-", k->path[0] ? " " : "", k->path);
+	print_role(k->role, false);
+	lk_print_str(LK_ANY, "proto", "%-8s ", lp_proto_name(k->proto));
+	lk_print_str(LK_JSON, "op", NULL, k->op);
+	if (k->path[0])
+		lk_print_str(LK_JSON, "path", NULL, k->path);
+	lk_printf("%-24s ", op);
+	lk_print_str(LK_ANY, "status", "%-6s ", status);
+	lk_print_bool(LK_JSON, "error", NULL, k->error);
+	lk_print_u64(LK_JSON, "noreply", NULL, p->noreply);
+}
+
 static void print_row(const struct row *r, double secs)
 {
-	lk_open_record(env.per_flow ? "flow" : "process");
+	lk_open_record(env.protos ? "operation" : env.per_flow ? "flow" : "process");
 	if (lk_opts.timestamp && lk_out_json())
 		lk_print_time();
 	if (env.per_flow) {
@@ -579,10 +666,12 @@ static void print_row(const struct row *r, double secs)
 		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", r->f.tgid);
 		lk_print_str(LK_ANY, "comm", "%-15s ", r->f.comm);
 		print_role(r->f.role, r->f.guessed);
-	} else {
+	} else if (env.per_proc) {
 		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", r->tgid);
 		lk_print_str(LK_ANY, "comm", "%-15s ", r->f.comm);
 	}
+	if (r->op)
+		print_op(r->op);
 	print_stats(r, secs);
 	lk_print_nl();
 	lk_close_record();
@@ -610,7 +699,7 @@ static void print_drops(struct ctx *c)
 {
 	static const char *const names[TL_DROP_MAX] = {
 		"drops_sock", "drops_flow", "drops_process", "drops_events", "drops_inflight",
-		"drops_entry",
+		"drops_entry", "drops_payload", "drops_arrival",
 	};
 	uint64_t d[TL_DROP_MAX], sum = 0;
 	int i;
@@ -626,7 +715,57 @@ static void print_drops(struct ctx *c)
 	if (sum)
 		lk_printf("dropped (not recorded): sockets %" PRIu64 ", flows %" PRIu64
 			  ", processes %" PRIu64 ", events %" PRIu64 ", in-flight %" PRIu64
-			  ", send entries %" PRIu64 "\n", d[0], d[1], d[2], d[3], d[4], d[5]);
+			  ", send entries %" PRIu64 ", payload records %" PRIu64
+			  ", arrival marks merged %" PRIu64 "\n",
+			  d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+}
+
+/* --proto: connections by protocol, and what could not be framed. */
+static void print_proto_counts(const struct tp_counts *pc)
+{
+	uint64_t lost = 0;
+	int i;
+
+	lk_open_object("connections");
+	for (i = LP_REDIS; i < LP_NPROTO; i++)
+		lk_print_u64(LK_JSON, lp_proto_name(i), NULL, pc->conns[i]);
+	lk_close_object();
+	lk_open_object("framing_lost");
+	for (i = 0; i < LP_LOST_MAX; i++) {
+		lk_print_u64(LK_JSON, lp_lost_name(i), NULL, pc->lp.lost[i]);
+		lost += pc->lp.lost[i];
+	}
+	lk_close_object();
+	lk_print_u64(LK_JSON, "lost_requests", NULL, pc->lp.lost_requests);
+	lk_print_u64(LK_JSON, "unparsed_bytes", NULL, pc->lp.unparsed_bytes);
+	lk_print_u64(LK_JSON, "lost_records", NULL, pc->lost_records);
+	lk_print_u64(LK_JSON, "drops_conns", NULL, pc->drop_conns);
+	lk_print_u64(LK_JSON, "drops_rows", NULL, pc->drop_rows);
+	if (lk_out_json())
+		return;
+	lk_printf("connections:");
+	for (i = LP_REDIS; i < LP_NPROTO; i++)
+		lk_printf(" %s %" PRIu64 "%s", lp_proto_name(i), (uint64_t)pc->conns[i],
+			  i + 1 < LP_NPROTO ? "," : "");
+	if (lost) {
+		lk_printf("; framing lost:");
+		for (i = 0; i < LP_LOST_MAX; i++)
+			if (pc->lp.lost[i])
+				lk_printf(" %s %" PRIu64, lp_lost_name(i), (uint64_t)pc->lp.lost[i]);
+	}
+	if (pc->lp.lost_requests)
+		lk_printf("; requests lost with the framing %" PRIu64,
+			  (uint64_t)pc->lp.lost_requests);
+	if (pc->lp.unparsed_bytes)
+		lk_printf("; bytes unparsed %" PRIu64, (uint64_t)pc->lp.unparsed_bytes);
+	if (pc->lost_records)
+		lk_printf("; connections that lost a record %" PRIu64, (uint64_t)pc->lost_records);
+	if (pc->drop_conns)
+		lk_printf("; connections not framed (table full) %" PRIu64,
+			  (uint64_t)pc->drop_conns);
+	if (pc->drop_rows)
+		lk_printf("; requests in the row \"other\" %" PRIu64, (uint64_t)pc->drop_rows);
+	lk_printf("\n");
 }
 
 static void print_total(struct ctx *c, bool final, double secs)
@@ -634,8 +773,8 @@ static void print_total(struct ctx *c, bool final, double secs)
 	lk_open_report(final);
 	if (env.per_flow)
 		lk_printf("%-*s ", 2 * (LK_FLOW_W + 1) + 7 + 1 + 15 + 1 + 7, "TOTAL");
-	else if (env.per_proc)
-		lk_printf("%-23s ", "TOTAL");
+	else if (env.per_proc || env.protos)
+		lk_printf("%-*s ", (env.per_proc ? 24 : 0) + (env.protos ? 49 : 0) - 1, "TOTAL");
 	print_stats(&c->total, secs);
 	lk_print_float(LK_JSON, "interval_s", NULL, secs);
 	lk_print_u64(LK_JSON, "rows", NULL, c->nrows);
@@ -645,6 +784,8 @@ static void print_total(struct ctx *c, bool final, double secs)
 			lk_printf("\n");
 		print_hist(&c->total.f.s);
 	}
+	if (env.protos)
+		print_proto_counts(&c->pc);
 	print_drops(c);
 	lk_close_report(final);
 }
@@ -690,6 +831,36 @@ static int handle_event(void *ctx, void *data, size_t len)
 	lk_print_nl();
 	lk_close_record();
 	return 0;
+}
+
+/* --proto --events: one request, framed. */
+static void proto_event(void *ctx, const struct tp_event *e)
+{
+	const struct lp_req *q = e->r;
+
+	lk_open_record("event");
+	if (lk_opts.timestamp)
+		lk_print_time();
+	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", e->tgid);
+	lk_print_str(LK_ANY, "comm", "%-15s ", e->comm);
+	print_role(q->role == LP_CLIENT ? TL_ROLE_CLIENT : TL_ROLE_SERVER, e->guessed);
+	lk_print_flow(e->ends);
+	lk_print_str(LK_ANY, "proto", "%s ", lp_proto_name(q->proto));
+	lk_print_str(LK_ANY, "op", "%s ", q->op[0] ? q->op : "-");
+	if (q->path[0])
+		lk_print_str(LK_ANY, "path", "%s ", q->path);
+	if (q->status)
+		lk_print_u64(LK_ANY, "status", "%" PRIu64 " ", q->status);
+	lk_print_bool(LK_ANY, "error", NULL, q->error);
+	if (q->error)
+		lk_printf("error ");
+	print_lat("lat_us", q->end_ns - q->start_ns, true);
+	lk_printf(" %s", unit());
+	lk_print_u64(LK_ANY, "req_bytes", "  req %" PRIu64, q->req_bytes);
+	lk_print_u64(LK_ANY, "resp_bytes", " resp %" PRIu64, q->resp_bytes);
+	lk_print_u64(LK_JSON, "start_ns", NULL, q->start_ns);
+	lk_print_nl();
+	lk_close_record();
 }
 
 /* The kernel's ephemeral port range, for guessing roles of old sockets. */
@@ -854,9 +1025,28 @@ static int size_maps(struct tcplat_bpf *skel, bool dbl, bool sk_storage)
 	err |= bpf_map__set_max_entries(skel->maps.socks, sk_storage ? 1 : TL_MAX_SOCKS);
 	if (hooks[H_SEND].chosen == LK_M_KPROBE || hooks[H_RECV].chosen == LK_M_KPROBE)
 		err |= bpf_map__set_max_entries(skel->maps.inflight, TL_MAX_INFLIGHT);
-	if (env.events)
+	if (env.events && !env.protos)
 		err |= bpf_map__set_max_entries(skel->maps.events, 1 << 22);
+	if (env.protos) {
+		err |= bpf_map__set_max_entries(skel->maps.scratch, lk_ncpus());
+		err |= bpf_map__set_max_entries(skel->maps.payloads, TL_PAYLOAD_RING);
+		if (!sk_storage)
+			err |= bpf_map__set_max_entries(skel->maps.payload_socks, TL_MAX_SOCKS);
+	}
 	return err;
+}
+
+/* The syscalls whose buffers --proto reads, as this architecture numbers them. */
+static void set_syscall_nrs(struct tl_nrs *n)
+{
+	n->read = SYS_read;
+	n->write = SYS_write;
+	n->readv = SYS_readv;
+	n->writev = SYS_writev;
+	n->recvfrom = SYS_recvfrom;
+	n->sendto = SYS_sendto;
+	n->recvmsg = SYS_recvmsg;
+	n->sendmsg = SYS_sendmsg;
 }
 
 /*
@@ -874,9 +1064,13 @@ static int setup(struct ctx *c)
 	lk_info("socket state in %s", c->sk_storage ? "socket storage" : "an LRU hash");
 	bpf_program__set_autoload(skel->progs.pending, c->sk_storage);
 	bpf_program__set_autoattach(skel->progs.pending, false);
-	skel->rodata->per_flow = env.per_flow;
-	skel->rodata->per_proc = env.per_proc;
-	skel->rodata->events_on = env.events;
+	/* --proto: the rows are made in userspace. */
+	skel->rodata->per_flow = env.per_flow && !env.protos;
+	skel->rodata->per_proc = env.per_proc && !env.protos;
+	skel->rodata->events_on = env.events && !env.protos;
+	skel->rodata->proto_on = env.protos != 0;
+	skel->rodata->copy_max = env.proto_bytes;
+	set_syscall_nrs(&skel->rodata->nrs);
 	skel->rodata->min_ns = env.min_us * 1000;
 	skel->rodata->from_read = env.from_read;
 	skel->rodata->del_at_close = !hooks[H_DESTROY].chosen;
@@ -917,7 +1111,7 @@ int main(int argc, char **argv)
 		lk_err_bpf("open BPF object", -errno);
 		return 1;
 	}
-	c.double_buffer = lk_opts.interval > 0;
+	c.double_buffer = lk_opts.interval > 0 && !env.protos;
 	err = setup(&c);
 	if (!err)
 		err = tcplat_metrics_setup(c.skel);
@@ -928,13 +1122,31 @@ int main(int argc, char **argv)
 		lk_err_bpf("load BPF programs", err);
 		goto cleanup;
 	}
-	if (env.events) {
+	if (env.protos) {
+		struct tp_opts po = {
+			.lp = { .protos = env.protos, .from_read = env.from_read,
+				.http_path_depth = env.path_depth },
+			.per_proc = env.per_proc,
+			.min_ns = env.min_us * 1000,
+			.event = env.events ? proto_event : NULL,
+			.ctx = &c,
+		};
+
+		err = tp_init(&po);
+		if (!err)
+			rb = lk_events_open(c.skel->maps.payloads, tp_handle, NULL);
+		if (err || !rb) {
+			err = err ? err : -errno;
+			goto cleanup;
+		}
+	} else if (env.events) {
 		rb = lk_events_open(c.skel->maps.events, handle_event, &c);
 		if (!rb) {
 			err = -errno;
 			goto cleanup;
 		}
 	}
+	c.rb = rb;
 	err = tcplat_bpf__attach(c.skel);
 	if (err) {
 		lk_err_bpf("attach to the socket tracepoints", err);
@@ -944,6 +1156,9 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	c.last_ns = lk_now_ns();
+	if (env.protos)
+		lk_info("--proto: copying the first %ld bytes of each read and write of traced sockets",
+			env.proto_bytes);
 	lk_info("tracing TCP requests (%s clock for servers); Ctrl-C to end",
 		env.from_read ? "first-read" : "arrival");
 	lk_signals_init();
@@ -952,6 +1167,7 @@ cleanup:
 	lk_metrics_stop();
 	ring_buffer__free(rb);
 	tcplat_bpf__destroy(c.skel);
+	tp_free();
 	free(c.rows);
 	return err ? 1 : 0;
 }

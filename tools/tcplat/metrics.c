@@ -15,7 +15,7 @@
 
 static const char *const roles[] = { "unknown", "server", "client" };
 static const char *const drop_names[TL_DROP_MAX] = {
-	"socket", "flow", "process", "event", "inflight", "entry",
+	"socket", "flow", "process", "event", "inflight", "entry", "payload", "arrival",
 };
 
 struct mrow {
