@@ -327,3 +327,25 @@ lk_redis_up() {
 		{ cat "$LK_TMP/redis/log"; fail "redis-server not listening on $PORT"; }
 }
 rcli() { redis-cli -h 127.0.0.1 -p "$PORT" "$@"; }
+
+# lk_fuzz_target NAME: build $OUTPUT/fuzz/NAME (make fuzz) and set F to
+# it; skips where clang has no libFuzzer.
+lk_fuzz_target() {
+	lk_need_cmd clang
+	echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' \
+		>"$LK_TMP/probe.c"
+	clang -fsanitize=fuzzer,address,undefined "$LK_TMP/probe.c" -o "$LK_TMP/probe" 2>/dev/null ||
+		skip "clang has no libFuzzer (-fsanitize=fuzzer)"
+	make -s -C "$LK_TOP" OUTPUT="$OUTPUT" fuzz >"$LK_TMP/build" 2>&1 ||
+		{ cat "$LK_TMP/build"; fail "make fuzz failed"; }
+	F=$OUTPUT/fuzz/$1
+	[ -x "$F" ] || fail "$F not built"
+}
+
+# lk_pin_pair: SRV_CPU and CLI_CPU, taskset commands that put a server
+# on CPU 0 and its client on CPU 1 where there are two (neither waits
+# for the other's CPU), empty on one CPU.
+lk_pin_pair() {
+	SRV_CPU=() CLI_CPU=()
+	if [ "$(nproc)" -ge 2 ]; then SRV_CPU=(taskset -c 0) CLI_CPU=(taskset -c 1); fi
+}

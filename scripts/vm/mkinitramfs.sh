@@ -35,7 +35,7 @@ HOST_PKGS="coreutils util-linux bsdutils mount procps psmisc iproute2
 REQUIRED_CMDS="bash ip tc ss awk sed grep timeout setsid setpriv taskset mktemp date sort
 	getconf sh"
 OPTIONAL_CMDS="ping jq strace sockperf iperf3 bpftool python3 tshark
-	redis-server redis-cli redis-benchmark nginx wrk"
+	redis-server redis-cli redis-benchmark nginx wrk memcached"
 
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
 

@@ -37,8 +37,7 @@ lk_need_bin tcplat
 DUR=${TCPLAT_NGINX_SECS:-3}
 
 # nginx on CPU 0, wrk on CPU 1 (where there are two).
-SRV_CPU=() CLI_CPU=()
-if [ "$(nproc)" -ge 2 ]; then SRV_CPU=(taskset -c 0) CLI_CPU=(taskset -c 1); fi
+lk_pin_pair
 
 lk_nginx_up "${SRV_CPU[@]}"
 

@@ -5,15 +5,7 @@
 # invariant fails.
 . "$(dirname "$0")/../lib.sh"
 export LC_ALL=C
-lk_need_cmd clang
-echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' \
-	>"$LK_TMP/probe.c"
-clang -fsanitize=fuzzer,address,undefined "$LK_TMP/probe.c" -o "$LK_TMP/probe" 2>/dev/null ||
-	skip "clang has no libFuzzer (-fsanitize=fuzzer)"
-make -s -C "$LK_TOP" OUTPUT="$OUTPUT" fuzz >"$LK_TMP/build" 2>&1 ||
-	{ cat "$LK_TMP/build"; fail "make fuzz failed"; }
-F=$OUTPUT/fuzz/fuzz_proto
-[ -x "$F" ] || fail "$F not built"
+lk_fuzz_target fuzz_proto
 
 # A seed (see tests/fuzz/fuzz_proto.c): a protocols byte (1 redis, 2 http,
 # 4 memcache, 0 all three), a flags byte (1 client, 2 midstream, 4 from_read, 8-24 path depth, 32

@@ -30,8 +30,7 @@ N=${TCPLAT_PROTO_REDIS_N:-40000}
 P50_PCT=10
 [ "${LK_TCG:-0}" = 1 ] && P50_PCT=30
 
-SRV_CPU=() CLI_CPU=()
-if [ "$(nproc)" -ge 2 ]; then SRV_CPU=(taskset -c 0) CLI_CPU=(taskset -c 1); fi
+lk_pin_pair
 
 lk_redis_up "${SRV_CPU[@]}"
 # Calls per command in INFO commandstats, subcommands summed: "SET 80000".

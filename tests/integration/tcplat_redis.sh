@@ -50,10 +50,7 @@ N=${TCPLAT_REDIS_N:-20000}
 [ "${LK_TCG:-0}" = 1 ] && N=${TCPLAT_REDIS_N:-2000}
 lk_latency_tol
 
-# Server on CPU 0, the benchmark on CPU 1 (where there are two): neither
-# waits for the other's CPU.
-SRV_CPU=() CLI_CPU=()
-if [ "$(nproc)" -ge 2 ]; then SRV_CPU=(taskset -c 0) CLI_CPU=(taskset -c 1); fi
+lk_pin_pair
 
 lk_redis_up "${SRV_CPU[@]}"
 # A command's length in Redis's protocol, as redis-cli sends it.

@@ -48,8 +48,7 @@ lk_lab_up
 SECS=3
 [ "${LK_TCG:-}" = 1 ] && SECS=6
 SECS=${TCPLAT_SOCKPERF_SECS:-$SECS}
-SRV_CPU=() CLI_CPU=()
-if [ "$(nproc)" -ge 2 ]; then SRV_CPU=(taskset -c 0) CLI_CPU=(taskset -c 1); fi
+lk_pin_pair
 PORT=$(lk_free_port "$LAB_S") || fail "no free port"
 
 lk_bg ip netns exec "$LAB_S" "${SRV_CPU[@]}" sockperf server --tcp -i "$LAB_S_IP" -p "$PORT" \

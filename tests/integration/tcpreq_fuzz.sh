@@ -2,15 +2,7 @@
 # Feed random bytes to tcpreq's frame parser for ~30 s under libFuzzer
 # with AddressSanitizer and UBSan; any crash fails.
 . "$(dirname "$0")/../lib.sh"
-lk_need_cmd clang
-echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' \
-	>"$LK_TMP/probe.c"
-clang -fsanitize=fuzzer,address,undefined "$LK_TMP/probe.c" -o "$LK_TMP/probe" 2>/dev/null ||
-	skip "clang has no libFuzzer (-fsanitize=fuzzer)"
-make -s -C "$LK_TOP" OUTPUT="$OUTPUT" fuzz >"$LK_TMP/build" 2>&1 ||
-	{ cat "$LK_TMP/build"; fail "make fuzz failed"; }
-F=$OUTPUT/fuzz/fuzz_frame
-[ -x "$F" ] || fail "$F not built"
+lk_fuzz_target fuzz_frame
 # Seeds: limit bytes, then valid frames (request, reply with payload, push).
 mkdir -p "$LK_TMP/corpus"
 printf '\377\020\005LK\001\001\000\000\000\000\001\000\000\000\000\000\000\000\002\000\000\000\000\000\000\000' \
