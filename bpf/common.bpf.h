@@ -68,6 +68,18 @@ static __always_inline bool lk_netns_wanted(const struct sock *sk)
 	return !lk_filter.netns || lk_netns_ok(lk_sk_netns(sk));
 }
 
+/*
+ * @v & @mask (mask = 2^n - 1), computed where the verifier sees it: the
+ * compiler drops a mask it can prove a no-op, and older verifiers (6.1,
+ * 6.12) cannot always follow the proof, so an index the code keeps in
+ * range looks out of range to them.
+ */
+static __always_inline __u32 lk_bound(__u32 v, __u32 mask)
+{
+	asm volatile("" : "+r"(v));
+	return v & mask;
+}
+
 /* Look up @key, inserting @init first if absent (as in libbpf-tools). */
 static __always_inline void *lk_lookup_or_init(void *map, const void *key,
 					       const void *init)

@@ -95,23 +95,27 @@ static __always_inline void pl_reset(struct sock *sk)
 static __always_inline void pl_arrive(struct tl_sock *st, struct sock *sk, __u32 end)
 {
 	struct tl_payload_sk *p = pl_get(sk, true);
-	__u32 n;
+	__u32 n, last;
 
 	if (!p)
 		return;
 	n = p->narr;
 	if (n > TL_MAX_ARR)
 		return;
-	if (n && (__s32)(end - p->arr_seq[(n - 1) & (TL_MAX_ARR - 1)]) <= 0)
-		return;
+	if (n) {
+		last = lk_bound(n - 1, TL_MAX_ARR - 1);
+		if ((__s32)(end - p->arr_seq[last]) <= 0)
+			return;
+	}
 	if (n == TL_MAX_ARR) {
 		p->arr_seq[TL_MAX_ARR - 1] = end;
 		if (st->wanted == TL_WANTED)
 			drop(TL_DROP_ARRIVAL);
 		return;
 	}
-	p->arr_seq[n & (TL_MAX_ARR - 1)] = end;
-	p->arr_ns[n & (TL_MAX_ARR - 1)] = bpf_ktime_get_ns();
+	n = lk_bound(n, TL_MAX_ARR - 1);
+	p->arr_seq[n] = end;
+	p->arr_ns[n] = bpf_ktime_get_ns();
 	p->narr = n + 1;
 }
 
@@ -156,8 +160,9 @@ static __always_inline void pl_marks(struct tl_payload_sk *p, struct sock *sk,
 		off = p->arr_seq[i] - start;
 		if (off <= 0)
 			continue;
-		d->arr_off[k & (TL_MAX_ARR - 1)] = (__u32)off < len ? (__u32)off : len;
-		d->arr_ns[k & (TL_MAX_ARR - 1)] = p->arr_ns[i];
+		k = lk_bound(k, TL_MAX_ARR - 1);
+		d->arr_off[k] = (__u32)off < len ? (__u32)off : len;
+		d->arr_ns[k] = p->arr_ns[i];
 		k++;
 		if ((__u32)off >= len)
 			break;
@@ -169,8 +174,9 @@ static __always_inline void pl_marks(struct tl_payload_sk *p, struct sock *sk,
 			break;
 		if ((__s32)(p->arr_seq[i] - end) <= 0)
 			continue;
-		p->arr_seq[k & (TL_MAX_ARR - 1)] = p->arr_seq[i];
-		p->arr_ns[k & (TL_MAX_ARR - 1)] = p->arr_ns[i];
+		k = lk_bound(k, TL_MAX_ARR - 1);
+		p->arr_seq[k] = p->arr_seq[i];
+		p->arr_ns[k] = p->arr_ns[i];
 		k++;
 	}
 	p->narr = k;
@@ -192,7 +198,7 @@ static __always_inline __u32 copy_buf(struct tl_data *d, __u32 off, const void *
 	asm volatile("" : "+r"(n));
 	if (n > TL_CAP - off)
 		n = TL_CAP - off;
-	off &= TL_CAP - 1;
+	off = lk_bound(off, TL_CAP - 1);
 	if (bpf_probe_read_user(d->data + off, n, src))
 		return off;
 	return off + n;
@@ -312,12 +318,8 @@ static __always_inline void pl_record(struct tl_sock *st, struct sock *sk, __u8 
 	if (kind == TL_DATA_IN && st->role == TL_ROLE_SERVER)
 		pl_marks(p, sk, d, len);
 	copied = copy_payload(d, len);
-	/*
-	 * copied <= TL_CAP, which the compiler knows and the verifier does
-	 * not: a mask it can follow (a no-op; the room is 2 * TL_CAP).
-	 */
-	asm volatile("" : "+r"(copied));
-	copied &= 2 * TL_CAP - 1;
+	/* copied <= TL_CAP; the room is 2 * TL_CAP. */
+	copied = lk_bound(copied, 2 * TL_CAP - 1);
 	d->copied = copied;
 	if (bpf_ringbuf_output(&payloads, d, sizeof(*d) + copied, lk_ringbuf_flags(&payloads)))
 		drop(TL_DROP_PAYLOAD);
