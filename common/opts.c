@@ -35,6 +35,8 @@ enum {
 	OPT_WEB_CONFIG,
 	OPT_TEXTFILE,
 	OPT_METRICS_PIDS,
+	OPT_EVENTS,
+	OPT_MIN_US,
 };
 
 struct opt_def {
@@ -64,12 +66,25 @@ static const struct opt_def all_opts[] = {
 	{ LK_OPT_METRICS, { "metrics-pids", OPT_METRICS_PIDS, "N", 0, "Label metrics with the PID too, in N rows at most (the rest in rows with comm \"other\")", 3 } },
 };
 
+/* The rows and events: what a row or an event is, the tool's help says. */
+static const struct opt_def rows_opts[] = {
+	{ LK_OPT_PER_FLOW, { "per-flow", 'F', NULL, 0, "One row per flow", 0 } },
+	{ LK_OPT_PER_PROC, { "per-process", 'P', NULL, 0, "One row per process", 0 } },
+	{ LK_OPT_HIST, { "hist", 'H', NULL, 0, "Log2 latency histograms", 0 } },
+	{ LK_OPT_MS, { "ms", 'm', NULL, 0, "Milliseconds instead of microseconds (text)", 0 } },
+	{ LK_OPT_TOP, { "top", 'n', "N", 0, "Show the top N rows only", 0 } },
+	{ LK_OPT_EVENTS, { "events", OPT_EVENTS, NULL, 0, "Also print one line per event", 0 } },
+	{ LK_OPT_MIN_US, { "min-us", OPT_MIN_US, "US", 0, "Only events of at least US microseconds", 0 } },
+};
+
 #define N_OPTS (sizeof(all_opts) / sizeof(all_opts[0]))
+#define N_ROWS_OPTS (sizeof(rows_opts) / sizeof(rows_opts[0]))
 
 static unsigned int cur_mask;
 static bool interval_given;
 static int n_positional;
 static struct argp_option chosen[N_OPTS + 1];
+static struct argp_option chosen_rows[N_ROWS_OPTS + 1];
 
 int lk_parse_long(const char *s, long min, long max, long *out)
 {
@@ -298,20 +313,100 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static error_t parse_rows(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'F':
+		lk_opts.per_flow = true;
+		break;
+	case 'P':
+		lk_opts.per_proc = true;
+		break;
+	case 'H':
+		lk_opts.hist = true;
+		break;
+	case 'm':
+		lk_opts.ms = true;
+		break;
+	case 'n':
+		if (lk_parse_long(arg, 1, 100000, &lk_opts.top))
+			argp_error(state, "invalid number of rows '%s'", arg);
+		break;
+	case OPT_EVENTS:
+		lk_opts.events = true;
+		break;
+	case OPT_MIN_US:
+		if (lk_parse_double(arg, 0, 1e9, &lk_opts.min_us))
+			argp_error(state, "invalid --min-us '%s'", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/*
+ * The rows and events stand with the tool's own options (no header of
+ * their own); the rest follows under its header.
+ */
 static struct argp common_argp = { .parser = parse_common };
+static struct argp_child common_child[] = {
+	{ &common_argp, 0, "Common options:", 0 },
+	{ 0 },
+};
+static struct argp rows_argp = { .parser = parse_rows, .children = common_child };
+
+/* The doc @docs gives option @o, else its own. */
+static const char *doc_of(const struct argp_option *o, const struct lk_opt_doc *docs)
+{
+	for (; docs && docs->name; docs++)
+		if (o->name && !strcmp(o->name, docs->name))
+			return docs->doc;
+	return o->doc;
+}
+
+/* The options of @defs in @mask into @out, with the docs @docs gives. */
+static void choose(const struct opt_def *defs, size_t n_defs, unsigned int mask,
+		     const struct lk_opt_doc *docs, struct argp_option *out)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < n_defs; i++) {
+		if (!(defs[i].mask & mask))
+			continue;
+		out[n] = defs[i].opt;
+		out[n].doc = doc_of(&out[n], docs);
+		n++;
+	}
+	memset(&out[n], 0, sizeof(out[n]));
+}
+
+static bool chosen_name(const struct argp_option *o, const char *name)
+{
+	for (; o->name || o->key; o++)
+		if (o->name && !strcmp(o->name, name))
+			return true;
+	return false;
+}
+
+struct argp_child lk_common_argp_doc(unsigned int mask, const struct lk_opt_doc *docs)
+{
+	struct argp_child child = { &rows_argp, 0, NULL, 0 };
+
+	cur_mask = mask;
+	choose(rows_opts, N_ROWS_OPTS, mask, docs, chosen_rows);
+	choose(all_opts, N_OPTS, mask, docs, chosen);
+	for (; docs && docs->name; docs++)
+		if (!chosen_name(chosen_rows, docs->name) && !chosen_name(chosen, docs->name))
+			lk_err("help for --%s, an option not chosen", docs->name);
+	rows_argp.options = chosen_rows;
+	common_argp.options = chosen;
+	return child;
+}
 
 struct argp_child lk_common_argp(unsigned int mask)
 {
-	struct argp_child child = { &common_argp, 0, "Common options:", 0 };
-	size_t i, n = 0;
-
-	cur_mask = mask;
-	for (i = 0; i < N_OPTS; i++)
-		if (all_opts[i].mask & mask)
-			chosen[n++] = all_opts[i].opt;
-	memset(&chosen[n], 0, sizeof(chosen[n]));
-	common_argp.options = chosen;
-	return child;
+	return lk_common_argp_doc(mask, NULL);
 }
 
 /* /proc/TID exists for every thread, listed in /proc or not. */

@@ -28,6 +28,17 @@
  *       --web-config FILE  TLS and basic auth for --listen
  *       --textfile PATH    rewrite PATH (node_exporter textfile) every interval
  *       --metrics-pids N   label metrics with the PID too, N PIDs at most
+ *
+ * The rows and events a tool prints, each option chosen on its own
+ * (what a row or an event is belongs to the tool, which says so in its
+ * help with lk_common_argp_doc()):
+ *   -F, --per-flow       one row per flow
+ *   -P, --per-process    one row per process
+ *   -H, --hist           log2 histograms
+ *   -m, --ms             milliseconds instead of microseconds
+ *   -n, --top N          N rows at most (1 to 100000; default: all)
+ *       --events         one line per event (ring buffer)
+ *       --min-us US      a latency threshold in microseconds
  */
 enum {
 	LK_OPT_PID = 1 << 0,
@@ -42,6 +53,13 @@ enum {
 	LK_OPT_FLOW = 1 << 9,		/* --lport, --rport, -4, -6 */
 	LK_OPT_METRICS = 1 << 10,	/* --listen, --web-config, --textfile, --metrics-pids */
 	LK_OPT_ADDR = 1 << 11,		/* --laddr, --raddr (with LK_OPT_FLOW) */
+	LK_OPT_PER_FLOW = 1 << 12,	/* -F */
+	LK_OPT_PER_PROC = 1 << 13,	/* -P */
+	LK_OPT_HIST = 1 << 14,		/* -H */
+	LK_OPT_MS = 1 << 15,		/* -m */
+	LK_OPT_TOP = 1 << 16,		/* -n N */
+	LK_OPT_EVENTS = 1 << 17,	/* --events */
+	LK_OPT_MIN_US = 1 << 18,	/* --min-us US */
 	LK_OPT_OUTPUT = LK_OPT_INTERVAL | LK_OPT_TIMESTAMP | LK_OPT_JSON |
 			LK_OPT_VERBOSE,
 	LK_OPT_TASK = LK_OPT_PID | LK_OPT_COMM | LK_OPT_CGROUP,
@@ -70,12 +88,32 @@ struct lk_opts {
 	const char *web_config;	/* NULL: plain HTTP, no auth */
 	const char *textfile;	/* NULL: none */
 	long metrics_pids;	/* 0: no pid label */
+	bool per_flow;		/* -F */
+	bool per_proc;		/* -P */
+	bool hist;		/* -H */
+	bool ms;		/* -m */
+	long top;		/* -n; 0: every row */
+	bool events;		/* --events */
+	double min_us;		/* --min-us; 0: none */
 };
 
 extern struct lk_opts lk_opts;
 
 /* argp child parser for the options in @mask (LK_OPT_*). */
 struct argp_child lk_common_argp(unsigned int mask);
+
+/* A tool's own help line for a shared option, by its long name. */
+struct lk_opt_doc {
+	const char *name;	/* "per-flow", "events", ... */
+	const char *doc;
+};
+
+/*
+ * lk_common_argp() with the help of some options in the tool's words
+ * (what its rows or events are); @docs ends with { NULL }.  A name the
+ * mask does not choose is a mistake: it is said on stderr.
+ */
+struct argp_child lk_common_argp_doc(unsigned int mask, const struct lk_opt_doc *docs);
 
 /*
  * Parse helpers for tool-specific options.  They return 0 or -1 after

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 #include <stdint.h>
+#include <string.h>
 #include "opts.h"
 #include "unit.h"
 
@@ -52,11 +53,40 @@ static void test_double(void)
 	CHECK(lk_parse_double("nan", 0, 10, &d));
 }
 
+/* The rows and events group: chosen by flag, parsed into lk_opts, help in the tool's words. */
+static void test_rows(void)
+{
+	static const struct lk_opt_doc docs[] = {
+		{ "per-flow", "One row per connection" },
+		{ NULL },
+	};
+	struct argp_child children[] = {
+		lk_common_argp_doc(LK_OPT_PER_FLOW | LK_OPT_HIST | LK_OPT_TOP | LK_OPT_EVENTS |
+				   LK_OPT_MIN_US | LK_OPT_JSON, docs), { 0 },
+	};
+	const struct argp argp = { .children = children };
+	const struct argp_option *o;
+	char *argv[] = { "t", "-F", "-H", "-n", "7", "--events", "--min-us", "2.5", "-j", NULL };
+	bool flow_doc = false, per_proc = false;
+
+	CHECK(!argp_parse(&argp, 9, argv, ARGP_NO_EXIT, NULL, NULL));
+	CHECK(lk_opts.per_flow && lk_opts.hist && lk_opts.events && lk_opts.json);
+	CHECK(lk_opts.top == 7 && lk_opts.min_us == 2.5);
+	CHECK(!lk_opts.per_proc && !lk_opts.ms);
+	for (o = children[0].argp->options; o->name || o->key; o++) {
+		flow_doc |= o->key == 'F' && !strcmp(o->doc, "One row per connection");
+		per_proc |= o->key == 'P';
+	}
+	CHECK(flow_doc);
+	CHECK(!per_proc);
+}
+
 int main(void)
 {
 	test_long();
 	test_size_port();
 	test_duration();
 	test_double();
+	test_rows();
 	return unit_done("test_opts");
 }
