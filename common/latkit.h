@@ -14,5 +14,6 @@
 #include "opts.h"
 #include "output.h"
 #include "probe.h"
+#include "start.h"
 
 #endif

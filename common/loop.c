@@ -115,6 +115,7 @@ int lk_run(struct ring_buffer *rb, lk_report_fn report, void *ctx)
 	long reports = 0;
 	int err = 0;
 
+	lk_signals_init();
 	/* Scripts wait for this line (with -v) instead of guessing a sleep. */
 	lk_info("ready: programs attached");
 	while (!lk_exiting) {

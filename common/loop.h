@@ -18,6 +18,7 @@ extern volatile sig_atomic_t lk_exiting;
  * drop it; Linux keeps an ignored signal pending while it is blocked.
  */
 void lk_signals_hold(void);
+/* Take them from here on (lk_run() does; a tool without it calls this). */
 void lk_signals_init(void);
 
 /*
@@ -39,7 +40,9 @@ void lk_open_report(bool final);
 void lk_close_report(bool final);
 
 /*
- * The main loop every tool shares.  Polls @rb (may be NULL) and calls
+ * The main loop every tool shares.  It first takes the exit signals
+ * (lk_signals_init(): one held since lk_signals_hold() ends the run
+ * with its final report at once).  Polls @rb (may be NULL) and calls
  * @report every lk_opts.interval seconds, lk_opts.count times; with no
  * interval it waits for a signal and reports once.  With lk_opts.pid set
  * it stops when that process exits, saying so on stderr.  The final
