@@ -38,40 +38,27 @@ static const char doc[] =
 "    tcpconnlat --events             # one line per connection\n"
 "    tcpconnlat -i 60 --listen :9486 # and Prometheus metrics\n";
 
-enum { OPT_EVENTS = 0x2001 };
-
 static const struct argp_option options[] = {
-	{ "per-flow", 'F', NULL, 0, "One row per remote address and server port", 0 },
-	{ "per-process", 'P', NULL, 0, "One row per process", 0 },
 	{ "top", 'n', "N", 0, "With -F or -P: at most N rows each (default 20, 0: all)", 0 },
-	{ "hist", 'H', NULL, 0, "Latency histograms (log2, microseconds) of the totals", 0 },
-	{ "events", OPT_EVENTS, NULL, 0, "One line per connection established or failed", 0 },
 	{},
 };
 
-static struct env {
-	bool per_flow, per_proc, hist, events;
-	long top;
-} env = { .top = 20 };
+static const struct lk_opt_doc docs[] = {
+	{ "per-flow", "One row per remote address and server port" },
+	{ "hist", "Latency histograms (log2, microseconds) of the totals" },
+	{ "events", "One line per connection established or failed" },
+	{ NULL },
+};
+
+/* -n: 20 rows unless asked, 0 for every row. */
+static long top = 20;
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case 'F':
-		env.per_flow = true;
-		break;
-	case 'P':
-		env.per_proc = true;
-		break;
-	case 'H':
-		env.hist = true;
-		break;
 	case 'n':
-		if (lk_parse_long(arg, 0, 1000000, &env.top))
+		if (lk_parse_long(arg, 0, 1000000, &top))
 			argp_error(state, "bad number of rows: %s", arg);
-		break;
-	case OPT_EVENTS:
-		env.events = true;
 		break;
 	case ARGP_KEY_END:
 		if (lk_opts.metrics_pids)
@@ -265,7 +252,7 @@ static void print_rows(struct ctx *c, int what)
 	else
 		print_header("PID     COMM            ");
 	for (i = 0; i < c->n; i++) {
-		if (c->v[i].k.what != what || (env.top && shown >= (size_t)env.top))
+		if (c->v[i].k.what != what || (top && shown >= (size_t)top))
 			continue;
 		print_row(&c->v[i]);
 		shown++;
@@ -283,7 +270,7 @@ static void print_total(const struct row *r)
 	lk_printf("%-7s ", dirs[r->k.dir % CL_NDIRS]);
 	print_stats(r);
 	lk_print_nl();
-	if (env.hist) {
+	if (lk_opts.hist) {
 		size_t b;
 
 		memset(log2, 0, sizeof(log2));
@@ -397,34 +384,26 @@ static struct lk_hook_sel hooks[] = {
 
 static int setup(struct tcpconnlat_bpf *s)
 {
-	int err;
-
 	if (lk_hooks_choose(s->obj, hooks, sizeof(hooks) / sizeof(hooks[0])))
 		return -1;
 	s->rodata->lk_filter = lk_filter_from_opts();
-	s->rodata->per_flow = env.per_flow;
-	s->rodata->per_proc = env.per_proc;
-	s->rodata->emit_events = env.events;
-	if (!env.events)
+	s->rodata->per_flow = lk_opts.per_flow;
+	s->rodata->per_proc = lk_opts.per_proc;
+	s->rodata->emit_events = lk_opts.events;
+	if (!lk_opts.events)
 		bpf_map__set_max_entries(s->maps.events, 4096);
-	err = tcpconnlat_bpf__load(s);
-	if (err) {
-		lk_err_bpf("load BPF programs", err);
+	if (lk_skel_load(s->skeleton) ||
+	    lk_skel_attach(s->skeleton, "attach to the tcp and sock tracepoints"))
 		return -1;
-	}
-	err = tcpconnlat_bpf__attach(s);
-	if (err) {
-		lk_err_bpf("attach to the tcp and sock tracepoints", err);
-		return -1;
-	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
-			       LK_OPT_OUTPUT | LK_OPT_METRICS), { 0 },
+		lk_common_argp_doc(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
+				   LK_OPT_OUTPUT | LK_OPT_METRICS | LK_OPT_PER_FLOW |
+				   LK_OPT_PER_PROC | LK_OPT_HIST | LK_OPT_EVENTS, docs), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
@@ -433,11 +412,7 @@ int main(int argc, char **argv)
 	struct ctx c = {};
 	int err;
 
-	lk_signals_hold();
-	if (lk_argp_parse(&argp, argc, argv))
-		return 1;
-	lk_out_init(lk_opts.json, NULL);
-	if (lk_bpf_init(false) || lk_opts_finish())
+	if (lk_start(&argp, argc, argv, false))
 		return 1;
 	c.skel = tcpconnlat_bpf__open();
 	if (!c.skel) {
@@ -445,7 +420,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = setup(c.skel);
-	if (!err && env.events) {
+	if (!err && lk_opts.events) {
 		rb = lk_events_open(c.skel->maps.events, handle_event, &c);
 		err = !rb;
 	}
@@ -457,8 +432,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	c.start_ns = lk_now_ns();
 	lk_info("measuring; Ctrl-C to stop");
-	lk_signals_init();
-	if (env.events)
+	if (lk_opts.events)
 		print_events_header();
 	err = lk_run(rb, report, &c);
 cleanup:
