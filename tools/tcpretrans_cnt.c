@@ -39,25 +39,22 @@ static const char doc[] =
 "                                    # flows of process 1234 to port 443\n"
 "    tcpretrans_cnt --events         # one line per retransmission\n";
 
-enum {
-	OPT_EVENTS = 0x2001,
+static const struct argp_option options[] = {
+	{ "top", 'n', "N", 0, "With -F: at most N flows per report (default 20, 0: all)", 0 },
+	{},
 };
 
-static const struct argp_option options[] = {
-	{ "per-flow", 'F', NULL, 0, "One row per flow (4-tuple), worst first", 0 },
-	{ "top", 'n', "N", 0, "With -F: at most N flows per report (default 20, 0: all)", 0 },
-	{ "events", OPT_EVENTS, NULL, 0, "One line per retransmission", 0 },
-	{},
+static const struct lk_opt_doc docs[] = {
+	{ "per-flow", "One row per flow (4-tuple), worst first" },
+	{ "events", "One line per retransmission" },
+	{ NULL },
 };
 
 /* Flows that only saw SYN-ACKs and never got a socket are forgotten after. */
 #define REQ_IDLE_NS	(120ULL * 1000000000ULL)
 
-static struct env {
-	bool per_flow;
-	long top;
-	bool events;
-} env = { .top = 20 };
+/* -n: 20 flows unless asked, 0 for every flow. */
+static long top = 20;
 
 static const char *const kind_names[RT_NKINDS] = {
 	"timeout", "loss", "fast", "tlp", "syn", "synack", "other",
@@ -66,15 +63,13 @@ static const char *const kind_names[RT_NKINDS] = {
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case 'F':
-		env.per_flow = true;
-		break;
 	case 'n':
-		if (lk_parse_long(arg, 0, 1000000, &env.top))
+		if (lk_parse_long(arg, 0, 1000000, &top))
 			argp_error(state, "bad number of flows: %s", arg);
 		break;
-	case OPT_EVENTS:
-		env.events = true;
+	case ARGP_KEY_END:
+		if (lk_opts.metrics_pids)
+			argp_error(state, "--metrics-pids: tcpretrans_cnt has no per-process metrics");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -320,7 +315,7 @@ static void print_flows(struct rows *rows)
 	for (i = 0; i < rows->n; i++) {
 		if (!rows->v[i].val.events)
 			continue;
-		if (env.top && shown >= (size_t)env.top)
+		if (top && shown >= (size_t)top)
 			break;
 		print_flow(&rows->v[i]);
 		shown++;
@@ -386,7 +381,7 @@ static int report(void *p, bool final)
 	read_missed(c->skel, missed);
 	if (lk_opts.timestamp && !lk_out_json())
 		lk_print_time(), lk_print_nl();
-	if (env.per_flow)
+	if (lk_opts.per_flow)
 		print_flows(&rows);
 	lk_open_report(final);
 	print_kinds(&d);
@@ -539,7 +534,6 @@ static int setup(struct ctx *c)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
 	bool has_err, typed;
-	int err;
 
 	if (!btf) {
 		lk_err("cannot read the kernel's BTF: %s", strerror(errno));
@@ -563,19 +557,12 @@ static int setup(struct ctx *c)
 		bpf_map__set_autocreate(c->skel->maps.sk_owners, false);
 	}
 	c->skel->rodata->lk_filter = lk_filter_from_opts();
-	c->skel->rodata->emit_events = env.events;
-	if (!env.events)
+	c->skel->rodata->emit_events = lk_opts.events;
+	if (!lk_opts.events)
 		bpf_map__set_max_entries(c->skel->maps.events, 4096);
-	err = tcpretrans_cnt_bpf__load(c->skel);
-	if (err) {
-		lk_err_bpf("load BPF programs", err);
+	if (lk_skel_load(c->skel->skeleton) ||
+	    lk_skel_attach(c->skel->skeleton, "attach to the tcp tracepoints"))
 		return -1;
-	}
-	err = tcpretrans_cnt_bpf__attach(c->skel);
-	if (err) {
-		lk_err_bpf("attach to the tcp tracepoints", err);
-		return -1;
-	}
 	return 0;
 }
 
@@ -588,7 +575,7 @@ static struct ring_buffer *open_rings(struct ctx *c)
 		lk_err_bpf("create ring buffer", -errno);
 		return NULL;
 	}
-	if (env.events &&
+	if (lk_opts.events &&
 	    ring_buffer__add(rb, bpf_map__fd(c->skel->maps.events), handle_event, c)) {
 		lk_err_bpf("create ring buffer", -errno);
 		ring_buffer__free(rb);
@@ -600,8 +587,9 @@ static struct ring_buffer *open_rings(struct ctx *c)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
-			       LK_OPT_OUTPUT | LK_OPT_METRICS), { 0 },
+		lk_common_argp_doc(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
+				   LK_OPT_OUTPUT | LK_OPT_METRICS | LK_OPT_PER_FLOW |
+				   LK_OPT_EVENTS, docs), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
@@ -610,16 +598,7 @@ int main(int argc, char **argv)
 	struct ctx c = {};
 	int err;
 
-	lk_signals_hold();
-	err = lk_argp_parse(&argp, argc, argv);
-	if (err)
-		return 1;
-	if (lk_opts.metrics_pids) {
-		lk_err("--metrics-pids: tcpretrans_cnt has no per-process metrics");
-		return 2;
-	}
-	lk_out_init(lk_opts.json, NULL);
-	if (lk_bpf_init(false) || lk_opts_finish())
+	if (lk_start(&argp, argc, argv, false))
 		return 1;
 	c.skel = tcpretrans_cnt_bpf__open();
 	if (!c.skel) {
@@ -639,10 +618,9 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	lk_info("counting; Ctrl-C to stop");
-	lk_signals_init();
-	if (env.events && lk_opts.timestamp)
+	if (lk_opts.events && lk_opts.timestamp)
 		lk_printf("%-8s ", "TIME");
-	if (env.events) {
+	if (lk_opts.events) {
 		lk_printf("%-10s %-7s %-15s ", "TIME(s)", "PID", "COMM");
 		lk_print_flow_header();
 		lk_printf("%-7s %4s %7s %-9s %4s %-11s %s\n", "KIND", "SEGS", "COUNTED",
