@@ -36,31 +36,28 @@ static const char doc[] =
 "    syslat -p 181 --events --min-us 10000   # print calls slower than 10 ms\n";
 
 enum { SORT_TIME, SORT_COUNT, SORT_MAX, SORT_P99 };
-enum { OPT_MIN_US = 1000, OPT_EVENTS };
 
 static struct {
 	const char *syscalls;
 	bool errnos;
 	bool failed;
-	bool per_process;
-	bool hist;
-	bool events;
 	int sort;
-	long top;
-	double min_us;
 } env = { .sort = SORT_TIME };
 
 static const struct argp_option options[] = {
 	{ "syscall", 's', "NAME[,NAME]", 0, "Only these syscalls (names or numbers)", 0 },
 	{ "errno", 'e', NULL, 0, "Break failures down by errno", 0 },
 	{ "failed", 'x', NULL, 0, "Count failed calls only", 0 },
-	{ "per-process", 'P', NULL, 0, "One row per process instead of per syscall", 0 },
-	{ "hist", 'H', NULL, 0, "Log2 latency histogram per row", 0 },
 	{ "sort", 'S', "KEY", 0, "Sort rows by time (default), count, max or p99", 0 },
-	{ "top", 'n', "N", 0, "Show the top N rows only", 0 },
-	{ "min-us", OPT_MIN_US, "US", 0, "Only calls that took at least US microseconds", 0 },
-	{ "events", OPT_EVENTS, NULL, 0, "Also print one line per call (with --min-us)", 0 },
 	{ 0 },
+};
+
+static const struct lk_opt_doc docs[] = {
+	{ "per-process", "One row per process instead of per syscall" },
+	{ "hist", "Log2 latency histogram per row" },
+	{ "min-us", "Only calls that took at least US microseconds" },
+	{ "events", "Also print one line per call (with --min-us)" },
+	{ NULL },
 };
 
 static int parse_sort(const char *s)
@@ -86,27 +83,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'x':
 		env.failed = true;
 		break;
-	case 'P':
-		env.per_process = true;
-		break;
-	case 'H':
-		env.hist = true;
-		break;
 	case 'S':
 		env.sort = parse_sort(arg);
 		if (env.sort < 0)
 			argp_error(state, "invalid sort key '%s' (time, count, max, p99)", arg);
 		break;
-	case 'n':
-		if (lk_parse_long(arg, 1, 100000, &env.top))
-			argp_error(state, "invalid number of rows '%s'", arg);
-		break;
-	case OPT_MIN_US:
-		if (lk_parse_double(arg, 0, 1e9, &env.min_us))
-			argp_error(state, "invalid --min-us '%s'", arg);
-		break;
-	case OPT_EVENTS:
-		env.events = true;
+	case ARGP_KEY_END:
+		if (lk_opts.metrics_pids)
+			argp_error(state, "--metrics-pids: syslat has no per-process metrics");
+		if (lk_opts.per_proc && (lk_opts.listen || lk_opts.textfile))
+			argp_error(state, "-P: no metrics per process (--listen, --textfile count per syscall)");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -401,7 +387,7 @@ static int read_errs(struct ctx *c, unsigned int g)
 		for (j = 0; j < ncpus; j++)
 			e->n += vals[j];
 		c->nerrs++;
-		if (!env.per_process)
+		if (!lk_opts.per_proc)
 			syslat_metrics_fold_err(e->row, e->err, e->n);
 		bpf_map_delete_elem(fd, &mine[i]);
 	}
@@ -452,7 +438,7 @@ static int collect(struct ctx *c, bool final)
 	free(c->errs);
 	c->errs = NULL;
 	c->nerrs = 0;
-	err = env.per_process ? read_proc_rows(c, g) : read_syscall_rows(c, g);
+	err = lk_opts.per_proc ? read_proc_rows(c, g) : read_syscall_rows(c, g);
 	if (!err && (env.errnos || env.failed))
 		err = read_errs(c, g);
 	if (err) {
@@ -467,7 +453,7 @@ static int collect(struct ctx *c, bool final)
 
 static void print_header(void)
 {
-	if (env.per_process)
+	if (lk_opts.per_proc)
 		lk_printf("%-7s %-16s", "PID", "COMM");
 	else
 		lk_printf("%-20s", "SYSCALL");
@@ -528,7 +514,7 @@ static unsigned int row_id(const struct row *r)
 {
 	unsigned int slot;
 
-	if (env.per_process)
+	if (lk_opts.per_proc)
 		return r->key;
 	for (slot = 0; slot < nslots; slot++)
 		if ((unsigned int)slot_nr[slot] == r->key)
@@ -549,10 +535,10 @@ static void print_row(struct ctx *c, const struct row *r)
 	bool have = r->d.count > 0;
 	char buf[32];
 
-	lk_open_record(env.per_process ? "process" : "syscall");
+	lk_open_record(lk_opts.per_proc ? "process" : "syscall");
 	if (lk_opts.timestamp)
 		lk_print_time();
-	if (env.per_process) {
+	if (lk_opts.per_proc) {
 		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64, r->key);
 		lk_print_str(LK_ANY, "comm", " %-16s", r->comm);
 	} else {
@@ -570,7 +556,7 @@ static void print_row(struct ctx *c, const struct row *r)
 	lk_print_nl();
 	if (env.errnos)
 		print_errnos(c, row_id(r));
-	if (env.hist && have)
+	if (lk_opts.hist && have)
 		print_hist(r);
 	lk_close_record();
 }
@@ -605,7 +591,7 @@ static int report(void *p, bool final)
 
 	if (collect(c, final))
 		return -1;
-	n = env.top && env.top < c->nrows ? env.top : c->nrows;
+	n = lk_opts.top && lk_opts.top < c->nrows ? lk_opts.top : c->nrows;
 	if (!lk_out_json()) {
 		if (lk_opts.timestamp) {
 			lk_print_time();
@@ -649,15 +635,15 @@ static int size_maps(struct syslat_bpf *skel, bool dbl)
 	int err = 0;
 
 	err |= bpf_map__set_max_entries(skel->maps.stats,
-					env.per_process ? 1 : nslots * gens);
+					lk_opts.per_proc ? 1 : nslots * gens);
 	err |= bpf_map__set_max_entries(skel->maps.proc_stats,
-					env.per_process ? SL_MAX_PROCS * gens : 1);
+					lk_opts.per_proc ? SL_MAX_PROCS * gens : 1);
 	err |= bpf_map__set_max_entries(skel->maps.comms,
-					env.per_process ? SL_MAX_PROCS * 4 : 1);
+					lk_opts.per_proc ? SL_MAX_PROCS * 4 : 1);
 	err |= bpf_map__set_max_entries(skel->maps.errs,
 					env.errnos || env.failed ? SL_MAX_ERRS : 1);
 	err |= bpf_map__set_max_entries(skel->maps.starts, skel->rodata->ntids);
-	if (env.events)
+	if (lk_opts.events)
 		err |= bpf_map__set_max_entries(skel->maps.events, 1 << 20);
 	return err;
 }
@@ -708,11 +694,11 @@ static int setup(struct syslat_bpf *skel, bool dbl)
 		return -1;
 	skel->rodata->nslots = nslots;
 	skel->rodata->ntids = start_entries();
-	skel->rodata->per_process = env.per_process;
+	skel->rodata->per_process = lk_opts.per_proc;
 	skel->rodata->failed_only = env.failed;
 	skel->rodata->errno_on = env.errnos || env.failed;
-	skel->rodata->events_on = env.events;
-	skel->rodata->min_ns = env.min_us * 1000;
+	skel->rodata->events_on = lk_opts.events;
+	skel->rodata->min_ns = lk_opts.min_us * 1000;
 	skel->rodata->lk_filter = lk_filter_from_opts();
 	if (size_maps(skel, dbl)) {
 		lk_err("cannot size BPF maps");
@@ -724,7 +710,9 @@ static int setup(struct syslat_bpf *skel, bool dbl)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT | LK_OPT_METRICS), { 0 },
+		lk_common_argp_doc(LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT | LK_OPT_METRICS |
+				   LK_OPT_PER_PROC | LK_OPT_HIST | LK_OPT_TOP | LK_OPT_EVENTS |
+				   LK_OPT_MIN_US, docs), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc,
@@ -734,20 +722,7 @@ int main(int argc, char **argv)
 	struct ctx c = {};
 	int err;
 
-	lk_signals_hold();
-	err = lk_argp_parse(&argp, argc, argv);
-	if (err)
-		return 1;
-	if (lk_opts.metrics_pids) {
-		lk_err("--metrics-pids: syslat has no per-process metrics");
-		return 2;
-	}
-	if (env.per_process && (lk_opts.listen || lk_opts.textfile)) {
-		lk_err("-P: no metrics per process (--listen, --textfile count per syscall)");
-		return 2;
-	}
-	lk_out_init(lk_opts.json, NULL);
-	if (lk_bpf_init(false) || lk_opts_finish())
+	if (lk_start(&argp, argc, argv, false))
 		return 1;
 	c.skel = syslat_bpf__open();
 	if (!c.skel) {
@@ -758,12 +733,10 @@ int main(int argc, char **argv)
 	err = setup(c.skel, c.double_buffer);
 	if (err)
 		goto cleanup;
-	err = syslat_bpf__load(c.skel);
-	if (err) {
-		lk_err_bpf("load BPF programs", err);
+	err = lk_skel_load(c.skel->skeleton);
+	if (err)
 		goto cleanup;
-	}
-	if (env.events) {
+	if (lk_opts.events) {
 		rb = lk_events_open(c.skel->maps.events, handle_event, &c);
 		if (!rb) {
 			err = -errno;
@@ -779,7 +752,6 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	lk_info("tracing %u syscalls; Ctrl-C to end", nslots);
-	lk_signals_init();
 	err = lk_run(rb, report, &c);
 cleanup:
 	lk_metrics_stop();
