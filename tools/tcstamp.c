@@ -39,18 +39,22 @@ static const char doc[] =
 "                                     # RTT and one-way delay per direction\n";
 
 enum {
-	OPT_EVENTS = 0x2001,
-	OPT_PEER,
+	OPT_PEER = 0x2001,
 };
 
 static const struct argp_option options[] = {
 	{ "interface", 'I', "IF", 0, "Interface to attach to (required)", 0 },
 	{ "peer", OPT_PEER, "NETNS[:IF]", 0,
 	  "Also attach at IF (default: the -I name) in NETNS, the path's other end: one-way delay", 0 },
-	{ "per-flow", 'F', NULL, 0, "One row per flow (the default)", 0 },
-	{ "hist", 'H', NULL, 0, "Print a log2 histogram of RTT (and one-way delay)", 0 },
-	{ "events", OPT_EVENTS, NULL, 0, "One line per sample", 0 },
 	{},
+};
+
+/* -F is accepted and changes nothing: rows are per flow anyway. */
+static const struct lk_opt_doc docs[] = {
+	{ "per-flow", "One row per flow (the default)" },
+	{ "hist", "Print a log2 histogram of RTT (and one-way delay)" },
+	{ "events", "One line per sample" },
+	{ NULL },
 };
 
 #define IDLE_NS		(60ULL * 1000000000ULL)	/* flow state expiry */
@@ -70,9 +74,7 @@ static struct env {
 	struct side sides[TS_SIDES];
 	int nsides;
 	int label_w;
-	bool hist;
-	bool events;
-} env;
+} env = { .nsides = 1 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
@@ -98,17 +100,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		peer->netns = arg;
 		env.nsides = 2;
 		break;
-	case 'F':
-		break;
-	case 'H':
-		env.hist = true;
-		break;
-	case OPT_EVENTS:
-		env.events = true;
-		break;
 	case ARGP_KEY_END:
 		if (!env.sides[0].ifname)
 			argp_error(state, "an interface is required: -I IF");
+		if (lk_opts.metrics_pids)
+			argp_error(state, "--metrics-pids: tcstamp has no per-process metrics");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -522,7 +518,7 @@ static int report(void *p, bool final)
 	if (lk_opts.timestamp && !lk_out_json())
 		lk_print_time(), lk_print_nl();
 	/* With --events the flow table comes once, at the end. */
-	show = !env.events || final;
+	show = !lk_opts.events || final;
 	if (c->nrows && show)
 		print_header();
 	for (i = 0; i < c->nrows; i++) {
@@ -533,7 +529,7 @@ static int report(void *p, bool final)
 		for (k = 0; k < TS_NBUCKETS; k++)
 			c->hist[r->key.flow.side & 1][r->key.kind & 1][k] += r->st.hist[k];
 	}
-	if (env.hist)
+	if (lk_opts.hist)
 		print_hists(c);
 	lk_open_report(final);
 	lk_print_u64(LK_ANY, "flows", "flows: %" PRIu64, c->nrows);
@@ -586,7 +582,7 @@ static void set_rodata(struct tcstamp_bpf *skel)
 	for (i = 0; i < env.nsides; i++)
 		skel->rodata->side_l2[i] = env.sides[i].l2;
 	skel->rodata->owd_enabled = env.nsides > 1;
-	skel->rodata->emit_events = env.events;
+	skel->rodata->emit_events = lk_opts.events;
 	/* The flow filters; --netns says where to attach, it filters nothing. */
 	skel->rodata->lk_filter = lk_filter_from_opts();
 	skel->rodata->lk_filter.netns = 0;
@@ -595,8 +591,9 @@ static void set_rodata(struct tcstamp_bpf *skel)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR | LK_OPT_OUTPUT |
-			       LK_OPT_METRICS), { 0 },
+		lk_common_argp_doc(LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR | LK_OPT_OUTPUT |
+				   LK_OPT_METRICS | LK_OPT_PER_FLOW | LK_OPT_HIST | LK_OPT_EVENTS,
+				   docs), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
@@ -606,17 +603,7 @@ int main(int argc, char **argv)
 	struct ctx c = {};
 	int err, i;
 
-	env.nsides = 1;
-	lk_signals_hold();
-	err = lk_argp_parse(&argp, argc, argv);
-	if (err)
-		return 1;
-	if (lk_opts.metrics_pids) {
-		lk_err("--metrics-pids: tcstamp has no per-process metrics");
-		return 2;
-	}
-	lk_out_init(lk_opts.json, NULL);
-	if (lk_bpf_init(true) || lk_opts_finish())
+	if (lk_start(&argp, argc, argv, true))
 		return 1;
 	env.sides[0].netns = lk_opts.netns;
 	if (env.nsides > 1 && !env.sides[1].ifname)
@@ -650,12 +637,10 @@ int main(int argc, char **argv)
 		bpf_program__set_autoload(c.skel->progs.tcstamp_eg1, false);
 		bpf_program__set_autoload(c.skel->progs.tcstamp_in1, false);
 	}
-	err = tcstamp_bpf__load(c.skel);
-	if (err) {
-		lk_err_bpf("load BPF programs", err);
+	err = lk_skel_load(c.skel->skeleton);
+	if (err)
 		goto cleanup;
-	}
-	if (env.events) {
+	if (lk_opts.events) {
 		rb = lk_events_open(c.skel->maps.events, handle_event, &c);
 		if (!rb) {
 			err = -errno;
@@ -672,8 +657,7 @@ int main(int argc, char **argv)
 	err = tcstamp_metrics_start(c.skel, iface, env.nsides);
 	if (err)
 		goto cleanup;
-	lk_signals_init();
-	if (env.events) {
+	if (lk_opts.events) {
 		lk_printf("%-10s %-*s ", "TIME(s)", env.label_w, "IFACE");
 		lk_print_flow_header();
 		lk_printf("%-6s %10s %-5s %10s\n", "KIND", "DELAY_us", "BY", "SEQ");
