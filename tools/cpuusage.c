@@ -631,12 +631,7 @@ int main(int argc, char **argv)
 	struct ctx c = {};
 	int err;
 
-	lk_signals_hold();
-	err = lk_argp_parse(&argp, argc, argv);
-	if (err)
-		return 1;
-	lk_out_init(lk_opts.json, NULL);
-	if (lk_bpf_init(false) || lk_opts_finish())
+	if (lk_start(&argp, argc, argv, false))
 		return 1;
 	/* One thread asked for: show it as a thread, not as its process. */
 	if (lk_opts.tid)
@@ -655,16 +650,10 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	c.skel->rodata->lk_filter = lk_filter_from_opts();
-	err = cpuusage_bpf__load(c.skel);
-	if (err) {
-		lk_err_bpf("load BPF programs", err);
+	err = lk_skel_load(c.skel->skeleton) ||
+	      lk_skel_attach(c.skel->skeleton, "attach to sched:sched_switch and irq tracepoints");
+	if (err)
 		goto cleanup;
-	}
-	err = cpuusage_bpf__attach(c.skel);
-	if (err) {
-		lk_err_bpf("attach to sched:sched_switch and irq tracepoints", err);
-		goto cleanup;
-	}
 	/* The first flush starts the clock on every CPU: the baseline. */
 	err = take_snapshot(&c);
 	if (err)
@@ -674,7 +663,6 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	lk_info("tracing; the first interval starts now");
-	lk_signals_init();
 	err = lk_run(NULL, report, &c);
 cleanup:
 	lk_metrics_stop();
