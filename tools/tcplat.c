@@ -44,8 +44,6 @@ static const char doc[] =
 enum {
 	OPT_ROLE = 0x2001,
 	OPT_FROM_READ,
-	OPT_EVENTS,
-	OPT_MIN_US,
 	OPT_SYSCALL_ENTRY,
 	OPT_PROTO,
 	OPT_PATH_DEPTH,
@@ -56,13 +54,6 @@ static struct {
 	int role;		/* enum tl_role; UNKNOWN: auto */
 	bool from_read;
 	bool syscall_entry;
-	bool per_flow;
-	bool per_proc;
-	bool hist;
-	bool ms;
-	bool events;
-	double min_us;
-	long top;
 	unsigned int protos;	/* --proto: LP_BIT()s; 0: without */
 	long path_depth;
 	long proto_bytes;
@@ -75,13 +66,6 @@ static const struct argp_option options[] = {
 	  "Server requests start at the first read, not at the data's arrival", 0 },
 	{ "syscall-entry", OPT_SYSCALL_ENTRY, NULL, 0,
 	  "Client requests start at the send syscall's entry (every syscall on the host then costs more)", 0 },
-	{ "per-flow", 'F', NULL, 0, "One row per connection (4-tuple, PID, role)", 0 },
-	{ "per-process", 'P', NULL, 0, "One row per process", 0 },
-	{ "hist", 'H', NULL, 0, "Log2 latency histogram of the total", 0 },
-	{ "ms", 'm', NULL, 0, "Milliseconds instead of microseconds (text)", 0 },
-	{ "top", 'n', "N", 0, "Show the N busiest rows only", 0 },
-	{ "events", OPT_EVENTS, NULL, 0, "Also print one line per request (with --min-us)", 0 },
-	{ "min-us", OPT_MIN_US, "US", 0, "--events: only requests of at least US microseconds", 0 },
 	{ "proto", OPT_PROTO, "PROTO", 0,
 	  "Frame requests as redis, http, memcache or auto (reads the first bytes of each read and write)", 0 },
 	{ "http-path-depth", OPT_PATH_DEPTH, "N", 0,
@@ -89,6 +73,15 @@ static const struct argp_option options[] = {
 	{ "proto-bytes", OPT_PROTO_BYTES, "N", 0,
 	  "--proto: copy the first N bytes of each read and write (64 to 16384, default 16384)", 0 },
 	{},
+};
+
+static const struct lk_opt_doc docs[] = {
+	{ "per-flow", "One row per connection (4-tuple, PID, role)" },
+	{ "hist", "Log2 latency histogram of the total" },
+	{ "top", "Show the N busiest rows only" },
+	{ "events", "Also print one line per request (with --min-us)" },
+	{ "min-us", "--events: only requests of at least US microseconds" },
+	{ NULL },
 };
 
 static int parse_role(const char *s)
@@ -116,29 +109,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_SYSCALL_ENTRY:
 		env.syscall_entry = true;
 		break;
-	case 'F':
-		env.per_flow = true;
-		break;
-	case 'P':
-		env.per_proc = true;
-		break;
-	case 'H':
-		env.hist = true;
-		break;
-	case 'm':
-		env.ms = true;
-		break;
-	case 'n':
-		if (lk_parse_long(arg, 1, 100000, &env.top))
-			argp_error(state, "invalid number of rows '%s'", arg);
-		break;
-	case OPT_EVENTS:
-		env.events = true;
-		break;
-	case OPT_MIN_US:
-		if (lk_parse_double(arg, 0, 1e9, &env.min_us))
-			argp_error(state, "invalid --min-us '%s'", arg);
-		break;
 	case OPT_PROTO:
 		env.protos = lp_protos_parse(arg);
 		if (!env.protos)
@@ -153,9 +123,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --proto-bytes '%s' (64 to %d)", arg, TL_CAP);
 		break;
 	case ARGP_KEY_END:
-		if (env.per_flow && env.per_proc)
+		if (lk_opts.per_flow && lk_opts.per_proc)
 			argp_error(state, "-F and -P exclude each other");
-		if (env.protos && env.per_flow)
+		if (env.protos && lk_opts.per_flow)
 			argp_error(state, "--proto has rows per operation: not with -F (-P works)");
 		if (env.path_depth && !(env.protos & LP_BIT(LP_HTTP)))
 			argp_error(state, "--http-path-depth needs --proto http or auto");
@@ -382,9 +352,9 @@ static struct row *row_of(struct ctx *c, __u64 sk, const struct tl_sock *st)
 	for (i = 0; i < c->nrows; i++) {
 		struct row *r = &c->rows[i];
 
-		if (env.per_flow && r->fkey.sk == sk && r->fkey.born_ns == st->born_ns)
+		if (lk_opts.per_flow && r->fkey.sk == sk && r->fkey.born_ns == st->born_ns)
 			return r;
-		if (env.per_proc && r->tgid == st->tgid)
+		if (lk_opts.per_proc && r->tgid == st->tgid)
 			return r;
 	}
 	return NULL;
@@ -530,9 +500,9 @@ static int collect(struct ctx *c, bool final)
 		usleep(2000);
 	}
 	err = read_total(c, g);
-	if (!err && env.per_flow)
+	if (!err && lk_opts.per_flow)
 		err = read_flows(c, g);
-	if (!err && env.per_proc)
+	if (!err && lk_opts.per_proc)
 		err = read_procs(c, g);
 	if (err) {
 		lk_err("reading BPF maps failed: %s", strerror(-err));
@@ -558,7 +528,7 @@ done:
 
 static const char *unit(void)
 {
-	return env.ms ? "ms" : "us";
+	return lk_opts.ms ? "ms" : "us";
 }
 
 static void print_header(void)
@@ -569,10 +539,10 @@ static void print_header(void)
 
 	if (lk_out_json())
 		return;
-	if (env.per_flow) {
+	if (lk_opts.per_flow) {
 		lk_print_flow_header();
 		lk_printf("%-7s %-15s %-7s ", "PID", "COMM", "ROLE");
-	} else if (env.per_proc)
+	} else if (lk_opts.per_proc)
 		lk_printf("%-7s %-15s ", "PID", "COMM");
 	if (env.protos)
 		lk_printf("%-7s %-8s %-24s %-6s ", "ROLE", "PROTO", "OP", "STATUS");
@@ -587,7 +557,7 @@ static void print_header(void)
 /* Latency in the JSON unit (µs) and, with @text, the text unit (-m: ms). */
 static void print_lat_in(const char *key, double ns, bool have, bool text)
 {
-	double div = env.ms ? 1e6 : 1e3;
+	double div = lk_opts.ms ? 1e6 : 1e3;
 
 	if (!have) {
 		lk_print_null(LK_JSON, key, NULL);
@@ -597,7 +567,7 @@ static void print_lat_in(const char *key, double ns, bool have, bool text)
 	}
 	lk_print_float(LK_JSON, key, NULL, ns / 1e3);
 	if (text)
-		lk_printf(" %9.*f", env.ms ? 3 : 1, ns / div);
+		lk_printf(" %9.*f", lk_opts.ms ? 3 : 1, ns / div);
 }
 
 static void print_lat(const char *key, double ns, bool have)
@@ -658,15 +628,15 @@ static void print_op(const struct tp_row *p)
 
 static void print_row(const struct row *r, double secs)
 {
-	lk_open_record(env.protos ? "operation" : env.per_flow ? "flow" : "process");
+	lk_open_record(env.protos ? "operation" : lk_opts.per_flow ? "flow" : "process");
 	if (lk_opts.timestamp && lk_out_json())
 		lk_print_time();
-	if (env.per_flow) {
+	if (lk_opts.per_flow) {
 		lk_print_flow(&r->f.ends);
 		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", r->f.tgid);
 		lk_print_str(LK_ANY, "comm", "%-15s ", r->f.comm);
 		print_role(r->f.role, r->f.guessed);
-	} else if (env.per_proc) {
+	} else if (lk_opts.per_proc) {
 		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", r->tgid);
 		lk_print_str(LK_ANY, "comm", "%-15s ", r->f.comm);
 	}
@@ -680,7 +650,7 @@ static void print_row(const struct row *r, double secs)
 /* -H: fold the log-linear ns buckets into log2 slots of the text unit. */
 static void print_hist(const struct tl_stats *s)
 {
-	double div = env.ms ? 1e6 : 1e3;
+	double div = lk_opts.ms ? 1e6 : 1e3;
 	uint64_t log2[64] = {};
 	unsigned int b;
 
@@ -692,7 +662,7 @@ static void print_hist(const struct tl_stats *s)
 		mid = (lh_lower(b, TL_SUB_BITS) + lh_upper(b, TL_SUB_BITS)) / 2;
 		log2[lh_log2_slot(mid / div)] += s->hist[b];
 	}
-	lk_print_log2_hist(log2, 64, env.ms ? "msecs" : "usecs");
+	lk_print_log2_hist(log2, 64, lk_opts.ms ? "msecs" : "usecs");
 }
 
 static void print_drops(struct ctx *c)
@@ -771,15 +741,15 @@ static void print_proto_counts(const struct tp_counts *pc)
 static void print_total(struct ctx *c, bool final, double secs)
 {
 	lk_open_report(final);
-	if (env.per_flow)
+	if (lk_opts.per_flow)
 		lk_printf("%-*s ", 2 * (LK_FLOW_W + 1) + 7 + 1 + 15 + 1 + 7, "TOTAL");
-	else if (env.per_proc || env.protos)
-		lk_printf("%-*s ", (env.per_proc ? 24 : 0) + (env.protos ? 49 : 0) - 1, "TOTAL");
+	else if (lk_opts.per_proc || env.protos)
+		lk_printf("%-*s ", (lk_opts.per_proc ? 24 : 0) + (env.protos ? 49 : 0) - 1, "TOTAL");
 	print_stats(&c->total, secs);
 	lk_print_float(LK_JSON, "interval_s", NULL, secs);
 	lk_print_u64(LK_JSON, "rows", NULL, c->nrows);
 	lk_print_nl();
-	if (env.hist) {
+	if (lk_opts.hist) {
 		if (!lk_out_json())
 			lk_printf("\n");
 		print_hist(&c->total.f.s);
@@ -805,7 +775,7 @@ static int report(void *p, bool final)
 		lk_printf("\n");
 	}
 	print_header();
-	n = env.top && env.top < c->nrows ? env.top : c->nrows;
+	n = lk_opts.top && lk_opts.top < c->nrows ? lk_opts.top : c->nrows;
 	for (i = 0; i < n; i++)
 		print_row(&c->rows[i], secs);
 	print_total(c, final, secs);
@@ -1020,12 +990,14 @@ static int size_maps(struct tcplat_bpf *skel, bool dbl, bool sk_storage)
 	unsigned int gens = dbl ? 2 : 1;
 	int err = 0;
 
-	err |= bpf_map__set_max_entries(skel->maps.flows, env.per_flow ? TL_MAX_FLOWS * gens : 1);
-	err |= bpf_map__set_max_entries(skel->maps.procs, env.per_proc ? TL_MAX_PROCS * gens : 1);
+	err |= bpf_map__set_max_entries(skel->maps.flows,
+					lk_opts.per_flow ? TL_MAX_FLOWS * gens : 1);
+	err |= bpf_map__set_max_entries(skel->maps.procs,
+					lk_opts.per_proc ? TL_MAX_PROCS * gens : 1);
 	err |= bpf_map__set_max_entries(skel->maps.socks, sk_storage ? 1 : TL_MAX_SOCKS);
 	if (hooks[H_SEND].chosen == LK_M_KPROBE || hooks[H_RECV].chosen == LK_M_KPROBE)
 		err |= bpf_map__set_max_entries(skel->maps.inflight, TL_MAX_INFLIGHT);
-	if (env.events && !env.protos)
+	if (lk_opts.events && !env.protos)
 		err |= bpf_map__set_max_entries(skel->maps.events, 1 << 22);
 	if (env.protos) {
 		err |= bpf_map__set_max_entries(skel->maps.scratch, lk_ncpus());
@@ -1065,13 +1037,13 @@ static int setup(struct ctx *c)
 	bpf_program__set_autoload(skel->progs.pending, c->sk_storage);
 	bpf_program__set_autoattach(skel->progs.pending, false);
 	/* --proto: the rows are made in userspace. */
-	skel->rodata->per_flow = env.per_flow && !env.protos;
-	skel->rodata->per_proc = env.per_proc && !env.protos;
-	skel->rodata->events_on = env.events && !env.protos;
+	skel->rodata->per_flow = lk_opts.per_flow && !env.protos;
+	skel->rodata->per_proc = lk_opts.per_proc && !env.protos;
+	skel->rodata->events_on = lk_opts.events && !env.protos;
 	skel->rodata->proto_on = env.protos != 0;
 	skel->rodata->copy_max = env.proto_bytes;
 	set_syscall_nrs(&skel->rodata->nrs);
-	skel->rodata->min_ns = env.min_us * 1000;
+	skel->rodata->min_ns = lk_opts.min_us * 1000;
 	skel->rodata->from_read = env.from_read;
 	skel->rodata->del_at_close = !hooks[H_DESTROY].chosen;
 	skel->rodata->syscall_clock = env.syscall_entry;
@@ -1089,8 +1061,10 @@ static int setup(struct ctx *c)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR | LK_OPT_OUTPUT |
-			       LK_OPT_METRICS), { 0 },
+		lk_common_argp_doc(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
+				   LK_OPT_OUTPUT | LK_OPT_METRICS | LK_OPT_PER_FLOW |
+				   LK_OPT_PER_PROC | LK_OPT_HIST | LK_OPT_MS | LK_OPT_TOP |
+				   LK_OPT_EVENTS | LK_OPT_MIN_US, docs), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc,
@@ -1100,11 +1074,7 @@ int main(int argc, char **argv)
 	struct ctx c = {};
 	int err;
 
-	lk_signals_hold();
-	if (lk_argp_parse(&argp, argc, argv))
-		return 1;
-	lk_out_init(lk_opts.json, NULL);
-	if (lk_bpf_init(false) || lk_opts_finish())
+	if (lk_start(&argp, argc, argv, false))
 		return 1;
 	c.skel = tcplat_bpf__open();
 	if (!c.skel) {
@@ -1117,18 +1087,16 @@ int main(int argc, char **argv)
 		err = tcplat_metrics_setup(c.skel);
 	if (err)
 		goto cleanup;
-	err = tcplat_bpf__load(c.skel);
-	if (err) {
-		lk_err_bpf("load BPF programs", err);
+	err = lk_skel_load(c.skel->skeleton);
+	if (err)
 		goto cleanup;
-	}
 	if (env.protos) {
 		struct tp_opts po = {
 			.lp = { .protos = env.protos, .from_read = env.from_read,
 				.http_path_depth = env.path_depth },
-			.per_proc = env.per_proc,
-			.min_ns = env.min_us * 1000,
-			.event = env.events ? proto_event : NULL,
+			.per_proc = lk_opts.per_proc,
+			.min_ns = lk_opts.min_us * 1000,
+			.event = lk_opts.events ? proto_event : NULL,
 			.ctx = &c,
 		};
 
@@ -1139,7 +1107,7 @@ int main(int argc, char **argv)
 			err = err ? err : -errno;
 			goto cleanup;
 		}
-	} else if (env.events) {
+	} else if (lk_opts.events) {
 		rb = lk_events_open(c.skel->maps.events, handle_event, &c);
 		if (!rb) {
 			err = -errno;
@@ -1147,11 +1115,9 @@ int main(int argc, char **argv)
 		}
 	}
 	c.rb = rb;
-	err = tcplat_bpf__attach(c.skel);
-	if (err) {
-		lk_err_bpf("attach to the socket tracepoints", err);
+	err = lk_skel_attach(c.skel->skeleton, "attach to the socket tracepoints");
+	if (err)
 		goto cleanup;
-	}
 	err = tcplat_metrics_start(c.skel);
 	if (err)
 		goto cleanup;
@@ -1161,7 +1127,6 @@ int main(int argc, char **argv)
 			env.proto_bytes);
 	lk_info("tracing TCP requests (%s clock for servers); Ctrl-C to end",
 		env.from_read ? "first-read" : "arrival");
-	lk_signals_init();
 	err = lk_run(rb, report, &c);
 cleanup:
 	lk_metrics_stop();
