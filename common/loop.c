@@ -163,3 +163,13 @@ struct ring_buffer *lk_events_open(const struct bpf_map *map, lk_event_fn fn, vo
 	}
 	return rb;
 }
+
+int lk_events_start(struct ring_buffer **rb, const struct bpf_map *map, lk_event_fn fn,
+		    void *ctx)
+{
+	*rb = NULL;
+	if (!lk_opts.events)
+		return 0;
+	*rb = lk_events_open(map, fn, ctx);
+	return *rb ? 0 : -errno;
+}

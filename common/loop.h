@@ -66,5 +66,12 @@ extern void (*lk_loop_tick)(void);
 struct bpf_map;
 typedef int (*lk_event_fn)(void *ctx, void *data, size_t size);
 struct ring_buffer *lk_events_open(const struct bpf_map *map, lk_event_fn fn, void *ctx);
+/*
+ * The same for a tool whose ring buffer is its --events: with
+ * lk_opts.events it opens it into *@rb, else leaves *@rb NULL.  Returns
+ * 0, or -errno after the line on stderr.
+ */
+int lk_events_start(struct ring_buffer **rb, const struct bpf_map *map, lk_event_fn fn,
+		    void *ctx);
 
 #endif

@@ -736,13 +736,9 @@ int main(int argc, char **argv)
 	err = lk_skel_load(c.skel->skeleton);
 	if (err)
 		goto cleanup;
-	if (lk_opts.events) {
-		rb = lk_events_open(c.skel->maps.events, handle_event, &c);
-		if (!rb) {
-			err = -errno;
-			goto cleanup;
-		}
-	}
+	err = lk_events_start(&rb, c.skel->maps.events, handle_event, &c);
+	if (err)
+		goto cleanup;
 	err = attach(c.skel, hook.chosen);
 	if (err) {
 		lk_err_bpf("attach to raw_syscalls:sys_enter/sys_exit", err);

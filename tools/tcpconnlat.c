@@ -420,10 +420,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = setup(c.skel);
-	if (!err && lk_opts.events) {
-		rb = lk_events_open(c.skel->maps.events, handle_event, &c);
-		err = !rb;
-	}
+	if (!err)
+		err = lk_events_start(&rb, c.skel->maps.events, handle_event, &c);
 	if (err)
 		goto cleanup;
 	c.m.skel = c.skel;

@@ -1107,12 +1107,10 @@ int main(int argc, char **argv)
 			err = err ? err : -errno;
 			goto cleanup;
 		}
-	} else if (lk_opts.events) {
-		rb = lk_events_open(c.skel->maps.events, handle_event, &c);
-		if (!rb) {
-			err = -errno;
+	} else {
+		err = lk_events_start(&rb, c.skel->maps.events, handle_event, &c);
+		if (err)
 			goto cleanup;
-		}
 	}
 	c.rb = rb;
 	err = lk_skel_attach(c.skel->skeleton, "attach to the socket tracepoints");

@@ -640,13 +640,9 @@ int main(int argc, char **argv)
 	err = lk_skel_load(c.skel->skeleton);
 	if (err)
 		goto cleanup;
-	if (lk_opts.events) {
-		rb = lk_events_open(c.skel->maps.events, handle_event, &c);
-		if (!rb) {
-			err = -errno;
-			goto cleanup;
-		}
-	}
+	err = lk_events_start(&rb, c.skel->maps.events, handle_event, &c);
+	if (err)
+		goto cleanup;
 	err = attach_side(&env.sides[0], c.skel->progs.tcstamp_eg0, c.skel->progs.tcstamp_in0);
 	if (!err && env.nsides > 1)
 		err = attach_side(&env.sides[1], c.skel->progs.tcstamp_eg1,
