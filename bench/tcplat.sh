@@ -14,7 +14,9 @@
 #    else runs.
 #  - redis-server (own temp dir and port, no persistence) on CPU 0,
 #    redis-benchmark GET with 50 clients, -P 1 and -P 16, on CPU 1: alone,
-#    under "tcplat -p REDIS", floor, empty program.
+#    under "tcplat -p REDIS", floor, empty program, and under
+#    "tcplat -p REDIS --proto redis" (with tcplat's own CPU time per GET:
+#    the framing runs in its process).
 #  - nginx (one worker, a small static file) on CPU 0, wrk -t1 -c8 on
 #    CPU 1: alone, under "tcplat -c nginx".
 #
@@ -398,6 +400,14 @@ for ((i = 0; i < ROUNDS; i++)); do
 				read -r emp _ ecpu <"$tmp/res"
 				stop_empty
 			fi
+			start_tracer -p "$redis" --proto redis
+			t0=$(task_ns "$tracer")
+			load run_redis "$P"
+			read -r prot pgets pcpu <"$tmp/res"
+			add "r${P}_pucpu" "$(div $(($(task_ns "$tracer") - t0)) "$pgets" %.0f)"
+			stop_tracer
+			add "r${P}_proto" "$(bench_ratio "$prot" "$base")"
+			add "r${P}_pcpu" "$(bench_ratio "$pcpu" "$bcpu")"
 			# the next round's runs sized by this one's alone
 			[ "$base" != - ] && RN[$P]=$(awk -v r="$base" -v s="$RSECS" 'BEGIN { n = int(r * s); if (n < 10000) n = 10000; if (n > 5000000) n = 5000000; print n }')
 			add "r${P}_with" "$(bench_ratio "$with" "$base")"
@@ -407,7 +417,8 @@ for ((i = 0; i < ROUNDS; i++)); do
 			add "r${P}_empty" "$(bench_ratio "$emp" "$base")"
 			echo "round $i redis -P $P: rps alone $base, tcplat $with ($(bench_ratio "$with" "$base"))," \
 				"floor $floor ($(bench_ratio "$floor" "$base")), empty ${emp:--} ($(bench_ratio "$emp" "$base"));" \
-				"cpu ns/GET alone $bcpu, tcplat $wcpu, floor $fcpu, empty ${ecpu:--}" >&2
+				"--proto $prot ($(bench_ratio "$prot" "$base"));" \
+				"cpu ns/GET alone $bcpu, tcplat $wcpu, floor $fcpu, empty ${ecpu:--}, --proto $pcpu" >&2
 		done
 	fi
 
@@ -500,10 +511,13 @@ if [ -n "$redis_ok" ]; then
 	redis_stats() { local r g; read -r r g _ < <(run_redis 1 $((RN[1] * 2 / 3))); echo "$r - $g"; }
 	floor_vs_empty "redis -P 1" redis_stats
 	r_fl_ns=$fl_ns r_em_ns=$em_ns r_fl_rq=$fl_rq r_em_rq=$em_rq
-	rq_ns=() rq_runs=()
+	rq_ns=() rq_runs=() rq_pns=() rq_pruns=()
 	for P in 1 16; do
 		per_request "redis -P $P under tcplat -p" "-p $redis" run_redis "$P" $((RN[$P] / RSECS))
 		rq_ns[$P]=$pr_ns rq_runs[$P]=$pr_runs
+		per_request "redis -P $P under tcplat -p --proto redis" "-p $redis --proto redis" \
+			run_redis "$P" $((RN[$P] / RSECS))
+		rq_pns[$P]=$pr_ns rq_pruns[$P]=$pr_runs
 	done
 fi
 if [ -n "$nginx_ok" ]; then
@@ -549,6 +563,13 @@ if [ -n "$redis_ok" ]; then
 	echo "RESULT|tcplat|redis -P 1: program runs per request|${rq_runs[1]}|"
 	echo "RESULT|tcplat|redis -P 16: BPF ns per request|${rq_ns[16]}|<= 600"
 	echo "RESULT|tcplat|redis -P 16: program runs per request|${rq_runs[16]}|"
+	for P in 1 16; do
+		echo "RESULT|tcplat|redis -P $P --proto redis: throughput under/alone|$(m r${P}_proto)|>= 0.95"
+		echo "RESULT|tcplat|redis -P $P --proto redis: cpu per GET under/alone|$(m r${P}_pcpu)|"
+		echo "RESULT|tcplat|redis -P $P --proto redis: BPF ns per request|${rq_pns[$P]}|"
+		echo "RESULT|tcplat|redis -P $P --proto redis: program runs per request|${rq_pruns[$P]}|"
+		echo "RESULT|tcplat|redis -P $P --proto redis: tcplat's own cpu ns per GET|$(m r${P}_pucpu)|"
+	done
 	if [ -n "$empty_ok" ]; then
 		echo "RESULT|tcplat|redis floor: BPF ns per event|$r_fl_ns|<= empty + 20"
 		echo "RESULT|tcplat|redis empty program: ns per event|$r_em_ns|"
