@@ -782,17 +782,24 @@ static int report(void *p, bool final)
 	return 0;
 }
 
+/* An event's record, up to its latency: who, which role, which connection. */
+static void event_head(unsigned int tgid, const char *comm, int role, bool guessed,
+		       const struct lk_flow *ends)
+{
+	lk_open_record("event");
+	if (lk_opts.timestamp)
+		lk_print_time();
+	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", tgid);
+	lk_print_str(LK_ANY, "comm", "%-15s ", comm);
+	print_role(role, guessed);
+	lk_print_flow(ends);
+}
+
 static int handle_event(void *ctx, void *data, size_t len)
 {
 	const struct tl_event *e = data;
 
-	lk_open_record("event");
-	if (lk_opts.timestamp)
-		lk_print_time();
-	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", e->tgid);
-	lk_print_str(LK_ANY, "comm", "%-15s ", e->comm);
-	print_role(e->role, e->guessed);
-	lk_print_flow(&e->ends);
+	event_head(e->tgid, e->comm, e->role, e->guessed, &e->ends);
 	print_lat("lat_us", e->lat_ns, true);
 	lk_printf(" %s", unit());
 	lk_print_u64(LK_ANY, "req_bytes_in", "  in %" PRIu64, e->req_in);
@@ -808,13 +815,8 @@ static void proto_event(void *ctx, const struct tp_event *e)
 {
 	const struct lp_req *q = e->r;
 
-	lk_open_record("event");
-	if (lk_opts.timestamp)
-		lk_print_time();
-	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", e->tgid);
-	lk_print_str(LK_ANY, "comm", "%-15s ", e->comm);
-	print_role(q->role == LP_CLIENT ? TL_ROLE_CLIENT : TL_ROLE_SERVER, e->guessed);
-	lk_print_flow(e->ends);
+	event_head(e->tgid, e->comm, q->role == LP_CLIENT ? TL_ROLE_CLIENT : TL_ROLE_SERVER,
+		   e->guessed, e->ends);
 	lk_print_str(LK_ANY, "proto", "%s ", lp_proto_name(q->proto));
 	lk_print_str(LK_ANY, "op", "%s ", q->op[0] ? q->op : "-");
 	if (q->path[0])
