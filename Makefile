@@ -57,7 +57,7 @@ INCLUDES := -I$(OUTPUT)/skel -I$(OUTPUT)/gen -Icommon -Itrace_helpers -Ibpf -Ito
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) \
 	      -Ibpf -Icommon -Wall -Wno-unused-function -Wno-compare-distinct-pointer-types
 
-.PHONY: all clean check unit install vmlinux vmtest demo bench deps fuzz test-bins
+.PHONY: all clean check unit install vmlinux vmtest demo bench deps fuzz test-bins soak
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -149,6 +149,11 @@ $(OUTPUT)/bench/emptyprog: bench/emptyprog.c
 
 bench: all $(PROG_BINS) $(OUTPUT)/bench/emptyprog
 	$(Q)OUTPUT=$(abspath $(OUTPUT)) bash bench/run.sh
+
+# make soak [SOAK_SECS=600]: every tracing tool for 30 minutes beside
+# loss and churn, reports every second (bench/soak.sh); not in make check.
+soak: all $(PROG_BINS)
+	$(Q)OUTPUT=$(abspath $(OUTPUT)) $(if $(SOAK_SECS),SOAK_SECS=$(SOAK_SECS)) bash bench/soak.sh
 
 # The fuzz targets need clang's libFuzzer; built only on demand.
 fuzz: $(OUTPUT)/fuzz/fuzz_frame $(OUTPUT)/fuzz/fuzz_proto
