@@ -129,8 +129,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--proto has rows per operation: not with -F (-P works)");
 		if (env.path_depth && !(env.protos & LP_BIT(LP_HTTP)))
 			argp_error(state, "--http-path-depth needs --proto http or auto");
-		if (env.protos && (lk_opts.listen || lk_opts.textfile))
-			argp_error(state, "--proto rows are not exported: not with --listen or --textfile");
+		if (env.protos && lk_opts.metrics_pids)
+			argp_error(state, "--proto's series are per operation: not with --metrics-pids");
 		if (env.syscall_entry && env.role == TL_ROLE_SERVER)
 			argp_error(state, "--syscall-entry sets the client clock: not with --role server");
 		break;
@@ -1086,7 +1086,7 @@ int main(int argc, char **argv)
 	c.double_buffer = lk_opts.interval > 0 && !env.protos;
 	err = setup(&c);
 	if (!err)
-		err = tcplat_metrics_setup(c.skel);
+		err = tcplat_metrics_setup(c.skel, env.protos);
 	if (err)
 		goto cleanup;
 	err = lk_skel_load(c.skel->skeleton);
@@ -1097,6 +1097,7 @@ int main(int argc, char **argv)
 			.lp = { .protos = env.protos, .from_read = env.from_read,
 				.http_path_depth = env.path_depth },
 			.per_proc = lk_opts.per_proc,
+			.metrics = lk_metrics_on(),
 			.min_ns = lk_opts.min_us * 1000,
 			.event = lk_opts.events ? proto_event : NULL,
 			.ctx = &c,
@@ -1118,7 +1119,7 @@ int main(int argc, char **argv)
 	err = lk_skel_attach(c.skel->skeleton, "attach to the socket tracepoints");
 	if (err)
 		goto cleanup;
-	err = tcplat_metrics_start(c.skel);
+	err = tcplat_metrics_start(c.skel, env.protos ? rb : NULL);
 	if (err)
 		goto cleanup;
 	c.last_ns = lk_now_ns();

@@ -38,7 +38,7 @@ bad --proto redis -F
 bad --proto redis --proto-bytes 10
 bad --proto http --http-path-depth 9
 bad --proto redis --http-path-depth 1
-bad --proto redis --listen 127.0.0.1:0
+bad --proto redis --listen 127.0.0.1:0 --metrics-pids 10
 grep -q "$nopid" <(  "$TL" -p "$nopid" 2>&1 ) || fail "the message does not name the PID"
 
 lk_lab_up

@@ -12,6 +12,7 @@
 #include "tcplat.h"
 #include "tcplat.skel.h"
 #include "tcplat/metrics.h"
+#include "tcplat/payload.h"
 
 static const char *const roles[] = { "unknown", "server", "client" };
 static const char *const drop_names[TL_DROP_MAX] = {
@@ -141,11 +142,126 @@ static int write_metrics(void *p, struct lk_mw *w)
 	return 0;
 }
 
-int tcplat_metrics_setup(struct tcplat_bpf *skel)
+/* --proto: an operation's labels. */
+static void op_labels(char *l, size_t len, const struct tp_key *k)
+{
+	char status[8];
+
+	if (k->status)
+		snprintf(status, sizeof(status), "%uxx", k->status);
+	else
+		snprintf(status, sizeof(status), "%s", k->error ? "error" : "ok");
+	if (k->path[0])
+		lk_m_labels(l, len, "role", roles[k->role % 3], "proto", lp_proto_name(k->proto),
+			    "op", k->op, "status", status, "path", k->path, NULL);
+	else
+		lk_m_labels(l, len, "role", roles[k->role % 3], "proto", lp_proto_name(k->proto),
+			    "op", k->op, "status", status, NULL);
+}
+
+static void op_counter(struct lk_mw *w, const struct tp_mrow *m, unsigned int n,
+		       const char *name, const char *unit, const char *help, size_t off)
+{
+	char l[256];
+	unsigned int i;
+
+	lk_m_family(w, name, LK_MT_COUNTER, unit, help);
+	for (i = 0; i <= n; i++) {
+		/* The "other" row (index TP_MAX_ROWS) once something went there. */
+		const struct tp_mrow *r = i < n ? &m[i] : &m[TP_MAX_ROWS];
+
+		if (i == n && !r->requests && !r->incomplete && !r->noreply)
+			continue;
+		op_labels(l, sizeof(l), &r->k);
+		lk_m_u64(w, l, *(const unsigned long long *)((const char *)r + off));
+	}
+}
+
+/* --proto's records: framed into the rows before each snapshot. */
+static struct ring_buffer *payloads;
+
+/* --proto: rows per operation, made in userspace (tcplat/payload.c). */
+static int write_proto_metrics(void *p, struct lk_mw *w)
+{
+	struct tcplat_bpf *skel = p;
+	uint64_t bounds[TL_M_BUCKETS - 1];
+	const struct tp_mrow *m, *r;
+	struct tp_counts c;
+	unsigned int n, i;
+	char l[256];
+	int b;
+
+	ring_buffer__consume(payloads);
+	m = tp_metrics(&n, &c);
+	if (!m)
+		return -1;
+	op_counter(w, m, n, "latkit_tcp_proto_requests", NULL,
+		   "Requests framed by --proto and answered, per operation and outcome.",
+		   offsetof(struct tp_mrow, requests));
+	op_counter(w, m, n, "latkit_tcp_proto_incomplete_requests", NULL,
+		   "Requests framed by --proto whose response did not end (cut off).",
+		   offsetof(struct tp_mrow, incomplete));
+	op_counter(w, m, n, "latkit_tcp_proto_noreply_requests", NULL,
+		   "Requests that expect no response (memcached noreply).",
+		   offsetof(struct tp_mrow, noreply));
+	op_counter(w, m, n, "latkit_tcp_proto_request_bytes", "bytes",
+		   "Bytes the process read in requests (server) or responses (client).",
+		   offsetof(struct tp_mrow, bytes_in));
+	op_counter(w, m, n, "latkit_tcp_proto_response_bytes", "bytes",
+		   "Bytes the process wrote in responses (server) or requests (client).",
+		   offsetof(struct tp_mrow, bytes_out));
+	for (b = 0; b < TL_M_BUCKETS - 1; b++)
+		bounds[b] = 1ULL << (TL_M_MIN_MSB + b);
+	lk_m_family(w, "latkit_tcp_proto_request_duration_seconds", LK_MT_HISTOGRAM, "seconds",
+		    "Latency of requests framed by --proto (client: the write's entry to the response's last byte read; server: the request's first byte's arrival to its response's last byte written).");
+	for (i = 0; i <= n; i++) {
+		r = i < n ? &m[i] : &m[TP_MAX_ROWS];
+		if (i == n && !r->requests)
+			continue;
+		op_labels(l, sizeof(l), &r->k);
+		lk_m_hist_ns(w, l, bounds, r->hist, TL_M_BUCKETS - 1, r->sum_ns, r->requests);
+	}
+	lk_m_family(w, "latkit_tcp_proto_connections", LK_MT_COUNTER, NULL,
+		    "Connections recognized as each protocol (raw: framed by direction).");
+	for (i = LP_REDIS; i < LP_NPROTO; i++) {
+		lk_m_labels(l, sizeof(l), "proto", lp_proto_name(i), NULL);
+		lk_m_u64(w, l, c.conns[i]);
+	}
+	lk_m_family(w, "latkit_tcp_proto_framing_lost", LK_MT_COUNTER, NULL,
+		    "Connections whose framing was lost, by cause (then framed by direction).");
+	for (i = 0; i < LP_LOST_MAX; i++) {
+		lk_m_labels(l, sizeof(l), "cause", lp_lost_name(i), NULL);
+		lk_m_u64(w, l, c.lp.lost[i]);
+	}
+	lk_m_family(w, "latkit_tcp_proto_lost_requests", LK_MT_COUNTER, NULL,
+		    "Requests unanswered when their connection's framing was lost.");
+	lk_m_u64(w, NULL, c.lp.lost_requests);
+	lk_m_family(w, "latkit_tcp_proto_unparsed_bytes", LK_MT_COUNTER, "bytes",
+		    "Bytes read or written that no framer could place.");
+	lk_m_u64(w, NULL, c.lp.unparsed_bytes);
+	lk_m_family(w, "latkit_tcp_proto_dropped", LK_MT_COUNTER, NULL,
+		    "What --proto could not frame: connections past its table, requests in the \"other\" row, connections that lost a record.");
+	lk_m_labels(l, sizeof(l), "what", "connection", NULL);
+	lk_m_u64(w, l, c.drop_conns);
+	lk_m_labels(l, sizeof(l), "what", "row", NULL);
+	lk_m_u64(w, l, c.drop_rows);
+	lk_m_labels(l, sizeof(l), "what", "record", NULL);
+	lk_m_u64(w, l, c.lost_records);
+	lk_m_family(w, "latkit_tcp_dropped", LK_MT_COUNTER, NULL,
+		    "What tcplat could not record, by what ran out of room.");
+	for (b = 0; b < TL_DROP_MAX; b++) {
+		lk_m_labels(l, sizeof(l), "what", drop_names[b], NULL);
+		lk_m_u64(w, l, skel->bss->drops[b]);
+	}
+	lk_m_bpf_progs(w, skel->obj);
+	return 0;
+}
+
+int tcplat_metrics_setup(struct tcplat_bpf *skel, bool proto)
 {
 	unsigned int rows = lk_opts.metrics_pids ? lk_opts.metrics_pids : TL_M_ROWS;
 
-	if (!lk_metrics_on())
+	if (!lk_metrics_on() || proto)
 		return 0;
 	skel->rodata->metrics_on = true;
 	skel->rodata->metrics_pid = lk_opts.metrics_pids > 0;
@@ -156,7 +272,7 @@ int tcplat_metrics_setup(struct tcplat_bpf *skel)
 	return 0;
 }
 
-int tcplat_metrics_start(struct tcplat_bpf *skel)
+int tcplat_metrics_start(struct tcplat_bpf *skel, struct ring_buffer *proto_rb)
 {
 	size_t size = lk_percpu_stride(sizeof(struct tl_mrow)) * lk_ncpus();
 	struct tl_mkey k = {};
@@ -165,6 +281,10 @@ int tcplat_metrics_start(struct tcplat_bpf *skel)
 
 	if (!lk_metrics_on())
 		return 0;
+	if (proto_rb) {
+		payloads = proto_rb;
+		return lk_metrics_start(write_proto_metrics, skel);
+	}
 	zero = calloc(1, size);
 	if (!zero)
 		return -1;

@@ -34,7 +34,10 @@ static unsigned int nconns;
 static struct tp_row *rows, *spare;	/* this report's; the last one's */
 static unsigned int nrows;
 static int slots[ROW_SLOTS];	/* row index + 1; 0: free */
-static struct tp_counts counts;
+static struct tp_counts counts, before;	/* since the last report; until it */
+static struct tp_mrow *mrows;		/* --listen, --textfile */
+static unsigned int nmrows;
+static int mslots[ROW_SLOTS];
 
 void tl_add_latency(struct tl_stats *s, unsigned long long lat)
 {
@@ -52,6 +55,12 @@ int tp_init(const struct tp_opts *o)
 	opts = *o;
 	rows = calloc(TP_MAX_ROWS + 1, sizeof(*rows));
 	spare = calloc(TP_MAX_ROWS + 1, sizeof(*spare));
+	if (o->metrics) {
+		mrows = calloc(TP_MAX_ROWS + 1, sizeof(*mrows));
+		if (!mrows)
+			return -1;
+		strcpy(mrows[TP_MAX_ROWS].k.op, "other");
+	}
 	return rows && spare ? 0 : -1;
 }
 
@@ -79,15 +88,79 @@ static bool key_eq(const struct tp_key *a, const struct tp_key *b)
 	       !strcmp(a->path, b->path);
 }
 
+/*
+ * The slot of @k in an open-addressed index of @slots (row index + 1,
+ * 0 free) over rows of @size bytes that start with their key: the
+ * row's index, or -1 and the free slot in *@free.
+ */
+static int find(const int *idx, const void *rows, size_t size, const struct tp_key *k,
+		unsigned int *free)
+{
+	unsigned int i = key_hash(k) % ROW_SLOTS;
+
+	for (; idx[i]; i = (i + 1) % ROW_SLOTS)
+		if (key_eq((const void *)((const char *)rows + (idx[i] - 1) * size), k))
+			return idx[i] - 1;
+	*free = i;
+	return -1;
+}
+
+/* The metrics row of @k; past TP_MAX_ROWS, the shared "other" row. */
+static struct tp_mrow *mrow_of(const struct tp_key *k)
+{
+	unsigned int i;
+	int at = find(mslots, mrows, sizeof(*mrows), k, &i);
+
+	if (at >= 0)
+		return &mrows[at];
+	if (nmrows == TP_MAX_ROWS)
+		return &mrows[TP_MAX_ROWS];
+	mrows[nmrows].k = *k;
+	mslots[i] = ++nmrows;
+	return &mrows[nmrows - 1];
+}
+
+static void add_metrics(const struct tp_key *k, const struct lp_req *q, unsigned long long lat)
+{
+	struct tp_key mk = *k;
+	struct tp_mrow *m;
+	unsigned int b = 0;
+
+	mk.tgid = 0;
+	m = mrow_of(&mk);
+	if (k->role == TL_ROLE_CLIENT) {
+		m->bytes_out += q->req_bytes;
+		m->bytes_in += q->resp_bytes;
+	} else {
+		m->bytes_in += q->req_bytes;
+		m->bytes_out += q->resp_bytes;
+	}
+	if (q->noreply) {
+		m->noreply++;
+		return;
+	}
+	if (q->incomplete || q->end_ns < q->start_ns) {
+		m->incomplete++;
+		return;
+	}
+	if (lat >> TL_M_MIN_MSB)
+		b = lh_msb(lat) + 1 - TL_M_MIN_MSB;
+	if (b >= TL_M_BUCKETS)
+		b = TL_M_BUCKETS - 1;
+	m->requests++;
+	m->sum_ns += lat;
+	m->hist[b]++;
+}
+
 /* The row of @k; past TP_MAX_ROWS, the shared "other" row. */
 static struct tp_row *row_of(const struct tp_key *k, const char *comm)
 {
-	unsigned int i = key_hash(k) % ROW_SLOTS;
+	unsigned int i;
+	int at = find(slots, rows, sizeof(*rows), k, &i);
 	struct tp_row *r;
 
-	for (; slots[i]; i = (i + 1) % ROW_SLOTS)
-		if (key_eq(&rows[slots[i] - 1].k, k))
-			return &rows[slots[i] - 1];
+	if (at >= 0)
+		return &rows[at];
 	if (nrows == TP_MAX_ROWS) {
 		counts.drop_rows++;
 		r = &rows[TP_MAX_ROWS];
@@ -120,6 +193,9 @@ static void on_req(void *p, const struct lp_req *q)
 	memcpy(k.path, q->path, sizeof(k.path));
 	k.path[LP_PATH_LEN - 1] = 0;
 	r = row_of(&k, c->comm);
+	lat = q->end_ns - q->start_ns;
+	if (mrows)
+		add_metrics(&k, q, lat);
 	if (c->role == TL_ROLE_CLIENT) {
 		r->s.bytes_out += q->req_bytes;
 		r->s.bytes_in += q->resp_bytes;
@@ -135,7 +211,6 @@ static void on_req(void *p, const struct lp_req *q)
 		r->s.incomplete++;
 		return;
 	}
-	lat = q->end_ns - q->start_ns;
 	tl_add_latency(&r->s, lat);
 	if (opts.event && lat >= opts.min_ns) {
 		struct tp_event e = {
@@ -263,6 +338,21 @@ int tp_handle(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+static void add_counts(struct tp_counts *to, const struct tp_counts *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < LP_NPROTO; i++)
+		to->conns[i] += c->conns[i];
+	for (i = 0; i < LP_LOST_MAX; i++)
+		to->lp.lost[i] += c->lp.lost[i];
+	to->lp.lost_requests += c->lp.lost_requests;
+	to->lp.unparsed_bytes += c->lp.unparsed_bytes;
+	to->lost_records += c->lost_records;
+	to->drop_conns += c->drop_conns;
+	to->drop_rows += c->drop_rows;
+}
+
 void tp_take(bool final, struct tp_row **out, unsigned int *n, struct tp_counts *cnt)
 {
 	struct tp_row *other = &rows[TP_MAX_ROWS];
@@ -279,12 +369,21 @@ void tp_take(bool final, struct tp_row **out, unsigned int *n, struct tp_counts 
 		rows[(*n)++] = *other;
 	*out = rows;
 	*cnt = counts;
+	add_counts(&before, &counts);
 	rows = spare;
 	spare = *out;
 	memset(&counts, 0, sizeof(counts));
 	memset(&rows[TP_MAX_ROWS], 0, sizeof(rows[TP_MAX_ROWS]));
 	memset(slots, 0, sizeof(slots));
 	nrows = 0;
+}
+
+const struct tp_mrow *tp_metrics(unsigned int *n, struct tp_counts *cnt)
+{
+	*cnt = before;
+	add_counts(cnt, &counts);
+	*n = nmrows;
+	return mrows;
 }
 
 void tp_free(void)
@@ -302,5 +401,7 @@ void tp_free(void)
 	nconns = 0;
 	free(rows);
 	free(spare);
+	free(mrows);
 	rows = spare = NULL;
+	mrows = NULL;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "flow.h"
 #include "tcplat.h"
 #include "tcplat/proto.h"
@@ -34,7 +35,24 @@ struct tp_row {
 	struct tl_stats s;
 };
 
-/* Counted since the previous report. */
+/*
+ * --listen, --textfile: a row per operation since the start, never
+ * cleared; latency buckets as tcplat's other metrics (TL_M_BUCKETS
+ * powers of two from 2^TL_M_MIN_MSB ns).  TP_MAX_ROWS of them, then one
+ * "other" row.
+ */
+struct tp_mrow {
+	struct tp_key k;
+	unsigned long long requests;
+	unsigned long long incomplete;
+	unsigned long long noreply;
+	unsigned long long bytes_in;
+	unsigned long long bytes_out;
+	unsigned long long sum_ns;
+	uint64_t hist[TL_M_BUCKETS];
+};
+
+/* Counted since the previous report (tp_take), or since the start (tp_totals). */
 struct tp_counts {
 	unsigned long long conns[LP_NPROTO];	/* connections recognized as each */
 	struct lp_stats lp;
@@ -57,6 +75,7 @@ typedef void (*tp_event_fn)(void *ctx, const struct tp_event *e);
 struct tp_opts {
 	struct lp_opts lp;
 	bool per_proc;
+	bool metrics;			/* keep the tp_mrow rows */
 	unsigned long long min_ns;	/* events: only requests this slow */
 	tp_event_fn event;		/* NULL: no events */
 	void *ctx;
@@ -71,6 +90,8 @@ int tp_handle(void *ctx, void *data, size_t len);
  * count as incomplete).  The rows stay valid until the next call.
  */
 void tp_take(bool final, struct tp_row **rows, unsigned int *n, struct tp_counts *cnt);
+/* The metrics rows and the counts since the start (tcplat's one thread). */
+const struct tp_mrow *tp_metrics(unsigned int *n, struct tp_counts *cnt);
 void tp_free(void);
 
 /* One request of @lat ns on @s (shared with the final report's pending). */
