@@ -165,9 +165,20 @@ class Report:
                 row.update({x: y for x, y in rec.items() if x != 'type'})
             rows.append(row)
             if rec is not None and kern is not None:
+                # A retransmission whose tracepoint fired while the same
+                # program ran on that CPU (a softirq inside a send) is
+                # skipped by the kernel's recursion protection; the tool
+                # counts those runs in "missed".  Short by at least one
+                # segment per missed run, and by at most 64 (the demo's
+                # 16-byte requests go one segment a packet; 64 is far
+                # above any retransmission here): explained.
+                segs, missed = rec.get('segs') or 0, rec.get('missed') or 0
+                short = kern - segs
                 self.check(f'retransmissions ({side}) equal Tcp: RetransSegs',
-                           rec.get('segs') == kern,
-                           f"tcpretrans_cnt {rec.get('segs')}, kernel {kern}")
+                           short == 0 or (missed > 0 and missed <= short <= 64 * missed),
+                           f"tcpretrans_cnt {segs}, kernel {kern}"
+                           + (f" (short by {short}: the kernel skipped {missed} runs, missed)"
+                              if short and missed else ""))
         self.out['retransmissions'] = rows
         if k.get('netlab_dropped') is not None:
             self.out['netlab_dropped'] = k['netlab_dropped']
