@@ -184,7 +184,7 @@ void lk_m_labels(char *buf, size_t len, ...)
 void lk_m_bpf_progs(struct lk_mw *w, struct bpf_object *obj)
 {
 	struct bpf_program *p;
-	struct { char name[64]; uint64_t ns, cnt; } rows[64];
+	struct { char name[64]; uint64_t ns, cnt, missed; } rows[64];
 	int n = 0, i;
 	char l[96];
 
@@ -198,6 +198,7 @@ void lk_m_bpf_progs(struct lk_mw *w, struct bpf_object *obj)
 		snprintf(rows[n].name, sizeof(rows[n].name), "%s", bpf_program__name(p));
 		rows[n].ns = info.run_time_ns;
 		rows[n].cnt = info.run_cnt;
+		rows[n].missed = info.recursion_misses;
 		n++;
 	}
 	lk_m_family(w, "latkit_bpf_prog_run_seconds", LK_MT_COUNTER, "seconds",
@@ -211,6 +212,12 @@ void lk_m_bpf_progs(struct lk_mw *w, struct bpf_object *obj)
 	for (i = 0; i < n; i++) {
 		lk_m_labels(l, sizeof(l), "prog", rows[i].name, NULL);
 		lk_m_u64(w, l, rows[i].cnt);
+	}
+	lk_m_family(w, "latkit_bpf_prog_missed_runs", LK_MT_COUNTER, NULL,
+		    "Runs the kernel skipped: the program's hook fired on a CPU where it was already running.");
+	for (i = 0; i < n; i++) {
+		lk_m_labels(l, sizeof(l), "prog", rows[i].name, NULL);
+		lk_m_u64(w, l, rows[i].missed);
 	}
 }
 

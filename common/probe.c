@@ -314,3 +314,30 @@ bool lk_hooks_typed(const struct lk_hook_sel *sel, int n)
 	}
 	return true;
 }
+
+static bool has_prefix(const char *name, const char *const *prefixes)
+{
+	if (!prefixes)
+		return true;
+	for (; *prefixes; prefixes++)
+		if (!strncmp(name, *prefixes, strlen(*prefixes)))
+			return true;
+	return false;
+}
+
+unsigned long long lk_prog_missed(struct bpf_object *obj, const char *const *prefixes)
+{
+	unsigned long long n = 0;
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && has_prefix(bpf_program__name(prog), prefixes) &&
+		    !bpf_obj_get_info_by_fd(fd, &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}

@@ -98,4 +98,13 @@ int lk_hooks_choose(struct bpf_object *obj, struct lk_hook_sel *sel, int n);
  */
 bool lk_hooks_typed(const struct lk_hook_sel *sel, int n);
 
+/*
+ * Runs the kernel skipped of @obj's programs whose names start with one
+ * of @prefixes (NULL: all): a tracepoint that fires on a CPU where the
+ * same program is already running (a softirq inside a syscall) does not
+ * run it again (bpf_prog_info.recursion_misses).  What those runs would
+ * have counted is lost; a tool says how many there were.
+ */
+unsigned long long lk_prog_missed(struct bpf_object *obj, const char *const *prefixes);
+
 #endif

@@ -83,6 +83,7 @@ struct ctx {
 	struct cl_totals last;
 	uint64_t start_ns;
 	struct cl_metrics m;	/* the drained totals, for the metrics */
+	unsigned long long missed;	/* program runs skipped, at the last report */
 };
 
 static const char *const dirs[CL_NDIRS] = { "active", "passive" };
@@ -285,6 +286,7 @@ static void print_total(const struct row *r)
 
 static void print_report(struct ctx *c, const struct cl_totals *d, bool final)
 {
+	unsigned long long missed;
 	size_t i;
 
 	if (lk_opts.timestamp && !lk_out_json())
@@ -305,6 +307,10 @@ static void print_report(struct ctx *c, const struct cl_totals *d, bool final)
 	lk_print_u64(LK_JSON, "sock_drops", NULL, d->sock_drops);
 	lk_print_u64(LK_JSON, "row_drops", NULL, d->row_drops);
 	lk_print_u64(LK_JSON, "event_drops", NULL, d->event_drops);
+	/* Runs the kernel skipped (lk_prog_missed): opens or causes lost. */
+	missed = lk_prog_missed(c->skel->obj, NULL);
+	lk_print_u64(LK_ANY, "missed", ", missed: %" PRIu64, missed - c->missed);
+	c->missed = missed;
 	lk_printf("\n");
 	lk_close_report(final);
 }

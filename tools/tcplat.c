@@ -167,6 +167,7 @@ struct ctx {
 	struct row *rows;
 	unsigned int nrows, cap;
 	uint64_t drops_seen[TL_DROP_MAX];
+	uint64_t missed_seen;		/* program runs the kernel skipped */
 	struct tp_counts pc;		/* --proto: since the previous report */
 	struct ring_buffer *rb;
 };
@@ -671,7 +672,7 @@ static void print_drops(struct ctx *c)
 		"drops_sock", "drops_flow", "drops_process", "drops_events", "drops_inflight",
 		"drops_entry", "drops_payload", "drops_arrival",
 	};
-	uint64_t d[TL_DROP_MAX], sum = 0;
+	uint64_t d[TL_DROP_MAX], sum = 0, missed = lk_prog_missed(c->skel->obj, NULL);
 	int i;
 
 	for (i = 0; i < TL_DROP_MAX; i++) {
@@ -682,6 +683,12 @@ static void print_drops(struct ctx *c)
 	lk_print_u64(LK_JSON, "drops", NULL, sum);
 	for (i = 0; i < TL_DROP_MAX; i++)
 		lk_print_u64(LK_JSON, names[i], NULL, d[i]);
+	/* A state change or close the kernel did not run us for is lost. */
+	lk_print_u64(LK_JSON, "missed", NULL, missed - c->missed_seen);
+	if (missed != c->missed_seen)
+		lk_printf("program runs the kernel skipped (a hook inside the same program): %" PRIu64 "\n",
+			  missed - c->missed_seen);
+	c->missed_seen = missed;
 	if (sum)
 		lk_printf("dropped (not recorded): sockets %" PRIu64 ", flows %" PRIu64
 			  ", processes %" PRIu64 ", events %" PRIu64 ", in-flight %" PRIu64

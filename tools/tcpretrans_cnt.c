@@ -226,22 +226,10 @@ static int read_totals(struct tcpretrans_cnt_bpf *skel, struct rt_totals *out)
  */
 static void read_missed(struct tcpretrans_cnt_bpf *skel, uint64_t missed[2])
 {
-	struct bpf_program *prog;
+	static const char *const counting[] = { "retrans_", "synack_", NULL };
 
-	missed[0] = missed[1] = 0;
-	bpf_object__for_each_program(prog, skel->obj) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-		const char *name = bpf_program__name(prog);
-
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-			continue;
-		if (!strncmp(name, "retrans_", 8) || !strncmp(name, "synack_", 7))
-			missed[0] += info.recursion_misses;
-		else
-			missed[1] += info.recursion_misses;
-	}
+	missed[0] = lk_prog_missed(skel->obj, counting);
+	missed[1] = lk_prog_missed(skel->obj, NULL) - missed[0];
 }
 
 static int collect_live(const void *key, const void *val, void *p)

@@ -87,8 +87,6 @@ static int write_metrics(void *p, struct lk_mw *w)
 {
 	struct tcpretrans_cnt_bpf *skel = p;
 	struct rt_totals t;
-	struct bpf_program *prog;
-	uint64_t missed = 0;
 	long long ks;
 	char l[64];
 	int zero = 0, i, err;
@@ -140,17 +138,6 @@ static int write_metrics(void *p, struct lk_mw *w)
 	lk_m_u64(w, l, t.closed_drops);
 	lk_m_labels(l, sizeof(l), "what", "event", NULL);
 	lk_m_u64(w, l, t.event_drops);
-	bpf_object__for_each_program(prog, skel->obj) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-			missed += info.recursion_misses;
-	}
-	lk_m_family(w, "latkit_bpf_prog_missed_runs", LK_MT_COUNTER, NULL,
-		    "Runs the kernel skipped because another BPF program ran on the CPU (classic tracepoints).");
-	lk_m_u64(w, NULL, missed);
 	lk_m_map_entries(w, "flows", skel->bss->live_flows, RT_MAX_FLOWS);
 	lk_m_bpf_progs(w, skel->obj);
 	return 0;
