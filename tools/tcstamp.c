@@ -498,6 +498,7 @@ static int report(void *p, bool final)
 	struct ctx *c = p;
 	struct ts_totals now, d;
 	unsigned long long *a = (void *)&now, *b = (void *)&c->last, *o = (void *)&d;
+	uint64_t rowed = 0;	/* samples in the rows */
 	size_t f;
 	bool show;
 	int i, k;
@@ -524,6 +525,7 @@ static int report(void *p, bool final)
 	for (i = 0; i < c->nrows; i++) {
 		const struct row *r = &c->rows[i];
 
+		rowed += r->st.samples;
 		if (show)
 			print_row(r);
 		for (k = 0; k < TS_NBUCKETS; k++)
@@ -534,6 +536,15 @@ static int report(void *p, bool final)
 	lk_open_report(final);
 	lk_print_u64(LK_ANY, "flows", "flows: %" PRIu64, c->nrows);
 	lk_print_u64(LK_ANY, "samples", ", samples: %" PRIu64, d.samples);
+	/*
+	 * The flow table holds TS_MAX_FLOWS flows (LRU): past that, a flow
+	 * pushed out takes its samples with it.  The totals keep them; the
+	 * difference says how many the rows miss.
+	 */
+	lk_print_u64(LK_JSON, "samples_outside_rows", NULL, d.samples > rowed ? d.samples - rowed : 0);
+	if (d.samples > rowed)
+		lk_printf(" (%" PRIu64 " outside the flow rows: more than %d flows)",
+			  (uint64_t)(d.samples - rowed), TS_MAX_FLOWS);
 	lk_print_u64(LK_ANY, "tcp_packets", ", TCP packets: %" PRIu64, d.tcp);
 	lk_print_u64(LK_ANY, "not_parsed", ", not parsed: %" PRIu64, d.parse_skip);
 	lk_print_u64(LK_ANY, "ring_full", ", not recorded (ring full): %" PRIu64, d.ring_full);
