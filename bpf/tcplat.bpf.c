@@ -50,6 +50,12 @@ const volatile bool metrics_pid = false;	/* --metrics-pids */
 /* Written by userspace to switch generations at interval reports. */
 volatile __u32 gen = 0;
 __u64 drops[TL_DROP_MAX] = {};
+/*
+ * Sockets a traced process used that had no state: established before
+ * tcplat started, or (LRU hash only) pushed out of it by 16384 others,
+ * which loses the request they were in.
+ */
+__u64 stateless = 0;
 
 /*
  * Per-socket state.  In socket storage where every program gets typed
@@ -266,6 +272,7 @@ static __always_inline struct tl_sock *sock_for_task(struct sock *sk, bool sendi
 		st = sock_new(sk, guess_role(sk, sending), true, false);
 		if (!st)
 			return 0;
+		__sync_fetch_and_add(&stateless, 1);
 	}
 	if (st->wanted == TL_OUT_OF_SCOPE)
 		return 0;

@@ -168,6 +168,7 @@ struct ctx {
 	unsigned int nrows, cap;
 	uint64_t drops_seen[TL_DROP_MAX];
 	uint64_t missed_seen;		/* program runs the kernel skipped */
+	uint64_t stateless_seen;	/* sockets met without state */
 	struct tp_counts pc;		/* --proto: since the previous report */
 	struct ring_buffer *rb;
 };
@@ -672,7 +673,7 @@ static void print_drops(struct ctx *c)
 		"drops_sock", "drops_flow", "drops_process", "drops_events", "drops_inflight",
 		"drops_entry", "drops_payload", "drops_arrival",
 	};
-	uint64_t d[TL_DROP_MAX], sum = 0, missed = lk_prog_missed(c->skel->obj, NULL);
+	uint64_t d[TL_DROP_MAX], sum = 0, missed = lk_prog_missed(c->skel->obj, NULL), n;
 	int i;
 
 	for (i = 0; i < TL_DROP_MAX; i++) {
@@ -689,6 +690,13 @@ static void print_drops(struct ctx *c)
 		lk_printf("program runs the kernel skipped (a hook inside the same program): %" PRIu64 "\n",
 			  missed - c->missed_seen);
 	c->missed_seen = missed;
+	/* In the LRU hash, a socket without state may have been pushed out. */
+	n = c->skel->bss->stateless - c->stateless_seen;
+	c->stateless_seen = c->skel->bss->stateless;
+	lk_print_u64(LK_JSON, "stateless_sockets", NULL, n);
+	if (n && !c->sk_storage)
+		lk_printf("sockets met without state: %" PRIu64 " (older than tcplat, or pushed out of the LRU hash of %d sockets, losing the request they were in)\n",
+			  n, TL_MAX_SOCKS);
 	if (sum)
 		lk_printf("dropped (not recorded): sockets %" PRIu64 ", flows %" PRIu64
 			  ", processes %" PRIu64 ", events %" PRIu64 ", in-flight %" PRIu64
