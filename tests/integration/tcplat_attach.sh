@@ -58,6 +58,9 @@ assert_eq "$(jq -r 'select(.type == "flow" and .role == "server") | "\(.role_gue
 	"true $PORT" "server rows: guessed, on the server's port"
 assert_eq "$(jq -s '[.[] | select(.type == "flow" and .requests > 0)] | length' "$LK_TMP/t")" $((2 * C)) \
 	"rows with requests: both ends of $C connections"
+# Each of those sockets was met without state, and counted so.
+assert_eq "$(jq 'select(.type == "summary") | .stateless_sockets' "$LK_TMP/t")" $((2 * C)) \
+	"sockets met without state (both ends of each connection)"
 cr=$(rows client) sr=$(rows server)
 assert_ge "$cr" 100 "client rows: requests"
 assert_near "$sr" "$cr" 0 $C "server rows vs client rows"
