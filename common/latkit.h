@@ -3,6 +3,7 @@
 #define LATKIT_H
 
 /* Everything a latkit tool's userspace half usually needs. */
+#include "array.h"
 #include "env.h"
 #include "filter_opts.h"
 #include "flow_print.h"

@@ -174,15 +174,11 @@ static int add_ent(const void *key, const void *val, void *p)
 {
 	struct snap *s = p;
 
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct ent *e = realloc(s->ents, cap * sizeof(*e));
+	struct ent *e = lk_array_room(s->ents, s->n, &s->cap, sizeof(*e), 256);
 
-		if (!e)
-			return -ENOMEM;
-		s->ents = e;
-		s->cap = cap;
-	}
+	if (!e)
+		return -ENOMEM;
+	s->ents = e;
 	memcpy(&s->ents[s->n].key, key, sizeof(struct cpuusage_key));
 	memcpy(&s->ents[s->n].v, val, sizeof(struct cpuusage_task));
 	s->n++;

@@ -210,7 +210,8 @@ struct ctx {
 	struct syslat_bpf *skel;
 	bool double_buffer;	/* interval reports: two generations */
 	struct row *rows;
-	unsigned int nrows, cap;
+	unsigned int nrows;
+	size_t cap;
 	struct err_count *errs;
 	unsigned int nerrs;
 	uint64_t drops_seen[SL_DROP_MAX];
@@ -239,17 +240,11 @@ static void sum_stats(struct sl_stats *out, const void *percpu, int ncpus)
 
 static struct row *new_row(struct ctx *c)
 {
-	struct row *r;
+	struct row *r = lk_array_room(c->rows, c->nrows, &c->cap, sizeof(*r), 64);
 
-	if (c->nrows == c->cap) {
-		unsigned int cap = c->cap ? c->cap * 2 : 64;
-
-		r = realloc(c->rows, cap * sizeof(*r));
-		if (!r)
-			return NULL;
-		c->rows = r;
-		c->cap = cap;
-	}
+	if (!r)
+		return NULL;
+	c->rows = r;
 	r = &c->rows[c->nrows++];
 	memset(r, 0, sizeof(*r));
 	return r;

@@ -96,20 +96,16 @@ static int cmp_key(const void *a, const void *b)
 
 static struct row *row_get(struct ctx *c, const struct cl_key *k)
 {
+	struct row *nv;
 	size_t i;
 
 	for (i = 0; i < c->n; i++)
 		if (!cmp_key(&c->v[i].k, k))
 			return &c->v[i];
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		struct row *nv = realloc(c->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		c->v = nv;
-		c->cap = cap;
-	}
+	nv = lk_array_room(c->v, c->n, &c->cap, sizeof(*nv), 64);
+	if (!nv)
+		return NULL;
+	c->v = nv;
 	c->v[c->n] = (struct row){ .k = *k, .hist = calloc(LH_BUCKETS, sizeof(uint64_t)) };
 	return c->v[c->n].hist ? &c->v[c->n++] : NULL;
 }

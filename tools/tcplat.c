@@ -165,7 +165,8 @@ struct ctx {
 	unsigned long long last_ns;	/* previous report (or attach) */
 	struct row total;
 	struct row *rows;
-	unsigned int nrows, cap;
+	unsigned int nrows;
+	size_t cap;
 	uint64_t drops_seen[TL_DROP_MAX];
 	uint64_t missed_seen;		/* program runs the kernel skipped */
 	uint64_t stateless_seen;	/* sockets met without state */
@@ -203,17 +204,11 @@ static void sum_percpu(struct tl_stats *out, const void *percpu, size_t val_size
 
 static struct row *new_row(struct ctx *c)
 {
-	struct row *r;
+	struct row *r = lk_array_room(c->rows, c->nrows, &c->cap, sizeof(*r), 64);
 
-	if (c->nrows == c->cap) {
-		unsigned int cap = c->cap ? c->cap * 2 : 64;
-
-		r = realloc(c->rows, cap * sizeof(*r));
-		if (!r)
-			return NULL;
-		c->rows = r;
-		c->cap = cap;
-	}
+	if (!r)
+		return NULL;
+	c->rows = r;
 	r = &c->rows[c->nrows++];
 	memset(r, 0, sizeof(*r));
 	return r;

@@ -101,17 +101,11 @@ struct ctx {
 static int rows_add(struct rows *r, const struct rt_flow_key *k, const struct rt_flow *v,
 		    bool closed)
 {
-	struct row *nv;
+	struct row *nv = lk_array_room(r->v, r->n, &r->cap, sizeof(*nv), 64);
 
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-
-		nv = realloc(r->v, cap * sizeof(*nv));
-		if (!nv)
-			return -1;
-		r->v = nv;
-		r->cap = cap;
-	}
+	if (!nv)
+		return -1;
+	r->v = nv;
 	r->v[r->n].key = *k;
 	r->v[r->n].val = *v;
 	r->v[r->n].closed = closed;

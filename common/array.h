@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+#ifndef LK_ARRAY_H
+#define LK_ARRAY_H
+
+#include <stddef.h>
+
+/*
+ * The rows a report collects: an array of @size-byte elements with room
+ * for *@cap, grown (doubled, from @first) so that element @n fits.
+ * Returns the array, moved or not, or NULL when memory ran out (the old
+ * array is still valid then).
+ */
+void *lk_array_room(void *base, size_t n, size_t *cap, size_t size, size_t first);
+
+#endif
