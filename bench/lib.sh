@@ -182,3 +182,35 @@ bench_emptyprog() {
 	fi
 	[ -x "$EMPTYPROG" ] || empty_why=${empty_why:-"no emptyprog"}
 }
+
+# bench_check BENCH WHAT GOT WANT [DROPS [GOAL]]: GOT against WANT,
+# exact, or short by no more than the DROPS the tool showed; anything
+# else (short beyond the drops, over, no figure) is a FAIL, counted in
+# $fails.  Prints PASS/FAIL and a RESULT line for BENCH.
+bench_check() {
+	local bench=$1 what=$2 got=$3 want=$4 drops=${5:-0} goal=${6:-"exact, or the shortfall in drops"} v
+	v=$(awk -v g="$got" -v w="$want" -v d="$drops" 'BEGIN {
+		if (g == "" || w == "" || g == "null" || w == "null") print "FAIL no figure"
+		else if (g == w) print "exact"
+		else if (g < w && w - g <= d) printf "counted (short %d, drops %d)\n", w - g, d
+		else if (g < w) printf "FAIL silent loss: short %d, drops shown %d\n", w - g, d
+		else printf "FAIL over-count: %d more\n", g - w }')
+	case "$v" in
+	FAIL*) echo "FAIL: $what: $got against $want: $v"; fails=$((fails + 1)) ;;
+	*) echo "PASS: $what: $got against $want: $v" ;;
+	esac
+	echo "RESULT|$bench|$what|$got vs $want: $v|$goal"
+}
+
+# bench_pass_if BENCH WHAT VALUE GOAL COND: a check that is an awk
+# condition; a FAIL is counted in $fails.
+bench_pass_if() {
+	if awk "BEGIN { exit !($5) }"; then
+		echo "PASS: $2: $3 ($4)"
+		echo "RESULT|$1|$2|PASS $3|$4"
+	else
+		echo "FAIL: $2: $3 ($4)"
+		echo "RESULT|$1|$2|FAIL $3|$4"
+		fails=$((fails + 1))
+	fi
+}

@@ -105,33 +105,6 @@ mib() {
 		$1 == p && hdr { if (f in col) print $col[f]; exit }'
 }
 
-# check WHAT GOT WANT DROPS GOAL: prints the verdict line and a RESULT
-# line; exact, counted (short by no more than the drops shown), or FAIL.
-check() {
-	local what=$1 got=$2 want=$3 drops=${4:-0} goal=${5:-"exact, or the shortfall in drops"} v
-	v=$(awk -v g="$got" -v w="$want" -v d="$drops" 'BEGIN {
-		if (g == "" || w == "") print "FAIL no figure"
-		else if (g == w) print "exact"
-		else if (g < w && w - g <= d) printf "counted (short %d, drops %d)\n", w - g, d
-		else if (g < w) printf "FAIL silent loss: short %d, drops shown %d\n", w - g, d
-		else printf "FAIL over-count: %d more\n", g - w }')
-	case "$v" in
-	FAIL*) echo "FAIL: $what: $got against $want: $v"; fails=$((fails + 1)) ;;
-	*) echo "PASS: $what: $got against $want: $v" ;;
-	esac
-	echo "RESULT|scale|$what|$got vs $want: $v|$goal"
-}
-# pass_if WHAT VALUE GOAL COND: a check that is a condition (awk).
-pass_if() {
-	if awk "BEGIN { exit !($4) }"; then
-		echo "PASS: $1: $2 ($3)"
-		echo "RESULT|scale|$1|PASS $2|$3"
-	else
-		echo "FAIL: $1: $2 ($3)"
-		echo "RESULT|scale|$1|FAIL $2|$3"
-		fails=$((fails + 1))
-	fi
-}
 
 # start NAME CMD...: a tool in the background, JSON to $tmp/NAME.json,
 # stderr to $tmp/NAME.err; returns once its programs are attached.
@@ -338,14 +311,14 @@ part_tcp() {
 		echo "$n: $q"
 		d=$(jq '.drops' <<<"$q")
 		case $n in
-		tl_c) check "tcplat client ns: requests" "$(jq .requests <<<"$q")" "$creq" "$d"
-		      check "tcplat client ns: bytes in" "$(jq .bytes_in <<<"$q")" "$cbi" 0 exact
-		      check "tcplat client ns: bytes out" "$(jq .bytes_out <<<"$q")" "$cbo" 0 exact ;;
-		tl_raw) check "tcplat client ns, raw_tp (LRU of 16384 sockets): requests" "$(jq .requests <<<"$q")" "$creq" "$d"
+		tl_c) bench_check scale "tcplat client ns: requests" "$(jq .requests <<<"$q")" "$creq" "$d"
+		      bench_check scale "tcplat client ns: bytes in" "$(jq .bytes_in <<<"$q")" "$cbi" 0 exact
+		      bench_check scale "tcplat client ns: bytes out" "$(jq .bytes_out <<<"$q")" "$cbo" 0 exact ;;
+		tl_raw) bench_check scale "tcplat client ns, raw_tp (LRU of 16384 sockets): requests" "$(jq .requests <<<"$q")" "$creq" "$d"
 			echo "RESULT|scale|tcplat raw_tp: incomplete, drops|$(jq .incomplete <<<"$q"), $d|" ;;
-		tl_s) check "tcplat server ns: requests" "$(jq .requests <<<"$q")" "$sreq" "$d"
-		      check "tcplat server ns: bytes in" "$(jq .bytes_in <<<"$q")" "$sbi" 0 exact
-		      check "tcplat server ns: bytes out" "$(jq .bytes_out <<<"$q")" "$sbo" 0 exact ;;
+		tl_s) bench_check scale "tcplat server ns: requests" "$(jq .requests <<<"$q")" "$sreq" "$d"
+		      bench_check scale "tcplat server ns: bytes in" "$(jq .bytes_in <<<"$q")" "$sbi" 0 exact
+		      bench_check scale "tcplat server ns: bytes out" "$(jq .bytes_out <<<"$q")" "$sbo" 0 exact ;;
 		esac
 	done
 	read -r cr0 cs0 <<<"$c0"; read -r cr1 cs1 <<<"$c1"
@@ -354,22 +327,22 @@ part_tcp() {
 		q=$(summary "$n")
 		echo "$n: $q"
 		if [ $n = rt_c ]; then want=$((cr1 - cr0)); else want=$((sr1 - sr0)); fi
-		check "tcpretrans_cnt ${n#rt_} ns: segments vs RetransSegs" "$(jq .segs <<<"$q")" "$want" "$(jq .missed <<<"$q")" \
+		bench_check scale "tcpretrans_cnt ${n#rt_} ns: segments vs RetransSegs" "$(jq .segs <<<"$q")" "$want" "$(jq .missed <<<"$q")" \
 			"exact (short only by missed runs)"
 		echo "RESULT|scale|tcpretrans_cnt ${n#rt_} ns: flows, unseen, drops (flow, closed), missed_other|$(jq -r '"\(.flows), \(.unseen), \(.drops) (\(.flow_drops), \(.closed_drops)), \(.missed_other)"' <<<"$q")|rows only: totals never lost"
 	done
-	check "tcpretrans_cnt c ns: syn segments vs TCPSynRetrans" "$(summary rt_c | jq '.syn_segs + .synack_segs')" $((cs1 - cs0)) \
+	bench_check scale "tcpretrans_cnt c ns: syn segments vs TCPSynRetrans" "$(summary rt_c | jq '.syn_segs + .synack_segs')" $((cs1 - cs0)) \
 		"$(summary rt_c | jq .missed)" "exact (short only by missed runs)"
-	check "tcpretrans_cnt s ns: synack segments vs TCPSynRetrans" "$(summary rt_s | jq '.syn_segs + .synack_segs')" $((ss1 - ss0)) \
+	bench_check scale "tcpretrans_cnt s ns: synack segments vs TCPSynRetrans" "$(summary rt_s | jq '.syn_segs + .synack_segs')" $((ss1 - ss0)) \
 		"$(summary rt_s | jq .missed)" "exact (short only by missed runs)"
 	q=$(summary cl_c)
 	echo "cl_c: $q"
-	check "tcpconnlat client ns: active opens vs connections" "$(jq .active.opens <<<"$q")" "$cconn" "$(jq .drops <<<"$q")"
-	check "tcpconnlat client ns: SYN retransmissions vs TCPSynRetrans" "$(jq .syn_retrans <<<"$q")" $((cs1 - cs0)) "$(jq .drops <<<"$q")"
+	bench_check scale "tcpconnlat client ns: active opens vs connections" "$(jq .active.opens <<<"$q")" "$cconn" "$(jq .drops <<<"$q")"
+	bench_check scale "tcpconnlat client ns: SYN retransmissions vs TCPSynRetrans" "$(jq .syn_retrans <<<"$q")" $((cs1 - cs0)) "$(jq .drops <<<"$q")"
 	q=$(summary cl_s)
 	echo "cl_s: $q"
-	check "tcpconnlat server ns: passive opens vs accepted" "$(jq .passive.opens <<<"$q")" "$sconn" "$(jq .drops <<<"$q")"
-	check "tcpconnlat server ns: SYN-ACK retransmissions vs TCPSynRetrans" "$(jq .synack_retrans <<<"$q")" $((ss1 - ss0)) "$(jq .drops <<<"$q")"
+	bench_check scale "tcpconnlat server ns: passive opens vs accepted" "$(jq .passive.opens <<<"$q")" "$sconn" "$(jq .drops <<<"$q")"
+	bench_check scale "tcpconnlat server ns: SYN-ACK retransmissions vs TCPSynRetrans" "$(jq .synack_retrans <<<"$q")" $((ss1 - ss0)) "$(jq .drops <<<"$q")"
 	"$OUTPUT/netlab" down --prefix "$L" >/dev/null 2>&1
 }
 
@@ -416,10 +389,10 @@ ts_run() {
 	peak=$(jq -s '[.[] | select(.type == "interval") | .tcp_packets] | max // 0' "$tmp/$n.json")
 	echo "tcstamp, $F flows: samples on rows $rows_s, in the totals $tot_s, drops $drops, ring full $(sumf "$n" .ring_full), bytes out on rows $rows_bo (resent $rows_rb), in $rows_bi, flows $flows"
 	echo "RESULT|scale|tcstamp $F flows: load|$cconn connections, $creq requests in $dur s ($(jq .rps <<<"$q" | awk '{ printf "%.0f", $1 }') rps), TCP packets through veth0 $(awk -v p="$pk" -v s="$dur" 'BEGIN { printf "%.0f", p / s }')/s (peak second $peak)|line rate (as fast as tcpreq goes)"
-	check "tcstamp $F flows: RTT samples on flow rows vs its sample total" "$rows_s" "$tot_s" "$drops"
-	check "tcstamp $F flows: payload bytes out on flow rows vs tcpreq's" "$((rows_bo - rows_rb))" "$cbo" "$drops"
-	check "tcstamp $F flows: payload bytes in on flow rows vs tcpreq's" "$rows_bi" "$cbi" "$drops"
-	check "tcstamp $F flows: flows shown vs connections" "$flows" "$cconn" "$drops"
+	bench_check scale "tcstamp $F flows: RTT samples on flow rows vs its sample total" "$rows_s" "$tot_s" "$drops"
+	bench_check scale "tcstamp $F flows: payload bytes out on flow rows vs tcpreq's" "$((rows_bo - rows_rb))" "$cbo" "$drops"
+	bench_check scale "tcstamp $F flows: payload bytes in on flow rows vs tcpreq's" "$rows_bi" "$cbi" "$drops"
+	bench_check scale "tcstamp $F flows: flows shown vs connections" "$flows" "$cconn" "$drops"
 	echo "RESULT|scale|tcstamp $F flows: samples per request, not recorded (ring full)|$(awk -v a="$tot_s" -v b="$creq" 'BEGIN { printf "%.3f", b ? a / b : 0 }'), $(sumf "$n" .ring_full)|"
 	"$OUTPUT/netlab" down --prefix "$L" >/dev/null 2>&1
 }
@@ -457,18 +430,18 @@ part_churn() {
 	echo "RESULT|scale|churn: processes started and reaped|$spawned in $(jq .secs <<<"$q") s: $rate/s|$CHURN_RATE/s"
 	getppid=$(jq -s '[.[] | select(.type == "syscall" and .syscall == "getppid") | .count] | add // 0' "$tmp/sl.json")
 	exitg=$(jq -s '[.[] | select(.type == "syscall" and .syscall == "exit_group") | .count] | add // 0' "$tmp/sl.json")
-	check "syslat -c: getppid calls vs known" "$getppid" $((spawned * calls)) "$(sumf sl '.drops_start + .drops_exit')"
-	check "syslat -c: exit_group calls vs known" "$exitg" "$spawned" "$(sumf sl '.drops_start + .drops_exit')"
+	bench_check scale "syslat -c: getppid calls vs known" "$getppid" $((spawned * calls)) "$(sumf sl '.drops_start + .drops_exit')"
+	bench_check scale "syslat -c: exit_group calls vs known" "$exitg" "$spawned" "$(sumf sl '.drops_start + .drops_exit')"
 	ptot=$(jq -s '[.[] | select(.type == "process") | .count] | add // 0' "$tmp/slp.json")
 	pdrops=$(sumf slp .drops_process)
-	check "syslat -P: process rows' calls vs known" "$ptot" $((spawned * (calls + 1))) "$pdrops"
+	bench_check scale "syslat -P: process rows' calls vs known" "$ptot" $((spawned * (calls + 1))) "$pdrops"
 	echo "RESULT|scale|syslat -P: calls on rows, in drops_process|$ptot, $pdrops|rows + drops = known"
 	# cpuusage: every report's parts add up to its elapsed time.
 	bad=$(jq -s '[.[] | select(.task_ns + .softirq_ns + .hardirq_ns + .idle_ns != .elapsed_ns)] | length' "$tmp/cu.json")
-	pass_if "cpuusage -i 1: reports whose task + irq + idle != elapsed" "$bad of $(jq -s length "$tmp/cu.json")" "0" "$bad == 0"
+	bench_pass_if scale "cpuusage -i 1: reports whose task + irq + idle != elapsed" "$bad of $(jq -s length "$tmp/cu.json")" "0" "$bad == 0"
 	el=$(jq -s '[.[] | (.elapsed_ns / (.ncpus * .interval_s * 1e9) - 1) | fabs] | max' "$tmp/cu.json" |
 		awk '{ printf "%.6f\n", $1 }')
-	pass_if "cpuusage -i 1: elapsed vs CPUs x interval, largest deviation" "$el" "<= 0.01" "$el <= 0.01"
+	bench_pass_if scale "cpuusage -i 1: elapsed vs CPUs x interval, largest deviation" "$el" "<= 0.01" "$el <= 0.01"
 	local cuk cud self kids cu1k cu1d st
 	# oncpu_ns + irq_ns: without CONFIG_IRQ_TIME_ACCOUNTING the
 	# interrupts a task took are in its getrusage() time, and cpuusage
@@ -486,13 +459,13 @@ part_churn() {
 	# CONFIG_PARAVIRT_TIME_ACCOUNTING): at most the steal of the run more.
 	# Measured 0.971 to 0.987 of getrusage's in four runs on this
 	# project's VM (2026-12-01, under other load): 5% allowed.
-	pass_if "cpuusage -i 1: churn's CPU time vs getrusage (self + children)" \
+	bench_pass_if scale "cpuusage -i 1: churn's CPU time vs getrusage (self + children)" \
 		"$(awk -v a="$cuk" -v b=$((self + kids)) 'BEGIN { printf "%.4f", a / b }') (drops_ns $cud, steal $st ns)" \
 		"within 5% (+ steal)" "$cuk >= 0.95 * ($self + $kids) && $cuk <= 1.05 * ($self + $kids) + $st"
 	cu1k=$(jq -s '[.[] | .processes[]? | select(.comm | startswith("proc_churn")) | .oncpu_ns + .irq_ns] | add // 0' "$tmp/cu1.json")
 	cu1d=$(sumf cu1 .drops_ns)
 	echo "cpuusage (one report): churn's rows $cu1k ns, drops_ns $cu1d, rows $(jq -s '[.[] | .processes[]?] | length' "$tmp/cu1.json")"
-	pass_if "cpuusage one report: churn's missing time is in drops_ns" \
+	bench_pass_if scale "cpuusage one report: churn's missing time is in drops_ns" \
 		"rows $cu1k + drops_ns $cu1d vs getrusage $((self + kids))" "rows within 5% of getrusage, or short by no more than drops_ns" \
 		"$cu1k >= 0.95 * ($self + $kids) - $cu1d"
 }

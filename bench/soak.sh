@@ -90,33 +90,6 @@ mib() {
 		$1 == p && !hdr { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
 		$1 == p && hdr { if (f in col) print $col[f]; exit }'
 }
-# verdict WHAT GOT WANT [DROPS [GOAL]]: exact, counted (short by no more
-# than the drops shown), or FAIL.
-verdict() {
-	local what=$1 got=$2 want=$3 drops=${4:-0} goal=${5:-"exact, or the shortfall in drops"} v
-	v=$(awk -v g="$got" -v w="$want" -v d="$drops" 'BEGIN {
-		if (g == "" || w == "" || g == "null" || w == "null") print "FAIL no figure"
-		else if (g == w) print "exact"
-		else if (g < w && w - g <= d) printf "counted (short %d, drops %d)\n", w - g, d
-		else if (g < w) printf "FAIL silent loss: short %d, drops shown %d\n", w - g, d
-		else printf "FAIL over-count: %d more\n", g - w }')
-	case "$v" in
-	FAIL*) echo "FAIL: $what: $got against $want: $v"; fails=$((fails + 1)) ;;
-	*) echo "PASS: $what: $got against $want: $v" ;;
-	esac
-	echo "RESULT|soak|$what|$got vs $want: $v|$goal"
-}
-# pass_if WHAT VALUE GOAL COND (awk)
-pass_if() {
-	if awk "BEGIN { exit !($4) }"; then
-		echo "PASS: $1: $2 ($3)"
-		echo "RESULT|soak|$1|PASS $2|$3"
-	else
-		echo "FAIL: $1: $2 ($3)"
-		echo "RESULT|soak|$1|FAIL $2|$3"
-		fails=$((fails + 1))
-	fi
-}
 
 declare -A PID=() T0=()
 start() {
@@ -260,29 +233,29 @@ echo "RESULT|soak|load|$creq requests over $cconn connections ($nchurn churn cli
 ## Reports: one a second.
 for n in $TOOLS; do
 	k=$(nreports "$n")
-	pass_if "$n: reports" "$k in ${UP[$n]} s" "one a second, within 2%" \
+	bench_pass_if soak "$n: reports" "$k in ${UP[$n]} s" "one a second, within 2%" \
 		"$k >= 0.98 * (${UP[$n]} - 2) && $k <= 1.02 * ${UP[$n]} + 2"
 done
 
 ## The reports add up to the cumulative metrics.
-verdict "tcplat: requests, reports vs metrics" "$(reports tcplat .requests)" "$(metric tcplat 'latkit_tcp_requests_total')" 0 exact
-verdict "tcpretrans_cnt: segments, reports vs metrics" "$(reports tcpretrans_cnt .segs)" \
+bench_check soak "tcplat: requests, reports vs metrics" "$(reports tcplat .requests)" "$(metric tcplat 'latkit_tcp_requests_total')" 0 exact
+bench_check soak "tcpretrans_cnt: segments, reports vs metrics" "$(reports tcpretrans_cnt .segs)" \
 	"$(metric tcpretrans_cnt 'latkit_tcp_retransmitted_segments_total')" 0 exact
-verdict "tcpconnlat: opens, reports vs metrics" "$(reports tcpconnlat '.active.opens + .passive.opens')" \
+bench_check soak "tcpconnlat: opens, reports vs metrics" "$(reports tcpconnlat '.active.opens + .passive.opens')" \
 	"$(metric tcpconnlat 'latkit_tcp_connects_total[{]direction="[a-z]*",result="ok"[}]')" 0 exact
-verdict "tcstamp: samples, reports vs metrics" "$(reports tcstamp .samples)" "$(metric tcstamp 'latkit_tc_samples_total')" 0 exact
-verdict "tcstamp: TCP packets, reports vs metrics" "$(reports tcstamp .tcp_packets)" "$(metric tcstamp 'latkit_tc_tcp_packets_total')" 0 exact
-verdict "syslat: calls, reports vs metrics" "$(jq -s '[.[] | select(.type == "syscall") | .count] | add // 0' "$tmp/syslat.json")" \
+bench_check soak "tcstamp: samples, reports vs metrics" "$(reports tcstamp .samples)" "$(metric tcstamp 'latkit_tc_samples_total')" 0 exact
+bench_check soak "tcstamp: TCP packets, reports vs metrics" "$(reports tcstamp .tcp_packets)" "$(metric tcstamp 'latkit_tc_tcp_packets_total')" 0 exact
+bench_check soak "syslat: calls, reports vs metrics" "$(jq -s '[.[] | select(.type == "syscall") | .count] | add // 0' "$tmp/syslat.json")" \
 	"$(metric syslat 'latkit_syscalls_total')" 0 exact
 cu_r=$(reports cpuusage '.elapsed_ns / 1e9')
 cu_m=$(metric cpuusage 'latkit_cpu_seconds_total')
-pass_if "cpuusage: CPU time, reports vs metrics (s)" "$cu_r vs $cu_m" "within 0.1%" \
+bench_pass_if soak "cpuusage: CPU time, reports vs metrics (s)" "$cu_r vs $cu_m" "within 0.1%" \
 	"$cu_r <= $cu_m * 1.001 && $cu_r >= $cu_m * 0.999"
 bad=$(jq -s '[.[] | select(.task_ns + .softirq_ns + .hardirq_ns + .idle_ns != .elapsed_ns)] | length' "$tmp/cpuusage.json")
-pass_if "cpuusage: reports whose task + irq + idle != elapsed" "$bad" "0" "$bad == 0"
+bench_pass_if soak "cpuusage: reports whose task + irq + idle != elapsed" "$bad" "0" "$bad == 0"
 el=$(jq -s '[.[] | select(.interval_s > 0.1) | (.elapsed_ns / (.ncpus * .interval_s * 1e9) - 1) | fabs] | max // 0' \
 	"$tmp/cpuusage.json" | awk '{ printf "%.6f\n", $1 }')
-pass_if "cpuusage: elapsed vs CPUs x interval, largest deviation" "$el" "<= 0.01" "$el <= 0.01"
+bench_pass_if soak "cpuusage: elapsed vs CPUs x interval, largest deviation" "$el" "<= 0.01" "$el <= 0.01"
 echo "RESULT|soak|cpuusage: drops_ns, flush_torn|$(reports cpuusage .drops_ns), $(reports cpuusage .flush_torn)|"
 
 ## Flat: RSS and map entries, first sample after the warm-up against the last.
@@ -290,31 +263,31 @@ for n in $TOOLS; do
 	read -r f_t f_rss f_e f_m <<<"$(awk -v n="$n" -v w="$SOAK_WARMUP" '$2 == n && $1 >= w { print $1, $3, $4, $5; exit }' "$tmp/samples")"
 	read -r l_t l_rss l_e _ <<<"$(awk -v n="$n" '$2 == n { l = $1 " " $3 " " $4 " " $5 } END { print l }' "$tmp/samples")"
 	max_rss=$(awk -v n="$n" '$2 == n && $3 > m { m = $3 } END { print m }' "$tmp/samples")
-	pass_if "$n: RSS (KiB) at ${f_t:-?} s, at ${l_t:-?} s, largest" "${f_rss:-?} ${l_rss:-?} $max_rss" \
+	bench_pass_if soak "$n: RSS (KiB) at ${f_t:-?} s, at ${l_t:-?} s, largest" "${f_rss:-?} ${l_rss:-?} $max_rss" \
 		"last within max(2048, 10%) of the first after ${SOAK_WARMUP} s" \
 		"\"${f_rss:-}\" != \"\" && ${l_rss:-0} - ${f_rss:-0} <= (${f_rss:-0} * 0.1 > 2048 ? ${f_rss:-0} * 0.1 : 2048)"
-	pass_if "$n: hash map entries at ${f_t:-?} s, at ${l_t:-?} s (of ${f_m:-?})" "${f_e:-?} ${l_e:-?}" \
+	bench_pass_if soak "$n: hash map entries at ${f_t:-?} s, at ${l_t:-?} s (of ${f_m:-?})" "${f_e:-?} ${l_e:-?}" \
 		"last within max(256, 5% of the maps' size) of the first after ${SOAK_WARMUP} s" \
 		"\"${f_e:-}\" != \"\" && ${l_e:-0} - ${f_e:-0} <= (${f_m:-0} * 0.05 > 256 ? ${f_m:-0} * 0.05 : 256)"
 done
 
 ## The kernel's counts.
-verdict "tcplat: requests vs tcpreq's" "$(reports tcplat .requests)" "$creq" "$(reports tcplat .drops)"
+bench_check soak "tcplat: requests vs tcpreq's" "$(reports tcplat .requests)" "$creq" "$(reports tcplat .drops)"
 echo "RESULT|soak|tcplat: incomplete, drops|$(reports tcplat .incomplete), $(reports tcplat .drops)|"
-verdict "tcpretrans_cnt: segments vs RetransSegs" "$(reports tcpretrans_cnt .segs)" $((r1 - r0)) "$(reports tcpretrans_cnt .missed)" \
+bench_check soak "tcpretrans_cnt: segments vs RetransSegs" "$(reports tcpretrans_cnt .segs)" $((r1 - r0)) "$(reports tcpretrans_cnt .missed)" \
 	"exact (short only by missed runs)"
 echo "RESULT|soak|tcpretrans_cnt: unseen, drops, missed, missed_other|$(reports tcpretrans_cnt .unseen), $(reports tcpretrans_cnt .drops), $(reports tcpretrans_cnt .missed), $(reports tcpretrans_cnt .missed_other)|"
-verdict "tcpconnlat: active opens vs tcpreq's connections" "$(reports tcpconnlat .active.opens)" "$cconn" "$(reports tcpconnlat .drops)"
-verdict "tcpconnlat: SYN retransmissions vs TCPSynRetrans" "$(reports tcpconnlat .syn_retrans)" $((y1 - y0)) "$(reports tcpconnlat .drops)"
+bench_check soak "tcpconnlat: active opens vs tcpreq's connections" "$(reports tcpconnlat .active.opens)" "$cconn" "$(reports tcpconnlat .drops)"
+bench_check soak "tcpconnlat: SYN retransmissions vs TCPSynRetrans" "$(reports tcpconnlat .syn_retrans)" $((y1 - y0)) "$(reports tcpconnlat .drops)"
 ts_bo=$(jq -s '[.[] | select(.type == "flow" and .kind == "rtt") | .bytes_out - .bytes_retrans] | add // 0' "$tmp/tcstamp.json")
 ts_rs=$(jq -s '[.[] | select(.type == "flow" and .kind == "rtt") | .samples] | add // 0' "$tmp/tcstamp.json")
-verdict "tcstamp: payload bytes sent (less resent) vs tcpreq's" "$ts_bo" "$cbo" "$(reports tcstamp .drops)"
-verdict "tcstamp: samples on flow rows vs its sample total" "$ts_rs" "$(reports tcstamp .samples)" "$(reports tcstamp .drops)"
+bench_check soak "tcstamp: payload bytes sent (less resent) vs tcpreq's" "$ts_bo" "$cbo" "$(reports tcstamp .drops)"
+bench_check soak "tcstamp: samples on flow rows vs its sample total" "$ts_rs" "$(reports tcstamp .samples)" "$(reports tcstamp .drops)"
 sl_d=$(reports syslat '.drops_start + .drops_exit')
-verdict "syslat: getppid calls vs known" \
+bench_check soak "syslat: getppid calls vs known" \
 	"$(jq -s '[.[] | select(.type == "syscall" and .syscall == "getppid") | .count] | add // 0' "$tmp/syslat.json")" \
 	"$((spawned * $(jq .calls <<<"$proc")))" "$sl_d"
-verdict "syslat: exit_group calls vs known" \
+bench_check soak "syslat: exit_group calls vs known" \
 	"$(jq -s '[.[] | select(.type == "syscall" and .syscall == "exit_group") | .count] | add // 0' "$tmp/syslat.json")" \
 	"$spawned" "$sl_d"
 
