@@ -699,8 +699,13 @@ static __always_inline void on_arrival(struct sock *sk, __u32 end)
 	st = sock_get(sk);
 	if (!st || st->role != TL_ROLE_SERVER || st->wanted > TL_WANTED)
 		return;
-	if (proto_on)
-		pl_arrive(st, sk, end);
+	/*
+	 * --proto keeps marks only for sockets a traced process has used:
+	 * before that (the connection's first request, or a socket no traced
+	 * process will read) only the first arrival, as without it.
+	 */
+	if (proto_on && st->wanted == TL_WANTED)
+		pl_arrive(sk, end);
 	else if (!st->arr_ns)
 		st->arr_ns = bpf_ktime_get_ns();
 }

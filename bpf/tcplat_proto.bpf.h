@@ -86,13 +86,12 @@ static __always_inline void pl_reset(struct sock *sk)
 
 /*
  * Bytes of a server socket arrived, up to sequence number @end: a mark
- * for the reads to come.  With TL_MAX_ARR marks unread, the newest mark
- * takes the new bytes too (they look older than they are; counted once
- * a traced process has read the socket: until then it may be one no
- * traced process will ever read, such as the other end of a loopback
- * connection under --role server).
+ * for the reads to come (sockets a traced process has used; before
+ * that, on_arrival keeps only the first arrival, as without --proto).
+ * With TL_MAX_ARR marks unread, the newest mark takes the new bytes too
+ * (they look older than they are; counted).
  */
-static __always_inline void pl_arrive(struct tl_sock *st, struct sock *sk, __u32 end)
+static __always_inline void pl_arrive(struct sock *sk, __u32 end)
 {
 	struct tl_payload_sk *p = pl_get(sk, true);
 	__u32 n, last;
@@ -109,8 +108,7 @@ static __always_inline void pl_arrive(struct tl_sock *st, struct sock *sk, __u32
 	}
 	if (n == TL_MAX_ARR) {
 		p->arr_seq[TL_MAX_ARR - 1] = end;
-		if (st->wanted == TL_WANTED)
-			drop(TL_DROP_ARRIVAL);
+		drop(TL_DROP_ARRIVAL);
 		return;
 	}
 	n = lk_bound(n, TL_MAX_ARR - 1);
@@ -315,8 +313,16 @@ static __always_inline void pl_record(struct tl_sock *st, struct sock *sk, __u8 
 	}
 	d = (struct tl_data *)s->rec;
 	pl_header(d, p, st, sk, kind, len, start);
-	if (kind == TL_DATA_IN && st->role == TL_ROLE_SERVER)
+	if (kind == TL_DATA_IN && st->role == TL_ROLE_SERVER) {
 		pl_marks(p, sk, d, len);
+		/* The first read: the arrival seen before the socket was ours. */
+		if (st->arr_ns && !d->narr) {
+			d->narr = 1;
+			d->arr_off[0] = len;
+			d->arr_ns[0] = st->arr_ns;
+		}
+		st->arr_ns = 0;
+	}
 	copied = copy_payload(d, len);
 	/* copied <= TL_CAP; the room is 2 * TL_CAP. */
 	copied = lk_bound(copied, 2 * TL_CAP - 1);

@@ -741,7 +741,7 @@ static void print_proto_counts(const struct tp_counts *pc)
 	if (pc->lost_records)
 		lk_printf("; connections that lost a record %" PRIu64, (uint64_t)pc->lost_records);
 	if (pc->drop_conns)
-		lk_printf("; connections not framed (table full) %" PRIu64,
+		lk_printf("; reads and writes not framed (connection table full) %" PRIu64,
 			  (uint64_t)pc->drop_conns);
 	if (pc->drop_rows)
 		lk_printf("; requests in the row \"other\" %" PRIu64, (uint64_t)pc->drop_rows);

@@ -240,7 +240,7 @@ static int write_proto_metrics(void *p, struct lk_mw *w)
 		    "Bytes read or written that no framer could place.");
 	lk_m_u64(w, NULL, c.lp.unparsed_bytes);
 	lk_m_family(w, "latkit_tcp_proto_dropped", LK_MT_COUNTER, NULL,
-		    "What --proto could not frame: connections past its table, requests in the \"other\" row, connections that lost a record.");
+		    "What --proto could not frame: reads and writes of connections past its table, requests in the \"other\" row, connections that lost a record.");
 	lk_m_labels(l, sizeof(l), "what", "connection", NULL);
 	lk_m_u64(w, l, c.drop_conns);
 	lk_m_labels(l, sizeof(l), "what", "row", NULL);

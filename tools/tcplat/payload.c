@@ -287,8 +287,11 @@ int tp_handle(void *ctx, void *data, size_t len)
 	if (len < sizeof(*d) || d->copied > len - sizeof(*d) || d->copied > d->len)
 		return 0;
 	pp = conn_slot(d->sk);
-	if (*pp && (*pp)->born_ns != d->born_ns)
+	if (*pp && (*pp)->born_ns != d->born_ns) {
+		/* A new connection at the address: the old one is over. */
 		conn_end(pp, (*pp)->last_ns);
+		pp = conn_slot(d->sk);
+	}
 	c = *pp;
 	if (!c) {
 		if (d->kind == TL_DATA_CLOSE)

@@ -57,7 +57,7 @@ struct tp_counts {
 	unsigned long long conns[LP_NPROTO];	/* connections recognized as each */
 	struct lp_stats lp;
 	unsigned long long lost_records;	/* connections that lost a record */
-	unsigned long long drop_conns;		/* connections not framed: table full */
+	unsigned long long drop_conns;		/* reads and writes not framed: table full */
 	unsigned long long drop_rows;		/* requests in the "other" row */
 };
 
