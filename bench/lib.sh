@@ -214,3 +214,60 @@ bench_pass_if() {
 		fails=$((fails + 1))
 	fi
 }
+
+# bench_mib NS "Tcp RetransSegs": a counter of /proc/net/snmp or netstat
+# in the network namespace NS.
+bench_mib() {
+	ip netns exec "$1" cat /proc/net/snmp /proc/net/netstat | awk -v p="${2% *}:" -v f="${2#* }" '
+		$1 == p && !hdr { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
+		$1 == p && hdr { if (f in col) print $col[f]; exit }'
+}
+
+# bench_tool NAME CMD...: a tool in the background, JSON to $tmp/NAME.json,
+# stderr to $tmp/NAME.err, its PID in PID[NAME] (an associative array
+# the caller declares) and in pids; returns once its programs are
+# attached, and exits the bench if they never are.
+bench_tool() {
+	local name=$1; shift
+	: >"$tmp/$name.json"
+	: >"$tmp/$name.err"
+	"$@" >"$tmp/$name.json" 2>"$tmp/$name.err" &
+	PID[$name]=$!
+	pids+=("$!")
+	bench_wait_line "$tmp/$name.err" 'ready: programs attached' "$!" 60 && return 0
+	echo "$name did not start: $(tail -n 3 "$tmp/$name.err")"
+	exit 1
+}
+
+# bench_reports NAME JQ: JQ summed over every report (interval and
+# summary) of the tool NAME ($tmp/NAME.json).
+bench_reports() { jq -s "[.[] | select(.type == \"interval\" or .type == \"summary\") | $2] | add // 0" "$tmp/$1.json"; }
+
+# bench_rss_kb PID [FIELD]: VmRSS (or FIELD) of PID in KiB.
+bench_rss_kb() { awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' /proc/"$1"/status 2>/dev/null; }
+
+# bench_map_ids PID: the ids of the BPF maps PID holds open.
+bench_map_ids() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = anon_inode:bpf-map ] || continue
+		awk '$1 == "map_id:" { print $2 }' /proc/"$1"/fdinfo/"${fd##*/}" 2>/dev/null
+	done | sort -un
+}
+
+# bench_quiet NS...: wait (at most 180 s) until every TCP socket of the
+# namespaces is LISTEN, TIME-WAIT or FIN-WAIT-2: nothing left that could
+# retransmit.
+bench_quiet() {
+	local i n ns
+	for ((i = 0; i < 360; i++)); do
+		n=0
+		for ns in "$@"; do
+			n=$((n + $(ip netns exec "$ns" ss -Htan | awk '$1 != "LISTEN" && $1 != "TIME-WAIT" && $1 != "FIN-WAIT-2"' | wc -l)))
+		done
+		[ "$n" = 0 ] && return 0
+		sleep 0.5
+	done
+	echo "after 180 s, $n sockets still open"
+	return 1
+}

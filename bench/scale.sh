@@ -98,48 +98,21 @@ echo "RESULT|scale|machine|$(nproc) CPUs, Linux $(uname -r), $(awk '/MemTotal/ {
 
 ## Helpers.
 
-# mib NS "Tcp RetransSegs": a counter of /proc/net/snmp or netstat in NS.
-mib() {
-	ip netns exec "$1" cat /proc/net/snmp /proc/net/netstat | awk -v p="${2% *}:" -v f="${2#* }" '
-		$1 == p && !hdr { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
-		$1 == p && hdr { if (f in col) print $col[f]; exit }'
-}
 
 
 # start NAME CMD...: a tool in the background, JSON to $tmp/NAME.json,
 # stderr to $tmp/NAME.err; returns once its programs are attached.
 declare -A PID=()
-start() {
-	local name=$1; shift
-	: >"$tmp/$name.json"
-	: >"$tmp/$name.err"
-	"$@" >"$tmp/$name.json" 2>"$tmp/$name.err" &
-	PID[$name]=$!
-	pids+=($!)
-	bench_wait_line "$tmp/$name.err" 'ready: programs attached' "$!" 60 && return 0
-	echo "$name did not start: $(tail -n 3 "$tmp/$name.err")"
-	exit 1
-}
 stop() { bench_stop "${PID[$1]}" INT 30; }
 summary() { jq -c 'select(.type == "summary")' "$tmp/$1.json"; }
-# sumf NAME JQ: JQ summed over every report (interval and summary) of NAME.
-sumf() { jq -s "[.[] | select(.type == \"interval\" or .type == \"summary\") | $2] | add // 0" "$tmp/$1.json"; }
 
 # steal_ns: hypervisor steal time of all CPUs so far (/proc/stat, ticks).
 steal_ns() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%d\n", $9 * 1e9 / hz }' /proc/stat; }
-rss_kb() { awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' /proc/"$1"/status 2>/dev/null; }
-map_ids() {
-	local fd
-	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = anon_inode:bpf-map ] || continue
-		awk '$1 == "map_id:" { print $2 }' /proc/"$1"/fdinfo/"${fd##*/}" 2>/dev/null
-	done | sort -un
-}
 # maps NAME: "name entries/max" of the tool's hash maps, its other maps'
 # sizes, and the memlock of them all (KiB), into $tmp/NAME.maps (one line).
 maps() {
 	local ids
-	ids=$(map_ids "${PID[$1]}")
+	ids=$(bench_map_ids "${PID[$1]}")
 	[ -n "$ids" ] || { echo "-" >"$tmp/$1.maps"; return; }
 	# shellcheck disable=SC2086
 	"$MAPCOUNT" $ids 2>/dev/null | awk '
@@ -152,14 +125,14 @@ declare -A RSS=()
 sample_rss() {
 	local n r
 	for n in "$@"; do
-		r=$(rss_kb "${PID[$n]}")
+		r=$(bench_rss_kb "${PID[$n]}")
 		[ -n "$r" ] && [ "$r" -gt "${RSS[$n]:-0}" ] && RSS[$n]=$r
 	done
 }
 memory() {
 	local n
 	for n in "$@"; do
-		echo "RESULT|scale|$n memory|RSS $((${RSS[$n]:-0} / 1024)) MiB (peak $(($(rss_kb "${PID[$n]}" VmHWM) / 1024)) MiB); maps: $(cat "$tmp/$n.maps" 2>/dev/null)|bounded"
+		echo "RESULT|scale|$n memory|RSS $((${RSS[$n]:-0} / 1024)) MiB (peak $(($(bench_rss_kb "${PID[$n]}" VmHWM) / 1024)) MiB); maps: $(cat "$tmp/$n.maps" 2>/dev/null)|bounded"
 	done
 }
 # misses NAME...: RESULT line of the runs the kernel skipped of each
@@ -173,22 +146,6 @@ misses() {
 		done | awk -v n="$n" '{ t += $2; if ($2) s = s sprintf(" %s %d", $1, $2) }
 			END { printf "RESULT|scale|%s: BPF runs skipped (recursion_misses)|%d%s|0, or shown by the tool\n", n, t, s ? " (" substr(s, 2) ")" : "" }'
 	done
-}
-# quiet NS...: wait (at most 180 s) until every TCP socket of the
-# namespaces is LISTEN, TIME-WAIT or FIN-WAIT-2: nothing left that could
-# retransmit.
-quiet() {
-	local i n ns
-	for ((i = 0; i < 360; i++)); do
-		n=0
-		for ns in "$@"; do
-			n=$((n + $(ip netns exec "$ns" ss -Htan | awk '$1 != "LISTEN" && $1 != "TIME-WAIT" && $1 != "FIN-WAIT-2"' | wc -l)))
-		done
-		[ "$n" = 0 ] && return 0
-		sleep 0.5
-	done
-	echo "after 180 s, $n sockets still open"
-	return 1
 }
 # lab_up NAME [netlab options]: a lab whose client may open 64k
 # connections and whose server queues 64k handshakes.
@@ -247,17 +204,17 @@ part_tcp() {
 		sv+=($!) pids+=($!)
 		wait_listen "$S" $((7300 + i))
 	done
-	start tl_c "$OUTPUT/tcplat" -v -j --netns "$C"
-	start tl_raw env LK_METHODS=raw_tp "$OUTPUT/tcplat" -v -j --netns "$C"
-	start tl_s "$OUTPUT/tcplat" -v -j --netns "$S"
-	start rt_c "$OUTPUT/tcpretrans_cnt" -v -j --netns "$C"
-	start rt_s "$OUTPUT/tcpretrans_cnt" -v -j --netns "$S"
-	start cl_c "$OUTPUT/tcpconnlat" -v -j --netns "$C"
-	start cl_s "$OUTPUT/tcpconnlat" -v -j --netns "$S"
+	bench_tool tl_c "$OUTPUT/tcplat" -v -j --netns "$C"
+	bench_tool tl_raw env LK_METHODS=raw_tp "$OUTPUT/tcplat" -v -j --netns "$C"
+	bench_tool tl_s "$OUTPUT/tcplat" -v -j --netns "$S"
+	bench_tool rt_c "$OUTPUT/tcpretrans_cnt" -v -j --netns "$C"
+	bench_tool rt_s "$OUTPUT/tcpretrans_cnt" -v -j --netns "$S"
+	bench_tool cl_c "$OUTPUT/tcpconnlat" -v -j --netns "$C"
+	bench_tool cl_s "$OUTPUT/tcpconnlat" -v -j --netns "$S"
 	grep -q 'socket state in socket storage' "$tmp/tl_c.err" || echo "note: tcplat (default) does not keep socket state in socket storage here"
 	grep -q 'sock_recv_length: using raw_tp' "$tmp/tl_raw.err" || echo "note: LK_METHODS=raw_tp was not taken by tcplat"
-	c0="$(mib "$C" "Tcp RetransSegs") $(mib "$C" "TcpExt TCPSynRetrans")"
-	s0="$(mib "$S" "Tcp RetransSegs") $(mib "$S" "TcpExt TCPSynRetrans")"
+	c0="$(bench_mib "$C" "Tcp RetransSegs") $(bench_mib "$C" "TcpExt TCPSynRetrans")"
+	s0="$(bench_mib "$S" "Tcp RetransSegs") $(bench_mib "$S" "TcpExt TCPSynRetrans")"
 	t0=$SECONDS
 	rest=$CONNS
 	for ((i = 0; i < NPROC; i++)); do
@@ -282,9 +239,9 @@ part_tcp() {
 		sleep 1
 	done
 	wait_pids 90 "${cl[@]}"
-	quiet "$C" "$S" || echo "note: the window is not closed: retransmissions may still come"
-	c1="$(mib "$C" "Tcp RetransSegs") $(mib "$C" "TcpExt TCPSynRetrans")"
-	s1="$(mib "$S" "Tcp RetransSegs") $(mib "$S" "TcpExt TCPSynRetrans")"
+	bench_quiet "$C" "$S" || echo "note: the window is not closed: retransmissions may still come"
+	c1="$(bench_mib "$C" "Tcp RetransSegs") $(bench_mib "$C" "TcpExt TCPSynRetrans")"
+	s1="$(bench_mib "$S" "Tcp RetransSegs") $(bench_mib "$S" "TcpExt TCPSynRetrans")"
 	memory tl_c tl_raw tl_s rt_c rt_s cl_c cl_s
 	misses tl_c tl_raw tl_s rt_c rt_s cl_c cl_s
 	for n in tl_c tl_raw tl_s rt_c rt_s cl_c cl_s; do stop "$n"; done
@@ -355,7 +312,7 @@ ts_run() {
 	ip netns exec "$S" "$OUTPUT/tcpreq" server -j --threads 2 0.0.0.0:7400 >"$tmp/tsrv$F.json" 2>"$tmp/tsrv$F.err" &
 	sp=$!; pids+=("$sp")
 	wait_listen "$S" 7400
-	start "$n" "$OUTPUT/tcstamp" -v -j -i 1 -I veth0 --netns "$C"
+	bench_tool "$n" "$OUTPUT/tcstamp" -v -j -i 1 -I veth0 --netns "$C"
 	t0=$SECONDS
 	ip netns exec "$C" "$OUTPUT/tcpreq" client -j -n "$F" --threads 2 --duration "$TS_SECS" \
 		192.168.100.100:7400 >"$tmp/tcli$F.json" 2>"$tmp/tcli$F.err" &
@@ -367,7 +324,7 @@ ts_run() {
 	done
 	[ -s "$tmp/$n.maps" ] || maps "$n"
 	wait_pids 60 "$cp"
-	quiet "$C" "$S"
+	bench_quiet "$C" "$S"
 	sleep 1.5	# one more report after the last FIN
 	memory "$n"
 	misses "$n"
@@ -379,21 +336,21 @@ ts_run() {
 	echo "tcpreq client: $q"
 	local rows_s tot_s drops rows_bo rows_bi rows_rb flows pk peak
 	rows_s=$(jq -s '[.[] | select(.type == "flow" and .kind == "rtt") | .samples] | add // 0' "$tmp/$n.json")
-	tot_s=$(sumf "$n" .samples)
-	drops=$(sumf "$n" .drops)
+	tot_s=$(bench_reports "$n" .samples)
+	drops=$(bench_reports "$n" .drops)
 	rows_bo=$(jq -s '[.[] | select(.type == "flow" and .kind == "rtt") | .bytes_out] | add // 0' "$tmp/$n.json")
 	rows_rb=$(jq -s '[.[] | select(.type == "flow" and .kind == "rtt") | .bytes_retrans] | add // 0' "$tmp/$n.json")
 	rows_bi=$(jq -s '[.[] | select(.type == "flow" and .kind == "rtt") | .bytes_in] | add // 0' "$tmp/$n.json")
 	flows=$(jq -r 'select(.type == "flow") | "\(.lport) \(.rport)"' "$tmp/$n.json" | sort -u | wc -l)
-	pk=$(sumf "$n" .tcp_packets)
+	pk=$(bench_reports "$n" .tcp_packets)
 	peak=$(jq -s '[.[] | select(.type == "interval") | .tcp_packets] | max // 0' "$tmp/$n.json")
-	echo "tcstamp, $F flows: samples on rows $rows_s, in the totals $tot_s, drops $drops, ring full $(sumf "$n" .ring_full), bytes out on rows $rows_bo (resent $rows_rb), in $rows_bi, flows $flows"
+	echo "tcstamp, $F flows: samples on rows $rows_s, in the totals $tot_s, drops $drops, ring full $(bench_reports "$n" .ring_full), bytes out on rows $rows_bo (resent $rows_rb), in $rows_bi, flows $flows"
 	echo "RESULT|scale|tcstamp $F flows: load|$cconn connections, $creq requests in $dur s ($(jq .rps <<<"$q" | awk '{ printf "%.0f", $1 }') rps), TCP packets through veth0 $(awk -v p="$pk" -v s="$dur" 'BEGIN { printf "%.0f", p / s }')/s (peak second $peak)|line rate (as fast as tcpreq goes)"
 	bench_check scale "tcstamp $F flows: RTT samples on flow rows vs its sample total" "$rows_s" "$tot_s" "$drops"
 	bench_check scale "tcstamp $F flows: payload bytes out on flow rows vs tcpreq's" "$((rows_bo - rows_rb))" "$cbo" "$drops"
 	bench_check scale "tcstamp $F flows: payload bytes in on flow rows vs tcpreq's" "$rows_bi" "$cbi" "$drops"
 	bench_check scale "tcstamp $F flows: flows shown vs connections" "$flows" "$cconn" "$drops"
-	echo "RESULT|scale|tcstamp $F flows: samples per request, not recorded (ring full)|$(awk -v a="$tot_s" -v b="$creq" 'BEGIN { printf "%.3f", b ? a / b : 0 }'), $(sumf "$n" .ring_full)|"
+	echo "RESULT|scale|tcstamp $F flows: samples per request, not recorded (ring full)|$(awk -v a="$tot_s" -v b="$creq" 'BEGIN { printf "%.3f", b ? a / b : 0 }'), $(bench_reports "$n" .ring_full)|"
 	"$OUTPUT/netlab" down --prefix "$L" >/dev/null 2>&1
 }
 # TS_FLOWS, then (when TS_FLOWS is more) TS_BELOW (8000): just under the
@@ -407,10 +364,10 @@ part_tcstamp() {
 ## churn: 5,000 processes a second.
 part_churn() {
 	local cp q spawned rate calls getppid exitg el bad torn ptot pdrops steal0
-	start sl "$OUTPUT/syslat" -v -j -i 1 -c proc_churn_kid
-	start slp "$OUTPUT/syslat" -v -j -i 1 -P -c proc_churn_kid
-	start cu "$OUTPUT/cpuusage" -v -j -i 1 -n 0
-	start cu1 "$OUTPUT/cpuusage" -v -j -n 0
+	bench_tool sl "$OUTPUT/syslat" -v -j -i 1 -c proc_churn_kid
+	bench_tool slp "$OUTPUT/syslat" -v -j -i 1 -P -c proc_churn_kid
+	bench_tool cu "$OUTPUT/cpuusage" -v -j -i 1 -n 0
+	bench_tool cu1 "$OUTPUT/cpuusage" -v -j -n 0
 	steal0=$(steal_ns)
 	"$OUTPUT/tests/progs/proc_churn" "$CHURN_RATE" "$CHURN_SECS" $((CHURN_RATE * CHURN_SECS)) 2 >"$tmp/churn.json" &
 	cp=$!; pids+=("$cp")
@@ -430,10 +387,10 @@ part_churn() {
 	echo "RESULT|scale|churn: processes started and reaped|$spawned in $(jq .secs <<<"$q") s: $rate/s|$CHURN_RATE/s"
 	getppid=$(jq -s '[.[] | select(.type == "syscall" and .syscall == "getppid") | .count] | add // 0' "$tmp/sl.json")
 	exitg=$(jq -s '[.[] | select(.type == "syscall" and .syscall == "exit_group") | .count] | add // 0' "$tmp/sl.json")
-	bench_check scale "syslat -c: getppid calls vs known" "$getppid" $((spawned * calls)) "$(sumf sl '.drops_start + .drops_exit')"
-	bench_check scale "syslat -c: exit_group calls vs known" "$exitg" "$spawned" "$(sumf sl '.drops_start + .drops_exit')"
+	bench_check scale "syslat -c: getppid calls vs known" "$getppid" $((spawned * calls)) "$(bench_reports sl '.drops_start + .drops_exit')"
+	bench_check scale "syslat -c: exit_group calls vs known" "$exitg" "$spawned" "$(bench_reports sl '.drops_start + .drops_exit')"
 	ptot=$(jq -s '[.[] | select(.type == "process") | .count] | add // 0' "$tmp/slp.json")
-	pdrops=$(sumf slp .drops_process)
+	pdrops=$(bench_reports slp .drops_process)
 	bench_check scale "syslat -P: process rows' calls vs known" "$ptot" $((spawned * (calls + 1))) "$pdrops"
 	echo "RESULT|scale|syslat -P: calls on rows, in drops_process|$ptot, $pdrops|rows + drops = known"
 	# cpuusage: every report's parts add up to its elapsed time.
@@ -447,8 +404,8 @@ part_churn() {
 	# interrupts a task took are in its getrusage() time, and cpuusage
 	# takes them out (irq_ns says how much).
 	cuk=$(jq -s '[.[] | .processes[]? | select(.comm | startswith("proc_churn")) | .oncpu_ns + .irq_ns] | add // 0' "$tmp/cu.json")
-	cud=$(sumf cu .drops_ns)
-	torn=$(sumf cu .flush_torn)
+	cud=$(bench_reports cu .drops_ns)
+	torn=$(bench_reports cu .flush_torn)
 	self=$(jq .self_ns <<<"$q") kids=$(jq .children_ns <<<"$q")
 	st=$(($(steal_ns) - steal0))
 	echo "cpuusage -i 1: proc_churn's rows $cuk ns (with irq_ns), drops_ns $cud, flush_torn $torn; getrusage: self $self + children $kids ns; steal $st ns"
@@ -463,7 +420,7 @@ part_churn() {
 		"$(awk -v a="$cuk" -v b=$((self + kids)) 'BEGIN { printf "%.4f", a / b }') (drops_ns $cud, steal $st ns)" \
 		"within 5% (+ steal)" "$cuk >= 0.95 * ($self + $kids) && $cuk <= 1.05 * ($self + $kids) + $st"
 	cu1k=$(jq -s '[.[] | .processes[]? | select(.comm | startswith("proc_churn")) | .oncpu_ns + .irq_ns] | add // 0' "$tmp/cu1.json")
-	cu1d=$(sumf cu1 .drops_ns)
+	cu1d=$(bench_reports cu1 .drops_ns)
 	echo "cpuusage (one report): churn's rows $cu1k ns, drops_ns $cu1d, rows $(jq -s '[.[] | .processes[]?] | length' "$tmp/cu1.json")"
 	bench_pass_if scale "cpuusage one report: churn's missing time is in drops_ns" \
 		"rows $cu1k + drops_ns $cu1d vs getrusage $((self + kids))" "rows within 5% of getrusage, or short by no more than drops_ns" \

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The soak: every tracing tool for SOAK_SECS (1800) with a report every
-# second, beside mixed load with loss and churn; then do the reports add
+# second, beside mixed load with loss and churn; then do the bench_reports add
 # up, did memory stay flat, and do the counts match the kernel's?
 #
 # The lab: a netlab with SOAK_LOSS% (1) loss each way, a tcpreq echo
@@ -23,7 +23,7 @@
 #   reports    every tool printed a report a second (within 2%);
 #   add up     no tool's summary is cumulative (each man page: every
 #              report, the last one too, covers the time since the one
-#              before), so the sum of all its reports is compared with
+#              before), so the sum of all its bench_reports is compared with
 #              its cumulative metrics at exit: tcplat requests,
 #              tcpretrans_cnt segments, tcpconnlat opens, tcstamp samples
 #              and TCP packets, syslat calls: equal; cpuusage time:
@@ -85,56 +85,18 @@ t_start=$SECONDS
 echo "RESULT|soak|date|$(date -u +%Y-%m-%dT%H:%MZ)|"
 echo "RESULT|soak|machine|$(nproc) CPUs, Linux $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)|"
 
-mib() {
-	ip netns exec "$1" cat /proc/net/snmp /proc/net/netstat | awk -v p="${2% *}:" -v f="${2#* }" '
-		$1 == p && !hdr { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
-		$1 == p && hdr { if (f in col) print $col[f]; exit }'
-}
 
 declare -A PID=() T0=()
-start() {
-	local name=$1; shift
-	: >"$tmp/$name.json"
-	: >"$tmp/$name.err"
-	"$@" >"$tmp/$name.json" 2>"$tmp/$name.err" &
-	PID[$name]=$!
-	T0[$name]=$SECONDS
-	pids+=("$!")
-	bench_wait_line "$tmp/$name.err" 'ready: programs attached' "$!" 60 && return 0
-	echo "$name did not start: $(tail -n 3 "$tmp/$name.err")"
-	exit 1
-}
-# reports NAME JQ: JQ summed over every report (interval and summary).
-reports() { jq -s "[.[] | select(.type == \"interval\" or .type == \"summary\") | $2] | add // 0" "$tmp/$1.json"; }
+# tool NAME CMD...: bench_tool, and when its reports began (one a second).
+tool() { bench_tool "$@"; T0[$1]=$SECONDS; }
 nreports() { jq -s '[.[] | select(.type == "interval" or .type == "summary")] | length' "$tmp/$1.json"; }
 # metric NAME REGEX: the sum of the metric lines matching REGEX (name and
 # labels) in the tool's last textfile.
 metric() { awk -v re="^$2" '$1 ~ re { s += $2 } END { printf "%.9g\n", s }' "$tmp/$1.prom"; }
-rss_kb() { awk '$1 == "VmRSS:" { print $2 }' /proc/"$1"/status 2>/dev/null; }
-map_ids() {
-	local fd
-	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = anon_inode:bpf-map ] || continue
-		awk '$1 == "map_id:" { print $2 }' /proc/"$1"/fdinfo/"${fd##*/}" 2>/dev/null
-	done | sort -un
-}
 # entries PID: "entries max_entries" summed over the process' hash maps.
 entries() {
 	# shellcheck disable=SC2046
-	"$MAPCOUNT" $(map_ids "$1") 2>/dev/null | awk '$5 != "-" { e += $5; m += $4 } END { printf "%d %d\n", e, m }'
-}
-quiet() {
-	local i n ns
-	for ((i = 0; i < 360; i++)); do
-		n=0
-		for ns in "$@"; do
-			n=$((n + $(ip netns exec "$ns" ss -Htan | awk '$1 != "LISTEN" && $1 != "TIME-WAIT" && $1 != "FIN-WAIT-2"' | wc -l)))
-		done
-		[ "$n" = 0 ] && return 0
-		sleep 0.5
-	done
-	echo "after 180 s, $n sockets still open"
-	return 1
+	"$MAPCOUNT" $(bench_map_ids "$1") 2>/dev/null | awk '$5 != "-" { e += $5; m += $4 } END { printf "%d %d\n", e, m }'
 }
 
 ## The lab and the tools.
@@ -145,13 +107,13 @@ for ((i = 0; i < 100; i++)); do
 	[ -n "$(ip netns exec "$S" ss -Hltn "sport = :7500")" ] && break
 	sleep 0.1
 done
-start tcplat "$OUTPUT/tcplat" -v -j -i 1 --netns "$C" --textfile "$tmp/tcplat.prom"
-start tcpretrans_cnt "$OUTPUT/tcpretrans_cnt" -v -j -i 1 --netns "$C" --textfile "$tmp/tcpretrans_cnt.prom"
-start tcpconnlat "$OUTPUT/tcpconnlat" -v -j -i 1 --netns "$C" --textfile "$tmp/tcpconnlat.prom"
-start tcstamp "$OUTPUT/tcstamp" -v -j -i 1 -I veth0 --netns "$C" --textfile "$tmp/tcstamp.prom"
-start syslat "$OUTPUT/syslat" -v -j -i 1 -c proc_churn_kid --textfile "$tmp/syslat.prom"
-start cpuusage "$OUTPUT/cpuusage" -v -j -i 1 -n 5 --textfile "$tmp/cpuusage.prom"
-r0=$(mib "$C" "Tcp RetransSegs") y0=$(mib "$C" "TcpExt TCPSynRetrans")
+tool tcplat "$OUTPUT/tcplat" -v -j -i 1 --netns "$C" --textfile "$tmp/tcplat.prom"
+tool tcpretrans_cnt "$OUTPUT/tcpretrans_cnt" -v -j -i 1 --netns "$C" --textfile "$tmp/tcpretrans_cnt.prom"
+tool tcpconnlat "$OUTPUT/tcpconnlat" -v -j -i 1 --netns "$C" --textfile "$tmp/tcpconnlat.prom"
+tool tcstamp "$OUTPUT/tcstamp" -v -j -i 1 -I veth0 --netns "$C" --textfile "$tmp/tcstamp.prom"
+tool syslat "$OUTPUT/syslat" -v -j -i 1 -c proc_churn_kid --textfile "$tmp/syslat.prom"
+tool cpuusage "$OUTPUT/cpuusage" -v -j -i 1 -n 5 --textfile "$tmp/cpuusage.prom"
+r0=$(bench_mib "$C" "Tcp RetransSegs") y0=$(bench_mib "$C" "TcpExt TCPSynRetrans")
 
 ## The load.
 t0=$SECONDS
@@ -191,7 +153,7 @@ while :; do
 	fi
 	if ((SECONDS - t0 >= next)); then
 		for n in $TOOLS; do
-			echo "$((SECONDS - t0)) $n $(rss_kb "${PID[$n]}") $(entries "${PID[$n]}")" >>"$tmp/samples"
+			echo "$((SECONDS - t0)) $n $(bench_rss_kb "${PID[$n]}") $(entries "${PID[$n]}")" >>"$tmp/samples"
 		done
 		echo "soak: $((SECONDS - t0)) s of $SOAK_SECS, RSS (KiB) and map entries: $(tail -n 6 "$tmp/samples" | awk '{ printf "%s %s %s, ", $2, $3, $4 }')" >&2
 		next=$((next + SOAK_SAMPLE))
@@ -200,13 +162,13 @@ while :; do
 done
 for p in "${LOADS[@]}"; do wait "$p" 2>/dev/null; done
 for n in $TOOLS; do
-	echo "$((SECONDS - t0)) $n $(rss_kb "${PID[$n]}") $(entries "${PID[$n]}")" >>"$tmp/samples"
+	echo "$((SECONDS - t0)) $n $(bench_rss_kb "${PID[$n]}") $(entries "${PID[$n]}")" >>"$tmp/samples"
 done
 # The client namespace's counters are compared: its sockets must be done.
 # (A server socket whose peer's RST was lost stays open, idle, until
 # the server stops: it retransmits nothing.)
-quiet "$C" || echo "note: the window is not closed: retransmissions may still come"
-r1=$(mib "$C" "Tcp RetransSegs") y1=$(mib "$C" "TcpExt TCPSynRetrans")
+bench_quiet "$C" || echo "note: the window is not closed: retransmissions may still come"
+r1=$(bench_mib "$C" "Tcp RetransSegs") y1=$(bench_mib "$C" "TcpExt TCPSynRetrans")
 sleep 2	# a last report with nothing in it
 run_secs=$((SECONDS - t0))
 declare -A UP=()	# each tool's seconds from its start to its stop
@@ -237,26 +199,26 @@ for n in $TOOLS; do
 		"$k >= 0.98 * (${UP[$n]} - 2) && $k <= 1.02 * ${UP[$n]} + 2"
 done
 
-## The reports add up to the cumulative metrics.
-bench_check soak "tcplat: requests, reports vs metrics" "$(reports tcplat .requests)" "$(metric tcplat 'latkit_tcp_requests_total')" 0 exact
-bench_check soak "tcpretrans_cnt: segments, reports vs metrics" "$(reports tcpretrans_cnt .segs)" \
+## The bench_reports add up to the cumulative metrics.
+bench_check soak "tcplat: requests, bench_reports vs metrics" "$(bench_reports tcplat .requests)" "$(metric tcplat 'latkit_tcp_requests_total')" 0 exact
+bench_check soak "tcpretrans_cnt: segments, bench_reports vs metrics" "$(bench_reports tcpretrans_cnt .segs)" \
 	"$(metric tcpretrans_cnt 'latkit_tcp_retransmitted_segments_total')" 0 exact
-bench_check soak "tcpconnlat: opens, reports vs metrics" "$(reports tcpconnlat '.active.opens + .passive.opens')" \
+bench_check soak "tcpconnlat: opens, bench_reports vs metrics" "$(bench_reports tcpconnlat '.active.opens + .passive.opens')" \
 	"$(metric tcpconnlat 'latkit_tcp_connects_total[{]direction="[a-z]*",result="ok"[}]')" 0 exact
-bench_check soak "tcstamp: samples, reports vs metrics" "$(reports tcstamp .samples)" "$(metric tcstamp 'latkit_tc_samples_total')" 0 exact
-bench_check soak "tcstamp: TCP packets, reports vs metrics" "$(reports tcstamp .tcp_packets)" "$(metric tcstamp 'latkit_tc_tcp_packets_total')" 0 exact
-bench_check soak "syslat: calls, reports vs metrics" "$(jq -s '[.[] | select(.type == "syscall") | .count] | add // 0' "$tmp/syslat.json")" \
+bench_check soak "tcstamp: samples, bench_reports vs metrics" "$(bench_reports tcstamp .samples)" "$(metric tcstamp 'latkit_tc_samples_total')" 0 exact
+bench_check soak "tcstamp: TCP packets, bench_reports vs metrics" "$(bench_reports tcstamp .tcp_packets)" "$(metric tcstamp 'latkit_tc_tcp_packets_total')" 0 exact
+bench_check soak "syslat: calls, bench_reports vs metrics" "$(jq -s '[.[] | select(.type == "syscall") | .count] | add // 0' "$tmp/syslat.json")" \
 	"$(metric syslat 'latkit_syscalls_total')" 0 exact
-cu_r=$(reports cpuusage '.elapsed_ns / 1e9')
+cu_r=$(bench_reports cpuusage '.elapsed_ns / 1e9')
 cu_m=$(metric cpuusage 'latkit_cpu_seconds_total')
-bench_pass_if soak "cpuusage: CPU time, reports vs metrics (s)" "$cu_r vs $cu_m" "within 0.1%" \
+bench_pass_if soak "cpuusage: CPU time, bench_reports vs metrics (s)" "$cu_r vs $cu_m" "within 0.1%" \
 	"$cu_r <= $cu_m * 1.001 && $cu_r >= $cu_m * 0.999"
 bad=$(jq -s '[.[] | select(.task_ns + .softirq_ns + .hardirq_ns + .idle_ns != .elapsed_ns)] | length' "$tmp/cpuusage.json")
-bench_pass_if soak "cpuusage: reports whose task + irq + idle != elapsed" "$bad" "0" "$bad == 0"
+bench_pass_if soak "cpuusage: bench_reports whose task + irq + idle != elapsed" "$bad" "0" "$bad == 0"
 el=$(jq -s '[.[] | select(.interval_s > 0.1) | (.elapsed_ns / (.ncpus * .interval_s * 1e9) - 1) | fabs] | max // 0' \
 	"$tmp/cpuusage.json" | awk '{ printf "%.6f\n", $1 }')
 bench_pass_if soak "cpuusage: elapsed vs CPUs x interval, largest deviation" "$el" "<= 0.01" "$el <= 0.01"
-echo "RESULT|soak|cpuusage: drops_ns, flush_torn|$(reports cpuusage .drops_ns), $(reports cpuusage .flush_torn)|"
+echo "RESULT|soak|cpuusage: drops_ns, flush_torn|$(bench_reports cpuusage .drops_ns), $(bench_reports cpuusage .flush_torn)|"
 
 ## Flat: RSS and map entries, first sample after the warm-up against the last.
 for n in $TOOLS; do
@@ -272,18 +234,18 @@ for n in $TOOLS; do
 done
 
 ## The kernel's counts.
-bench_check soak "tcplat: requests vs tcpreq's" "$(reports tcplat .requests)" "$creq" "$(reports tcplat .drops)"
-echo "RESULT|soak|tcplat: incomplete, drops|$(reports tcplat .incomplete), $(reports tcplat .drops)|"
-bench_check soak "tcpretrans_cnt: segments vs RetransSegs" "$(reports tcpretrans_cnt .segs)" $((r1 - r0)) "$(reports tcpretrans_cnt .missed)" \
+bench_check soak "tcplat: requests vs tcpreq's" "$(bench_reports tcplat .requests)" "$creq" "$(bench_reports tcplat .drops)"
+echo "RESULT|soak|tcplat: incomplete, drops|$(bench_reports tcplat .incomplete), $(bench_reports tcplat .drops)|"
+bench_check soak "tcpretrans_cnt: segments vs RetransSegs" "$(bench_reports tcpretrans_cnt .segs)" $((r1 - r0)) "$(bench_reports tcpretrans_cnt .missed)" \
 	"exact (short only by missed runs)"
-echo "RESULT|soak|tcpretrans_cnt: unseen, drops, missed, missed_other|$(reports tcpretrans_cnt .unseen), $(reports tcpretrans_cnt .drops), $(reports tcpretrans_cnt .missed), $(reports tcpretrans_cnt .missed_other)|"
-bench_check soak "tcpconnlat: active opens vs tcpreq's connections" "$(reports tcpconnlat .active.opens)" "$cconn" "$(reports tcpconnlat .drops)"
-bench_check soak "tcpconnlat: SYN retransmissions vs TCPSynRetrans" "$(reports tcpconnlat .syn_retrans)" $((y1 - y0)) "$(reports tcpconnlat .drops)"
+echo "RESULT|soak|tcpretrans_cnt: unseen, drops, missed, missed_other|$(bench_reports tcpretrans_cnt .unseen), $(bench_reports tcpretrans_cnt .drops), $(bench_reports tcpretrans_cnt .missed), $(bench_reports tcpretrans_cnt .missed_other)|"
+bench_check soak "tcpconnlat: active opens vs tcpreq's connections" "$(bench_reports tcpconnlat .active.opens)" "$cconn" "$(bench_reports tcpconnlat .drops)"
+bench_check soak "tcpconnlat: SYN retransmissions vs TCPSynRetrans" "$(bench_reports tcpconnlat .syn_retrans)" $((y1 - y0)) "$(bench_reports tcpconnlat .drops)"
 ts_bo=$(jq -s '[.[] | select(.type == "flow" and .kind == "rtt") | .bytes_out - .bytes_retrans] | add // 0' "$tmp/tcstamp.json")
 ts_rs=$(jq -s '[.[] | select(.type == "flow" and .kind == "rtt") | .samples] | add // 0' "$tmp/tcstamp.json")
-bench_check soak "tcstamp: payload bytes sent (less resent) vs tcpreq's" "$ts_bo" "$cbo" "$(reports tcstamp .drops)"
-bench_check soak "tcstamp: samples on flow rows vs its sample total" "$ts_rs" "$(reports tcstamp .samples)" "$(reports tcstamp .drops)"
-sl_d=$(reports syslat '.drops_start + .drops_exit')
+bench_check soak "tcstamp: payload bytes sent (less resent) vs tcpreq's" "$ts_bo" "$cbo" "$(bench_reports tcstamp .drops)"
+bench_check soak "tcstamp: samples on flow rows vs its sample total" "$ts_rs" "$(bench_reports tcstamp .samples)" "$(bench_reports tcstamp .drops)"
+sl_d=$(bench_reports syslat '.drops_start + .drops_exit')
 bench_check soak "syslat: getppid calls vs known" \
 	"$(jq -s '[.[] | select(.type == "syscall" and .syscall == "getppid") | .count] | add // 0' "$tmp/syslat.json")" \
 	"$((spawned * $(jq .calls <<<"$proc")))" "$sl_d"
