@@ -25,7 +25,6 @@ lk_need_cmd jq
 lk_need_cmd redis-server
 lk_need_cmd redis-cli
 lk_need_cmd redis-benchmark
-lk_need_cmd curl
 lk_need_bin tcplat
 N=${TCPLAT_PROTO_REDIS_N:-40000}
 [ "${LK_TCG:-0}" = 1 ] && N=${TCPLAT_PROTO_REDIS_N:-4000}
@@ -49,9 +48,14 @@ check_clean() {
 	assert_eq "$(jq .drops <<<"$t")" 0 "$what: drops"
 }
 
-# (a) server side, its metrics served too
-MPORT=$(lk_free_port) || fail "no free port"
-lk_tcplat_bg "$LK_TMP/a" -p "$RP" --role server --proto redis --listen "127.0.0.1:$MPORT"
+# (a) server side, its metrics served too where curl can scrape them
+# (not in the vmtest guests, whose static tools serve no HTTP either)
+METRICS=() MPORT=
+if command -v curl >/dev/null 2>&1; then
+	MPORT=$(lk_free_port) || fail "no free port"
+	METRICS=(--listen "127.0.0.1:$MPORT")
+fi
+lk_tcplat_bg "$LK_TMP/a" -p "$RP" --role server --proto redis "${METRICS[@]}"
 tp=$LK_TCPLAT_PID
 assert_eq "$(rcli CONFIG RESETSTAT)" OK "CONFIG RESETSTAT"
 "${CLI_CPU[@]}" redis-benchmark -h 127.0.0.1 -p "$PORT" -c 50 -n "$N" -t set,get -P 16 -q \
@@ -59,9 +63,11 @@ assert_eq "$(rcli CONFIG RESETSTAT)" OK "CONFIG RESETSTAT"
 rcli INFO commandstats >"$LK_TMP/info.a" || fail "INFO failed"
 # A scrape gets a snapshot up to 0.25 s old (tcplat(8), METRICS): scrape
 # until it holds INFO, the last command.
-lk_wait_for 5 bash -c "curl -sf 'http://127.0.0.1:$MPORT/metrics' >'$LK_TMP/metrics' &&
-	grep -q '^latkit_tcp_proto_requests_total{.*op=\"INFO\".* 1\$' '$LK_TMP/metrics'" ||
-	{ cat "$LK_TMP/metrics"; fail "tcplat --proto's metrics never showed the INFO command"; }
+if [ -n "$MPORT" ]; then
+	lk_wait_for 5 bash -c "curl -sf 'http://127.0.0.1:$MPORT/metrics' >'$LK_TMP/metrics' &&
+		grep -q '^latkit_tcp_proto_requests_total{.*op=\"INFO\".* 1\$' '$LK_TMP/metrics'" ||
+		{ cat "$LK_TMP/metrics"; fail "tcplat --proto's metrics never showed the INFO command"; }
+fi
 kill -INT "$tp"
 wait "$tp" || { cat "$LK_TMP/a.err"; fail "tcplat (server) failed"; }
 t=$(lk_summary "$LK_TMP/a")
@@ -81,19 +87,22 @@ assert_ge "$(jq .connections.redis <<<"$t")" 50 "connections framed as redis"
 check_clean "$t" server
 # The metrics: each command's counter = its calls (INFO's is scraped
 # after INFO ran), the exposition valid for Prometheus.
-grep '^latkit_tcp_proto_requests_total' "$LK_TMP/metrics"
 series() {
 	awk -v op="$1" -v f="$2" 'index($1, f "{") == 1 && index($1, "op=\"" op "\"") { n += $2 } END { print n + 0 }' \
 		"$LK_TMP/metrics"
 }
-while read -r cmd n; do
-	assert_eq "$(series "$cmd" latkit_tcp_proto_requests_total)" "$n" "$cmd: metric requests = commandstats calls"
-	assert_eq "$(series "$cmd" latkit_tcp_proto_request_duration_seconds_count)" "$n" \
-		"$cmd: metric latency count = commandstats calls"
-done <"$LK_TMP/calls.a"
-if command -v promtool >/dev/null 2>&1; then
-	promtool check metrics <"$LK_TMP/metrics" || fail "promtool check metrics: tcplat --proto's exposition"
-	ok "promtool check metrics"
+if [ -n "$MPORT" ]; then
+	while read -r cmd n; do
+		assert_eq "$(series "$cmd" latkit_tcp_proto_requests_total)" "$n" "$cmd: metric requests = commandstats calls"
+		assert_eq "$(series "$cmd" latkit_tcp_proto_request_duration_seconds_count)" "$n" \
+			"$cmd: metric latency count = commandstats calls"
+	done <"$LK_TMP/calls.a"
+	if command -v promtool >/dev/null 2>&1; then
+		promtool check metrics <"$LK_TMP/metrics" || fail "promtool check metrics: tcplat --proto's exposition"
+		ok "promtool check metrics"
+	fi
+else
+	echo "metrics not checked: no curl here"
 fi
 
 # (b) client side, -P 16 at 50 connections
