@@ -271,3 +271,11 @@ bench_quiet() {
 	echo "after 180 s, $n sockets still open"
 	return 1
 }
+
+# bench_need_built NAME...: each $OUTPUT/NAME built, else say so and exit.
+bench_need_built() {
+	local b
+	for b in "$@"; do
+		[ -x "$OUTPUT/$b" ] || { echo "$OUTPUT/$b not built (make OUTPUT=... all test-bins)"; exit 1; }
+	done
+}

@@ -58,10 +58,8 @@ SOAK_WARMUP=${SOAK_WARMUP:-120}
 [ "$SOAK_WARMUP" -ge "$SOAK_SECS" ] && SOAK_WARMUP=$((SOAK_SECS / 5))
 command -v jq >/dev/null || { echo "jq not installed: skipped"; exit 0; }
 [ "$(id -u)" = 0 ] || { echo "needs root: skipped"; exit 0; }
-for b in tcplat tcpretrans_cnt tcpconnlat tcstamp syslat cpuusage tcpreq netlab \
-	tests/progs/proc_churn tests/progs/bpf_map_count; do
-	[ -x "$OUTPUT/$b" ] || { echo "$OUTPUT/$b not built (make OUTPUT=... all test-bins)"; exit 1; }
-done
+bench_need_built tcplat tcpretrans_cnt tcpconnlat tcstamp syslat cpuusage tcpreq netlab \
+	tests/progs/proc_churn tests/progs/bpf_map_count
 MAPCOUNT=$OUTPUT/tests/progs/bpf_map_count
 TOOLS="tcplat tcpretrans_cnt tcpconnlat tcstamp syslat cpuusage"
 tmp=$(mktemp -d)
