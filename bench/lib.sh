@@ -14,12 +14,16 @@ bench_spread() { bench_median -s; }
 # bench_prog_ids PID: ids of the BPF programs the process holds, from its
 # descriptors' fdinfo (bpftool's per-process view needs a bpftool built
 # with skeletons, which Debian's is not).
-bench_prog_ids() {
+bench_prog_ids() { bench_bpf_ids "$1" prog; }
+
+# bench_bpf_ids PID prog|map: the ids of the BPF programs or maps PID
+# holds open, from its descriptors' fdinfo.
+bench_bpf_ids() {
 	local fd
 	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = anon_inode:bpf-prog ] || continue
-		awk '$1 == "prog_id:" { print $2 }' /proc/"$1"/fdinfo/"${fd##*/}" 2>/dev/null
-	done | sort -u
+		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf-$2" ] || continue
+		awk -v k="$2_id:" '$1 == k { print $2 }' /proc/"$1"/fdinfo/"${fd##*/}" 2>/dev/null
+	done | sort -un
 }
 
 # bench_nlinks PID: how many BPF links the process holds.
@@ -247,13 +251,7 @@ bench_reports() { jq -s "[.[] | select(.type == \"interval\" or .type == \"summa
 bench_rss_kb() { awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' /proc/"$1"/status 2>/dev/null; }
 
 # bench_map_ids PID: the ids of the BPF maps PID holds open.
-bench_map_ids() {
-	local fd
-	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = anon_inode:bpf-map ] || continue
-		awk '$1 == "map_id:" { print $2 }' /proc/"$1"/fdinfo/"${fd##*/}" 2>/dev/null
-	done | sort -un
-}
+bench_map_ids() { bench_bpf_ids "$1" map; }
 
 # bench_quiet NS...: wait (at most 180 s) until every TCP socket of the
 # namespaces is LISTEN, TIME-WAIT or FIN-WAIT-2: nothing left that could

@@ -53,6 +53,20 @@ static int add_row(const void *key, const void *val, void *p)
 	return 0;
 }
 
+/* What the programs could not record (both kinds of rows). */
+static void write_drops(struct lk_mw *w, struct tcplat_bpf *skel)
+{
+	char l[64];
+	int b;
+
+	lk_m_family(w, "latkit_tcp_dropped", LK_MT_COUNTER, NULL,
+		    "What tcplat could not record, by what ran out of room.");
+	for (b = 0; b < TL_DROP_MAX; b++) {
+		lk_m_labels(l, sizeof(l), "what", drop_names[b], NULL);
+		lk_m_u64(w, l, skel->bss->drops[b]);
+	}
+}
+
 static void labels(char *l, size_t len, const struct tl_mkey *k)
 {
 	char comm[17], pid[16];
@@ -130,12 +144,7 @@ static int write_metrics(void *p, struct lk_mw *w)
 		lk_m_labels(l, sizeof(l), "role", roles[0], NULL);
 		lk_m_hist_ns(w, l, bounds, hist[0], TL_M_BUCKETS - 1, sum[0], cnt[0]);
 	}
-	lk_m_family(w, "latkit_tcp_dropped", LK_MT_COUNTER, NULL,
-		    "What tcplat could not record, by what ran out of room.");
-	for (b = 0; b < TL_DROP_MAX; b++) {
-		lk_m_labels(l, sizeof(l), "what", drop_names[b], NULL);
-		lk_m_u64(w, l, skel->bss->drops[b]);
-	}
+	write_drops(w, skel);
 	lk_m_map_entries(w, "mrows", rs.n, max);
 	lk_m_bpf_progs(w, skel->obj);
 	free(rs.r);
@@ -247,12 +256,7 @@ static int write_proto_metrics(void *p, struct lk_mw *w)
 	lk_m_u64(w, l, c.drop_rows);
 	lk_m_labels(l, sizeof(l), "what", "record", NULL);
 	lk_m_u64(w, l, c.lost_records);
-	lk_m_family(w, "latkit_tcp_dropped", LK_MT_COUNTER, NULL,
-		    "What tcplat could not record, by what ran out of room.");
-	for (b = 0; b < TL_DROP_MAX; b++) {
-		lk_m_labels(l, sizeof(l), "what", drop_names[b], NULL);
-		lk_m_u64(w, l, skel->bss->drops[b]);
-	}
+	write_drops(w, skel);
 	lk_m_bpf_progs(w, skel->obj);
 	return 0;
 }
