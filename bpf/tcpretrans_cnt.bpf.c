@@ -36,6 +36,13 @@ const volatile bool has_err_arg;
 const volatile unsigned int tp_err_off;
 /* Every hook gets typed socket pointers (tp_btf): owners in sk_owners. */
 const volatile bool typed_sk;
+/*
+ * Tests only (LK_TEST_SKIP_RUNS): drop every Nth retransmission run, as
+ * the kernel sometimes does, to prove that what it skipped is still
+ * counted.  0 (always, outside tests): the verifier removes the check.
+ */
+const volatile __u32 test_skip_runs;
+__u64 test_runs;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -52,8 +59,9 @@ struct {
 } flows SEC(".maps");
 
 /*
- * A socket's owner, set once: by connect() or listen(), which run in the
- * owner's task, else by close().  In socket storage where every hook has
+ * Per socket (struct rt_sock): its owner, set once: by connect() or
+ * listen(), which run in the owner's task, else by close(); and what was
+ * counted of its total_retrans.  In socket storage where every hook has
  * typed socket pointers: freed with the socket, and copied from a
  * listener to each socket accepted from it (BPF_F_CLONE).
  */
@@ -61,7 +69,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
 	__type(key, int);
-	__type(value, struct rt_owner);
+	__type(value, struct rt_sock);
 } sk_owners SEC(".maps");
 
 /*
@@ -72,7 +80,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, RT_MAX_OWNERS);
 	__type(key, __u64);
-	__type(value, struct rt_owner);
+	__type(value, struct rt_sock);
 } owners SEC(".maps");
 
 struct {
@@ -136,13 +144,45 @@ static __always_inline bool task_filtered(void)
 	return lk_filter.tgid || lk_filter.cgroup_id || lk_filter.comm[0];
 }
 
-static __always_inline struct rt_owner *owner_get(const struct sock *sk)
+static __always_inline bool test_skip(void)
+{
+	return test_skip_runs && __sync_fetch_and_add(&test_runs, 1) % test_skip_runs == 0;
+}
+
+static __always_inline struct rt_sock *sock_get(const struct sock *sk)
 {
 	__u64 skaddr = (__u64)sk;
 
 	if (typed_sk)
 		return bpf_sk_storage_get(&sk_owners, (struct sock *)sk, 0, 0);
 	return bpf_map_lookup_elem(&owners, &skaddr);
+}
+
+/* sock_get(), created (zeroed) if the socket has none. */
+static __always_inline struct rt_sock *sock_make(const struct sock *sk)
+{
+	struct rt_sock init = {};
+	__u64 skaddr = (__u64)sk;
+	struct rt_sock *s;
+
+	if (typed_sk)
+		return bpf_sk_storage_get(&sk_owners, (struct sock *)sk, 0,
+					  BPF_SK_STORAGE_GET_F_CREATE);
+	s = bpf_map_lookup_elem(&owners, &skaddr);
+	if (s)
+		return s;
+	bpf_map_update_elem(&owners, &skaddr, &init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&owners, &skaddr);
+}
+
+static __always_inline const struct rt_owner *owner_of(const struct rt_sock *s)
+{
+	return s && s->owner.tgid ? &s->owner : NULL;
+}
+
+static __always_inline __u32 total_retrans(const struct sock *sk)
+{
+	return BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
 }
 
 static __always_inline bool owner_wanted(const struct rt_owner *o)
@@ -296,24 +336,31 @@ static __always_inline void account(struct rt_totals *t, struct rt_flow *f, int 
 }
 
 /*
- * Segments tp->total_retrans (hence RetransSegs) grew by that no event
- * showed, charged to the flow's last kind.  Before 6.18 the tracepoint
- * skips failed transmits, so these are failed there; on 6.18 it should
- * not happen, yet a few per thousand do under heavy loss on this host
- * (seen by tp_btf and raw_tp alike), so they only count.
+ * Segments tp->total_retrans (hence RetransSegs) grew by that no program
+ * run showed, charged to @kind.  Before 6.18 the tracepoint skips failed
+ * transmits, so these are failed there (SYN-ACKs excepted: they are
+ * traced whenever they are counted).  The kernel also skips tracing
+ * programs without counting a miss: on 6.18, a few runs per thousand in
+ * softirq while one particular task is current, every tracing program
+ * alike, where tracefs sees the event.
  */
-static __always_inline void account_unseen(struct rt_totals *t, struct rt_flow *f, int kind,
+static __always_inline void account_unseen(struct rt_totals *t, struct rt_flow *f, __u32 kind,
 					   __u32 segs)
 {
-	if (kind < 0 || kind >= RT_NKINDS)
+	bool failed;
+
+	/* One register for the check and the index, for the verifier. */
+	asm volatile("" : "+r"(kind));
+	if (kind >= RT_NKINDS)
 		return;
+	failed = !has_err_arg && kind != RT_SYNACK;
 	add(&t->unseen, segs);
 	add(&t->k[kind].segs, segs);
-	if (!has_err_arg)
+	if (failed)
 		add(&t->k[kind].failed, segs);
 	if (f) {
 		f->segs[kind] += segs;
-		if (!has_err_arg)
+		if (failed)
 			f->failed += segs;
 	}
 }
@@ -323,16 +370,20 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 {
 	const struct tcp_skb_cb *cb = (const void *)skb->cb;
 	struct rt_flow_key k = {};
-	struct rt_owner *o;
+	const struct rt_owner *o;
 	struct rt_totals *t;
+	struct rt_sock *s;
 	struct rt_flow *f;
 	__u64 skaddr = (__u64)sk;
-	__u32 pcount, total, delta, counted, unseen;
+	__u32 pcount, total, last, delta, counted, unseen;
 	int kind, verdict;
-	bool history;
+	bool history, known;
 	__u8 sacked;
 
-	o = owner_get(sk);
+	if (test_skip())
+		return 0;
+	s = sock_get(sk);
+	o = owner_of(s);
 	if (!owner_wanted(o))
 		return 0;
 	if (!flow_key((const void *)sk, &k, true) || !key_wanted(&k))
@@ -342,13 +393,23 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 		return 0;
 	pcount = BPF_CORE_READ(cb, tcp_gso_segs);
 	sacked = BPF_CORE_READ(cb, sacked);
-	total = BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
+	total = total_retrans(sk);
 	kind = kind_of(sk);
 	f = flow_get(&k, t);
-	/* A socket reused after tcp_disconnect() starts again from zero. */
-	history = f && f->sk == skaddr && f->has_total &&
-		  total - f->last_total < 0x80000000U;
-	delta = history ? total - f->last_total : 0;
+	/*
+	 * What total_retrans was after the socket's last counted call: kept
+	 * per socket for one born under the tool, else by its flow.  A
+	 * socket reused after tcp_disconnect() starts again from zero.
+	 */
+	known = s && s->state == RT_SK_KNOWN;
+	if (known)
+		last = s->accounted;
+	else if (f && f->sk == skaddr && f->has_total)
+		last = f->last_total;
+	else
+		last = total + 0x80000000U;
+	history = total - last < 0x80000000U;
+	delta = history ? total - last : 0;
 
 	if (!has_err) {
 		/* Fires only after a good transmit. */
@@ -357,6 +418,11 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 	} else if (err >= 0) {
 		counted = pcount;
 		verdict = err ? RT_FAILED : RT_COUNTED;
+	} else if (err == -EBUSY || err == -EAGAIN) {
+		/* Returned only before the counting step (whatever
+		 * total_retrans did meanwhile: unseen runs). */
+		counted = 0;
+		verdict = RT_ABANDONED;
 	} else if (history) {
 		/* Counted if and only if total_retrans grew by this skb. */
 		verdict = pcount && delta >= pcount ? RT_FAILED : RT_ABANDONED;
@@ -367,9 +433,12 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 		counted = verdict == RT_FAILED ? pcount : 0;
 	}
 	unseen = history && delta > counted ? delta - counted : 0;
+	/* Before the flow's first event, charged to this call's kind. */
 	if (unseen)
-		account_unseen(t, f, f->last_kind, unseen);
+		account_unseen(t, f, f && f->events ? f->last_kind : kind, unseen);
 	account(t, f, kind, verdict, counted);
+	if (known)
+		s->accounted = total;
 	if (f) {
 		f->sk = skaddr;
 		f->last_total = total;
@@ -393,12 +462,14 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 static __always_inline int on_synack(const struct sock *sk, const struct request_sock *req)
 {
 	struct rt_flow_key k = {};
-	struct rt_owner *o;
+	const struct rt_owner *o;
 	struct rt_totals *t;
 	struct rt_flow *f;
 	__u64 skaddr = (__u64)sk;
 
-	o = owner_get(sk);
+	if (test_skip())
+		return 0;
+	o = owner_of(sock_get(sk));
 	if (!owner_wanted(o))
 		return 0;
 	if (!flow_key((const void *)req, &k, false) || !key_wanted(&k))
@@ -426,34 +497,52 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 }
 
 /* The current task owns @sk (and, for a listener, what it accepts). */
-static __always_inline void set_owner(const struct sock *sk, bool listener)
+static __always_inline struct rt_sock *set_owner(const struct sock *sk, bool listener)
 {
 	struct rt_port_key pk = {};
-	__u64 skaddr = (__u64)sk;
-	struct rt_owner o = {}, *p;
+	struct rt_owner o = {};
+	struct rt_sock *s;
 
 	o.tgid = bpf_get_current_pid_tgid() >> 32;
 	o.cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(o.comm, sizeof(o.comm));
-	if (typed_sk) {
-		p = bpf_sk_storage_get(&sk_owners, (struct sock *)sk, 0,
-				       BPF_SK_STORAGE_GET_F_CREATE);
-		if (p)
-			*p = o;
-		return;
-	}
-	bpf_map_update_elem(&owners, &skaddr, &o, BPF_ANY);
-	if (listener) {
+	s = sock_make(sk);
+	if (s)
+		s->owner = o;
+	if (listener && !typed_sk) {
 		port_key(sk, &pk);
 		bpf_map_update_elem(&listeners, &pk, &o, BPF_ANY);
 	}
+	return s;
+}
+
+/*
+ * An accepted socket: its storage was copied from its listener's (or the
+ * owner comes from the listener's port).  Its ends are not set yet, nor
+ * its total_retrans (the SYN-ACKs its request resent): see settle().
+ */
+static __always_inline void on_accepted(const struct sock *sk)
+{
+	struct rt_owner none = {}, *o;
+	struct rt_port_key pk = {};
+	struct rt_sock *s;
+
+	s = sock_make(sk);
+	if (!s)
+		return;
+	if (!typed_sk) {
+		port_key(sk, &pk);
+		o = bpf_map_lookup_elem(&listeners, &pk);
+		s->owner = o ? *o : none;
+	}
+	s->state = RT_SK_CHILD;
+	s->accounted = 0;
 }
 
 static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_flow *f,
-				       const struct sock *sk)
+				       const struct sock *sk, const struct rt_owner *o)
 {
 	__u64 skaddr = (__u64)sk;
-	struct rt_owner *o;
 	struct rt_closed *c;
 	struct rt_totals *t = totals_cpu();
 	__u32 total;
@@ -461,7 +550,7 @@ static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_fl
 	if (!t)
 		return;
 	/* Still in place at TCP_CLOSE (tcp_disconnect() clears it later). */
-	total = BPF_CORE_READ((const struct tcp_sock *)skaddr, total_retrans);
+	total = total_retrans(sk);
 	if (f->sk == skaddr && f->has_total && total - f->last_total < 0x80000000U &&
 	    total != f->last_total) {
 		account_unseen(t, f, f->last_kind, total - f->last_total);
@@ -472,7 +561,6 @@ static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_fl
 		c->key = *k;
 		c->val = *f;
 		/* A socket with no owner before got one when it was closed. */
-		o = owner_get(sk);
 		if (o)
 			c->val.owner = *o;
 		bpf_ringbuf_submit(c, 0);
@@ -484,6 +572,64 @@ static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_fl
 }
 
 /*
+ * A known socket leaves SYN_SENT or SYN_RECV, or closes: its
+ * total_retrans against what was counted.  An accepted socket's starts at
+ * its request's SYN-ACK retransmissions, which the events of its flow
+ * (made by those SYN-ACKs, no socket yet) showed.  Returns the socket's
+ * flow, made if there was something to count and it had none.
+ */
+static __always_inline struct rt_flow *settle(const struct sock *sk, struct rt_sock *s,
+					      const struct rt_flow_key *k, struct rt_flow *f,
+					      int oldstate)
+{
+	__u64 skaddr = (__u64)sk;
+	struct rt_totals *t;
+	__u32 total, grew;
+	int kind;
+
+	if (s->state == RT_SK_CHILD && oldstate == TCP_SYN_RECV) {
+		if (f && f->sk == skaddr && f->has_total) {
+			/* Fast Open: the socket had events of its own. */
+			s->accounted = f->last_total;
+		} else if (f && f->sk) {
+			/* Another socket's flow (its close was not seen). */
+			s->state = RT_SK_UNKNOWN;
+			return f;
+		} else {
+			s->accounted = f ? f->segs[RT_SYNACK] : 0;
+		}
+		s->state = RT_SK_KNOWN;
+	}
+	if (s->state != RT_SK_KNOWN)
+		return f;
+	total = total_retrans(sk);
+	grew = total - s->accounted;
+	if (!grew || grew >= 0x80000000U)
+		return f;
+	t = totals_cpu();
+	if (!t)
+		return f;
+	if (!f)
+		f = flow_get(k, t);
+	if (oldstate == TCP_SYN_SENT)
+		kind = RT_SYN;
+	else if (oldstate == TCP_SYN_RECV)
+		kind = RT_SYNACK;
+	else
+		kind = f && f->events ? f->last_kind : RT_OTHER;
+	account_unseen(t, f, kind, grew);
+	s->accounted = total;
+	if (f) {
+		f->sk = skaddr;
+		f->last_total = total;
+		f->has_total = 1;
+		if (owner_of(s))
+			f->owner = s->owner;
+	}
+	return f;
+}
+
+/*
  * connect(), listen() and close() run in the owner's context; a passive socket
  * takes over the flow its SYN-ACKs started; a closed socket's flow is
  * reported once and forgotten (a reused socket starts a new one).
@@ -492,7 +638,8 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 {
 	struct rt_port_key pk = {};
 	struct rt_flow_key k = {};
-	struct rt_owner *o;
+	const struct rt_owner *o;
+	struct rt_sock *s;
 	struct rt_flow *f;
 	__u64 skaddr = (__u64)sk;
 
@@ -501,44 +648,48 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	if (!lk_netns_wanted(sk))
 		return 0;
 	if (oldstate == TCP_CLOSE && (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)) {
-		set_owner(sk, newstate == TCP_LISTEN);
+		s = set_owner(sk, newstate == TCP_LISTEN);
+		/* Born now: every retransmission of its life is ahead. */
+		if (s && newstate == TCP_SYN_SENT) {
+			s->state = RT_SK_KNOWN;
+			s->accounted = total_retrans(sk);
+		}
 		return 0;
 	}
-	/* Accepted (cloned from its listener): socket storage came along. */
 	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
-		if (!typed_sk) {
-			port_key(sk, &pk);
-			o = bpf_map_lookup_elem(&listeners, &pk);
-			if (o)
-				bpf_map_update_elem(&owners, &skaddr, o, BPF_ANY);
-		}
+		on_accepted(sk);
 		return 0;
 	}
 	/* close() or shutdown() of a socket with no owner yet (its
 	 * listener had none): before its FIN can be resent. */
 	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
-		if (!owner_get(sk))
+		if (!owner_of(sock_get(sk)))
 			set_owner(sk, false);
 		return 0;
 	}
 	/* A listener closed: its port's owner goes, unless another
 	 * process's listener (SO_REUSEPORT) set it since. */
 	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE && !typed_sk) {
-		struct rt_owner *mine = bpf_map_lookup_elem(&owners, &skaddr);
+		struct rt_sock *mine = bpf_map_lookup_elem(&owners, &skaddr);
+		struct rt_owner *lo;
 
 		port_key(sk, &pk);
-		o = bpf_map_lookup_elem(&listeners, &pk);
-		if (o && mine && o->tgid == mine->tgid)
+		lo = bpf_map_lookup_elem(&listeners, &pk);
+		if (lo && mine && lo->tgid == mine->owner.tgid)
 			bpf_map_delete_elem(&listeners, &pk);
 	}
-	if (newstate != TCP_CLOSE && oldstate != TCP_SYN_RECV)
+	if (newstate != TCP_CLOSE && oldstate != TCP_SYN_RECV && oldstate != TCP_SYN_SENT)
 		return 0;
+	s = sock_get(sk);
+	o = owner_of(s);
 	/* Owners never change once set: another owner's socket has no flow. */
-	if (owner_wanted(owner_get(sk)) && flow_key((const void *)sk, &k, true)) {
+	if (owner_wanted(o) && flow_key((const void *)sk, &k, true) && key_wanted(&k)) {
 		f = bpf_map_lookup_elem(&flows, &k);
+		if (s)
+			f = settle(sk, s, &k, f, oldstate);
 		if (f && newstate == TCP_CLOSE) {
 			if (f->sk == skaddr || !f->sk)
-				close_flow(&k, f, sk);
+				close_flow(&k, f, sk, o);
 		} else if (f && !f->sk) {
 			f->sk = skaddr;
 		}

@@ -69,6 +69,28 @@ struct rt_owner {
 	char comm[16];
 };
 
+/*
+ * What the tool keeps per socket (socket storage, else a hash by the
+ * socket's address).  A socket born while the tool runs (connect(), or
+ * accepted) has every retransmission of its life under the tool, so
+ * tcp_sock.total_retrans checks the events: growth that no program run
+ * showed (the kernel skips tracing programs in some contexts without
+ * counting a miss) is found and counted as unseen, at the socket's next
+ * event, at ESTABLISHED, or when it closes.
+ */
+enum rt_sock_state {
+	RT_SK_UNKNOWN,		/* older than the tool: only its flow has history */
+	RT_SK_KNOWN,		/* accounted is valid */
+	RT_SK_CHILD,		/* accepted; accounted set once its ends are known */
+};
+
+struct rt_sock {
+	struct rt_owner owner;		/* tgid 0: no owner yet */
+	unsigned int accounted;		/* total_retrans counted so far */
+	unsigned char state;		/* enum rt_sock_state */
+	unsigned char pad[3];
+};
+
 /* A listening port, for accepted sockets' owners without socket storage. */
 struct rt_port_key {
 	unsigned int netns;

@@ -66,6 +66,12 @@ start_tool server_tp LK_METHODS=tracepoint "$T" -v --netns "$LAB_S"
 start_tool server_pid "$T" -v --netns "$LAB_S" -p "$SERVER"
 start_tool server_pid_raw LK_METHODS=raw_tp "$T" -v --netns "$LAB_S" -p "$SERVER"
 start_tool nobody "$T" -v -p $$
+# The kernel can skip a tracing program's run without counting a miss
+# (seen on 6.18 in softirq under one particular task): dropping 1 run
+# in 3 on purpose, the segments must still add up, found through
+# total_retrans (unseen), with socket storage and with the hashes.
+start_tool client_skip LK_TEST_SKIP_RUNS=3 "$T" -v --netns "$LAB_C"
+start_tool server_skip LK_TEST_SKIP_RUNS=3 LK_METHODS=raw_tp "$T" -v --netns "$LAB_S"
 echo go >"$LK_TMP/go"
 lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
 grep -q "tcp_retransmit_skb: using raw_tp" "$LK_TMP/server.err" || fail "LK_METHODS=raw_tp not used"
@@ -73,7 +79,7 @@ grep -q "tcp_retransmit_skb: using tracepoint" "$LK_TMP/server_tp.err" || fail "
 grep -q "owners in socket storage" "$LK_TMP/server_pid.err" || fail "tp_btf: owners not in socket storage"
 grep -q "owners in hashes" "$LK_TMP/server_pid_raw.err" || fail "raw_tp: owners not in the hashes"
 # Owners come from connection setup: nothing runs on the send path.
-for n in client events server server_tp server_pid server_pid_raw nobody; do
+for n in client events server server_tp server_pid server_pid_raw nobody client_skip server_skip; do
 	! grep -q "sock_send_length" "$LK_TMP/$n.err" || fail "$n hooks sock:sock_send_length"
 done
 ok "no hook on the send path"
@@ -93,7 +99,7 @@ lk_wait_for 60 sh -c "! { ip netns exec $LAB_C ss -Htan; ip netns exec $LAB_S ss
 	grep -vqE '^(LISTEN|TIME-WAIT) '" || { busy; fail "connections did not close"; }
 read -ra c1 <<<"$(mibs "$LAB_C")"
 read -ra s1 <<<"$(mibs "$LAB_S")"
-for n in client events server server_tp server_pid server_pid_raw nobody; do
+for n in client events server server_tp server_pid server_pid_raw nobody client_skip server_skip; do
 	eval "kill -INT \$PID_$n; wait \$PID_$n" || fail "$n exited with an error"
 done
 
@@ -129,11 +135,14 @@ check() {
 	# The SYN-ACK timer counts in TCPTimeouts too; a SYN-ACK resent for a
 	# duplicate SYN does not, and the tracepoint does not say which.
 	assert_le "$(q '.timeout_events + .syn_events')" "$((a[4] - b[4] + u))" "$name: timeout + syn events <= TCPTimeouts"
-	assert_ge "$(q '.timeout_events + .syn_events + .synack_events')" "$((a[4] - b[4]))" \
+	assert_ge "$(q '.timeout_events + .syn_events + .synack_events + .unseen')" "$((a[4] - b[4]))" \
 		"$name: timeout + syn + synack events >= TCPTimeouts"
 	assert_near "$(q .failed)" "$((a[5] - b[5]))" 0 "$u" "$name: failed = TCPRetransFail"
 	assert_le "$(q '.tlp_segs - .tlp_failed')" "$((a[6] - b[6] + u))" "$name: tlp sent <= TCPLossProbes"
-	if grep -q "has an err argument" "$LK_TMP/$name.err"; then
+	if [[ $name == *_skip ]]; then
+		# A dropped run may have been an abandoned call.
+		assert_le "$(q .abandoned)" "$((a[7] - b[7]))" "$name: abandoned <= TCPSpuriousRtxHostQueues"
+	elif grep -q "has an err argument" "$LK_TMP/$name.err"; then
 		assert_eq "$(q .abandoned)" "$((a[7] - b[7]))" "$name: abandoned = TCPSpuriousRtxHostQueues"
 	else
 		echo "$name: no err argument (before 6.18): abandoned calls are not seen"
@@ -157,6 +166,12 @@ check server "${s0[*]}" "${s1[*]}" "$SERVER"
 check server_tp "${s0[*]}" "${s1[*]}" "$SERVER"
 check server_pid "${s0[*]}" "${s1[*]}" "$SERVER"
 check server_pid_raw "${s0[*]}" "${s1[*]}" "$SERVER"
+check client_skip "${c0[*]}" "${c1[*]}" "$PUSH_PID $PING_PID"
+check server_skip "${s0[*]}" "${s1[*]}" "$SERVER"
+assert_ge "$(jq 'select(.type == "summary") | .unseen' "$LK_TMP/client_skip.json")" 7 \
+	"client: runs dropped on purpose found as unseen"
+assert_ge "$(jq 'select(.type == "summary") | .unseen' "$LK_TMP/server_skip.json")" 2 \
+	"server: runs dropped on purpose found as unseen"
 assert_eq "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/nobody.json")" 0 "-p of a process owning no socket"
 # Not attached would mean zero: the lab must have made enough happen.
 assert_ge "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/client.json")" 20 "client retransmissions"
