@@ -8,6 +8,22 @@
 
 const volatile struct lk_filter lk_filter = {};
 
+/*
+ * Tests only (LK_TEST_SKIP_RUNS=N, lk_test_skip_runs()): a program that
+ * calls lk_test_skip() first drops 1 in N of its runs, as the kernel
+ * sometimes does without counting a miss, to prove the tool still
+ * counts what those runs would have.  At 0, always outside tests, the
+ * verifier removes the check.
+ */
+const volatile __u32 lk_test_skip_every;
+__u64 lk_test_runs;
+
+static __always_inline bool lk_test_skip(void)
+{
+	return lk_test_skip_every &&
+	       __sync_fetch_and_add(&lk_test_runs, 1) % lk_test_skip_every == 0;
+}
+
 static __always_inline bool lk_comm_matches(const char *comm)
 {
 	int i;

@@ -46,12 +46,12 @@ struct {
 	__type(value, struct cl_sock);
 } socks SEC(".maps");
 
-/* Requests whose SYN-ACK was retransmitted: snt_synack (us). */
+/* Requests whose SYN-ACK was retransmitted. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, CL_MAX_REQS);
 	__type(key, struct cl_flow);
-	__type(value, __u64);
+	__type(value, struct cl_req);
 } reqs SEC(".maps");
 
 struct {
@@ -291,7 +291,8 @@ static __always_inline int passive_done(const struct sock *sk, int newstate, str
 	struct cl_flow f = {};
 	struct cl_port p = {};
 	struct cl_owner *o;
-	__u64 now = bpf_ktime_get_ns(), lat = 0, *snt;
+	__u64 now = bpf_ktime_get_ns(), lat = 0;
+	struct cl_req *r;
 	__u32 rtx, srtt;
 	bool measured = false;
 
@@ -302,12 +303,17 @@ static __always_inline int passive_done(const struct sock *sk, int newstate, str
 	o = bpf_map_lookup_elem(&listeners, &p);
 	if (!owner_wanted(o))
 		return 0;
-	/* A child starts with its request's num_retrans. */
+	/*
+	 * A child starts with its request's num_retrans: the SYN-ACKs it
+	 * resent, including any whose tracepoint run the kernel skipped.
+	 */
 	rtx = BPF_CORE_READ(tp, total_retrans);
-	snt = bpf_map_lookup_elem(&reqs, &f);
-	if (snt) {
-		lat = now - *snt * 1000;
-		measured = *snt && *snt * 1000 < now;
+	r = bpf_map_lookup_elem(&reqs, &f);
+	if (rtx > (r ? r->seen : 0))
+		add(&t->synack_retrans, rtx - (r ? r->seen : 0));
+	if (r) {
+		lat = now - r->snt_us * 1000;
+		measured = r->snt_us && r->snt_us * 1000 < now;
 		bpf_map_delete_elem(&reqs, &f);
 	} else if (!rtx) {
 		srtt = BPF_CORE_READ(tp, srtt_us);
@@ -392,9 +398,11 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 {
 	struct cl_flow f = {};
 	struct cl_port p = {};
+	struct cl_req n = {}, *r;
 	struct cl_totals *t;
-	__u64 snt;
 
+	if (lk_test_skip())
+		return 0;
 	if (!lk_netns_wanted(sk))
 		return 0;
 	/* The request's local port is its listener's. */
@@ -407,8 +415,14 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 	t = totals_cpu();
 	if (t)
 		add(&t->synack_retrans, 1);
-	snt = BPF_CORE_READ((const struct tcp_request_sock *)req, snt_synack);
-	bpf_map_update_elem(&reqs, &f, &snt, BPF_NOEXIST);
+	r = bpf_map_lookup_elem(&reqs, &f);
+	if (r) {
+		__sync_fetch_and_add(&r->seen, 1);
+		return 0;
+	}
+	n.snt_us = BPF_CORE_READ((const struct tcp_request_sock *)req, snt_synack);
+	n.seen = 1;
+	bpf_map_update_elem(&reqs, &f, &n, BPF_NOEXIST);
 	return 0;
 }
 

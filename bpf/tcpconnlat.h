@@ -93,6 +93,16 @@ struct cl_flow {
 	unsigned int netns;
 };
 
+/*
+ * A request whose SYN-ACK was retransmitted: its first SYN-ACK's time
+ * (tcp_request_sock.snt_synack, us) and the retransmissions seen.
+ */
+struct cl_req {
+	unsigned long long snt_us;
+	unsigned int seen;
+	unsigned int pad;
+};
+
 /* A listening port, for the owner of what it accepts. */
 struct cl_port {
 	unsigned int netns;

@@ -36,13 +36,6 @@ const volatile bool has_err_arg;
 const volatile unsigned int tp_err_off;
 /* Every hook gets typed socket pointers (tp_btf): owners in sk_owners. */
 const volatile bool typed_sk;
-/*
- * Tests only (LK_TEST_SKIP_RUNS): drop every Nth retransmission run, as
- * the kernel sometimes does, to prove that what it skipped is still
- * counted.  0 (always, outside tests): the verifier removes the check.
- */
-const volatile __u32 test_skip_runs;
-__u64 test_runs;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -142,11 +135,6 @@ static __always_inline bool key_wanted(const struct rt_flow_key *k)
 static __always_inline bool task_filtered(void)
 {
 	return lk_filter.tgid || lk_filter.cgroup_id || lk_filter.comm[0];
-}
-
-static __always_inline bool test_skip(void)
-{
-	return test_skip_runs && __sync_fetch_and_add(&test_runs, 1) % test_skip_runs == 0;
 }
 
 static __always_inline struct rt_sock *sock_get(const struct sock *sk)
@@ -380,7 +368,7 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 	bool history, known;
 	__u8 sacked;
 
-	if (test_skip())
+	if (lk_test_skip())
 		return 0;
 	s = sock_get(sk);
 	o = owner_of(s);
@@ -467,7 +455,7 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 	struct rt_flow *f;
 	__u64 skaddr = (__u64)sk;
 
-	if (test_skip())
+	if (lk_test_skip())
 		return 0;
 	o = owner_of(sock_get(sk));
 	if (!owner_wanted(o))

@@ -341,3 +341,13 @@ unsigned long long lk_prog_missed(struct bpf_object *obj, const char *const *pre
 	}
 	return n;
 }
+
+unsigned int lk_test_skip_runs(const char *what)
+{
+	const char *v = getenv("LK_TEST_SKIP_RUNS");
+	unsigned int n = v ? (unsigned int)strtoul(v, NULL, 10) : 0;
+
+	if (n)
+		lk_info("LK_TEST_SKIP_RUNS: 1 in %u %s runs is dropped", n, what);
+	return n;
+}

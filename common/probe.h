@@ -107,4 +107,11 @@ bool lk_hooks_typed(const struct lk_hook_sel *sel, int n);
  */
 unsigned long long lk_prog_missed(struct bpf_object *obj, const char *const *prefixes);
 
+/*
+ * Tests only: N from LK_TEST_SKIP_RUNS (0 without it), for the BPF
+ * constant lk_test_skip_every: the programs that call lk_test_skip()
+ * (the @what runs, which -v names) drop 1 run in N.
+ */
+unsigned int lk_test_skip_runs(const char *what);
+
 #endif

@@ -512,17 +512,6 @@ static int choose_hooks(struct tcpretrans_cnt_bpf *skel, bool has_err, bool *typ
 	return 0;
 }
 
-/* Tests: LK_TEST_SKIP_RUNS=N drops every Nth retransmission run. */
-static unsigned int test_skip_runs(void)
-{
-	const char *v = getenv("LK_TEST_SKIP_RUNS");
-	unsigned int n = v ? (unsigned int)strtoul(v, NULL, 10) : 0;
-
-	if (n)
-		lk_info("LK_TEST_SKIP_RUNS: 1 in %u retransmission runs is dropped", n);
-	return n;
-}
-
 static int setup(struct ctx *c)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
@@ -551,7 +540,7 @@ static int setup(struct ctx *c)
 	}
 	c->skel->rodata->lk_filter = lk_filter_from_opts();
 	c->skel->rodata->emit_events = lk_opts.events;
-	c->skel->rodata->test_skip_runs = test_skip_runs();
+	c->skel->rodata->lk_test_skip_every = lk_test_skip_runs("retransmission");
 	if (!lk_opts.events)
 		bpf_map__set_max_entries(c->skel->maps.events, 4096);
 	if (lk_skel_load(c->skel->skeleton) ||

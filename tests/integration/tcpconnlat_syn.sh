@@ -9,6 +9,10 @@
 #     TCPSynRetrans; the passive open that waited for them is measured
 #     from the request's first SYN-ACK and takes at least 1 s; the
 #     client's SYN retransmissions still equal its counter.
+#  3. As 2, with 1 in 2 of the server tool's SYN-ACK runs dropped on
+#     purpose (LK_TEST_SKIP_RUNS, as the kernel sometimes skips a run
+#     without counting a miss): the SYN-ACK retransmissions still equal
+#     TCPSynRetrans, from the accepted sockets' total_retrans.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -27,7 +31,11 @@ start_tools() {
 	for side in client server; do
 		ns=$LAB_C
 		[ $side = server ] && ns=$LAB_S
-		lk_bg "$T" -v -j --netns "$ns" >"$LK_TMP/$side.json" 2>"$LK_TMP/$side.err"
+		if [ $side = server ]; then
+			lk_bg env ${SERVER_ENV:-} "$T" -v -j --netns "$ns"
+		else
+			lk_bg "$T" -v -j --netns "$ns"
+		fi >"$LK_TMP/$side.json" 2>"$LK_TMP/$side.err"
 		eval "PID_$side=$LK_LAST_PID"
 	done
 	for side in client server; do
@@ -87,3 +95,13 @@ assert_eq "$(jq .passive.opens <<<"$S")/$(jq .passive.count <<<"$S")" "$N/$N" "p
 assert_ge "$(jq .passive.max_us <<<"$S")" 1000000 "the longest passive open, from the first SYN-ACK (us)"
 assert_eq "$(jq .syn_retrans <<<"$C")" "$((cs1 - cs0))" "SYN retransmissions = TCPSynRetrans (client)"
 assert_eq "$(jq .active.retrans <<<"$C")" "$((cs1 - cs0))" "the connections' own SYN retransmissions = TCPSynRetrans"
+
+echo "== 3. SYN-ACKs dropped, and 1 in 2 of the tool's SYN-ACK runs"
+SERVER_ENV=LK_TEST_SKIP_RUNS=2 start_tools
+grep -q "LK_TEST_SKIP_RUNS: 1 in 2" "$LK_TMP/server.err" || fail "LK_TEST_SKIP_RUNS not taken"
+connect_through to-client
+stop_tools
+assert_ge "$(jq .synack_retrans <<<"$S")" 1 "SYN-ACK retransmissions"
+assert_eq "$(jq .synack_retrans <<<"$S")" "$((ss1 - ss0))" "SYN-ACK retransmissions = TCPSynRetrans (server)"
+assert_eq "$(jq .passive.retrans <<<"$S")" "$((ss1 - ss0))" "the connections' own SYN-ACK retransmissions = TCPSynRetrans"
+assert_eq "$(jq .passive.opens <<<"$S")" "$N" "passive opens"
