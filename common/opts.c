@@ -72,7 +72,7 @@ static const struct opt_def rows_opts[] = {
 	{ LK_OPT_PER_PROC, { "per-process", 'P', NULL, 0, "One row per process", 0 } },
 	{ LK_OPT_HIST, { "hist", 'H', NULL, 0, "Log2 latency histograms", 0 } },
 	{ LK_OPT_MS, { "ms", 'm', NULL, 0, "Milliseconds instead of microseconds (text)", 0 } },
-	{ LK_OPT_TOP, { "top", 'n', "N", 0, "Show the top N rows only", 0 } },
+	{ LK_OPT_TOP, { "top", 'n', "N", 0, "Show the top N rows only (0: all)", 0 } },
 	{ LK_OPT_EVENTS, { "events", OPT_EVENTS, NULL, 0, "Also print one line per event", 0 } },
 	{ LK_OPT_MIN_US, { "min-us", OPT_MIN_US, "US", 0, "Only events of at least US microseconds", 0 } },
 };
@@ -329,7 +329,7 @@ static error_t parse_rows(int key, char *arg, struct argp_state *state)
 		lk_opts.ms = true;
 		break;
 	case 'n':
-		if (lk_parse_long(arg, 1, 100000, &lk_opts.top))
+		if (lk_parse_long(arg, 0, 1000000, &lk_opts.top))
 			argp_error(state, "invalid number of rows '%s'", arg);
 		break;
 	case OPT_EVENTS:

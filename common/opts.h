@@ -36,7 +36,9 @@
  *   -P, --per-process    one row per process
  *   -H, --hist           log2 histograms
  *   -m, --ms             milliseconds instead of microseconds
- *   -n, --top N          N rows at most (1 to 100000; default: all)
+ *   -n, --top N          N rows at most (0 to 1000000, 0: all; the default
+ *                        is what the tool set in lk_opts.top before
+ *                        lk_start(), else all)
  *       --events         one line per event (ring buffer)
  *       --min-us US      a latency threshold in microseconds
  */

@@ -44,16 +44,19 @@ enum sort_key { SORT_CPU, SORT_PID, SORT_COMM, SORT_SWITCHES };
 static struct {
 	bool per_thread;
 	bool per_cpu;
-	long top;
 	enum sort_key sort;
-} env = { .top = 20 };
+} env;
 
 static const struct argp_option options[] = {
 	{ "per-thread", 'L', NULL, 0, "One row per thread (default: per process)", 0 },
 	{ "per-cpu", 'C', NULL, 0, "Also show each CPU's busy/softirq/hardirq/idle time", 0 },
-	{ "top", 'n', "N", 0, "Show the N busiest rows (default 20; 0: all)", 0 },
 	{ "sort", 'S', "KEY", 0, "Sort by cpu (default), pid, comm or switches", 0 },
 	{},
+};
+
+static const struct lk_opt_doc docs[] = {
+	{ "top", "Show the N busiest rows (default 20; 0: all)" },
+	{ NULL },
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
@@ -64,10 +67,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'C':
 		env.per_cpu = true;
-		break;
-	case 'n':
-		if (lk_parse_long(arg, 0, 1000000, &env.top))
-			argp_error(state, "invalid number of rows: %s", arg);
 		break;
 	case 'S':
 		if (!strcmp(arg, "cpu"))
@@ -236,7 +235,7 @@ static void fold_metrics(struct ctx *c)
 	cpuusage_metrics_fold_begin();
 	for (i = 0; i < c->cur.n; i++)
 		cpuusage_metrics_fold_task(&c->cur.ents[i].key, &c->cur.ents[i].v);
-	cpuusage_metrics_fold_end(env.top ? env.top : 20);
+	cpuusage_metrics_fold_end(lk_opts.top ? lk_opts.top : 20);
 }
 
 /*
@@ -496,7 +495,7 @@ static void print_rows(struct row *rows, size_t n, uint64_t wall)
 		lk_printf("%7s %-16s %6s %12s %8s %8s\n", "PID", "COMM", "%CPU",
 			  "ONCPU_US", "VCSW", "IVCSW");
 	lk_open_array(env.per_thread ? "threads" : "processes");
-	for (i = 0; i < n && (!env.top || shown < (size_t)env.top); i++) {
+	for (i = 0; i < n && (!lk_opts.top || shown < (size_t)lk_opts.top); i++) {
 		const struct row *r = &rows[i];
 
 		if (!r->run_ns && !r->nvcsw && !r->nivcsw)
@@ -619,7 +618,8 @@ static void free_snaps(struct ctx *c)
 int main(int argc, char **argv)
 {
 	struct argp_child children[] = {
-		lk_common_argp(LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT | LK_OPT_METRICS), { 0 },
+		lk_common_argp_doc(LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT | LK_OPT_METRICS |
+				   LK_OPT_TOP, docs), { 0 },
 	};
 	const struct argp argp = {
 		.options = options, .parser = parse_arg, .doc = doc, .children = children,
@@ -627,6 +627,8 @@ int main(int argc, char **argv)
 	struct ctx c = {};
 	int err;
 
+	/* -n: the 20 busiest rows unless asked. */
+	lk_opts.top = 20;
 	if (lk_start(&argp, argc, argv, false))
 		return 1;
 	/* One thread asked for: show it as a thread, not as its process. */

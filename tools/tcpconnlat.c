@@ -38,28 +38,17 @@ static const char doc[] =
 "    tcpconnlat --events             # one line per connection\n"
 "    tcpconnlat -i 60 --listen :9486 # and Prometheus metrics\n";
 
-static const struct argp_option options[] = {
-	{ "top", 'n', "N", 0, "With -F or -P: at most N rows each (default 20, 0: all)", 0 },
-	{},
-};
-
 static const struct lk_opt_doc docs[] = {
 	{ "per-flow", "One row per remote address and server port" },
+	{ "top", "With -F or -P: at most N rows each (default 20, 0: all)" },
 	{ "hist", "Latency histograms (log2, microseconds) of the totals" },
 	{ "events", "One line per connection established or failed" },
 	{ NULL },
 };
 
-/* -n: 20 rows unless asked, 0 for every row. */
-static long top = 20;
-
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case 'n':
-		if (lk_parse_long(arg, 0, 1000000, &top))
-			argp_error(state, "bad number of rows: %s", arg);
-		break;
 	case ARGP_KEY_END:
 		if (lk_opts.metrics_pids)
 			argp_error(state, "--metrics-pids: tcpconnlat's metrics have no process labels");
@@ -249,7 +238,7 @@ static void print_rows(struct ctx *c, int what)
 	else
 		print_header("PID     COMM            ");
 	for (i = 0; i < c->n; i++) {
-		if (c->v[i].k.what != what || (top && shown >= (size_t)top))
+		if (c->v[i].k.what != what || (lk_opts.top && shown >= (size_t)lk_opts.top))
 			continue;
 		print_row(&c->v[i]);
 		shown++;
@@ -406,15 +395,17 @@ int main(int argc, char **argv)
 	struct argp_child children[] = {
 		lk_common_argp_doc(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
 				   LK_OPT_OUTPUT | LK_OPT_METRICS | LK_OPT_PER_FLOW |
-				   LK_OPT_PER_PROC | LK_OPT_HIST | LK_OPT_EVENTS, docs), { 0 },
+				   LK_OPT_PER_PROC | LK_OPT_HIST | LK_OPT_TOP | LK_OPT_EVENTS, docs), { 0 },
 	};
 	const struct argp argp = {
-		.options = options, .parser = parse_arg, .doc = doc, .children = children,
+		.parser = parse_arg, .doc = doc, .children = children,
 	};
 	struct ring_buffer *rb = NULL;
 	struct ctx c = {};
 	int err;
 
+	/* -n: 20 rows unless asked. */
+	lk_opts.top = 20;
 	if (lk_start(&argp, argc, argv, false))
 		return 1;
 	c.skel = tcpconnlat_bpf__open();

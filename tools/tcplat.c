@@ -78,7 +78,7 @@ static const struct argp_option options[] = {
 static const struct lk_opt_doc docs[] = {
 	{ "per-flow", "One row per connection (4-tuple, PID, role)" },
 	{ "hist", "Log2 latency histogram of the total" },
-	{ "top", "Show the N busiest rows only" },
+	{ "top", "Show the N busiest rows only (default: all)" },
 	{ "events", "Also print one line per request (with --min-us)" },
 	{ "min-us", "--events: only requests of at least US microseconds" },
 	{ NULL },

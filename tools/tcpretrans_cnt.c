@@ -39,22 +39,15 @@ static const char doc[] =
 "                                    # flows of process 1234 to port 443\n"
 "    tcpretrans_cnt --events         # one line per retransmission\n";
 
-static const struct argp_option options[] = {
-	{ "top", 'n', "N", 0, "With -F: at most N flows per report (default 20, 0: all)", 0 },
-	{},
-};
-
 static const struct lk_opt_doc docs[] = {
 	{ "per-flow", "One row per flow (4-tuple), worst first" },
+	{ "top", "With -F: at most N flows per report (default 20, 0: all)" },
 	{ "events", "One line per retransmission" },
 	{ NULL },
 };
 
 /* Flows that only saw SYN-ACKs and never got a socket are forgotten after. */
 #define REQ_IDLE_NS	(120ULL * 1000000000ULL)
-
-/* -n: 20 flows unless asked, 0 for every flow. */
-static long top = 20;
 
 static const char *const kind_names[RT_NKINDS] = {
 	"timeout", "loss", "fast", "tlp", "syn", "synack", "other",
@@ -63,10 +56,6 @@ static const char *const kind_names[RT_NKINDS] = {
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case 'n':
-		if (lk_parse_long(arg, 0, 1000000, &top))
-			argp_error(state, "bad number of flows: %s", arg);
-		break;
 	case ARGP_KEY_END:
 		if (lk_opts.metrics_pids)
 			argp_error(state, "--metrics-pids: tcpretrans_cnt has no per-process metrics");
@@ -297,7 +286,7 @@ static void print_flows(struct rows *rows)
 	for (i = 0; i < rows->n; i++) {
 		if (!rows->v[i].val.events)
 			continue;
-		if (top && shown >= (size_t)top)
+		if (lk_opts.top && shown >= (size_t)lk_opts.top)
 			break;
 		print_flow(&rows->v[i]);
 		shown++;
@@ -572,15 +561,17 @@ int main(int argc, char **argv)
 	struct argp_child children[] = {
 		lk_common_argp_doc(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
 				   LK_OPT_OUTPUT | LK_OPT_METRICS | LK_OPT_PER_FLOW |
-				   LK_OPT_EVENTS, docs), { 0 },
+				   LK_OPT_TOP | LK_OPT_EVENTS, docs), { 0 },
 	};
 	const struct argp argp = {
-		.options = options, .parser = parse_arg, .doc = doc, .children = children,
+		.parser = parse_arg, .doc = doc, .children = children,
 	};
 	struct ring_buffer *rb = NULL;
 	struct ctx c = {};
 	int err;
 
+	/* -n: 20 flows unless asked. */
+	lk_opts.top = 20;
 	if (lk_start(&argp, argc, argv, false))
 		return 1;
 	c.skel = tcpretrans_cnt_bpf__open();

@@ -32,7 +32,7 @@ bad -F -P
 bad --min-us -3
 bad --netns no-such-netns-$$
 bad --cgroup /no/such/cgroup
-bad -n 0
+bad -n -1
 bad --proto smtp
 bad --proto redis -F
 bad --proto redis --proto-bytes 10
