@@ -465,7 +465,7 @@ static unsigned int tp_err_offset(const struct btf *btf)
  * programs come in two kinds, with and without its err argument: the
  * table names the kind this kernel's tracepoint has.
  */
-enum { H_RETRANS, H_SYNACK, H_STATE, H_NR };
+enum { H_RETRANS, H_SYNACK, H_STATE, H_DESTROY, H_NR };
 static struct lk_hook_sel hooks[H_NR] = {
 	[H_RETRANS] = { .hook = { "tcp", "tcp_retransmit_skb" }, .required = true,
 		.prog = { [LK_M_TP_BTF] = { "retrans_btf" }, [LK_M_RAW_TP] = { "retrans_raw" },
@@ -476,6 +476,10 @@ static struct lk_hook_sel hooks[H_NR] = {
 	[H_STATE] = { .hook = { "sock", "inet_sock_set_state" },
 		.prog = { [LK_M_TP_BTF] = { "state_btf" }, [LK_M_RAW_TP] = { "state_raw" },
 			  [LK_M_TP] = { "state_tp" } } },
+	/* A second chance for a close the state program did not see. */
+	[H_DESTROY] = { .hook = { "tcp", "tcp_destroy_sock" },
+		.prog = { [LK_M_TP_BTF] = { "destroy_btf" }, [LK_M_RAW_TP] = { "destroy_raw" },
+			  [LK_M_TP] = { "destroy_tp" } } },
 };
 
 /*
@@ -529,7 +533,7 @@ static int setup(struct ctx *c)
 	}
 	c->skel->rodata->lk_filter = lk_filter_from_opts();
 	c->skel->rodata->emit_events = lk_opts.events;
-	c->skel->rodata->lk_test_skip_every = lk_test_skip_runs("retransmission");
+	c->skel->rodata->lk_test_skip_every = lk_test_skip_runs("retransmission and close");
 	if (!lk_opts.events)
 		bpf_map__set_max_entries(c->skel->maps.events, 4096);
 	if (lk_skel_load(c->skel->skeleton) ||
