@@ -22,6 +22,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "flow.bpf.h"
+#include "twin.bpf.h"
 #include "tcpconnlat.h"
 
 #define ECONNRESET	104
@@ -426,16 +427,37 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 	return 0;
 }
 
+/* With twins (twin.bpf.h): a state change is never skipped alone. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(state_btf, const struct sock *sk, int oldstate, int newstate)
 {
-	return on_state(sk, oldstate, newstate, true);
+	__u32 *busy = lk_twin_enter();
+
+	on_state(sk, oldstate, newstate, true);
+	lk_twin_leave(busy);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(state_btf_twin, const struct sock *sk, int oldstate, int newstate)
+{
+	return lk_twin_wanted() ? on_state(sk, oldstate, newstate, true) : 0;
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(state_raw, const struct sock *sk, int oldstate, int newstate)
 {
-	return on_state(sk, oldstate, newstate, false);
+	__u32 *busy = lk_twin_enter();
+
+	on_state(sk, oldstate, newstate, false);
+	lk_twin_leave(busy);
+	return 0;
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(state_raw_twin, const struct sock *sk, int oldstate, int newstate)
+{
+	return lk_twin_wanted() ? on_state(sk, oldstate, newstate, false) : 0;
 }
 
 /* Only the socket: the err argument (6.18) is not needed. */

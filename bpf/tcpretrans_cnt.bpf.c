@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "flow.bpf.h"
+#include "twin.bpf.h"
 #include "tcpretrans_cnt.h"
 
 #define EAGAIN		11
@@ -825,16 +826,37 @@ int destroy_tp(struct rt_tp_destroy *ctx)
 	return on_destroy(ctx->skaddr);
 }
 
+/* With twins (twin.bpf.h): a state change is never skipped alone. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(state_btf, const struct sock *sk, int oldstate, int newstate)
 {
-	return on_state(sk, oldstate, newstate);
+	__u32 *busy = lk_twin_enter();
+
+	on_state(sk, oldstate, newstate);
+	lk_twin_leave(busy);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(state_btf_twin, const struct sock *sk, int oldstate, int newstate)
+{
+	return lk_twin_wanted() ? on_state(sk, oldstate, newstate) : 0;
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(state_raw, const struct sock *sk, int oldstate, int newstate)
 {
-	return on_state(sk, oldstate, newstate);
+	__u32 *busy = lk_twin_enter();
+
+	on_state(sk, oldstate, newstate);
+	lk_twin_leave(busy);
+	return 0;
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(state_raw_twin, const struct sock *sk, int oldstate, int newstate)
+{
+	return lk_twin_wanted() ? on_state(sk, oldstate, newstate) : 0;
 }
 
 SEC("tp/sock/inet_sock_set_state")

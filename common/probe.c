@@ -325,6 +325,17 @@ static bool has_prefix(const char *name, const char *const *prefixes)
 	return false;
 }
 
+/* A loaded NAME_twin takes the runs the kernel skipped NAME for. */
+static bool has_twin(struct bpf_object *obj, const char *name)
+{
+	struct bpf_program *twin;
+	char tname[128];
+
+	snprintf(tname, sizeof(tname), "%s_twin", name);
+	twin = bpf_object__find_program_by_name(obj, tname);
+	return twin && bpf_program__fd(twin) >= 0;
+}
+
 unsigned long long lk_prog_missed(struct bpf_object *obj, const char *const *prefixes)
 {
 	unsigned long long n = 0;
@@ -336,6 +347,7 @@ unsigned long long lk_prog_missed(struct bpf_object *obj, const char *const *pre
 		int fd = bpf_program__fd(prog);
 
 		if (fd >= 0 && has_prefix(bpf_program__name(prog), prefixes) &&
+		    !has_twin(obj, bpf_program__name(prog)) &&
 		    !bpf_obj_get_info_by_fd(fd, &info, &len))
 			n += info.recursion_misses;
 	}

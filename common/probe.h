@@ -103,7 +103,9 @@ bool lk_hooks_typed(const struct lk_hook_sel *sel, int n);
  * of @prefixes (NULL: all): a tracepoint that fires on a CPU where the
  * same program is already running (a softirq inside a syscall) does not
  * run it again (bpf_prog_info.recursion_misses).  What those runs would
- * have counted is lost; a tool says how many there were.
+ * have counted is lost; a tool says how many there were.  A program
+ * with a loaded twin (NAME_twin, bpf/twin.bpf.h) is left out: its
+ * twin takes those runs, and the twin's own misses are the lost ones.
  */
 unsigned long long lk_prog_missed(struct bpf_object *obj, const char *const *prefixes);
 

@@ -366,7 +366,8 @@ static int report(void *p, bool final)
 /* One program per method for each hook: tp_btf, else raw_tp. */
 static struct lk_hook_sel hooks[] = {
 	{ .hook = { "sock", "inet_sock_set_state" }, .required = true,
-	  .prog = { [LK_M_TP_BTF] = { "state_btf" }, [LK_M_RAW_TP] = { "state_raw" } } },
+	  .prog = { [LK_M_TP_BTF] = { "state_btf", "state_btf_twin" },
+		    [LK_M_RAW_TP] = { "state_raw", "state_raw_twin" } } },
 	{ .hook = { "tcp", "tcp_retransmit_skb" }, .required = true,
 	  .prog = { [LK_M_TP_BTF] = { "retrans_btf" }, [LK_M_RAW_TP] = { "retrans_raw" } } },
 	{ .hook = { "tcp", "tcp_retransmit_synack" }, .required = true,

@@ -474,7 +474,8 @@ static struct lk_hook_sel hooks[H_NR] = {
 		.prog = { [LK_M_TP_BTF] = { "synack_btf" }, [LK_M_RAW_TP] = { "synack_raw" },
 			  [LK_M_TP] = { "synack_tp" } } },
 	[H_STATE] = { .hook = { "sock", "inet_sock_set_state" },
-		.prog = { [LK_M_TP_BTF] = { "state_btf" }, [LK_M_RAW_TP] = { "state_raw" },
+		.prog = { [LK_M_TP_BTF] = { "state_btf", "state_btf_twin" },
+			  [LK_M_RAW_TP] = { "state_raw", "state_raw_twin" },
 			  [LK_M_TP] = { "state_tp" } } },
 	/* A second chance for a close the state program did not see. */
 	[H_DESTROY] = { .hook = { "tcp", "tcp_destroy_sock" },
