@@ -428,36 +428,44 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 }
 
 /* With twins (twin.bpf.h): a state change is never skipped alone. */
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(state_btf, const struct sock *sk, int oldstate, int newstate)
+static __always_inline int state_first(const struct sock *sk, int oldstate, int newstate,
+				       bool typed)
 {
 	__u32 *busy = lk_twin_enter();
 
-	on_state(sk, oldstate, newstate, true);
+	on_state(sk, oldstate, newstate, typed);
 	lk_twin_leave(busy);
 	return 0;
+}
+
+static __always_inline int state_twin(const struct sock *sk, int oldstate, int newstate,
+				      bool typed)
+{
+	return lk_twin_wanted() ? on_state(sk, oldstate, newstate, typed) : 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(state_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	return state_first(sk, oldstate, newstate, true);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(state_btf_twin, const struct sock *sk, int oldstate, int newstate)
 {
-	return lk_twin_wanted() ? on_state(sk, oldstate, newstate, true) : 0;
+	return state_twin(sk, oldstate, newstate, true);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(state_raw, const struct sock *sk, int oldstate, int newstate)
 {
-	__u32 *busy = lk_twin_enter();
-
-	on_state(sk, oldstate, newstate, false);
-	lk_twin_leave(busy);
-	return 0;
+	return state_first(sk, oldstate, newstate, false);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(state_raw_twin, const struct sock *sk, int oldstate, int newstate)
 {
-	return lk_twin_wanted() ? on_state(sk, oldstate, newstate, false) : 0;
+	return state_twin(sk, oldstate, newstate, false);
 }
 
 /* Only the socket: the err argument (6.18) is not needed. */

@@ -827,36 +827,42 @@ int destroy_tp(struct rt_tp_destroy *ctx)
 }
 
 /* With twins (twin.bpf.h): a state change is never skipped alone. */
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(state_btf, const struct sock *sk, int oldstate, int newstate)
+static __always_inline int state_first(const struct sock *sk, int oldstate, int newstate)
 {
 	__u32 *busy = lk_twin_enter();
 
 	on_state(sk, oldstate, newstate);
 	lk_twin_leave(busy);
 	return 0;
+}
+
+static __always_inline int state_twin(const struct sock *sk, int oldstate, int newstate)
+{
+	return lk_twin_wanted() ? on_state(sk, oldstate, newstate) : 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(state_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	return state_first(sk, oldstate, newstate);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(state_btf_twin, const struct sock *sk, int oldstate, int newstate)
 {
-	return lk_twin_wanted() ? on_state(sk, oldstate, newstate) : 0;
+	return state_twin(sk, oldstate, newstate);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(state_raw, const struct sock *sk, int oldstate, int newstate)
 {
-	__u32 *busy = lk_twin_enter();
-
-	on_state(sk, oldstate, newstate);
-	lk_twin_leave(busy);
-	return 0;
+	return state_first(sk, oldstate, newstate);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(state_raw_twin, const struct sock *sk, int oldstate, int newstate)
 {
-	return lk_twin_wanted() ? on_state(sk, oldstate, newstate) : 0;
+	return state_twin(sk, oldstate, newstate);
 }
 
 SEC("tp/sock/inet_sock_set_state")
