@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -56,47 +57,101 @@ bool lk_have_tcx(void)
 	return have;
 }
 
-static void remove_stale(struct bpf_tc_hook *hook, unsigned int handle,
-			 unsigned int priority, const char *name)
+/* Another run's filters, at most, before the handles run out. */
+#define TC_MAX_RUNS	64
+
+/* Does a process hold program @id open: is the run that attached it alive? */
+static bool prog_held(__u32 id)
+{
+	char path[600], line[128];
+	struct dirent *p, *f;
+	bool held = false;
+	DIR *proc, *fds;
+	__u32 v;
+	FILE *in;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return true;
+	while (!held && (p = readdir(proc))) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fdinfo", p->d_name);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while (!held && (f = readdir(fds))) {
+			if (f->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", p->d_name, f->d_name);
+			in = fopen(path, "r");
+			if (!in)
+				continue;
+			while (fgets(line, sizeof(line), in))
+				if (sscanf(line, "prog_id: %u", &v) == 1 && v == id)
+					held = true;
+			fclose(in);
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return held;
+}
+
+/*
+ * Is the filter at @handle free for us?  Yes if there is none, or if it
+ * runs a program of ours (@name) that no process holds any more: a
+ * killed run's, removed here.  A live run's, or anyone else's, is left.
+ */
+static bool handle_free(struct bpf_tc_hook *hook, unsigned int handle,
+			unsigned int priority, const char *name)
 {
 	LIBBPF_OPTS(bpf_tc_opts, q, .handle = handle, .priority = priority);
+	LIBBPF_OPTS(bpf_tc_opts, d, .handle = handle, .priority = priority);
 	struct bpf_prog_info info;
 	__u32 len = sizeof(info);
+	bool ours;
 	int fd;
 
 	if (bpf_tc_query(hook, &q))
-		return;
+		return true;
 	fd = bpf_prog_get_fd_by_id(q.prog_id);
 	if (fd < 0)
-		return;
+		return false;
 	memset(&info, 0, sizeof(info));
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	    !strncmp(info.name, name, sizeof(info.name) - 1)) {
-		LIBBPF_OPTS(bpf_tc_opts, d, .handle = handle, .priority = priority);
-
-		if (!bpf_tc_detach(hook, &d))
-			lk_info("removed a stale filter of ours (prog id %u)", q.prog_id);
-	}
+	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	       !strncmp(info.name, name, sizeof(info.name) - 1);
 	close(fd);
+	if (!ours || prog_held(q.prog_id) || bpf_tc_detach(hook, &d))
+		return false;
+	lk_info("removed a stale filter of ours (prog id %u)", q.prog_id);
+	return true;
 }
 
+/* At the first of @tc's handle and the next ones that is free. */
 static int clsact_attach(int prog_fd, struct lk_tc *tc)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = tc->ifindex,
 		    .attach_point = tc->ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = tc->handle,
-		    .priority = tc->priority);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .priority = tc->priority);
 	struct bpf_prog_info info;
 	__u32 len = sizeof(info);
-	int err;
+	int err, i;
 
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST)
 		return err;
 	memset(&info, 0, sizeof(info));
-	if (!bpf_obj_get_info_by_fd(prog_fd, &info, &len))
-		remove_stale(&hook, tc->handle, tc->priority, info.name);
-	return bpf_tc_attach(&hook, &opts);
+	err = bpf_obj_get_info_by_fd(prog_fd, &info, &len);
+	if (err)
+		return err;
+	for (i = 0; i < TC_MAX_RUNS; i++, tc->handle++) {
+		if (!handle_free(&hook, tc->handle, tc->priority, info.name))
+			continue;
+		opts.handle = tc->handle;
+		return bpf_tc_attach(&hook, &opts);
+	}
+	return -EBUSY;
 }
 
 int lk_tc_attach(int prog_fd, int ifindex, bool ingress, unsigned int handle,

@@ -8,10 +8,11 @@
  * Attaching SCHED_CLS programs to an interface.  tcx links (Linux 6.6+)
  * are preferred: they vanish with the process, so a killed tool leaves
  * nothing behind, and they do not disturb other filters.  Without tcx
- * the program goes into a clsact filter at a fixed handle and priority
- * of the caller's choosing, and lk_tc_attach() first removes a stale
- * filter of ours (same handle and priority, program name @name) left by
- * a killed run.  Programs must be declared SEC("tc").
+ * the program goes into a clsact filter at the caller's priority and
+ * handle, or the next handle free: another live run's filter stays (a
+ * process holds its program); one of ours (same program name) that no
+ * process holds any more, left by a killed run, is removed first.
+ * Programs must be declared SEC("tc").
  */
 struct lk_tc {
 	int ifindex;

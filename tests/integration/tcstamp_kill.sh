@@ -6,6 +6,8 @@
 lk_need_root
 lk_need_cmd bpftool
 lk_need_bin tcstamp
+lk_need_bin tcpreq
+lk_need_cmd jq
 lk_lab_up
 T=$OUTPUT/tcstamp
 
@@ -54,7 +56,21 @@ pid=$!
 lk_wait_for 60 grep -q 'clsact filters' "$LK_TMP/out" || { cat "$LK_TMP/out"; fail "no clsact attach"; }
 assert_eq "$(grep -c 'removed a stale filter' "$LK_TMP/out")" 2 "stale filters removed at start"
 assert_eq "$(ours egress) $(ours ingress)" "1 1" "one filter each after restart"
+# A second run beside it takes the next handle and leaves the first's
+# filters alone: both see the same TCP packets.
+LK_NO_TCX=1 "$T" -v -j -I veth0 --netns "$LAB_C" >"$LK_TMP/out2" 2>"$LK_TMP/err2" &
+pid2=$!
+lk_wait_for 60 grep -q 'clsact filters' "$LK_TMP/err2" || { cat "$LK_TMP/err2"; fail "no clsact attach (second run)"; }
+! grep -q 'removed a stale filter' "$LK_TMP/err2" || fail "the second run removed the first's filters"
+assert_eq "$(ours egress) $(ours ingress)" "2 2" "two runs, two filters each"
+lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "0.0.0.0:7419"
+lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :7419" || fail "server not listening"
+lk_in_client "$OUTPUT/tcpreq" client --requests 20 "$LAB_S_IP:7419" >/dev/null || fail "client failed"
+kill -INT $pid2
+wait $pid2 || fail "tcstamp (second run) exited with an error"
+assert_ge "$(jq 'select(.type == "summary") | .tcp_packets' "$LK_TMP/out2")" 40 "the second run's TCP packets"
 kill -INT $pid
 wait $pid || fail "tcstamp exited with an error"
+grep -q 'flows:' "$LK_TMP/out" || fail "no summary from the first run"
 assert_eq "$(ours egress) $(ours ingress)" "0 0" "clsact filters after a clean stop"
 assert_eq "$(other)" 1 "the other filter survives the clsact runs"
