@@ -211,7 +211,7 @@ done
 
 # Tests that check the build, the package or the docs, not the kernel:
 # they run on the host only.
-for t in ${LK_VM_HOST_ONLY-static_bins package_deb docs_agree tcpreq_fuzz zz_vmtest}; do
+for t in ${LK_VM_HOST_ONLY-static_bins package_deb docs_agree tools_listed tcpreq_fuzz zz_vmtest}; do
 	rm -f "$root/latkit/tests/integration/$t.sh"
 done
 
