@@ -135,6 +135,18 @@ lk_progs_alive() { for id in $1; do bpftool prog show id "$id" >/dev/null 2>&1 &
 lk_progs_gone() { [ -z "$(lk_progs_alive "$1")" ]; }
 
 # Wait until CMD succeeds, up to SECS seconds: lk_wait_for SECS CMD...
+# lk_listening NS PORT: a TCP socket listens on PORT in netns NS (""
+# for this one).  (ss exits 0 when nothing matches: test its output.)
+lk_listening() {
+	local out
+	if [ -n "$1" ]; then
+		out=$(ip netns exec "$1" ss -Hltn "sport = :$2")
+	else
+		out=$(ss -Hltn "sport = :$2")
+	fi
+	[ -n "$out" ]
+}
+
 lk_wait_for() {
 	local secs=$1 i; shift
 	for ((i = 0; i < secs * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done

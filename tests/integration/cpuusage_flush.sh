@@ -19,7 +19,7 @@ net_rx0() { awk '$1 == "NET_RX:" { print $2 }' /proc/softirqs; }
 
 lk_lab_up
 lk_bg ip netns exec "$LAB_S" taskset -c 0 "$OUTPUT/tcpreq" server "0.0.0.0:$PORT"
-lk_wait_for 10 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 10 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 
 lk_bg taskset -c 1 "$OUTPUT/cpuusage" -v -C -j 0.1 >"$out" 2>"$LK_TMP/err"
 CU=$LK_LAST_PID

@@ -22,7 +22,7 @@ N=1500
 if [ "${LK_TCG:-}" = 1 ]; then N=400; fi
 
 lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server --nodelay "[::]:$PORT"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 # ss shows a dual-stack [::] listener as *:PORT ([::]:PORT: IPv6 only).
 lk_in_server ss -Hltn "sport = :$PORT" | grep -q " \*:$PORT " || fail "server not dual-stack on [::]"
 

@@ -53,7 +53,7 @@ MC=$(lk_free_port) || fail "no free port"
 [ "$MT" != "$MC" ] || MC=$(lk_free_port) || fail "no free port"
 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "0.0.0.0:$PORT"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 timeout -s INT 400 "$OUTPUT/tcplat" -v -i 5 --netns "$LAB_C" --listen "127.0.0.1:$MT" \
 	>"$LK_TMP/tcplat.out" 2>"$LK_TMP/tcplat.err" &
 TP=$!; LK_PIDS+=($TP)

@@ -55,7 +55,7 @@ check() {
 val() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "0.0.0.0:$PORT"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 
 # tcplat
 MP=$(lk_free_port) || fail "no free port"

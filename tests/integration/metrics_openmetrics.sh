@@ -43,7 +43,7 @@ lk_wait_for 30 curl -sf "$PROM/-/ready" || fail "prometheus did not get ready"
 q() { curl -s "$PROM/api/v1/query" --data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // ""'; }
 
 lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server --nodelay "0.0.0.0:$PORT"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 for t in $tools; do
 	args=(-v --listen "127.0.0.1:${mport[$t]}")
 	case $t in

@@ -50,7 +50,7 @@ q() { curl -s "$PROM/api/v1/query" --data-urlencode "query=$1" | jq -r '.data.re
 q_is() { [ "$(q "$1")" = "$2" ]; }
 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay --sleep-ms 0.5 "0.0.0.0:$PORT"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 
 timeout -s INT 120 "$OUTPUT/tcplat" -v -j -c tcpreq --role client --netns "$LAB_C" \
 	--listen "127.0.0.1:$MPORT" >"$LK_TMP/tcplat.json" 2>"$LK_TMP/tcplat.err" &

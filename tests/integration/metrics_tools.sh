@@ -68,7 +68,7 @@ assert_eq "$(sum_of "$F" 'latkit_syscall_dropped_total{what="start"}')" 0 "sysla
 lk_lab_up --loss 2
 PORT=$(lk_free_port "$LAB_S") || fail "no free port in the lab"
 lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "0.0.0.0:$PORT"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 MP=$(lk_free_port) || fail "no free port"
 timeout -s INT 180 "$OUTPUT/tcpretrans_cnt" -v --netns "$LAB_C" -i 1 --listen "127.0.0.1:$MP" \
 	>"$LK_TMP/rt.out" 2>"$LK_TMP/rt.err" &

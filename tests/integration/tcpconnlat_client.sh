@@ -50,7 +50,7 @@ ok "-v: $(grep -c 'hook .*: using' "$LK_TMP/client.err") hooks, $(grep -o 'using
 
 lk_bg ip netns exec "$LAB_S" "$CL" -l "$PORT" -n "$N"
 SRV=$LK_LAST_PID
-lk_wait_for 10 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 10 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 lk_in_client timeout 60 "$CL" -n "$N" "$LAB_S_IP" "$PORT" >"$LK_TMP/conn.out" || fail "client failed"
 lk_wait_for 20 sh -c "! kill -0 $SRV" || fail "server did not accept $N connections"
 kill -INT "$PID_client" "$PID_server"

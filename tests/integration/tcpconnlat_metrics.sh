@@ -42,7 +42,7 @@ assert_eq "$(m "$LK_TMP/m0" "$ok_series")" 0 "active connects before the client"
 
 lk_bg ip netns exec "$LAB_S" "$CL" -l "$PORT" -n "$N"
 SRV=$LK_LAST_PID
-lk_wait_for 10 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 10 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 lk_in_client timeout 60 "$CL" -n "$N" "$LAB_S_IP" "$PORT" >"$LK_TMP/conn.out" || fail "client failed"
 lk_in_client timeout 60 "$CL" -n "$R" "$LAB_S_IP" "$CLOSED" >"$LK_TMP/refused.out" || fail "client failed"
 lk_wait_for 20 sh -c "! kill -0 $SRV" || fail "server did not accept $N connections"

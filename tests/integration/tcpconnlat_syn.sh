@@ -24,7 +24,7 @@ CL=$OUTPUT/tests/progs/tcpconnlat_client
 N=3
 PORT=$(lk_free_port "$LAB_S") || fail "no free port"
 lk_bg ip netns exec "$LAB_S" "$CL" -l "$PORT" -n 0
-lk_wait_for 10 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 10 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 
 start_tools() {
 	local side ns

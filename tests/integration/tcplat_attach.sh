@@ -37,7 +37,7 @@ DUR=5
 [ "${LK_TCG:-}" = 1 ] && DUR=15
 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay --sleep-ms 0.2 "0.0.0.0:$PORT"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 lk_bg ip netns exec "$LAB_C" "$T" client -j -i 0.5 --nodelay -n $C --duration $DUR "$LAB_S_IP:$PORT" \
 	>"$LK_TMP/cli"
 cp=$LK_LAST_PID
@@ -80,7 +80,7 @@ assert_ge "$cr" $((total - a2 - b - C)) "client rows >= tcpreq's requests after 
 
 # IPv6 over the server namespace's loopback.
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "[::1]:7006"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :7006" || fail "v6 server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "7006" || fail "v6 server not listening"
 for f in 4 6; do
 	timeout -s INT 60 "$OUTPUT/tcplat" -v -j -F -$f --netns "$LAB_S" --lport 7006 \
 		>"$LK_TMP/v$f" 2>"$LK_TMP/v$f.err" &

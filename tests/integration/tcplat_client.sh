@@ -24,7 +24,7 @@ ADDR=$LAB_S_IP:$PORT
 N=${TCPLAT_N:-2000}
 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay --sleep-ms 0.5 "0.0.0.0:$PORT"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 
 # run OUT CONNS TCPLAT_ARGS...: a client held at a FIFO (its PID is known
 # before it connects), tcplat -p on it, then the client released.

@@ -24,7 +24,7 @@ PORT=23325
 N=${TCPLAT_N:-3000}
 
 lk_bg ip netns exec "$LAB_S" taskset -c 0 "$T" server --nodelay "0.0.0.0:$PORT"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 
 fifo=$LK_TMP/go
 mkfifo "$fifo"

@@ -48,7 +48,7 @@ SRV=$OUTPUT/tests/progs/tcplat_slowsrv
 
 # A process that exits: tcplat -p says so and prints its summary.
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "0.0.0.0:7001"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :7001" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "7001" || fail "server not listening"
 fifo=$LK_TMP/go
 mkfifo "$fifo"
 lk_bg ip netns exec "$LAB_C" bash -c "read -r _ <'$fifo'; exec '$T' client -j --requests 200 '$LAB_S_IP:7001'" \
@@ -65,7 +65,7 @@ assert_eq "$(jq 'select(.type == "summary") | .requests' "$LK_TMP/exit")" 200 "s
 # Closed mid-request: the slow server takes 3 s per reply; tcpreq stops
 # after 0.3 s, waits a second for the 3 replies it is owed and closes.
 lk_bg ip netns exec "$LAB_S" "$SRV" "$LAB_S_IP" 7002 0 3000
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :7002" || fail "slow server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "7002" || fail "slow server not listening"
 timeout -s INT 60 "$TL" -v -j --netns "$LAB_C" -c tcpreq -F >"$LK_TMP/cut" 2>"$LK_TMP/cut.err" &
 tp=$!; LK_PIDS+=($tp)
 lk_wait_for 20 grep -q tracing "$LK_TMP/cut.err" || fail "tcplat did not start"

@@ -16,7 +16,7 @@ PA=23324 PB=23325 NA=1500 NB=1000
 
 for p in $PA $PB; do
 	lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "0.0.0.0:$p"
-	lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$p" || fail "server not listening"
+	lk_wait_for 5 lk_listening "$LAB_S" "$p" || fail "server not listening"
 done
 fifo=$LK_TMP/go
 mkfifo "$fifo"

@@ -19,7 +19,7 @@ N=300
 
 lk_bg ip netns exec "$LAB_S" "$SRV" "$LAB_S_IP" $PORT 4 1 >"$LK_TMP/srv"
 sp=$LK_LAST_PID
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 for o in arr read; do
 	args=()
 	[ $o = read ] && args=(--from-read)

@@ -20,7 +20,7 @@ PORT=23324
 N=300
 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "0.0.0.0:$PORT"
-lk_wait_for 10 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 10 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 
 # start SIDE NS ROLE: tcplat on one side, with LK_METHODS=$methods.
 start() {

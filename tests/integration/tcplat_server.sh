@@ -23,7 +23,7 @@ N=400
 lk_bg ip netns exec "$LAB_S" "$T" server -j --nodelay --sleep-ms 5 --requests $N "0.0.0.0:$PORT" \
 	>"$LK_TMP/srv"
 sp=$LK_LAST_PID
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 for o in a r p; do
 	args=(--role server)
 	[ $o = r ] && args=(--role server --from-read)

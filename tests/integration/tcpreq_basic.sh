@@ -17,7 +17,7 @@ ADDR=127.0.0.1:$PORT
 
 lk_bg ip netns exec "$NS" "$T" server -j --nodelay "$ADDR" >"$LK_TMP/srv"
 SERVER=$LK_LAST_PID
-lk_wait_for 5 inns ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$NS" "$PORT" || fail "server not listening"
 [ -n "$(inns ss -Hltn "sport = :$PORT")" ] || fail "server not listening"
 o0=$(lk_netstat "$NS" "IpExt InOctets")
 s0=$(lk_netstat "$NS" "Tcp InSegs")
@@ -96,8 +96,8 @@ SLOW=$LK_LAST_PID
 P3=$((PORT + 2))
 lk_bg ip netns exec "$NS" "$T" server -j --nodelay "127.0.0.1:$P3" >"$LK_TMP/fast"
 FAST=$LK_LAST_PID
-lk_wait_for 5 inns ss -Hltn "sport = :$P2" || fail "slow server not listening"
-lk_wait_for 5 inns ss -Hltn "sport = :$P3" || fail "server not listening"
+lk_wait_for 5 lk_listening "$NS" "$P2" || fail "slow server not listening"
+lk_wait_for 5 lk_listening "$NS" "$P3" || fail "server not listening"
 
 # --duration ends a client blocked on a reply 10 s away: stop at 0.5 s,
 # drain up to 1 s, done.
@@ -111,7 +111,8 @@ wait "$SLOW"
 # still accepts a second client, and ends on SIGINT.
 lk_bg ip netns exec "$NS" "$T" client -j --rate 2 --duration 8 "127.0.0.1:$P3" >"$LK_TMP/idle"
 IDLE=$LK_LAST_PID
-lk_wait_for 5 inns ss -Htn state established "sport = :$P3" || fail "idle client not connected"
+lk_wait_for 5 sh -c "ip netns exec '$NS' ss -Htn state established 'sport = :$P3' | grep -q ." ||
+	fail "idle client not connected"
 t0=$(date +%s.%N)
 inns "$T" client -j --nodelay --requests 200 "127.0.0.1:$P3" >"$LK_TMP/second" ||
 	fail "second client failed"
@@ -130,7 +131,7 @@ wait "$IDLE"
 # A server blocked in recv() ends at its own --duration.
 lk_bg ip netns exec "$NS" "$T" server -j --duration 1.5 "127.0.0.1:$P3" >"$LK_TMP/dur"
 DUR=$LK_LAST_PID
-lk_wait_for 5 inns ss -Hltn "sport = :$P3" || fail "server not listening"
+lk_wait_for 5 lk_listening "$NS" "$P3" || fail "server not listening"
 lk_bg ip netns exec "$NS" "$T" client -j --rate 2 --duration 8 "127.0.0.1:$P3" >/dev/null 2>&1
 IDLE=$LK_LAST_PID
 t0=$(date +%s.%N)
@@ -145,7 +146,7 @@ wait "$IDLE"
 if command -v strace >/dev/null; then
 	lk_bg ip netns exec "$NS" "$T" server --nodelay "127.0.0.1:$P3" >/dev/null
 	FAST=$LK_LAST_PID
-	lk_wait_for 5 inns ss -Hltn "sport = :$P3" || fail "server not listening"
+	lk_wait_for 5 lk_listening "$NS" "$P3" || fail "server not listening"
 	inns strace -f -c -o "$LK_TMP/strace" "$T" client --nodelay --requests 2000 \
 		"127.0.0.1:$P3" >/dev/null || fail "client under strace failed"
 	calls() { awk -v s="$1" '$NF == s { n = $4 } END { print n + 0 }' "$LK_TMP/strace"; }

@@ -19,9 +19,7 @@ server() {
 	local out=$1; shift
 	lk_bg ip netns exec "$LAB_S" "$T" server -j "$@" "0.0.0.0:$PORT" >"$out"
 	SERVER=$LK_LAST_PID
-	lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" ||
-		fail "server not listening"
-	[ -n "$(ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT")" ] || fail "server not listening"
+	lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 }
 stop_server() {
 	kill -INT "$SERVER" 2>/dev/null

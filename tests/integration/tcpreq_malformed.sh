@@ -19,7 +19,7 @@ ADDR=127.0.0.1:$PORT
 
 lk_bg ip netns exec "$NS" "$T" server -j --max-size 4096 "$ADDR" >"$LK_TMP/srv" 2>"$LK_TMP/srv.err"
 SERVER=$LK_LAST_PID
-lk_wait_for 5 ip netns exec "$NS" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$NS" "$PORT" || fail "server not listening"
 
 # A good client keeps running while the bad ones come and go.
 lk_bg ip netns exec "$NS" "$T" client -j --duration 6 "$ADDR" >"$LK_TMP/good"

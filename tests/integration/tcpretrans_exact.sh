@@ -73,7 +73,7 @@ start_tool nobody "$T" -v -p $$
 start_tool client_skip LK_TEST_SKIP_RUNS=3 "$T" -v --netns "$LAB_C"
 start_tool server_skip LK_TEST_SKIP_RUNS=3 LK_METHODS=raw_tp "$T" -v --netns "$LAB_S"
 echo go >"$LK_TMP/go"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 grep -q "tcp_retransmit_skb: using raw_tp" "$LK_TMP/server.err" || fail "LK_METHODS=raw_tp not used"
 grep -q "tcp_retransmit_skb: using tracepoint" "$LK_TMP/server_tp.err" || fail "LK_METHODS=tracepoint not used"
 grep -q "owners in socket storage" "$LK_TMP/server_pid.err" || fail "tp_btf: owners not in socket storage"

@@ -19,7 +19,7 @@ PORT=7302
 ADDR=$LAB_S_IP:$PORT
 
 lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "0.0.0.0:$PORT"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$PORT" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 
 start_tools() {
 	local side
@@ -73,7 +73,7 @@ assert_eq "$(jq .segs <<<"$C")/$(jq .segs <<<"$S")" 0/0 "no retransmissions on a
 if command -v iperf3 >/dev/null; then
 	echo "== 1b. clean wire, bulk"
 	lk_bg ip netns exec "$LAB_S" iperf3 -s -1 -p $((PORT + 1))
-	lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :$((PORT + 1))" || fail "iperf3 not listening"
+	lk_wait_for 5 lk_listening "$LAB_S" "$((PORT + 1))" || fail "iperf3 not listening"
 	start_tools
 	lk_in_client iperf3 -c "$LAB_S_IP" -p $((PORT + 1)) -t 3 >/dev/null || fail "iperf3 failed"
 	stop_tools

@@ -64,7 +64,7 @@ lk_wait_for 60 grep -q 'clsact filters' "$LK_TMP/err2" || { cat "$LK_TMP/err2"; 
 ! grep -q 'removed a stale filter' "$LK_TMP/err2" || fail "the second run removed the first's filters"
 assert_eq "$(ours egress) $(ours ingress)" "2 2" "two runs, two filters each"
 lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "0.0.0.0:7419"
-lk_wait_for 5 ip netns exec "$LAB_S" ss -Hltn "sport = :7419" || fail "server not listening"
+lk_wait_for 5 lk_listening "$LAB_S" "7419" || fail "server not listening"
 lk_in_client "$OUTPUT/tcpreq" client --requests 20 "$LAB_S_IP:7419" >/dev/null || fail "client failed"
 kill -INT $pid2
 wait $pid2 || fail "tcstamp (second run) exited with an error"
