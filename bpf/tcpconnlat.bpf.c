@@ -423,7 +423,12 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 	}
 	n.snt_us = BPF_CORE_READ((const struct tcp_request_sock *)req, snt_synack);
 	n.seen = 1;
-	bpf_map_update_elem(&reqs, &f, &n, BPF_NOEXIST);
+	/* Another CPU may have made it meanwhile (a timer and a duplicate SYN). */
+	if (bpf_map_update_elem(&reqs, &f, &n, BPF_NOEXIST)) {
+		r = bpf_map_lookup_elem(&reqs, &f);
+		if (r)
+			__sync_fetch_and_add(&r->seen, 1);
+	}
 	return 0;
 }
 
