@@ -357,6 +357,17 @@ static __always_inline void account_unseen(struct rt_totals *t, struct rt_flow *
 	}
 }
 
+/* @f now belongs to @sk, whose total_retrans is counted up to @total. */
+static __always_inline void flow_bind(struct rt_flow *f, const struct sock *sk, __u32 total,
+				      const struct rt_owner *o)
+{
+	f->sk = (__u64)sk;
+	f->last_total = total;
+	f->has_total = 1;
+	if (o)
+		f->owner = *o;
+}
+
 static __always_inline int on_retrans(const struct sock *sk, const struct sk_buff *skb,
 				      int err, bool has_err)
 {
@@ -432,12 +443,8 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 	if (known)
 		s->accounted = total;
 	if (f) {
-		f->sk = skaddr;
-		f->last_total = total;
-		f->has_total = 1;
+		flow_bind(f, sk, total, o);
 		f->last_kind = kind;
-		if (o)
-			f->owner = *o;
 	}
 	if (emit_events) {
 		struct rt_call r = {
@@ -611,13 +618,8 @@ static __always_inline struct rt_flow *settle(const struct sock *sk, struct rt_s
 		kind = f && f->events ? f->last_kind : RT_OTHER;
 	account_unseen(t, f, kind, grew);
 	s->accounted = total;
-	if (f) {
-		f->sk = skaddr;
-		f->last_total = total;
-		f->has_total = 1;
-		if (owner_of(s))
-			f->owner = s->owner;
-	}
+	if (f)
+		flow_bind(f, sk, total, owner_of(s));
 	return f;
 }
 
