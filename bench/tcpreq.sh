@@ -38,6 +38,16 @@ for ((i = 0; i < 100; i++)); do
 	[ -n "$(ss -Hltn "sport = :$port")" ] && [ -n "$(ss -Hltn "sport = :$sport")" ] && break
 	sleep 0.05
 done
+# sockperf's server sets its own affinity to every CPU when it starts
+# (its --cpu-affinity covers only -f's threads): pin it again once it
+# listens, or it answers from another CPU and the pair is not alike.
+taskset -a -p -c "$CPU" "$sp_srv" >/dev/null || { echo "cannot pin sockperf's server"; exit 1; }
+for pid in "$rq_srv" "$sp_srv"; do
+	for t in /proc/"$pid"/task/*/status; do
+		grep -qx "Cpus_allowed_list:[[:space:]]*$CPU" "$t" ||
+			{ echo "server $pid is not pinned to CPU $CPU"; exit 1; }
+	done
+done
 
 # bench_cpu_ns PID: CPU ns the process's threads have run, so far.
 bench_cpu_ns() {
