@@ -236,7 +236,7 @@ bench_check soak "tcplat: requests vs tcpreq's" "$(bench_reports tcplat .request
 echo "RESULT|soak|tcplat: incomplete, drops|$(bench_reports tcplat .incomplete), $(bench_reports tcplat .drops)|"
 bench_check soak "tcpretrans_cnt: segments vs RetransSegs" "$(bench_reports tcpretrans_cnt .segs)" $((r1 - r0)) "$(bench_reports tcpretrans_cnt .missed)" \
 	"exact (short only by missed runs)"
-echo "RESULT|soak|tcpretrans_cnt: unseen, drops, missed, missed_other|$(bench_reports tcpretrans_cnt .unseen), $(bench_reports tcpretrans_cnt .drops), $(bench_reports tcpretrans_cnt .missed), $(bench_reports tcpretrans_cnt .missed_other)|"
+echo "RESULT|soak|tcpretrans_cnt: unseen, excess, drops, missed, missed_other|$(bench_reports tcpretrans_cnt .unseen), $(bench_reports tcpretrans_cnt .excess), $(bench_reports tcpretrans_cnt .drops), $(bench_reports tcpretrans_cnt .missed), $(bench_reports tcpretrans_cnt .missed_other)|"
 bench_check soak "tcpconnlat: active opens vs tcpreq's connections" "$(bench_reports tcpconnlat .active.opens)" "$cconn" "$(bench_reports tcpconnlat .drops)"
 bench_check soak "tcpconnlat: SYN retransmissions vs TCPSynRetrans" "$(bench_reports tcpconnlat .syn_retrans)" $((y1 - y0)) "$(bench_reports tcpconnlat .drops)"
 ts_bo=$(jq -s '[.[] | select(.type == "flow" and .kind == "rtt") | .bytes_out - .bytes_retrans] | add // 0' "$tmp/tcstamp.json")

@@ -24,6 +24,20 @@ static __always_inline bool lk_test_skip(void)
 	       __sync_fetch_and_add(&lk_test_runs, 1) % lk_test_skip_every == 0;
 }
 
+/*
+ * Tests only (LK_TEST_TWICE_RUNS=N, lk_test_twice_runs()): a program
+ * that calls lk_test_twice() does 1 in N of its runs twice, an event
+ * seen twice, to prove the tool counts no more than the kernel did.
+ */
+const volatile __u32 lk_test_twice_every;
+__u64 lk_test_twice_runs;
+
+static __always_inline bool lk_test_twice(void)
+{
+	return lk_test_twice_every &&
+	       __sync_fetch_and_add(&lk_test_twice_runs, 1) % lk_test_twice_every == 0;
+}
+
 static __always_inline bool lk_comm_matches(const char *comm)
 {
 	int i;

@@ -368,8 +368,8 @@ static __always_inline void flow_bind(struct rt_flow *f, const struct sock *sk, 
 		f->owner = *o;
 }
 
-static __always_inline int on_retrans(const struct sock *sk, const struct sk_buff *skb,
-				      int err, bool has_err)
+static __always_inline int retrans_once(const struct sock *sk, const struct sk_buff *skb,
+					int err, bool has_err)
 {
 	const struct tcp_skb_cb *cb = (const void *)skb->cb;
 	struct rt_flow_key k = {};
@@ -435,6 +435,16 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 		verdict = guess_verdict(err, sacked);
 		counted = verdict == RT_FAILED ? pcount : 0;
 	}
+	/*
+	 * The kernel adds a counted call's segments to total_retrans and to
+	 * RetransSegs in one place: a call that would count more than
+	 * total_retrans grew by (a run seen twice) counts what it grew by,
+	 * and shows the rest as excess.
+	 */
+	if (history && counted > delta) {
+		add(&t->excess, counted - delta);
+		counted = delta;
+	}
 	unseen = history && delta > counted ? delta - counted : 0;
 	/* Before the flow's first event, charged to this call's kind. */
 	if (unseen)
@@ -455,6 +465,15 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 		emit_event(&k, o, &r, sk, t);
 	}
 	return 0;
+}
+
+static __always_inline int on_retrans(const struct sock *sk, const struct sk_buff *skb,
+				      int err, bool has_err)
+{
+	/* Tests: this run seen twice (LK_TEST_TWICE_RUNS). */
+	if (lk_test_twice())
+		retrans_once(sk, skb, err, has_err);
+	return retrans_once(sk, skb, err, has_err);
 }
 
 /* tcp_rtx_synack(): counted (one segment) and traced only on success. */

@@ -47,6 +47,9 @@ struct rt_totals {
 					 * shown by no event: failed transmits
 					 * before 6.18; found at the socket's
 					 * next event or close */
+	unsigned long long excess;	/* segments events showed beyond the
+					 * growth of total_retrans: not
+					 * counted, as the kernel did not */
 	unsigned long long flow_drops;	/* flow table full: flow not tracked */
 	unsigned long long closed_drops; /* closed flows the ring had no room for */
 	unsigned long long event_drops;	/* --events ring full */

@@ -354,12 +354,23 @@ unsigned long long lk_prog_missed(struct bpf_object *obj, const char *const *pre
 	return n;
 }
 
-unsigned int lk_test_skip_runs(const char *what)
+/* N from the test knob @var, said with -v. */
+static unsigned int test_every(const char *var, const char *what, const char *done)
 {
-	const char *v = getenv("LK_TEST_SKIP_RUNS");
+	const char *v = getenv(var);
 	unsigned int n = v ? (unsigned int)strtoul(v, NULL, 10) : 0;
 
 	if (n)
-		lk_info("LK_TEST_SKIP_RUNS: 1 in %u %s runs is dropped", n, what);
+		lk_info("%s: 1 in %u %s runs is %s", var, n, what, done);
 	return n;
+}
+
+unsigned int lk_test_skip_runs(const char *what)
+{
+	return test_every("LK_TEST_SKIP_RUNS", what, "dropped");
+}
+
+unsigned int lk_test_twice_runs(const char *what)
+{
+	return test_every("LK_TEST_TWICE_RUNS", what, "done twice");
 }

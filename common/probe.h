@@ -116,4 +116,10 @@ unsigned long long lk_prog_missed(struct bpf_object *obj, const char *const *pre
  */
 unsigned int lk_test_skip_runs(const char *what);
 
+/*
+ * Tests only: N from LK_TEST_TWICE_RUNS, for lk_test_twice_every: the
+ * programs that call lk_test_twice() do 1 run in N twice.
+ */
+unsigned int lk_test_twice_runs(const char *what);
+
 #endif

@@ -359,6 +359,7 @@ static int report(void *p, bool final)
 	lk_print_u64(LK_JSON, "flows", NULL, rows.n);
 	lk_print_u64(LK_JSON, "guessed", NULL, d.guessed);
 	lk_print_u64(LK_JSON, "unseen", NULL, d.unseen);
+	lk_print_u64(LK_JSON, "excess", NULL, d.excess);
 	lk_print_u64(LK_ANY, "drops", ", drops: %" PRIu64,
 		     d.flow_drops + d.closed_drops + d.event_drops);
 	lk_print_u64(LK_JSON, "flow_drops", NULL, d.flow_drops);
@@ -535,6 +536,7 @@ static int setup(struct ctx *c)
 	c->skel->rodata->lk_filter = lk_filter_from_opts();
 	c->skel->rodata->emit_events = lk_opts.events;
 	c->skel->rodata->lk_test_skip_every = lk_test_skip_runs("retransmission and close");
+	c->skel->rodata->lk_test_twice_every = lk_test_twice_runs("retransmission");
 	if (!lk_opts.events)
 		bpf_map__set_max_entries(c->skel->maps.events, 4096);
 	if (lk_skel_load(c->skel->skeleton) ||

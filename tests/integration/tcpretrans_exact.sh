@@ -72,6 +72,11 @@ start_tool nobody "$T" -v -p $$
 # total_retrans (unseen), with socket storage and with the hashes.
 start_tool client_skip LK_TEST_SKIP_RUNS=3 "$T" -v --netns "$LAB_C"
 start_tool server_skip LK_TEST_SKIP_RUNS=3 LK_METHODS=raw_tp "$T" -v --netns "$LAB_S"
+# And the other way: 1 run in 3 done twice, as if the kernel showed an
+# event twice: the segments must not exceed what total_retrans grew by
+# (the rest is excess).
+start_tool client_twice LK_TEST_TWICE_RUNS=3 "$T" -v --netns "$LAB_C"
+start_tool server_twice LK_TEST_TWICE_RUNS=3 LK_METHODS=raw_tp "$T" -v --netns "$LAB_S"
 echo go >"$LK_TMP/go"
 lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 grep -q "tcp_retransmit_skb: using raw_tp" "$LK_TMP/server.err" || fail "LK_METHODS=raw_tp not used"
@@ -79,7 +84,9 @@ grep -q "tcp_retransmit_skb: using tracepoint" "$LK_TMP/server_tp.err" || fail "
 grep -q "owners in socket storage" "$LK_TMP/server_pid.err" || fail "tp_btf: owners not in socket storage"
 grep -q "owners in hashes" "$LK_TMP/server_pid_raw.err" || fail "raw_tp: owners not in the hashes"
 # Owners come from connection setup: nothing runs on the send path.
-for n in client events server server_tp server_pid server_pid_raw nobody client_skip server_skip; do
+TOOLS="client events server server_tp server_pid server_pid_raw nobody client_skip server_skip
+	client_twice server_twice"
+for n in $TOOLS; do
 	! grep -q "sock_send_length" "$LK_TMP/$n.err" || fail "$n hooks sock:sock_send_length"
 done
 ok "no hook on the send path"
@@ -99,7 +106,7 @@ lk_wait_for 60 sh -c "! { ip netns exec $LAB_C ss -Htan; ip netns exec $LAB_S ss
 	grep -vqE '^(LISTEN|TIME-WAIT) '" || { busy; fail "connections did not close"; }
 read -ra c1 <<<"$(mibs "$LAB_C")"
 read -ra s1 <<<"$(mibs "$LAB_S")"
-for n in client events server server_tp server_pid server_pid_raw nobody client_skip server_skip; do
+for n in $TOOLS; do
 	eval "kill -INT \$PID_$n; wait \$PID_$n" || fail "$n exited with an error"
 done
 
@@ -124,6 +131,7 @@ check() {
 		return
 	fi
 	assert_eq "$(q .segs)" "$((a[0] - b[0]))" "$name: segments = Tcp: RetransSegs"
+	assert_eq "$(q .excess)" 0 "$name: no segments beyond total_retrans (excess)"
 	# Segments found only through total_retrans ("unseen", normally 0)
 	# have no event, so the per-kind relations may be off by that many.
 	local u
@@ -172,6 +180,22 @@ assert_ge "$(jq 'select(.type == "summary") | .unseen' "$LK_TMP/client_skip.json
 	"client: runs dropped on purpose found as unseen"
 assert_ge "$(jq 'select(.type == "summary") | .unseen' "$LK_TMP/server_skip.json")" 2 \
 	"server: runs dropped on purpose found as unseen"
+# Runs done twice: the segments still equal RetransSegs (the second run
+# of a pair finds total_retrans no higher), the doubled ones are excess.
+for n in client_twice server_twice; do
+	case $n in client*) b=("${c0[@]}") a=("${c1[@]}") ;; *) b=("${s0[@]}") a=("${s1[@]}") ;; esac
+	sum=$(jq -c 'select(.type == "summary")' "$LK_TMP/$n.json")
+	echo "$n: $sum"
+	grep -q "LK_TEST_TWICE_RUNS: 1 in 3" "$LK_TMP/$n.err" || fail "$n: LK_TEST_TWICE_RUNS not taken"
+	assert_eq "$(jq .missed <<<"$sum")" 0 "$n: missed"
+	assert_eq "$(jq .segs <<<"$sum")" "$((a[0] - b[0]))" "$n: segments = Tcp: RetransSegs"
+	assert_eq "$(jq -s '[.[] | select(.type == "flow") | .segs] | add // 0' "$LK_TMP/$n.json")" \
+		"$(jq .segs <<<"$sum")" "$n: per-flow segments add up to the total"
+done
+assert_ge "$(jq 'select(.type == "summary") | .excess' "$LK_TMP/client_twice.json")" 5 \
+	"client: runs done twice on purpose found as excess"
+assert_ge "$(jq 'select(.type == "summary") | .excess' "$LK_TMP/server_twice.json")" 1 \
+	"server: runs done twice on purpose found as excess"
 assert_eq "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/nobody.json")" 0 "-p of a process owning no socket"
 # Not attached would mean zero: the lab must have made enough happen.
 assert_ge "$(jq 'select(.type == "summary") | .segs' "$LK_TMP/client.json")" 20 "client retransmissions"

@@ -124,6 +124,9 @@ static int write_metrics(void *p, struct lk_mw *w)
 	lk_m_family(w, "latkit_tcp_retransmitted_segments_unseen", LK_MT_COUNTER, NULL,
 		    "Segments the kernel counted (total_retrans) that no event showed, found later.");
 	lk_m_u64(w, NULL, t.unseen);
+	lk_m_family(w, "latkit_tcp_retransmitted_segments_excess", LK_MT_COUNTER, NULL,
+		    "Segments events showed beyond the growth of total_retrans, not counted (the kernel did not).");
+	lk_m_u64(w, NULL, t.excess);
 	ks = kernel_retrans_segs();
 	if (ks >= 0) {
 		lk_m_family(w, "latkit_tcp_kernel_retransmitted_segments", LK_MT_COUNTER, NULL,
