@@ -22,13 +22,14 @@
 #           retransmissions = TcpExt: TCPSynRetrans.  Each is "exact", or
 #           "counted" when the shortfall is no more than the drops the
 #           tool shows; anything else is a FAIL (a silent loss).
-#  tcstamp  tcstamp -i 1 on the client's veth beside TS_FLOWS (10,000)
-#           ping-pong connections as fast as the veth goes (no loss) for
-#           TS_SECS (15): the RTT samples on the per-flow rows against
-#           the tool's own sample total, the payload bytes on the rows
-#           against tcpreq's, the flows seen against the connections;
-#           then again with TS_BELOW (8,000) connections, just under the
-#           8192 entries of tcstamp's flow table.
+#  tcstamp  tcstamp -i 1 --max-flows 16384 on the client's veth beside
+#           TS_FLOWS (10,000) ping-pong connections as fast as the veth
+#           goes (no loss) for TS_SECS (15): the RTT samples on the
+#           per-flow rows against the tool's own sample total, the
+#           payload bytes on the rows against tcpreq's, the flows seen
+#           against the connections; then again with TS_BELOW (8,000)
+#           connections and the default table, just under its 8192
+#           entries.
 #  churn    syslat and cpuusage beside CHURN_RATE (5,000) short-lived
 #           processes a second for CHURN_SECS (10) (tests/progs/
 #           proc_churn: fork, two getppid() calls, exit_group):
@@ -306,15 +307,17 @@ part_tcp() {
 }
 
 ## tcstamp: 10,000 flows at the veth's pace.
-# ts_run FLOWS: one run, its checks labelled with the flow count.
+# ts_run FLOWS [TCSTAMP_OPTION...]: one run, its checks labelled with
+# the flow count.
 ts_run() {
 	local F=$1 L=lkt$$x$1 C S sp cp t0 q creq cbo cbi cconn dur n=ts$1
+	shift
 	lab_up "$L"
 	C=$L-client S=$L-server
 	ip netns exec "$S" "$OUTPUT/tcpreq" server -j --threads 2 0.0.0.0:7400 >"$tmp/tsrv$F.json" 2>"$tmp/tsrv$F.err" &
 	sp=$!; pids+=("$sp")
 	wait_listen "$S" 7400
-	bench_tool "$n" "$OUTPUT/tcstamp" -v -j -i 1 -I veth0 --netns "$C"
+	bench_tool "$n" "$OUTPUT/tcstamp" -v -j -i 1 -I veth0 --netns "$C" "$@"
 	t0=$SECONDS
 	ip netns exec "$C" "$OUTPUT/tcpreq" client -j -n "$F" --threads 2 --duration "$TS_SECS" \
 		192.168.100.100:7400 >"$tmp/tcli$F.json" 2>"$tmp/tcli$F.err" &
@@ -355,10 +358,11 @@ ts_run() {
 	echo "RESULT|scale|tcstamp $F flows: samples per request, not recorded (ring full)|$(awk -v a="$tot_s" -v b="$creq" 'BEGIN { printf "%.3f", b ? a / b : 0 }'), $(bench_reports "$n" .ring_full)|"
 	"$OUTPUT/netlab" down --prefix "$L" >/dev/null 2>&1
 }
-# TS_FLOWS, then (when TS_FLOWS is more) TS_BELOW (8000): just under the
-# flow table's 8192 entries, where nothing is evicted.
+# TS_FLOWS with a flow table of twice 8192, then (when TS_FLOWS is more)
+# TS_BELOW (8000) with the default: just under its 8192 entries, where
+# nothing is evicted.
 part_tcstamp() {
-	ts_run "$TS_FLOWS"
+	ts_run "$TS_FLOWS" --max-flows 16384
 	[ "$TS_FLOWS" -gt "$TS_BELOW" ] && ts_run "$TS_BELOW"
 	return 0
 }

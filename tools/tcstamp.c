@@ -36,16 +36,20 @@ static const char doc[] =
 "    tcstamp -I eth0 --rport 443 -H   # one service, with a histogram\n"
 "    tcstamp -I eth0 --events         # one line per RTT sample\n"
 "    tcstamp -I veth0 --netns lab-client --peer lab-server\n"
-"                                     # RTT and one-way delay per direction\n";
+"                                     # RTT and one-way delay per direction\n"
+"    tcstamp -I eth0 --max-flows 65536 # a busy server's every flow\n";
 
 enum {
 	OPT_PEER = 0x2001,
+	OPT_MAX_FLOWS,
 };
 
 static const struct argp_option options[] = {
 	{ "interface", 'I', "IF", 0, "Interface to attach to (required)", 0 },
 	{ "peer", OPT_PEER, "NETNS[:IF]", 0,
 	  "Also attach at IF (default: the -I name) in NETNS, the path's other end: one-way delay", 0 },
+	{ "max-flows", OPT_MAX_FLOWS, "N", 0,
+	  "Flows tracked at once (default 8192, at most 1048576; 2.3 KiB of kernel memory each)", 0 },
 	{},
 };
 
@@ -74,7 +78,8 @@ static struct env {
 	struct side sides[TS_SIDES];
 	int nsides;
 	int label_w;
-} env = { .nsides = 1 };
+	long max_flows;		/* the flow table's size */
+} env = { .nsides = 1, .max_flows = TS_MAX_FLOWS };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
@@ -99,6 +104,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--peer needs a network namespace");
 		peer->netns = arg;
 		env.nsides = 2;
+		break;
+	case OPT_MAX_FLOWS:
+		if (lk_parse_long(arg, 1, 1 << 20, &env.max_flows))
+			argp_error(state, "--max-flows must be 1 to 1048576: %s", arg);
 		break;
 	case ARGP_KEY_END:
 		if (!env.sides[0].ifname)
@@ -231,7 +240,6 @@ struct flow_snap {
 	uint32_t hist[TS_NBUCKETS];
 };
 
-#define MAX_ROWS	(TS_MAX_STATS + TS_MAX_FLOWS)
 
 struct ctx {
 	struct tcstamp_bpf *skel;
@@ -378,7 +386,7 @@ static int flow_one(const void *key, const void *val, void *p)
 	struct row *r;
 	int i, first = -1, last = -1;
 
-	if (c->ncur >= TS_MAX_FLOWS)
+	if (c->ncur >= env.max_flows)
 		return 0;
 	now = &c->cur[c->ncur];
 	memcpy(&now->flow, key, sizeof(now->flow));
@@ -411,7 +419,7 @@ static int flow_one(const void *key, const void *val, void *p)
 		return 0;
 	}
 	c->ncur++;
-	if (c->nrows >= MAX_ROWS)
+	if (c->nrows >= TS_MAX_STATS + env.max_flows)
 		return 0;
 	r = &c->rows[c->nrows++];
 	memset(r, 0, sizeof(*r));
@@ -453,7 +461,7 @@ static void read_flows(struct ctx *c)
 	__atomic_store_n(&c->skel->bss->epoch, c->epoch + 1, __ATOMIC_RELAXED);
 	c->ncur = 0;
 	lk_map_foreach(bpf_map__fd(c->skel->maps.flows), sizeof(struct ts_flow),
-		       sizeof(struct flow_state), false, TS_MAX_FLOWS, false, flow_one, c);
+		       sizeof(struct flow_state), false, env.max_flows, false, flow_one, c);
 	qsort(c->cur, c->ncur, sizeof(*c->cur), cmp_flow);
 	t = c->prev;
 	c->prev = c->cur;
@@ -537,14 +545,14 @@ static int report(void *p, bool final)
 	lk_print_u64(LK_ANY, "flows", "flows: %" PRIu64, c->nrows);
 	lk_print_u64(LK_ANY, "samples", ", samples: %" PRIu64, d.samples);
 	/*
-	 * The flow table holds TS_MAX_FLOWS flows (LRU): past that, a flow
+	 * The flow table holds --max-flows flows (LRU): past that, a flow
 	 * pushed out takes its samples with it.  The totals keep them; the
 	 * difference says how many the rows miss.
 	 */
 	lk_print_u64(LK_JSON, "samples_outside_rows", NULL, d.samples > rowed ? d.samples - rowed : 0);
 	if (d.samples > rowed)
-		lk_printf(" (%" PRIu64 " outside the flow rows: more than %d flows)",
-			  (uint64_t)(d.samples - rowed), TS_MAX_FLOWS);
+		lk_printf(" (%" PRIu64 " outside the flow rows: more than %ld flows, see --max-flows)",
+			  (uint64_t)(d.samples - rowed), env.max_flows);
 	lk_print_u64(LK_ANY, "tcp_packets", ", TCP packets: %" PRIu64, d.tcp);
 	lk_print_u64(LK_ANY, "not_parsed", ", not parsed: %" PRIu64, d.parse_skip);
 	lk_print_u64(LK_ANY, "ring_full", ", not recorded (ring full): %" PRIu64, d.ring_full);
@@ -631,9 +639,9 @@ int main(int argc, char **argv)
 		for (e = iface[i] + strlen(iface[i]); e > iface[i] && e[-1] == ' '; e--)
 			e[-1] = 0;
 	}
-	c.rows = calloc(MAX_ROWS, sizeof(*c.rows));
-	c.prev = calloc(TS_MAX_FLOWS, sizeof(*c.prev));
-	c.cur = calloc(TS_MAX_FLOWS, sizeof(*c.cur));
+	c.rows = calloc(TS_MAX_STATS + env.max_flows, sizeof(*c.rows));
+	c.prev = calloc(env.max_flows, sizeof(*c.prev));
+	c.cur = calloc(env.max_flows, sizeof(*c.cur));
 	if (!c.rows || !c.prev || !c.cur) {
 		lk_err("out of memory");
 		return 1;
@@ -644,6 +652,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	set_rodata(c.skel);
+	bpf_map__set_max_entries(c.skel->maps.flows, env.max_flows);
 	if (env.nsides < 2) {
 		bpf_program__set_autoload(c.skel->progs.tcstamp_eg1, false);
 		bpf_program__set_autoload(c.skel->progs.tcstamp_in1, false);

@@ -50,6 +50,7 @@ static struct {
 	unsigned char coarse[TS_NBUCKETS];
 	struct snap *last, *cur;
 	int nlast, ncur;
+	int max_flows;			/* the flow table's size */
 	struct mrow rows[M_ROWS + TS_SIDES];	/* then one other row per side */
 	int nrows;
 } m;
@@ -88,7 +89,7 @@ static int fold_one(const void *key, const void *val, void *p)
 	int i;
 
 	(void)p;
-	if (m.ncur >= TS_MAX_FLOWS)
+	if (m.ncur >= m.max_flows)
 		return 0;
 	now = &m.cur[m.ncur++];
 	memset(now, 0, sizeof(*now));
@@ -125,7 +126,7 @@ void tcstamp_metrics_fold(void)
 		return;
 	m.ncur = 0;
 	lk_map_foreach(bpf_map__fd(m.skel->maps.flows), sizeof(struct ts_flow),
-		       sizeof(struct flow_state), false, TS_MAX_FLOWS, false, fold_one, NULL);
+		       sizeof(struct flow_state), false, m.max_flows, false, fold_one, NULL);
 	qsort(m.cur, m.ncur, sizeof(*m.cur), cmp_flow);
 	t = m.last;
 	m.last = m.cur;
@@ -222,7 +223,7 @@ static int write_metrics(void *p, struct lk_mw *w)
 		lk_m_labels(l, sizeof(l), "what", drop_names[i], NULL);
 		lk_m_u64(w, l, drops[i]);
 	}
-	lk_m_map_entries(w, "flows", m.nlast, TS_MAX_FLOWS);
+	lk_m_map_entries(w, "flows", m.nlast, m.max_flows);
 	lk_m_bpf_progs(w, m.skel->obj);
 	return 0;
 }
@@ -233,8 +234,9 @@ int tcstamp_metrics_start(struct tcstamp_bpf *skel, char iface[][64], int nsides
 
 	if (!lk_metrics_on())
 		return 0;
-	m.last = calloc(TS_MAX_FLOWS, sizeof(*m.last));
-	m.cur = calloc(TS_MAX_FLOWS, sizeof(*m.cur));
+	m.max_flows = bpf_map__max_entries(skel->maps.flows);
+	m.last = calloc(m.max_flows, sizeof(*m.last));
+	m.cur = calloc(m.max_flows, sizeof(*m.cur));
 	if (!m.last || !m.cur) {
 		lk_err("out of memory");
 		return -1;
