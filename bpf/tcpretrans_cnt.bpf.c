@@ -514,7 +514,13 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 	return 0;
 }
 
-/* The current task owns @sk (and, for a listener, what it accepts). */
+/*
+ * The current task owns @sk (and, for a listener, what it accepts).  A
+ * task the filters leave out gets no state: its sockets never count,
+ * and the floor (what other processes pay) stays one lookup that finds
+ * nothing.  Such a socket is then like one older than the tool: whoever
+ * closes it first owns it.
+ */
 static __always_inline struct rt_sock *set_owner(const struct sock *sk, bool listener)
 {
 	struct rt_port_key pk = {};
@@ -524,6 +530,8 @@ static __always_inline struct rt_sock *set_owner(const struct sock *sk, bool lis
 	o.tgid = bpf_get_current_pid_tgid() >> 32;
 	o.cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(o.comm, sizeof(o.comm));
+	if (!owner_wanted(&o))
+		return 0;
 	s = sock_make(sk);
 	if (s)
 		s->owner = o;
@@ -541,18 +549,24 @@ static __always_inline struct rt_sock *set_owner(const struct sock *sk, bool lis
  */
 static __always_inline void on_accepted(const struct sock *sk)
 {
-	struct rt_owner none = {}, *o;
+	struct rt_owner none = {}, *o = 0;
 	struct rt_port_key pk = {};
 	struct rt_sock *s;
 
-	s = sock_make(sk);
-	if (!s)
-		return;
 	if (!typed_sk) {
 		port_key(sk, &pk);
 		o = bpf_map_lookup_elem(&listeners, &pk);
-		s->owner = o ? *o : none;
 	}
+	/* Under a task filter, only a wanted listener's sockets get state
+	 * (in socket storage, copied from the listener's). */
+	if (task_filtered())
+		s = typed_sk ? sock_get(sk) : owner_wanted(o) ? sock_make(sk) : 0;
+	else
+		s = sock_make(sk);
+	if (!s)
+		return;
+	if (!typed_sk)
+		s->owner = o ? *o : none;
 	s->state = RT_SK_CHILD;
 	s->accounted = 0;
 }
