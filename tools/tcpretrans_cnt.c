@@ -274,17 +274,23 @@ static int gather(struct ctx *c, struct rows *out)
 	return 0;
 }
 
+/* A flow with something to show: events, or segments found unseen. */
+static bool row_active(const struct row *r)
+{
+	return r->val.events || flow_segs(&r->val);
+}
+
 static void print_flows(struct rows *rows)
 {
 	size_t i, shown = 0, active = 0;
 
 	qsort(rows->v, rows->n, sizeof(*rows->v), cmp_segs);
 	for (i = 0; i < rows->n; i++)
-		active += rows->v[i].val.events > 0;
+		active += row_active(&rows->v[i]);
 	if (active)
 		print_flow_header();
 	for (i = 0; i < rows->n; i++) {
-		if (!rows->v[i].val.events)
+		if (!row_active(&rows->v[i]))
 			continue;
 		if (lk_opts.top && shown >= (size_t)lk_opts.top)
 			break;

@@ -71,6 +71,9 @@ start_tool nobody "$T" -v -p $$
 # in 3 on purpose, the segments must still add up, found through
 # total_retrans (unseen), with socket storage and with the hashes.
 start_tool client_skip LK_TEST_SKIP_RUNS=3 "$T" -v --netns "$LAB_C"
+# Every run dropped: each segment is found through total_retrans alone,
+# and flows that had no event still show them.
+start_tool client_blind LK_TEST_SKIP_RUNS=1 "$T" -v --netns "$LAB_C"
 start_tool server_skip LK_TEST_SKIP_RUNS=3 LK_METHODS=raw_tp "$T" -v --netns "$LAB_S"
 # And the other way: 1 run in 3 done twice, as if the kernel showed an
 # event twice: the segments must not exceed what total_retrans grew by
@@ -85,7 +88,7 @@ grep -q "owners in socket storage" "$LK_TMP/server_pid.err" || fail "tp_btf: own
 grep -q "owners in hashes" "$LK_TMP/server_pid_raw.err" || fail "raw_tp: owners not in the hashes"
 # Owners come from connection setup: nothing runs on the send path.
 TOOLS="client events server server_tp server_pid server_pid_raw nobody client_skip server_skip
-	client_twice server_twice"
+	client_blind client_twice server_twice"
 for n in $TOOLS; do
 	! grep -q "sock_send_length" "$LK_TMP/$n.err" || fail "$n hooks sock:sock_send_length"
 done
@@ -180,6 +183,13 @@ assert_ge "$(jq 'select(.type == "summary") | .unseen' "$LK_TMP/client_skip.json
 	"client: runs dropped on purpose found as unseen"
 assert_ge "$(jq 'select(.type == "summary") | .unseen' "$LK_TMP/server_skip.json")" 2 \
 	"server: runs dropped on purpose found as unseen"
+sum=$(jq -c 'select(.type == "summary")' "$LK_TMP/client_blind.json")
+echo "client_blind: $sum"
+assert_eq "$(jq .events <<<"$sum")" 0 "client, every run dropped: events"
+assert_eq "$(jq .segs <<<"$sum")" "$((c1[0] - c0[0]))" "client, every run dropped: segments = Tcp: RetransSegs"
+assert_eq "$(jq .unseen <<<"$sum")" "$((c1[0] - c0[0]))" "client, every run dropped: all unseen"
+assert_eq "$(jq -s '[.[] | select(.type == "flow") | .segs] | add // 0' "$LK_TMP/client_blind.json")" \
+	"$((c1[0] - c0[0]))" "client, every run dropped: per-flow segments add up to the total"
 # Runs done twice: the segments still equal RetransSegs (the second run
 # of a pair finds total_retrans no higher), the doubled ones are excess.
 for n in client_twice server_twice; do
