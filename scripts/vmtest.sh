@@ -30,6 +30,9 @@
 #   LK_VM_PYTHON=0    leave python3 out (its tests skip)
 #   LK_VM_TSHARK=0    leave tshark out (the capture tests skip)
 #   LK_VM_SURVEY=0    no -v survey of the tools before the tests
+#   LK_VM_REPEAT=N    the tests N times in one boot (tests/repeat.sh:
+#                     make check-repeat in the guest), then each test's
+#                     pass rate; set LK_VM_TIMEOUT to fit
 # Exit: 0 all passed on every kernel, 1 failures or a guest crashed or
 # hung, 2 usage, 77 qemu or a kernel package is not available (and
 # nothing failed on the others).
@@ -124,6 +127,11 @@ esac
 append="console=ttyS0 panic=-1 loglevel=5 tsc=reliable lk.timeout=${LK_VM_TEST_TIMEOUT:-300}"
 [ -n "${TESTS:-}" ] && append="$append lk.tests=$TESTS"
 [ "${LK_VM_SURVEY:-1}" = 0 ] && append="$append lk.survey=0"
+case "${LK_VM_REPEAT:-1}" in
+'' | *[!0-9]* | 0) echo "vmtest: LK_VM_REPEAT must be a number of runs (got '$LK_VM_REPEAT')" >&2; exit 2 ;;
+1) ;;
+*) append="$append lk.repeat=$LK_VM_REPEAT" ;;
+esac
 # Under TCG both vCPUs have been found spinning for good at kernel code
 # just patched live (the static branch in syscall_trace_enter as syslat
 # attached; tcplat's fentry on tcp_sendmsg under traffic), in about one
