@@ -281,7 +281,9 @@ static __always_inline int active_done(const struct sock *sk, struct cl_sock *s,
 	__u32 rtx;
 
 	if (flow_of(&sk->__sk_common, &f, true, typed) && lk_flow_wanted(&f.ends)) {
-		rtx = syn_rtx(sk, s, t);
+		/* Found late, total_retrans holds data retransmissions too:
+		 * only the SYNs the retransmission program saw. */
+		rtx = measured ? syn_rtx(sk, s, t) : s->rtx;
 		finish(CL_ACTIVE, &f, &s->owner, measured ? bpf_ktime_get_ns() - s->start_ns : 0,
 		       measured, newstate == TCP_ESTABLISHED ? -1 : cause_of(sk), rtx, t);
 	}

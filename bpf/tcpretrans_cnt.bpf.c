@@ -619,7 +619,12 @@ static __always_inline struct rt_flow *settle(const struct sock *sk, struct rt_s
 	__u32 total, grew;
 	int kind;
 
-	if (s->state == RT_SK_CHILD && oldstate == TCP_SYN_RECV) {
+	/*
+	 * Normally at SYN_RECV -> ESTABLISHED; later (a close) if the kernel
+	 * skipped that run: then what the SYN-ACKs' events did not show is
+	 * counted now, with whatever else the socket's total grew by.
+	 */
+	if (s->state == RT_SK_CHILD) {
 		if (f && f->sk == skaddr && f->has_total) {
 			/* Fast Open: the socket had events of its own. */
 			s->accounted = f->last_total;
