@@ -122,6 +122,14 @@ lk_wait_lines() {
 lk_steal_ns() {
 	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%d\n", $9 * 1e9 / hz }' /proc/stat
 }
+# lk_task_steal_ns PID ELAPSED_NS: of a task that never slept in the
+# ELAPSED_NS since it started, the time neither running by the
+# scheduler's clock nor waiting to run: hypervisor steal on its CPU,
+# which the scheduler leaves out of the task's run time
+# (PARAVIRT_TIME_ACCOUNTING) and /proc/stat may show only ticks later.
+lk_task_steal_ns() {
+	awk -v e="$2" '{ d = e - $1 - $2; printf "%d\n", (d > 0 ? d : 0) }' "/proc/$1/schedstat"
+}
 lk_steal_since() {
 	local d=$(($(lk_steal_ns) - $1))
 	[ "$d" -gt 0 ] && d=$((d + 1000000000 / $(getconf CLK_TCK)))
