@@ -557,12 +557,16 @@ static __always_inline void on_accepted(const struct sock *sk)
 		port_key(sk, &pk);
 		o = bpf_map_lookup_elem(&listeners, &pk);
 	}
-	/* Under a task filter, only a wanted listener's sockets get state
-	 * (in socket storage, copied from the listener's). */
-	if (task_filtered())
-		s = typed_sk ? sock_get(sk) : owner_wanted(o) ? sock_make(sk) : 0;
-	else
+	/*
+	 * Under a task filter only a wanted listener's sockets get state: in
+	 * socket storage the listener's copy, if it has one.
+	 */
+	if (!task_filtered())
 		s = sock_make(sk);
+	else if (typed_sk)
+		s = sock_get(sk);
+	else
+		s = owner_wanted(o) ? sock_make(sk) : 0;
 	if (!s)
 		return;
 	if (!typed_sk)

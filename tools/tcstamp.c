@@ -240,7 +240,6 @@ struct flow_snap {
 	uint32_t hist[TS_NBUCKETS];
 };
 
-
 struct ctx {
 	struct tcstamp_bpf *skel;
 	struct row *rows;
