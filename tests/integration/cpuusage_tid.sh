@@ -17,17 +17,20 @@ lk_need_bin cpuusage
 # TCG those polls cost it 6.6 ms of CPU between cpuusage's start and the
 # first schedstat read and 20.6 ms between the last and cpuusage's exit
 # on 6.1, which cpuusage counted and schedstat's window did not; the
-# upper bound failed by 10 ms there and by 37 ms on 6.12.)
+# upper bound failed by 10 ms there and by 37 ms on 6.12.)  The spin's
+# length in ns goes into the third file (for the thread's own steal).
 SPIN='
 import ctypes, os, sys, threading, time
 def spin():
     ctypes.CDLL(None).prctl(15, b"cu-spin", 0, 0, 0)
     open(sys.argv[1], "w").write(str(threading.get_native_id()))
     open(sys.argv[2]).read()
+    t0 = time.monotonic_ns()
     end = time.time() + 2
     while time.time() < end:
         pass
-    open(sys.argv[3], "w").close()
+    open(sys.argv[3] + ".tmp", "w").write(str(time.monotonic_ns() - t0))
+    os.rename(sys.argv[3] + ".tmp", sys.argv[3])
     open(sys.argv[4]).read()
 t = threading.Thread(target=spin); t.start(); t.join()'
 # release FIFO: let the thread past its open() of FIFO (it waits there).
@@ -35,7 +38,7 @@ release() { timeout 10 bash -c 'echo >"$1"' _ "$1"; }
 
 # one METHOD: a run with LK_METHODS=METHOD, its files in $LK_TMP/METHOD.
 one() {
-	local m=$1 d=$LK_TMP/$1 out=$LK_TMP/$1/out.json py tid cu ss0 ss1 ns others steal0 steal
+	local m=$1 d=$LK_TMP/$1 out=$LK_TMP/$1/out.json py tid cu ss0 ss1 w0 w1 ns others steal0 steal own
 
 	mkdir -p "$d"
 	mkfifo "$d/go" "$d/end"
@@ -48,15 +51,19 @@ one() {
 	cu=$LK_LAST_PID
 	lk_wait_lines 20 "$d/err" 'first interval starts' || { cat "$d/err"; fail "cpuusage did not start"; }
 	grep -q "sched_switch: using $m" "$d/err" || { cat "$d/err"; fail "$m not used"; }
-	ss0=$(awk '{ print $1 }' "/proc/$py/task/$tid/schedstat")
+	read -r ss0 w0 _ <"/proc/$py/task/$tid/schedstat"
 	pr0=$(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "/proc/$py/task/$tid/status")
 	steal0=$(lk_steal_ns)
 	release "$d/go" || fail "the test thread did not wait to spin"
 	lk_wait_for 30 test -e "$d/spun" || fail "the thread did not finish spinning"
 	sleep 0.2
-	ss1=$(awk '{ print $1 }' "/proc/$py/task/$tid/schedstat")
+	read -r ss1 w1 _ <"/proc/$py/task/$tid/schedstat"
 	pr=$(( $(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "/proc/$py/task/$tid/status") - pr0 ))
 	steal=$(lk_steal_since "$steal0")
+	# The thread's own steal (see lk_task_steal_ns): its spin less the
+	# growth of its run and wait time, when more than /proc/stat's.
+	own=$(( $(cat "$d/spun") - (ss1 - ss0) - (w1 - w0) ))
+	[ "$own" -gt "$steal" ] && steal=$own
 	kill -INT "$cu"
 	lk_wait_for 10 sh -c "! kill -0 $cu" || fail "cpuusage did not exit on SIGINT"
 	release "$d/end"
