@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
  * cpuusage_spin SECS [DONE_FILE [LINGER_SECS]]: spin on the CPU for SECS
- * seconds of wall time, write to DONE_FILE the CLOCK_MONOTONIC ns from
- * the start of main() to the end of the spin, then sleep LINGER_SECS
+ * seconds of wall time, write to DONE_FILE the spin's length in
+ * CLOCK_MONOTONIC ns, then sleep LINGER_SECS
  * (default 30) so that /proc/PID/schedstat can still be read, and exit.
  */
 #include <fcntl.h>
