@@ -18,10 +18,15 @@ const volatile struct lk_filter lk_filter = {};
 const volatile __u32 lk_test_skip_every;
 __u64 lk_test_runs;
 
+/* The test knobs' pick: 1 in @every calls, counted in @runs; 0: never. */
+static __always_inline bool lk_test_nth(__u32 every, __u64 *runs)
+{
+	return every && __sync_fetch_and_add(runs, 1) % every == 0;
+}
+
 static __always_inline bool lk_test_skip(void)
 {
-	return lk_test_skip_every &&
-	       __sync_fetch_and_add(&lk_test_runs, 1) % lk_test_skip_every == 0;
+	return lk_test_nth(lk_test_skip_every, &lk_test_runs);
 }
 
 /*
@@ -34,8 +39,7 @@ __u64 lk_test_twice_runs;
 
 static __always_inline bool lk_test_twice(void)
 {
-	return lk_test_twice_every &&
-	       __sync_fetch_and_add(&lk_test_twice_runs, 1) % lk_test_twice_every == 0;
+	return lk_test_nth(lk_test_twice_every, &lk_test_twice_runs);
 }
 
 static __always_inline bool lk_comm_matches(const char *comm)
