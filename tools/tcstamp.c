@@ -651,7 +651,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	set_rodata(c.skel);
-	bpf_map__set_max_entries(c.skel->maps.flows, env.max_flows);
+	err = bpf_map__set_max_entries(c.skel->maps.flows, env.max_flows);
+	if (err) {
+		lk_err_bpf("size the flow table", err);
+		goto cleanup;
+	}
 	if (env.nsides < 2) {
 		bpf_program__set_autoload(c.skel->progs.tcstamp_eg1, false);
 		bpf_program__set_autoload(c.skel->progs.tcstamp_in1, false);
