@@ -9,6 +9,13 @@
  * blocks in recv(), so a message costs one recv() and one send() (no
  * epoll_pwait2, no epoll wakeup callback, no kernel timer), one clock
  * read on the client and two on the server, and nothing allocated.
+ *
+ * Each worker runs on a file table of its own (unshare(CLONE_FILES)):
+ * the kernel looks up a descriptor of a single-task table without
+ * taking a reference on its file, which every send() and recv() of a
+ * table shared by several threads pays (measured: 2-4% of a loopback
+ * ping-pong's rate).  The sockets made before the workers start are in
+ * every copy; each copy closes what is not its own (see own_table()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -95,6 +104,11 @@ struct tcpreq_worker {
 	uint64_t drain_until;
 	uint64_t now;
 	int blocking;		/* in the fast path (its recv()): kick to wake */
+	/* descriptors made before it started: its listener, epoll set, connections */
+	int *start_fds;
+	int nstart;
+	bool own_fds;		/* it runs on a file table of its own */
+	sem_t settled;		/* posted once it has its table */
 };
 
 static int err_lines, connect_errs;
@@ -865,6 +879,28 @@ static void dispatch(struct tcpreq_worker *w, struct epoll_event *e)
 		pump(w, c);
 }
 
+/*
+ * Give the worker a copy of the file table and close in it what the
+ * other workers made; the main thread then closes its copies of the
+ * worker's connections (tcpreq_start()), so that each socket is in one
+ * table only and closes when its worker closes it.  Without a table of
+ * its own (unshare failed) the worker shares the main thread's, as
+ * threads do.
+ */
+static void own_table(struct tcpreq_worker *w)
+{
+	struct tcpreq_run *r = w->r;
+	int i, k;
+
+	if (unshare(CLONE_FILES) == 0) {
+		w->own_fds = true;
+		for (i = 0; i < r->nworkers; i++)
+			for (k = 0; r->workers[i] != w && k < r->workers[i]->nstart; k++)
+				close(r->workers[i]->start_fds[k]);
+	}
+	sem_post(&w->settled);
+}
+
 static void *worker_main(void *arg)
 {
 	struct tcpreq_worker *w = arg;
@@ -874,6 +910,7 @@ static void *worker_main(void *arg)
 	sigset_t kick;
 	int i, n;
 
+	own_table(w);
 	sigemptyset(&kick);
 	sigaddset(&kick, SIGURG);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
@@ -1107,10 +1144,48 @@ static struct tcpreq_worker *worker_new(struct tcpreq_run *r, int n)
 		free(w);
 		return NULL;
 	}
+	sem_init(&w->settled, 0, 0);
 	tcpreq_lat_init(&w->lat);
 	if (r->cfg.rate > 0)
 		w->tick_ns = 1e9 / (r->cfg.rate / n);
 	return w;
+}
+
+/* What the worker has made so far, for the other tables to close. */
+static int snapshot_fds(struct tcpreq_worker *w)
+{
+	int k;
+
+	w->start_fds = calloc(w->nconns + 2, sizeof(*w->start_fds));
+	if (!w->start_fds) {
+		lk_err("cannot set up worker: %s", strerror(errno));
+		return -1;
+	}
+	for (k = 0; k < w->nconns; k++)
+		w->start_fds[w->nstart++] = w->conns[k]->fd;
+	if (w->lfd >= 0)
+		w->start_fds[w->nstart++] = w->lfd;
+	w->start_fds[w->nstart++] = w->ep;
+	return 0;
+}
+
+/*
+ * Once the worker has its own table, close the main thread's copies of
+ * its connections: a socket in two tables would stay open after the
+ * worker closes it.  The listener and the epoll set stay: the main
+ * thread polls the one and closes the other in tcpreq_free().
+ */
+static void drop_copies(struct tcpreq_worker *w)
+{
+	int k;
+
+	while (sem_wait(&w->settled) && errno == EINTR)
+		;
+	if (!w->own_fds)
+		return;
+	for (k = 0; k < w->nstart; k++)
+		if (w->start_fds[k] != w->lfd && w->start_fds[k] != w->ep)
+			close(w->start_fds[k]);
 }
 
 int tcpreq_start(struct tcpreq_run *r)
@@ -1140,6 +1215,9 @@ int tcpreq_start(struct tcpreq_run *r)
 	for (i = 0; i < cfg->conns && !cfg->server; i++)
 		if (connect_one(r, r->workers[i % n]))
 			return -1;
+	for (i = 0; i < n; i++)
+		if (snapshot_fds(r->workers[i]))
+			return -1;
 	/* Signals go to the main thread, which reports; SIGURG wakes workers. */
 	sa.sa_handler = on_kick;
 	sigemptyset(&sa.sa_mask);
@@ -1157,6 +1235,8 @@ int tcpreq_start(struct tcpreq_run *r)
 		r->workers[i]->started = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (i = 0; i < n; i++)
+		drop_copies(r->workers[i]);
 	return 0;
 }
 
@@ -1245,6 +1325,8 @@ void tcpreq_free(struct tcpreq_run *r)
 		if (w->lfd >= 0)
 			close(w->lfd);
 		close(w->ep);
+		sem_destroy(&w->settled);
+		free(w->start_fds);
 		free(w->conns);
 		free(w->scratch);
 		free(w->txbuf);
