@@ -23,10 +23,11 @@
 # and -c 50, -P 1 -t get -n N (held at a FIFO until tcplat runs): N
 # requests plus 1 for the CONFIG GET pair (one write, one reply read),
 # none incomplete; Redis counted N GETs; bytes out = what Redis read,
-# bytes in = what it wrote.  Latency: redis-benchmark's p50/p99 (--csv)
-# against tcplat's, at the target (p50 within max(5%, 3 us), p99 within
-# 10%), checked where tcplat's -v says client requests start at their
-# first send's entry (not on a kernel without a hook for it):
+# bytes in = what it wrote.  Latency: redis-benchmark's p50 and p99 (its
+# report's latency summary) against tcplat's, at the target (p50 within
+# max(5%, 3 us), p99 within 10%), checked where tcplat's -v says client
+# requests start at their first send's entry (not on a kernel without a
+# hook for it):
 # redis-benchmark's clock starts before its write() and stops when its
 # read handler is called; a clock that starts when send() returns leaves
 # out the send syscall, on loopback the whole delivery to the server
@@ -38,6 +39,19 @@
 # us above, ...) and its percentiles are a bucket's highest value: a
 # printed p50 of 0.023 ms is a true p50 between 16 and 23 us.  The
 # comparison is with that interval.
+#
+# At N = 20000, tcplat's p99 is the 19801st of 20001 latencies (the CONFIG GET pair is
+# one more), redis-benchmark's the 19800th of 20000: tcplat's is the
+# 19800th or the 19801st GET.  The band is from the bottom of
+# redis-benchmark's p99 bucket to the lowest point of its report's
+# distribution ("99.440% <= 3.103 milliseconds (cumulative count
+# 19888)", both of its lists) that counts at least 19801 requests.  A
+# p99 alone is not enough where the tail has a gap at 99% (requests
+# that waited for a CPU lie milliseconds above the rest): two
+# neighbouring ranks are then far apart.  Measured in a loaded run:
+# tcplat p99 2,058.9 us against redis-benchmark's 1,296-1,303 us, with
+# p50 (325.7 against 320-327 us) and the mean (388.7 against 385 us) in
+# agreement.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -98,7 +112,7 @@ bucket_lo() { awk -v v="$1" 'BEGIN { w = 8; while (v >= 2048 * w) w *= 2; print 
 for c in 1 50; do
 	assert_eq "$(rcli CONFIG RESETSTAT)" OK "CONFIG RESETSTAT"
 	lk_held "$LK_TMP/go.$c" "${CLI_CPU[@]}" redis-benchmark -h 127.0.0.1 -p "$PORT" \
-		-c $c -n "$N" -t get -P 1 --csv >"$LK_TMP/bench.b$c" 2>&1
+		-c $c -n "$N" -t get -P 1 >"$LK_TMP/bench.b$c" 2>&1
 	bp=$LK_LAST_PID
 	lk_tcplat_bg "$LK_TMP/b$c" -p "$bp" --role client
 	tp=$LK_TCPLAT_PID
@@ -108,7 +122,8 @@ for c in 1 50; do
 	rcli INFO stats commandstats >"$LK_TMP/info.b$c" || fail "INFO failed"
 	t=$(lk_summary "$LK_TMP/b$c")
 	echo "tcplat -c $c: $t"
-	cat "$LK_TMP/bench.b$c"
+	tr '\r' '\n' <"$LK_TMP/bench.b$c" | grep -v '^GET: rps=' >"$LK_TMP/report.b$c"
+	cat "$LK_TMP/report.b$c"
 	assert_eq "$(calls get "$LK_TMP/info.b$c")" "$N" "-c $c: Redis: GET calls"
 	assert_eq "$(calls 'config|get' "$LK_TMP/info.b$c")" 2 "-c $c: Redis: CONFIG GET calls"
 	assert_ge "$(jq .requests <<<"$t")" "$N" "-c $c: tcplat requests: every GET"
@@ -120,14 +135,25 @@ for c in 1 50; do
 	assert_eq "$(jq .bytes_in <<<"$t")" $(($(stat total_net_output_bytes "$LK_TMP/info.b$c") - 5)) \
 		"-c $c: bytes in = what Redis wrote (less RESETSTAT's +OK)"
 
-	# redis-benchmark's p50 and p99 in us, and the bottom of their buckets.
-	read -r rp50 rp99 <<<"$(awk -F'","' '$1 == "\"GET" { printf "%d %d\n", $5 * 1000 + 0.5, $7 * 1000 + 0.5 }' "$LK_TMP/bench.b$c")"
-	[ -n "$rp50" ] && [ "$rp50" -gt 0 ] || fail "no p50 in redis-benchmark's --csv"
+	# redis-benchmark's p50 and p99 in us (the line under "avg min p50
+	# p95 p99 max"), and the bottom of their buckets.
+	read -r rp50 rp99 <<<"$(awk '/latency summary/ { getline; getline
+		printf "%d %d\n", $3 * 1000 + 0.5, $5 * 1000 + 0.5; exit }' "$LK_TMP/report.b$c")"
+	[ -n "$rp50" ] && [ "$rp50" -gt 0 ] || fail "no p50 in redis-benchmark's latency summary"
+	# The lowest point of its distribution that counts tcplat's p99 rank
+	# (lh_percentile()'s: ceil(99 / 100.0 * count)).
+	rank=$(awk -v n=$((N + 1)) 'BEGIN { r = 99 / 100 * n; print (r == int(r)) ? r : int(r) + 1 }')
+	rhi=$(sed -n 's/^[0-9.]*% <= \([0-9.]*\) milliseconds (cumulative count \([0-9]*\))$/\1 \2/p' \
+		"$LK_TMP/report.b$c" | awk -v r="$rank" '$2 >= r { v = int($1 * 1000 + 0.5)
+			if (m == "" || v < m) m = v } END { print m }')
+	[ -n "$rhi" ] || fail "no point of redis-benchmark's distribution counts $rank requests"
+	[ "$rhi" -ge "$rp99" ] || rhi=$rp99
 	tp50=$(jq .p50_us <<<"$t") tp99=$(jq .p99_us <<<"$t")
-	echo "FIGURES|tcplat_redis|client -c $c|tcplat p50 $tp50 p99 $tp99|redis-benchmark p50 $(bucket_lo "$rp50")-$rp50 p99 $(bucket_lo "$rp99")-$rp99 us"
+	echo "FIGURES|tcplat_redis|client -c $c|tcplat p50 $tp50 p99 $tp99|redis-benchmark p50 $(bucket_lo "$rp50")-$rp50 p99 $(bucket_lo "$rp99")-$rp99 (to rank $rank: -$rhi) us"
 	if lk_tcplat_entry_clock "$LK_TMP/b$c.err"; then
 		assert_in_range "$tp50" "$(bucket_lo "$rp50")" "$rp50" $LK_P50_PCT 3 "-c $c: p50_us vs redis-benchmark's"
-		assert_in_range "$tp99" "$(bucket_lo "$rp99")" "$rp99" $LK_P99_PCT 0 "-c $c: p99_us vs redis-benchmark's"
+		assert_in_range "$tp99" "$(bucket_lo "$rp99")" "$rhi" $LK_P99_PCT 0 \
+			"-c $c: p99_us vs redis-benchmark's p99 to rank $rank"
 	else
 		echo "latency agreement not checked: this kernel has no hook for a send's entry"
 	fi
