@@ -15,6 +15,12 @@
  * tcp_synack_rtt_meas), read at its SYN_RECV -> ESTABLISHED; after a
  * retransmission tcp:tcp_retransmit_synack gave us the request and its
  * snt_synack, and the span ends at that ESTABLISHED.
+ *
+ * The kernel now and then runs none of the programs at a handshake's
+ * end, in softirq and without counting a miss.  A connect is still in
+ * socks when its connection leaves ESTABLISHED; an accepted socket
+ * still carries the mark its listener's storage gave it (unseen): both
+ * are counted then, as opens whose latency is unknown.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -61,6 +67,22 @@ struct {
 	__type(key, struct cl_port);
 	__type(value, struct cl_owner);
 } listeners SEC(".maps");
+
+/*
+ * A mark on the listeners of wanted owners, which the kernel copies to
+ * every socket accepted from them (BPF_F_CLONE, in sk_clone_lock(): no
+ * program has to run), taken off at the end of the handshake.  Socket
+ * storage needs typed socket pointers: tp_btf only.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, __u32);
+} unseen SEC(".maps");
+
+/* Tests: the passive ends LK_TEST_SKIP_RUNS drops, counted apart. */
+__u64 cl_test_passive_runs;
 
 /* Drained by every report. */
 struct {
@@ -291,8 +313,15 @@ static __always_inline int active_done(const struct sock *sk, struct cl_sock *s,
 	return 0;
 }
 
-static __always_inline int passive_done(const struct sock *sk, int newstate, struct cl_totals *t,
-					bool typed)
+/*
+ * An accept's end.  @late: found when the connection left ESTABLISHED
+ * (see on_state()), its latency unknown, and total_retrans holds the
+ * data it resent too: it is all SYN-ACKs only while bytes_retrans is 0
+ * (a data retransmission adds its length; no FIN has gone out yet),
+ * else only the SYN-ACKs the retransmission program saw are known.
+ */
+static __always_inline int passive_done(const struct sock *sk, int newstate, bool late,
+					struct cl_totals *t, bool typed)
 {
 	const struct tcp_sock *tp = (const void *)sk;
 	struct cl_flow f = {};
@@ -300,7 +329,7 @@ static __always_inline int passive_done(const struct sock *sk, int newstate, str
 	struct cl_owner *o;
 	__u64 now = bpf_ktime_get_ns(), lat = 0;
 	struct cl_req *r;
-	__u32 rtx, srtt;
+	__u32 rtx, seen, srtt;
 	bool measured = false;
 
 	if (!flow_of(&sk->__sk_common, &f, true, typed) || !lk_flow_wanted(&f.ends))
@@ -316,19 +345,22 @@ static __always_inline int passive_done(const struct sock *sk, int newstate, str
 	 */
 	rtx = BPF_CORE_READ(tp, total_retrans);
 	r = bpf_map_lookup_elem(&reqs, &f);
-	if (rtx > (r ? r->seen : 0))
-		add(&t->synack_retrans, rtx - (r ? r->seen : 0));
+	seen = r ? r->seen : 0;
+	if (late && BPF_CORE_READ(tp, bytes_retrans))
+		rtx = seen;
+	if (rtx > seen)
+		add(&t->synack_retrans, rtx - seen);
 	if (r) {
 		lat = now - r->snt_us * 1000;
-		measured = r->snt_us && r->snt_us * 1000 < now;
+		measured = !late && r->snt_us && r->snt_us * 1000 < now;
 		bpf_map_delete_elem(&reqs, &f);
-	} else if (!rtx) {
+	} else if (!rtx && !late) {
 		srtt = BPF_CORE_READ(tp, srtt_us);
 		lat = (__u64)(srtt >> 3) * 1000;
 		measured = srtt != 0;
 	}
-	finish(CL_PASSIVE, &f, o, lat, measured, newstate == TCP_ESTABLISHED ? -1 : cause_of(sk),
-	       rtx, t);
+	finish(CL_PASSIVE, &f, o, lat, measured,
+	       late || newstate == TCP_ESTABLISHED ? -1 : cause_of(sk), rtx, t);
 	return 0;
 }
 
@@ -359,6 +391,9 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		current_owner(&n);
 		if (port_of(sk, &p, typed))
 			bpf_map_update_elem(&listeners, &p, &n, BPF_ANY);
+		if (typed && owner_wanted(&n))
+			bpf_sk_storage_get(&unseen, (struct sock *)sk, 0,
+					   BPF_SK_STORAGE_GET_F_CREATE);
 		return 0;
 	}
 	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
@@ -370,15 +405,18 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	}
 	/*
-	 * A connect whose SYN_SENT -> ESTABLISHED run the kernel skipped (it
-	 * does now and then, in softirq, without counting a miss) is still
-	 * in socks when its connection leaves ESTABLISHED: an open, its
-	 * latency unknown (unmeasured).
+	 * A connect whose SYN_SENT -> ESTABLISHED run the kernel skipped is
+	 * still in socks when its connection leaves ESTABLISHED, an accept
+	 * whose SYN_RECV -> ESTABLISHED run it skipped still marked: an
+	 * open, its latency unknown (unmeasured).
 	 */
 	if (oldstate == TCP_ESTABLISHED) {
 		s = bpf_map_lookup_elem(&socks, &skaddr);
 		if (s && (t = totals_cpu()))
 			return active_done(sk, s, TCP_ESTABLISHED, false, t, typed);
+		if (typed && bpf_sk_storage_get(&unseen, (struct sock *)sk, 0, 0) &&
+		    (t = totals_cpu()))
+			return passive_done(sk, TCP_ESTABLISHED, true, t, typed);
 		return 0;
 	}
 	if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
@@ -396,9 +434,14 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			return 0;
 		return active_done(sk, s, newstate, true, t, typed);
 	}
-	if (oldstate == TCP_SYN_RECV)
-		return passive_done(sk, newstate, t, typed);
-	return 0;
+	if (oldstate != TCP_SYN_RECV)
+		return 0;
+	/* Tests: as if the kernel skipped this run (LK_TEST_SKIP_RUNS). */
+	if (newstate == TCP_ESTABLISHED && lk_test_nth(lk_test_skip_every, &cl_test_passive_runs))
+		return 0;
+	if (typed)
+		bpf_sk_storage_delete(&unseen, (struct sock *)sk);
+	return passive_done(sk, newstate, false, t, typed);
 }
 
 static __always_inline int on_retrans(const struct sock *sk, bool typed)

@@ -382,7 +382,7 @@ static int setup(struct tcpconnlat_bpf *s)
 	s->rodata->per_flow = lk_opts.per_flow;
 	s->rodata->per_proc = lk_opts.per_proc;
 	s->rodata->emit_events = lk_opts.events;
-	s->rodata->lk_test_skip_every = lk_test_skip_runs("SYN-ACK retransmission and connect end");
+	s->rodata->lk_test_skip_every = lk_test_skip_runs("SYN-ACK retransmission, connect end and accept end");
 	if (!lk_opts.events)
 		bpf_map__set_max_entries(s->maps.events, 4096);
 	if (lk_skel_load(s->skeleton) ||

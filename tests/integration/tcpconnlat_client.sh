@@ -21,7 +21,10 @@
 #  - A third tcpconnlat in the client's namespace drops 1 in 3 of its
 #    runs at a connect's end on purpose (LK_TEST_SKIP_RUNS, as the
 #    kernel sometimes skips a run): those opens are still counted, when
-#    the connection closes, as unmeasured.
+#    the connection closes, as unmeasured.  A fourth in the server's
+#    namespace drops 1 in 3 of its runs at an accept's end: those
+#    accepted sockets still carry their listener's mark when they close
+#    (socket storage, tp_btf), and are counted then.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -45,7 +48,9 @@ for side in client server; do
 done
 lk_bg timeout -s INT 120 env LK_TEST_SKIP_RUNS=3 "$T" -v -j --netns "$LAB_C" >"$LK_TMP/skip.json" 2>"$LK_TMP/skip.err"
 PID_skip=$LK_LAST_PID
-for side in client server skip; do
+lk_bg timeout -s INT 120 env LK_TEST_SKIP_RUNS=3 "$T" -v -j --netns "$LAB_S" >"$LK_TMP/sskip.json" 2>"$LK_TMP/sskip.err"
+PID_sskip=$LK_LAST_PID
+for side in client server skip sskip; do
 	lk_wait_lines 60 "$LK_TMP/$side.err" "ready: programs attached" ||
 		{ cat "$LK_TMP/$side.err"; fail "tcpconnlat ($side) did not start"; }
 done
@@ -62,10 +67,14 @@ lk_wait_for 20 sh -c "! kill -0 $SRV" || fail "server did not accept $N connecti
 # The client's sockets close as it exits: wait until none is left.
 lk_wait_for 20 sh -c "! ip netns exec $LAB_C ss -Htn state established | grep -q ." ||
 	fail "the client's connections did not close"
-kill -INT "$PID_client" "$PID_server" "$PID_skip"
+# The server closes each socket as it accepts it: wait until none is left.
+lk_wait_for 20 sh -c "! ip netns exec $LAB_S ss -Htn state established | grep -q ." ||
+	fail "the server's connections did not close"
+kill -INT "$PID_client" "$PID_server" "$PID_skip" "$PID_sskip"
 wait "$PID_client" || fail "tcpconnlat (client) failed"
 wait "$PID_server" || fail "tcpconnlat (server) failed"
 wait "$PID_skip" || fail "tcpconnlat (skip) failed"
+wait "$PID_sskip" || fail "tcpconnlat (server, skip) failed"
 
 C=$(lk_summary "$LK_TMP/client.json")
 S=$(lk_summary "$LK_TMP/server.json")
@@ -85,6 +94,12 @@ grep -q "LK_TEST_SKIP_RUNS: 1 in 3" "$LK_TMP/skip.err" || fail "LK_TEST_SKIP_RUN
 assert_eq "$(jq .active.opens <<<"$K")" "$N" "runs dropped: active opens still = the client's connects"
 assert_eq "$(jq .active.count <<<"$K")" "$((N - (N + 2) / 3))" "runs dropped: opens measured (all but 1 in 3)"
 assert_eq "$(jq .unmeasured <<<"$K")" "$(((N + 2) / 3))" "runs dropped: found at close, unmeasured"
+K=$(lk_summary "$LK_TMP/sskip.json")
+echo "server netns, 1 run in 3 dropped: $K"
+grep -q "LK_TEST_SKIP_RUNS: 1 in 3" "$LK_TMP/sskip.err" || fail "LK_TEST_SKIP_RUNS not taken (server)"
+assert_eq "$(jq .passive.opens <<<"$K")" "$N" "runs dropped: passive opens still = the server's accepts"
+assert_eq "$(jq .passive.count <<<"$K")" "$((N - (N + 2) / 3))" "runs dropped: accepts measured (all but 1 in 3)"
+assert_eq "$(jq .unmeasured <<<"$K")" "$(((N + 2) / 3))" "runs dropped: accepts found at close, unmeasured"
 
 # Per connection: the kernel's span inside the client's (0.1 us: the
 # client prints one decimal).

@@ -9,10 +9,14 @@
 #     TCPSynRetrans; the passive open that waited for them is measured
 #     from the request's first SYN-ACK and takes at least 1 s; the
 #     client's SYN retransmissions still equal its counter.
-#  3. As 2, with 1 in 2 of the server tool's SYN-ACK runs dropped on
-#     purpose (LK_TEST_SKIP_RUNS, as the kernel sometimes skips a run
-#     without counting a miss): the SYN-ACK retransmissions still equal
-#     TCPSynRetrans, from the accepted sockets' total_retrans.
+#  3. As 2, with 1 in 2 of the server tool's SYN-ACK runs, and 1 in 2 of
+#     its runs at an accept's end, dropped on purpose (LK_TEST_SKIP_RUNS,
+#     as the kernel sometimes skips a run without counting a miss), and
+#     a listener opened while the tools run: the SYN-ACK retransmissions
+#     still equal TCPSynRetrans, from the accepted sockets'
+#     total_retrans, at the handshake's end or, where that run was
+#     dropped, when the accepted socket closes (it still carries its
+#     listener's mark); every accept is an open, those unmeasured.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -96,12 +100,18 @@ assert_ge "$(jq .passive.max_us <<<"$S")" 1000000 "the longest passive open, fro
 assert_eq "$(jq .syn_retrans <<<"$C")" "$((cs1 - cs0))" "SYN retransmissions = TCPSynRetrans (client)"
 assert_eq "$(jq .active.retrans <<<"$C")" "$((cs1 - cs0))" "the connections' own SYN retransmissions = TCPSynRetrans"
 
-echo "== 3. SYN-ACKs dropped, and 1 in 2 of the tool's SYN-ACK runs"
+echo "== 3. SYN-ACKs dropped, and 1 in 2 of the tool's SYN-ACK runs and accept ends"
 SERVER_ENV=LK_TEST_SKIP_RUNS=2 start_tools
 grep -q "LK_TEST_SKIP_RUNS: 1 in 2" "$LK_TMP/server.err" || fail "LK_TEST_SKIP_RUNS not taken"
+PORT=$(lk_free_port "$LAB_S") || fail "no free port"
+lk_bg ip netns exec "$LAB_S" "$CL" -l "$PORT" -n 0
+lk_wait_for 10 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 connect_through to-client
 stop_tools
 assert_ge "$(jq .synack_retrans <<<"$S")" 1 "SYN-ACK retransmissions"
 assert_eq "$(jq .synack_retrans <<<"$S")" "$((ss1 - ss0))" "SYN-ACK retransmissions = TCPSynRetrans (server)"
 assert_eq "$(jq .passive.retrans <<<"$S")" "$((ss1 - ss0))" "the connections' own SYN-ACK retransmissions = TCPSynRetrans"
 assert_eq "$(jq .passive.opens <<<"$S")" "$N" "passive opens"
+# Accept ends 1 and 3 of 3 dropped.
+assert_eq "$(jq .passive.count <<<"$S")/$(jq .unmeasured <<<"$S")" "$((N / 2))/$(((N + 1) / 2))" \
+	"passive opens measured / found at close, unmeasured"
