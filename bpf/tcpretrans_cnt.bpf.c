@@ -38,6 +38,20 @@ const volatile unsigned int tp_err_off;
 /* Every hook gets typed socket pointers (tp_btf): owners in sk_owners. */
 const volatile bool typed_sk;
 
+/*
+ * Tests only (LK_TEST_SKIP_HANDSHAKES=N, lk_test_skip_handshakes()): 1 in
+ * N of the runs a handshake makes (SYN and SYN-ACK retransmissions,
+ * LISTEN -> SYN_RECV, the end of SYN_SENT and of SYN_RECV) is dropped,
+ * as when the kernel runs none of the programs for a whole handshake.
+ */
+const volatile __u32 rt_test_skip_hs_every;
+__u64 rt_test_hs_runs;
+
+static __always_inline bool test_skip_handshake(void)
+{
+	return lk_test_nth(rt_test_skip_hs_every, &rt_test_hs_runs);
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -172,6 +186,12 @@ static __always_inline const struct rt_owner *owner_of(const struct rt_sock *s)
 static __always_inline __u32 total_retrans(const struct sock *sk)
 {
 	return BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
+}
+
+/* Bytes of data resent: a SYN or SYN-ACK adds none, a data segment its length. */
+static __always_inline __u64 bytes_retrans(const struct sock *sk)
+{
+	return BPF_CORE_READ((const struct tcp_sock *)sk, bytes_retrans);
 }
 
 static __always_inline bool owner_wanted(const struct rt_owner *o)
@@ -385,6 +405,9 @@ static __always_inline int retrans_once(const struct sock *sk, const struct sk_b
 
 	if (lk_test_skip())
 		return 0;
+	if (rt_test_skip_hs_every &&
+	    BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_SENT && test_skip_handshake())
+		return 0;
 	s = sock_get(sk);
 	o = owner_of(s);
 	if (!owner_wanted(o))
@@ -485,7 +508,7 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 	struct rt_flow *f;
 	__u64 skaddr = (__u64)sk;
 
-	if (lk_test_skip())
+	if (lk_test_skip() || test_skip_handshake())
 		return 0;
 	o = owner_of(sock_get(sk));
 	if (!owner_wanted(o))
@@ -535,6 +558,13 @@ static __always_inline struct rt_sock *set_owner(const struct sock *sk, bool lis
 	s = sock_make(sk);
 	if (s)
 		s->owner = o;
+	/*
+	 * The kernel copies a listener's storage to each socket accepted
+	 * from it: marked as a child, it is one even when no program runs
+	 * at its LISTEN -> SYN_RECV (on_accepted()).
+	 */
+	if (s && listener && typed_sk)
+		s->state = RT_SK_CHILD;
 	if (listener && !typed_sk) {
 		port_key(sk, &pk);
 		bpf_map_update_elem(&listeners, &pk, &o, BPF_ANY);
@@ -620,6 +650,7 @@ static __always_inline struct rt_flow *settle(const struct sock *sk, struct rt_s
 {
 	__u64 skaddr = (__u64)sk;
 	struct rt_totals *t;
+	bool child = s->state == RT_SK_CHILD, handshake = child || s->handshake;
 	__u32 total, grew;
 	int kind;
 
@@ -628,7 +659,7 @@ static __always_inline struct rt_flow *settle(const struct sock *sk, struct rt_s
 	 * skipped that run: then what the SYN-ACKs' events did not show is
 	 * counted now, with whatever else the socket's total grew by.
 	 */
-	if (s->state == RT_SK_CHILD) {
+	if (child) {
 		if (f && f->sk == skaddr && f->has_total) {
 			/* Fast Open: the socket had events of its own. */
 			s->accounted = f->last_total;
@@ -643,6 +674,8 @@ static __always_inline struct rt_flow *settle(const struct sock *sk, struct rt_s
 	}
 	if (s->state != RT_SK_KNOWN)
 		return f;
+	/* Seen or not, the handshake ends here for the accounting. */
+	s->handshake = 0;
 	total = total_retrans(sk);
 	grew = total - s->accounted;
 	if (!grew || grew >= 0x80000000U)
@@ -656,6 +689,10 @@ static __always_inline struct rt_flow *settle(const struct sock *sk, struct rt_s
 		kind = RT_SYN;
 	else if (oldstate == TCP_SYN_RECV)
 		kind = RT_SYNACK;
+	else if (handshake && !bytes_retrans(sk))
+		/* Its handshake's end went unseen: with no data resent, all
+		 * of the growth is its SYNs or SYN-ACKs. */
+		kind = child ? RT_SYNACK : RT_SYN;
 	else
 		kind = f && f->events ? f->last_kind : RT_OTHER;
 	account_unseen(t, f, kind, grew);
@@ -688,12 +725,14 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		/* Born now: every retransmission of its life is ahead. */
 		if (s && newstate == TCP_SYN_SENT) {
 			s->state = RT_SK_KNOWN;
+			s->handshake = 1;
 			s->accounted = total_retrans(sk);
 		}
 		return 0;
 	}
 	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
-		on_accepted(sk);
+		if (!test_skip_handshake())
+			on_accepted(sk);
 		return 0;
 	}
 	/* close() or shutdown() of a socket with no owner yet (its
@@ -719,6 +758,8 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	/* Tests: a close left to tcp_destroy_sock. */
 	if (newstate == TCP_CLOSE && lk_test_skip())
 		return 0;
+	if ((oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV) && test_skip_handshake())
+		return 0;
 	s = sock_get(sk);
 	o = owner_of(s);
 	/* Owners never change once set: another owner's socket has no flow. */
@@ -743,8 +784,8 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 
 /*
  * tcp:tcp_destroy_sock, after the socket's last state change: a second
- * chance to settle and report a known socket whose close the kernel did
- * not run the state program for.  After a close that ran it finds
+ * chance to settle and report a known or accepted socket whose close
+ * the kernel did not run the state program for.  After a close that ran it finds
  * nothing left to do (accounted is current, the flow is gone).
  */
 static __always_inline int on_destroy(const struct sock *sk)
@@ -761,7 +802,7 @@ static __always_inline int on_destroy(const struct sock *sk)
 	if (!s)
 		return 0;
 	o = owner_of(s);
-	if (s->state == RT_SK_KNOWN && owner_wanted(o) &&
+	if (s->state != RT_SK_UNKNOWN && owner_wanted(o) &&
 	    flow_key((const void *)sk, &k, true) && key_wanted(&k)) {
 		f = bpf_map_lookup_elem(&flows, &k);
 		f = settle(sk, s, &k, f, TCP_CLOSE);

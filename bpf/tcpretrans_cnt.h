@@ -91,7 +91,8 @@ struct rt_sock {
 	struct rt_owner owner;		/* tgid 0: no owner yet */
 	unsigned int accounted;		/* total_retrans counted so far */
 	unsigned char state;		/* enum rt_sock_state */
-	unsigned char pad[3];
+	unsigned char handshake;	/* born in SYN_SENT, its handshake not settled */
+	unsigned char pad[2];
 };
 
 /* A listening port, for accepted sockets' owners without socket storage. */

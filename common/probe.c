@@ -374,3 +374,8 @@ unsigned int lk_test_twice_runs(const char *what)
 {
 	return test_every("LK_TEST_TWICE_RUNS", what, "done twice");
 }
+
+unsigned int lk_test_skip_handshakes(const char *what)
+{
+	return test_every("LK_TEST_SKIP_HANDSHAKES", what, "dropped");
+}

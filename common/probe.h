@@ -122,4 +122,11 @@ unsigned int lk_test_skip_runs(const char *what);
  */
 unsigned int lk_test_twice_runs(const char *what);
 
+/*
+ * Tests only: N from LK_TEST_SKIP_HANDSHAKES: the programs drop 1 in N
+ * of the runs a handshake makes (the @what runs), as when the kernel
+ * runs none of them for a whole handshake.
+ */
+unsigned int lk_test_skip_handshakes(const char *what);
+
 #endif

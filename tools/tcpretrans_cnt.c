@@ -543,6 +543,8 @@ static int setup(struct ctx *c)
 	c->skel->rodata->emit_events = lk_opts.events;
 	c->skel->rodata->lk_test_skip_every = lk_test_skip_runs("retransmission and close");
 	c->skel->rodata->lk_test_twice_every = lk_test_twice_runs("retransmission");
+	c->skel->rodata->rt_test_skip_hs_every =
+		lk_test_skip_handshakes("SYN, SYN-ACK, accept and handshake end");
 	if (!lk_opts.events)
 		bpf_map__set_max_entries(c->skel->maps.events, 4096);
 	if (lk_skel_load(c->skel->skeleton) ||

@@ -8,6 +8,14 @@
 #  3. SYN-ACKs dropped (--dir to-client) for 1.5 s: the server's SYN-ACK
 #     retransmissions = its TCPSynRetrans; the flow they started is the
 #     connection that then completed, reported once when it closed.
+#  4. As 2 and 3, with every run a handshake makes dropped by the tools
+#     (LK_TEST_SKIP_HANDSHAKES=1: SYN and SYN-ACK retransmissions,
+#     LISTEN -> SYN_RECV, the ends of SYN_SENT and SYN_RECV), as when the
+#     kernel runs none of the programs for a whole handshake, and a
+#     server that listens while the tools run: the handshakes'
+#     retransmissions are found when the connections close (the
+#     sockets' total_retrans, no data resent), as SYNs and SYN-ACKs, and
+#     still equal TCPSynRetrans.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -26,7 +34,7 @@ start_tools() {
 	for side in client server; do
 		local ns=$LAB_C
 		[ $side = server ] && ns=$LAB_S
-		lk_bg "$T" -v -j -F -n 0 --netns "$ns" >"$LK_TMP/$side.json" 2>"$LK_TMP/$side.err"
+		lk_bg env ${TOOL_ENV:-} "$T" -v -j -F -n 0 --netns "$ns" >"$LK_TMP/$side.json" 2>"$LK_TMP/$side.err"
 		eval "PID_$side=$LK_LAST_PID"
 		lk_wait_for 10 grep -q counting "$LK_TMP/$side.err" ||
 			{ cat "$LK_TMP/$side.err"; fail "tcpretrans_cnt did not start"; }
@@ -106,3 +114,24 @@ assert_eq "$(jq .syn_segs <<<"$C")" "$((cs1 - cs0))" "client: syn = TCPSynRetran
 assert_eq "$(jq .segs <<<"$C")" "$((c1 - c0))" "client: segments = Tcp: RetransSegs"
 assert_eq "$(jq -c 'select(.type == "flow" and .synack > 0) | [.lport, .closed, .comm]' "$LK_TMP/server.json")" \
 	"[$PORT,true,\"tcpreq\"]" "server: the SYN-ACK flow, closed once, owned by the server"
+
+echo "== 4. SYNs, then SYN-ACKs dropped, and every handshake run of the tools"
+TOOL_ENV=LK_TEST_SKIP_HANDSHAKES=1 start_tools
+for side in client server; do
+	grep -q "LK_TEST_SKIP_HANDSHAKES: 1 in 1" "$LK_TMP/$side.err" || fail "LK_TEST_SKIP_HANDSHAKES not taken ($side)"
+done
+# Its listener's socket storage marks what it accepts as accepted.
+lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "0.0.0.0:$((PORT + 2))"
+lk_wait_for 5 lk_listening "$LAB_S" "$((PORT + 2))" || fail "second server not listening"
+ADDR=$LAB_S_IP:$((PORT + 2))
+connect_through to-server
+connect_through to-client
+stop_tools
+assert_ge "$(jq .syn_segs <<<"$C")" 2 "client: SYN retransmissions"
+assert_eq "$(jq .syn_segs <<<"$C")" "$((cs1 - cs0))" "client: syn = TCPSynRetrans"
+assert_eq "$(jq .segs <<<"$C")" "$((c1 - c0))" "client: segments = Tcp: RetransSegs"
+assert_ge "$(jq .synack_segs <<<"$S")" 1 "server: SYN-ACK retransmissions"
+assert_eq "$(jq .synack_segs <<<"$S")" "$((ss1 - ss0))" "server: synack = TCPSynRetrans"
+assert_eq "$(jq .segs <<<"$S")" "$((s1 - s0))" "server: segments = Tcp: RetransSegs"
+assert_eq "$(jq -c 'select(.type == "flow" and .synack > 0) | [.lport, .closed, .comm]' "$LK_TMP/server.json")" \
+	"[$((PORT + 2)),true,\"tcpreq\"]" "server: the SYN-ACK flow, closed once, owned by the server"
