@@ -397,16 +397,15 @@ static void print_summary(struct tcpreq_run *run)
 	free(lat);
 }
 
-static void main_loop(struct tcpreq_run *run)
+static void main_loop(struct tcpreq_run *run, struct report *rp)
 {
 	uint64_t ival = lk_opts.interval * 1e9, next, now, wait;
-	struct report rp = { .run = run, .last_ns = tcpreq_now() };
 
-	next = rp.last_ns + ival;
+	next = rp->last_ns + ival;
 	while (!lk_exiting && !tcpreq_done(run)) {
 		now = tcpreq_now();
 		if (ival && now >= next) {
-			print_interval(&rp);
+			print_interval(rp);
 			next += ival;
 			if (next < now)
 				next = now + ival;
@@ -480,8 +479,13 @@ int main(int argc, char **argv)
 	if (!err && cfg.server)
 		say_listening(&run.cfg);
 	if (!err) {
-		main_loop(&run);
+		struct report rp = { .run = &run, .last_ns = tcpreq_now() };
+
+		main_loop(&run, &rp);
 		tcpreq_stop(&run, 1);
+		/* The rest of the run: the intervals add up to the summary. */
+		if (lk_opts.interval)
+			print_interval(&rp);
 		print_summary(&run);
 		if (!cfg.server && !run.established)
 			err = -1;
