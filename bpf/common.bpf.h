@@ -55,6 +55,12 @@ static __always_inline bool lk_comm_matches(const char *comm)
 	return true;
 }
 
+/* Is a filter on a socket's owning process set (-p, -c, --cgroup)? */
+static __always_inline bool lk_owner_filtered(void)
+{
+	return lk_filter.tgid || lk_filter.cgroup_id || lk_filter.comm[0];
+}
+
 /*
  * Does the current task, whose bpf_get_current_pid_tgid() the caller
  * already has as @id, pass -p, -t, -c and --cgroup?  The verifier drops

@@ -17,10 +17,11 @@
  * snt_synack, and the span ends at that ESTABLISHED.
  *
  * The kernel now and then runs none of the programs at a handshake's
- * end, in softirq and without counting a miss.  A connect is still in
- * socks when its connection leaves ESTABLISHED; an accepted socket
- * still carries the mark its listener's storage gave it (unseen): both
- * are counted then, as opens whose latency is unknown.
+ * end, in softirq and without counting a miss.  A connect is still
+ * known when its connection leaves ESTABLISHED; an accepted socket
+ * still carries what the kernel copied from its listener's storage
+ * (sk_listener): both are counted then, as opens whose latency is
+ * unknown.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -38,6 +39,12 @@
 const volatile bool per_flow;
 const volatile bool per_proc;
 const volatile bool emit_events;
+/*
+ * Every hook has typed socket pointers (tp_btf): connects and
+ * listeners' owners in socket storage, else in the socks and listeners
+ * tables.
+ */
+const volatile bool sk_storage;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -45,6 +52,18 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cl_totals);
 } totals SEC(".maps");
+
+/*
+ * Connects in progress: in socket storage with sk_storage (freed with
+ * the socket; every state change of a socket that has none costs a
+ * pointer test, not a hash lookup), else by socket address in an LRU.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct cl_sock);
+} sk_conns SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -69,17 +88,19 @@ struct {
 } listeners SEC(".maps");
 
 /*
- * A mark on the listeners of wanted owners, which the kernel copies to
- * every socket accepted from them (BPF_F_CLONE, in sk_clone_lock(): no
- * program has to run), taken off at the end of the handshake.  Socket
- * storage needs typed socket pointers: tp_btf only.
+ * A listener's owner, in the listener's storage, which the kernel copies
+ * to every socket accepted from it (BPF_F_CLONE, in sk_clone_lock(): no
+ * program has to run).  An accepted socket's copy is removed at the end
+ * of its handshake: one that still has it when it leaves ESTABLISHED is
+ * an open whose end the programs did not see.  Listeners of wanted
+ * owners only, while the tool runs.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
 	__type(key, int);
-	__type(value, __u32);
-} unseen SEC(".maps");
+	__type(value, struct cl_owner);
+} sk_listener SEC(".maps");
 
 /* Tests: the passive ends LK_TEST_SKIP_RUNS drops, counted apart. */
 __u64 cl_test_passive_runs;
@@ -124,6 +145,39 @@ static __always_inline struct cl_totals *totals_cpu(void)
 	return bpf_map_lookup_elem(&totals, &zero);
 }
 
+static __always_inline struct cl_sock *conn_get(const struct sock *sk)
+{
+	__u64 skaddr = (__u64)sk;
+
+	if (sk_storage)
+		return bpf_sk_storage_get(&sk_conns, (struct sock *)sk, 0, 0);
+	return bpf_map_lookup_elem(&socks, &skaddr);
+}
+
+/* A connect starts: @n replaces what an earlier connect of @sk left. */
+static __always_inline bool conn_add(const struct sock *sk, const struct cl_sock *n)
+{
+	__u64 skaddr = (__u64)sk;
+	struct cl_sock *s;
+
+	if (!sk_storage)
+		return !bpf_map_update_elem(&socks, &skaddr, n, BPF_ANY);
+	s = bpf_sk_storage_get(&sk_conns, (struct sock *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (s)
+		*s = *n;
+	return s;
+}
+
+static __always_inline void conn_del(const struct sock *sk)
+{
+	__u64 skaddr = (__u64)sk;
+
+	if (sk_storage)
+		bpf_sk_storage_delete(&sk_conns, (struct sock *)sk);
+	else
+		bpf_map_delete_elem(&socks, &skaddr);
+}
+
 /*
  * A handshake's flow: its ends (the flow model, flow.bpf.h) and netns.
  * Request socks start with a sock_common too: @full says whether @skc is
@@ -140,7 +194,7 @@ static __always_inline bool flow_of(const struct sock_common *skc, struct cl_flo
 
 static __always_inline bool owner_wanted(const struct cl_owner *o)
 {
-	if (!lk_filter.tgid && !lk_filter.cgroup_id && !lk_filter.comm[0])
+	if (!lk_owner_filtered())
 		return true;
 	if (!o || (lk_filter.tgid && o->tgid != lk_filter.tgid))
 		return false;
@@ -298,7 +352,6 @@ static __always_inline __u32 syn_rtx(const struct sock *sk, struct cl_sock *s, s
 static __always_inline int active_done(const struct sock *sk, struct cl_sock *s, int newstate,
 				       bool measured, struct cl_totals *t, bool typed)
 {
-	__u64 skaddr = (__u64)sk;
 	struct cl_flow f = {};
 	__u32 rtx;
 
@@ -309,7 +362,7 @@ static __always_inline int active_done(const struct sock *sk, struct cl_sock *s,
 		finish(CL_ACTIVE, &f, &s->owner, measured ? bpf_ktime_get_ns() - s->start_ns : 0,
 		       measured, newstate == TCP_ESTABLISHED ? -1 : cause_of(sk), rtx, t);
 	}
-	bpf_map_delete_elem(&socks, &skaddr);
+	conn_del(sk);
 	return 0;
 }
 
@@ -324,21 +377,33 @@ static __always_inline int passive_done(const struct sock *sk, int newstate, boo
 					struct cl_totals *t, bool typed)
 {
 	const struct tcp_sock *tp = (const void *)sk;
+	struct cl_owner own, *o = 0;
 	struct cl_flow f = {};
 	struct cl_port p = {};
-	struct cl_owner *o;
 	__u64 now = bpf_ktime_get_ns(), lat = 0;
 	struct cl_req *r;
 	__u32 rtx, seen, srtt;
 	bool measured = false;
 
+	if (sk_storage) {
+		o = bpf_sk_storage_get(&sk_listener, (struct sock *)sk, 0, 0);
+		if (o && !late) {
+			own = *o;
+			o = &own;
+			bpf_sk_storage_delete(&sk_listener, (struct sock *)sk);
+		}
+		if (!owner_wanted(o))
+			return 0;
+	}
 	if (!flow_of(&sk->__sk_common, &f, true, typed) || !lk_flow_wanted(&f.ends))
 		return 0;
-	p.netns = f.netns;
-	p.lport = f.ends.lport;
-	o = bpf_map_lookup_elem(&listeners, &p);
-	if (!owner_wanted(o))
-		return 0;
+	if (!sk_storage) {
+		p.netns = f.netns;
+		p.lport = f.ends.lport;
+		o = bpf_map_lookup_elem(&listeners, &p);
+		if (!owner_wanted(o))
+			return 0;
+	}
 	/*
 	 * A child starts with its request's num_retrans: the SYN-ACKs it
 	 * resent, including any whose tracepoint run the kernel skipped.
@@ -371,7 +436,6 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	struct cl_owner *o;
 	struct cl_totals *t;
 	struct cl_sock *s;
-	__u64 skaddr = (__u64)sk;
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || !lk_netns_wanted(sk))
 		return 0;
@@ -381,7 +445,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		if (!lk_task_wanted())
 			return 0;
 		current_owner(&n.owner);
-		if (bpf_map_update_elem(&socks, &skaddr, &n, BPF_ANY) && (t = totals_cpu()))
+		if (!conn_add(sk, &n) && (t = totals_cpu()))
 			add(&t->sock_drops, 1);
 		return 0;
 	}
@@ -389,14 +453,21 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		struct cl_owner n = {};
 
 		current_owner(&n);
+		if (sk_storage) {
+			/* Another's would only turn its accepts away later. */
+			if (!owner_wanted(&n))
+				return 0;
+			o = bpf_sk_storage_get(&sk_listener, (struct sock *)sk, 0,
+					       BPF_SK_STORAGE_GET_F_CREATE);
+			if (o)
+				*o = n;
+			return 0;
+		}
 		if (port_of(sk, &p, typed))
 			bpf_map_update_elem(&listeners, &p, &n, BPF_ANY);
-		if (typed && owner_wanted(&n))
-			bpf_sk_storage_get(&unseen, (struct sock *)sk, 0,
-					   BPF_SK_STORAGE_GET_F_CREATE);
 		return 0;
 	}
-	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
+	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE && !sk_storage) {
 		if (!port_of(sk, &p, typed))
 			return 0;
 		o = bpf_map_lookup_elem(&listeners, &p);
@@ -411,10 +482,10 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	 * open, its latency unknown (unmeasured).
 	 */
 	if (oldstate == TCP_ESTABLISHED) {
-		s = bpf_map_lookup_elem(&socks, &skaddr);
+		s = conn_get(sk);
 		if (s && (t = totals_cpu()))
 			return active_done(sk, s, TCP_ESTABLISHED, false, t, typed);
-		if (typed && bpf_sk_storage_get(&unseen, (struct sock *)sk, 0, 0) &&
+		if (sk_storage && bpf_sk_storage_get(&sk_listener, (struct sock *)sk, 0, 0) &&
 		    (t = totals_cpu()))
 			return passive_done(sk, TCP_ESTABLISHED, true, t, typed);
 		return 0;
@@ -427,7 +498,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	if (!t)
 		return 0;
 	/* Simultaneous open goes SYN_SENT -> SYN_RECV -> ESTABLISHED: still active. */
-	s = bpf_map_lookup_elem(&socks, &skaddr);
+	s = conn_get(sk);
 	if (s) {
 		/* Tests: as if the kernel skipped this run (LK_TEST_SKIP_RUNS). */
 		if (newstate == TCP_ESTABLISHED && lk_test_skip())
@@ -439,20 +510,17 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	/* Tests: as if the kernel skipped this run (LK_TEST_SKIP_RUNS). */
 	if (newstate == TCP_ESTABLISHED && lk_test_nth(lk_test_skip_every, &cl_test_passive_runs))
 		return 0;
-	if (typed)
-		bpf_sk_storage_delete(&unseen, (struct sock *)sk);
 	return passive_done(sk, newstate, false, t, typed);
 }
 
 static __always_inline int on_retrans(const struct sock *sk, bool typed)
 {
-	__u64 skaddr = (__u64)sk;
 	struct cl_totals *t;
 	struct cl_sock *s;
 
 	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_SYN_SENT)
 		return 0;
-	s = bpf_map_lookup_elem(&socks, &skaddr);
+	s = conn_get(sk);
 	t = totals_cpu();
 	if (s && t && lk_sk_wanted(sk, typed))
 		syn_rtx(sk, s, t);
@@ -474,10 +542,16 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 	/* The request's local port is its listener's. */
 	if (!flow_of(&req->__req_common, &f, false, typed) || !lk_flow_wanted(&f.ends))
 		return 0;
-	p.netns = f.netns;
-	p.lport = f.ends.lport;
-	if (!owner_wanted(bpf_map_lookup_elem(&listeners, &p)))
-		return 0;
+	/* @sk: the listener (a Fast Open child: the socket it accepted). */
+	if (sk_storage) {
+		if (!owner_wanted(bpf_sk_storage_get(&sk_listener, (struct sock *)sk, 0, 0)))
+			return 0;
+	} else {
+		p.netns = f.netns;
+		p.lport = f.ends.lport;
+		if (!owner_wanted(bpf_map_lookup_elem(&listeners, &p)))
+			return 0;
+	}
 	t = totals_cpu();
 	if (t)
 		add(&t->synack_retrans, 1);

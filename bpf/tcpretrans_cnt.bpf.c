@@ -147,11 +147,6 @@ static __always_inline bool key_wanted(const struct rt_flow_key *k)
 	return lk_netns_ok(k->netns) && lk_flow_wanted(&k->ends);
 }
 
-static __always_inline bool task_filtered(void)
-{
-	return lk_filter.tgid || lk_filter.cgroup_id || lk_filter.comm[0];
-}
-
 static __always_inline struct rt_sock *sock_get(const struct sock *sk)
 {
 	__u64 skaddr = (__u64)sk;
@@ -196,7 +191,7 @@ static __always_inline __u64 bytes_retrans(const struct sock *sk)
 
 static __always_inline bool owner_wanted(const struct rt_owner *o)
 {
-	if (!task_filtered())
+	if (!lk_owner_filtered())
 		return true;
 	if (!o)
 		return false;
@@ -591,7 +586,7 @@ static __always_inline void on_accepted(const struct sock *sk)
 	 * Under a task filter only a wanted listener's sockets get state: in
 	 * socket storage the listener's copy, if it has one.
 	 */
-	if (!task_filtered())
+	if (!lk_owner_filtered())
 		s = sock_make(sk);
 	else if (typed_sk)
 		s = sock_get(sk);

@@ -378,6 +378,16 @@ static int setup(struct tcpconnlat_bpf *s)
 {
 	if (lk_hooks_choose(s->obj, hooks, sizeof(hooks) / sizeof(hooks[0])))
 		return -1;
+	/* Typed socket pointers in every program: socket storage. */
+	s->rodata->sk_storage = hooks[0].chosen == LK_M_TP_BTF &&
+				hooks[1].chosen == LK_M_TP_BTF && hooks[2].chosen == LK_M_TP_BTF;
+	if (s->rodata->sk_storage) {
+		bpf_map__set_max_entries(s->maps.socks, 1);
+		bpf_map__set_max_entries(s->maps.listeners, 1);
+	} else {
+		bpf_map__set_autocreate(s->maps.sk_conns, false);
+		bpf_map__set_autocreate(s->maps.sk_listener, false);
+	}
 	s->rodata->lk_filter = lk_filter_from_opts();
 	s->rodata->per_flow = lk_opts.per_flow;
 	s->rodata->per_proc = lk_opts.per_proc;
