@@ -79,14 +79,20 @@ else
 fi
 
 # --min-us: only calls at least that slow, so the 2 ms sleeps and the
-# 50 ms interrupted reads, none of the getppid calls; --events prints
-# each of them.
+# 50 ms interrupted reads; --events prints each of them.  A getppid or
+# exit_group takes microseconds, unless its CPU stalls (a vCPU the host
+# does not run: 35 ms once in a qemu TCG guest beside another): those
+# are counted only as slow calls, each with its event.
 run_work "$LK_TMP/m" -p PID --min-us 1500 --events -s getppid,nanosleep,read,exit_group
 assert_eq "$(field "$LK_TMP/m" nanosleep count)" "$M" "--min-us: nanosleep"
 assert_eq "$(field "$LK_TMP/m" read count)" "$R" "--min-us: the interrupted reads only"
-assert_eq "$(field "$LK_TMP/m" getppid count)" "" "--min-us: no getppid"
-assert_eq "$(field "$LK_TMP/m" exit_group count)" "" "--min-us: no exit_group"
 ev() { jq -r "select(.type==\"event\") | $1" "$LK_TMP/m"; }
+for sc in getppid exit_group; do
+	assert_eq "$(field "$LK_TMP/m" $sc count)" "$(ev "select(.syscall==\"$sc\") | .lat_us" | wc -l | sed 's/^0$//')" \
+		"--min-us: $sc only where it stalled, each an event"
+done
+left=$(field "$LK_TMP/m" getppid count)
+assert_le "${left:-0}" $(((N + TH) / 10)) "--min-us: getppid calls left (of $((N + TH)))"
 assert_eq "$(ev 'select(.syscall=="nanosleep") | .lat_us' | wc -l)" "$M" "--events: nanosleep events"
 assert_eq "$(ev 'select(.syscall=="read") | .errno' | sort | uniq -c | awk '{ print $1, $2 }')" \
 	"$R ERESTARTSYS" "--events: interrupted reads"
