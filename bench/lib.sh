@@ -277,3 +277,148 @@ bench_need_built() {
 		[ -x "$OUTPUT/$b" ] || { echo "$OUTPUT/$b not built (make OUTPUT=... all test-bins)"; exit 1; }
 	done
 }
+
+# bench_per_change FILE REGEX: ns per event of the programs whose names
+# match REGEX in a bench_prog_delta FILE, where each event runs them all
+# (a program and its twin, bpf/twin.bpf.h): their time over the most
+# runs of one of them; "-" if none ran.
+bench_per_change() {
+	awk -v re="$2" '$1 ~ re { t += $2 * $3; if ($3 > n) n = $3 }
+		END { if (n) printf "%.0f", t / n; else printf "-" }' "$1"
+}
+
+# The floor benches (a tool against its floor and the empty program on
+# the same hooks) share these.  The calling script defines run (one load
+# run; its first word is the rate) and start_tool ARGS... (sets $tool,
+# once the tool is ready; its -v lines in $tmp/err, its output in
+# $tmp/out), and keeps its files in $tmp.
+
+# bench_stop_tool, bench_stop_empty: stop the tool ($tool) or the empty
+# program ($empty) if running.
+bench_stop_tool() {
+	[ -n "$tool" ] || return 0
+	bench_stop "$tool" INT
+	tool=
+}
+
+bench_stop_empty() {
+	[ -n "$empty" ] || return 0
+	bench_stop "$empty" INT
+	empty=
+}
+
+# bench_start_tool READY CMD...: CMD in the background ($tool), its
+# output in $tmp/out and its -v lines in $tmp/err, back once a line of
+# these matches READY.  The files are emptied here, not by the child's
+# redirection, which may come after the wait has read the last run's.
+bench_start_tool() {
+	local ready=$1
+	shift
+	: >"$tmp/out"
+	: >"$tmp/err"
+	"$@" >"$tmp/out" 2>"$tmp/err" &
+	tool=$!
+	bench_wait_line "$tmp/err" "$ready" "$tool" 60 && return 0
+	echo "$(basename "$1") did not start: $(head -n 1 "$tmp/err")"
+	exit 1
+}
+
+# bench_run_with ARGS...: one load run under the tool with ARGS.
+bench_run_with() {
+	local r
+	start_tool "$@"
+	r=$(run)
+	bench_stop_tool
+	echo "$r"
+}
+
+# bench_interleave ROUNDS UNIT: ROUNDS rounds of the load without the
+# tool, with it (ARGS in the array BENCH_WITH) and at its floor
+# (BENCH_FLOOR), the order turning each round (a load that grows or fades
+# favours none); the rates without, and the with/without and
+# floor/without ratios, appended to $tmp/bases, $tmp/ratios, $tmp/floors.
+bench_interleave() {
+	local i base with floor r f
+	for ((i = 0; i < $1; i++)); do
+		if ((i % 2)); then
+			with=$(bench_run_with "${BENCH_WITH[@]}")
+			floor=$(bench_run_with "${BENCH_FLOOR[@]}")
+			base=$(run)
+		else
+			base=$(run)
+			floor=$(bench_run_with "${BENCH_FLOOR[@]}")
+			with=$(bench_run_with "${BENCH_WITH[@]}")
+		fi
+		if [ -z "$base" ] || [ -z "$with" ] || [ -z "$floor" ]; then
+			echo "a run produced nothing"
+			exit 1
+		fi
+		base=${base%% *} with=${with%% *} floor=${floor%% *}
+		r=$(bench_ratio "$with" "$base")
+		f=$(bench_ratio "$floor" "$base")
+		echo "round $i: $2 without $base, with $with ($r), floor $floor ($f)" >&2
+		echo "$base" >>"$tmp/bases"
+		echo "$r" >>"$tmp/ratios"
+		echo "$f" >>"$tmp/floors"
+	done
+}
+
+# bench_empty_hooks ARGS...: the hooks the tool chose with ARGS (its -v
+# lines) into $tmp/hooks, the state tracepoint's twice where the tool runs
+# a program and its twin there (bpf/twin.bpf.h); the -v lines in
+# $tmp/tool.err.  Then finds or builds the empty program.
+bench_empty_hooks() {
+	local state
+	start_tool "$@"
+	bench_hooks "$tmp/err" >"$tmp/hooks"
+	cp "$tmp/err" "$tmp/tool.err"
+	bench_stop_tool
+	state=$(grep -m 1 'set_state$' "$tmp/hooks") && echo "$state" >>"$tmp/hooks"
+	bench_emptyprog "$tmp"
+}
+
+# bench_start_empty: the empty program on $tmp/hooks (sets $empty), or
+# the reason it cannot run in $empty_why.
+bench_start_empty() {
+	local hooks
+	[ -z "$empty_why" ] || return 1
+	[ -s "$tmp/hooks" ] || { empty_why="no hooks in the tool's -v lines"; return 1; }
+	mapfile -t hooks <"$tmp/hooks"
+	: >"$tmp/eout"
+	"$EMPTYPROG" --stats "${hooks[@]}" >"$tmp/eout" 2>"$tmp/eerr" &
+	empty=$!
+	bench_wait_line "$tmp/eout" "^ready" "$empty" && return 0
+	empty_why="emptyprog ${hooks[*]}: $(head -n 1 "$tmp/eerr")"
+	bench_stop_empty
+	return 1
+}
+
+# bench_stats_run NAME ARGS...: one load run under the tool with ARGS
+# beside the empty programs, with run-time statistics (restored to
+# $stats0 after): "prog ns_per_run runs" of each in $tmp/NAME.tool and
+# $tmp/NAME.empty, the run's own output in $tmp/NAME.run, its wall time
+# (ns) in $tmp/NAME.wall, the tool's reports in $tmp/NAME.out.
+bench_stats_run() {
+	local name=$1 t0 t1
+	shift
+	start_tool "$@"
+	bench_start_empty
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	bench_prog_stats_ids "$tool" >"$tmp/t0"
+	[ -n "$empty" ] && bench_prog_stats_ids "$empty" >"$tmp/e0"
+	t0=$(date +%s%N)
+	run >"$tmp/$name.run"
+	t1=$(date +%s%N)
+	bench_prog_stats_ids "$tool" >"$tmp/t1"
+	[ -n "$empty" ] && bench_prog_stats_ids "$empty" >"$tmp/e1"
+	[ -n "$empty" ] || [ "$(sysctl -n kernel.bpf_stats_enabled)" = 1 ] ||
+		echo "warning: kernel.bpf_stats_enabled was turned off during the $name run by someone else" >&2
+	sysctl -q -w kernel.bpf_stats_enabled="$stats0"
+	bench_prog_delta "$tmp/t0" "$tmp/t1" >"$tmp/$name.tool"
+	: >"$tmp/$name.empty"
+	[ -n "$empty" ] && bench_prog_delta "$tmp/e0" "$tmp/e1" >"$tmp/$name.empty"
+	echo $((t1 - t0)) >"$tmp/$name.wall"
+	bench_stop_empty
+	bench_stop_tool
+	cp "$tmp/out" "$tmp/$name.out"
+}

@@ -52,19 +52,9 @@ empty=
 idle=
 fails=0
 stats0=$(sysctl -n kernel.bpf_stats_enabled)
-stop_tool() {
-	[ -n "$tool" ] || return 0
-	bench_stop "$tool" INT
-	tool=
-}
-stop_empty() {
-	[ -n "$empty" ] || return 0
-	bench_stop "$empty" INT
-	empty=
-}
 cleanup() {
-	stop_tool
-	stop_empty
+	bench_stop_tool
+	bench_stop_empty
 	[ -n "$server" ] && bench_stop "$server"
 	[ -n "$idle" ] && bench_stop "$idle"
 	sysctl -q -w kernel.bpf_stats_enabled="$stats0"
@@ -112,113 +102,20 @@ run() {
 
 # start_tool [ARGS...]: tcpconnlat -v -j ARGS, returns once its programs
 # are attached; its -v lines in $tmp/err, its reports in $tmp/out.
-start_tool() {
-	# Emptied here, not by the redirection in the background child: a
-	# wait could otherwise find the last run's lines.
-	: >"$tmp/out"
-	: >"$tmp/err"
-	"$OUTPUT/tcpconnlat" -v -j "$@" >"$tmp/out" 2>"$tmp/err" &
-	tool=$!
-	bench_wait_line "$tmp/err" "ready: programs attached" "$tool" 60 && return 0
-	echo "tcpconnlat did not start: $(head -1 "$tmp/err")"
-	exit 1
-}
+start_tool() { bench_start_tool "ready: programs attached" "$OUTPUT/tcpconnlat" -v -j "$@"; }
 
-# run_with ARGS...: one load run under tcpconnlat ARGS.
-run_with() {
-	local r
-	start_tool "$@"
-	r=$(run)
-	stop_tool
-	echo "$r"
-}
+BENCH_WITH=(-F)
+BENCH_FLOOR=(-F -p "$idle")
+bench_interleave "$ROUNDS" "connections/s"
 
-for ((i = 0; i < ROUNDS; i++)); do
-	# Interleaved, the order turning each round.
-	if ((i % 2)); then
-		with=$(run_with -F)
-		floor=$(run_with -F -p "$idle")
-		base=$(run)
-	else
-		base=$(run)
-		floor=$(run_with -F -p "$idle")
-		with=$(run_with -F)
-	fi
-	if [ -z "$base" ] || [ -z "$with" ] || [ -z "$floor" ]; then
-		echo "a run produced nothing"
-		exit 1
-	fi
-	base=${base%% *} with=${with%% *} floor=${floor%% *}
-	r=$(bench_ratio "$with" "$base")
-	f=$(bench_ratio "$floor" "$base")
-	echo "round $i: connections/s without $base, with $with ($r), floor $floor ($f)" >&2
-	echo "$base" >>"$tmp/bases"
-	echo "$r" >>"$tmp/ratios"
-	echo "$f" >>"$tmp/floors"
-done
+# The empty program on the hooks the tool chose, as the tool chose them.
+bench_empty_hooks -F
 
-# The empty program on the hooks the tool chose, as the tool chose them,
-# a second one on the state tracepoint for the tool's twin.
-start_tool -F
-bench_hooks "$tmp/err" >"$tmp/hooks"
-cp "$tmp/err" "$tmp/tool.err"
-stop_tool
-state_hook=$(grep -m 1 'set_state$' "$tmp/hooks") && echo "$state_hook" >>"$tmp/hooks"
-bench_emptyprog "$tmp"
-start_empty() {
-	[ -z "$empty_why" ] || return 1
-	[ -s "$tmp/hooks" ] || { empty_why="no hooks in tcpconnlat's -v lines"; return 1; }
-	mapfile -t hooks <"$tmp/hooks"
-	: >"$tmp/eout"
-	"$EMPTYPROG" --stats "${hooks[@]}" >"$tmp/eout" 2>"$tmp/eerr" &
-	empty=$!
-	bench_wait_line "$tmp/eout" "^ready" "$empty" && return 0
-	empty_why="emptyprog ${hooks[*]}: $(head -n 1 "$tmp/eerr")"
-	stop_empty
-	return 1
-}
-
-# stats_run NAME ARGS...: one load run under tcpconnlat ARGS beside the
-# empty programs, with run-time statistics; "prog ns_per_run runs" of
-# each in $tmp/NAME.tool and $tmp/NAME.empty, the run's figures in
-# $tmp/NAME.run, the tool's reports in $tmp/NAME.out.
-stats_run() {
-	local name=$1
-	shift
-	start_tool "$@"
-	start_empty
-	sysctl -q -w kernel.bpf_stats_enabled=1
-	bench_prog_stats_ids "$tool" >"$tmp/t0"
-	[ -n "$empty" ] && bench_prog_stats_ids "$empty" >"$tmp/e0"
-	t0=$(date +%s%N)
-	run >"$tmp/$name.run"
-	t1=$(date +%s%N)
-	bench_prog_stats_ids "$tool" >"$tmp/t1"
-	[ -n "$empty" ] && bench_prog_stats_ids "$empty" >"$tmp/e1"
-	[ -n "$empty" ] || [ "$(sysctl -n kernel.bpf_stats_enabled)" = 1 ] ||
-		echo "warning: kernel.bpf_stats_enabled was turned off during the $name run by someone else" >&2
-	sysctl -q -w kernel.bpf_stats_enabled="$stats0"
-	bench_prog_delta "$tmp/t0" "$tmp/t1" >"$tmp/$name.tool"
-	: >"$tmp/$name.empty"
-	[ -n "$empty" ] && bench_prog_delta "$tmp/e0" "$tmp/e1" >"$tmp/$name.empty"
-	echo $((t1 - t0)) >"$tmp/$name.wall"
-	stop_empty
-	stop_tool
-	cp "$tmp/out" "$tmp/$name.out"
-}
-
-# per_change FILE REGEX: ns per state change of the programs whose names
-# match REGEX (both of a pair run at every change: their time over the
-# first's runs), "-" if none ran.
-per_change() {
-	awk -v re="$2" '$1 ~ re { t += $2 * $3; if ($3 > n) n = $3 }
-		END { if (n) printf "%.0f", t / n; else printf "-" }' "$1"
-}
 # runs FILE REGEX: runs of the first program whose name matches REGEX.
 runs() { awk -v re="$2" '$1 ~ re { print $3; found = 1; exit } END { if (!found) print 0 }' "$1"; }
 
-stats_run full -F
-stats_run floor -F -p "$idle"
+bench_stats_run full -F
+bench_stats_run floor -F -p "$idle"
 for n in full floor; do
 	sed "s/^/$n: tool /" "$tmp/$n.tool" >&2
 	sed "s/^/$n: empty /" "$tmp/$n.empty" >&2
@@ -249,10 +146,10 @@ awk -v c="$conns" '{ T += $2 * $3 }
 	"$tmp/full.tool"
 ST='^state_'
 ET='set_state$'
-echo "RESULT|tcpconnlat|BPF ns per state change (program and twin)|$(per_change "$tmp/full.tool" "$ST")|"
-echo "RESULT|tcpconnlat|FLOOR (-p idle) ns per state change|$(per_change "$tmp/floor.tool" "$ST")|"
-echo "RESULT|tcpconnlat|EMPTY ns per state change (two empty programs, floor's run)|$(per_change "$tmp/floor.empty" "$ET")|"
-echo "RESULT|tcpconnlat|EMPTY ns per state change (two empty programs, full run)|$(per_change "$tmp/full.empty" "$ET")|"
+echo "RESULT|tcpconnlat|BPF ns per state change (program and twin)|$(bench_per_change "$tmp/full.tool" "$ST")|"
+echo "RESULT|tcpconnlat|FLOOR (-p idle) ns per state change|$(bench_per_change "$tmp/floor.tool" "$ST")|"
+echo "RESULT|tcpconnlat|EMPTY ns per state change (two empty programs, floor's run)|$(bench_per_change "$tmp/floor.empty" "$ET")|"
+echo "RESULT|tcpconnlat|EMPTY ns per state change (two empty programs, full run)|$(bench_per_change "$tmp/full.empty" "$ET")|"
 read -r blo bm bhi < <(bench_spread <"$tmp/bases")
 echo "connections/s without: min $blo, median $bm, max $bhi" >&2
 read -r lo m hi < <(bench_spread <"$tmp/ratios")

@@ -44,19 +44,9 @@ tool=
 empty=
 idle=
 stats0=$(sysctl -n kernel.bpf_stats_enabled)
-stop_tool() {
-	[ -n "$tool" ] || return 0
-	bench_stop "$tool" INT
-	tool=
-}
-stop_empty() {
-	[ -n "$empty" ] || return 0
-	bench_stop "$empty" INT
-	empty=
-}
 cleanup() {
-	stop_tool
-	stop_empty
+	bench_stop_tool
+	bench_stop_empty
 	[ -n "$server" ] && bench_stop "$server"
 	[ -n "$idle" ] && bench_stop "$idle"
 	sysctl -q -w kernel.bpf_stats_enabled="$stats0"
@@ -94,83 +84,14 @@ run() {
 
 # start_tool [ARGS...]: tcpretrans_cnt -v ARGS, returns once it counts;
 # its -v lines in $tmp/err.
-start_tool() {
-	"$OUTPUT/tcpretrans_cnt" -v "$@" >"$tmp/out" 2>"$tmp/err" &
-	tool=$!
-	bench_wait_line "$tmp/err" "counting" "$tool" && return 0
-	echo "tcpretrans_cnt did not start: $(head -1 "$tmp/err")"
-	exit 1
-}
+start_tool() { bench_start_tool "counting" "$OUTPUT/tcpretrans_cnt" -v "$@"; }
 
-# run_with ARGS...: one load run under tcpretrans_cnt ARGS.
-run_with() {
-	local r
-	start_tool "$@"
-	r=$(run)
-	stop_tool
-	echo "$r"
-}
-
-for ((i = 0; i < ROUNDS; i++)); do
-	# Interleaved, the order turning each round.
-	if ((i % 2)); then
-		with=$(run_with -F)
-		floor=$(run_with -F -p "$idle")
-		base=$(run)
-	else
-		base=$(run)
-		floor=$(run_with -F -p "$idle")
-		with=$(run_with -F)
-	fi
-	[ -n "$base" ] && [ -n "$with" ] && [ -n "$floor" ] || { echo "a run produced nothing"; exit 1; }
-	r=$(bench_ratio "$with" "$base")
-	f=$(bench_ratio "$floor" "$base")
-	echo "round $i: MB/s without $base, with $with ($r), floor $floor ($f)" >&2
-	echo "$r" >>"$tmp/ratios"
-	echo "$f" >>"$tmp/floors"
-done
+BENCH_WITH=(-F)
+BENCH_FLOOR=(-F -p "$idle")
+bench_interleave "$ROUNDS" "MB/s"
 
 # The empty program on the hooks the tool chose, as the tool chose them.
-start_tool -F
-bench_hooks "$tmp/err" >"$tmp/hooks"
-cp "$tmp/err" "$tmp/tool.err"
-stop_tool
-bench_emptyprog "$tmp"
-start_empty() {
-	[ -z "$empty_why" ] || return 1
-	mapfile -t hooks <"$tmp/hooks"
-	"$EMPTYPROG" "${hooks[@]}" >"$tmp/eout" 2>"$tmp/eerr" &
-	empty=$!
-	bench_wait_line "$tmp/eout" "ready" "$empty" && return 0
-	empty_why="emptyprog ${hooks[*]}: $(head -n 1 "$tmp/eerr")"
-	stop_empty
-	return 1
-}
-
-# stats_run NAME ARGS...: one load run under tcpretrans_cnt ARGS beside
-# the empty program, with run-time statistics; "prog ns_per_run runs" of
-# each in $tmp/NAME.tool and $tmp/NAME.empty.
-stats_run() {
-	local name=$1
-	shift
-	start_tool "$@"
-	start_empty
-	sysctl -q -w kernel.bpf_stats_enabled=1
-	bench_prog_stats_ids "$tool" >"$tmp/t0"
-	[ -n "$empty" ] && bench_prog_stats_ids "$empty" >"$tmp/e0"
-	t0=$(date +%s%N)
-	run >/dev/null
-	t1=$(date +%s%N)
-	bench_prog_stats_ids "$tool" >"$tmp/t1"
-	[ -n "$empty" ] && bench_prog_stats_ids "$empty" >"$tmp/e1"
-	sysctl -q -w kernel.bpf_stats_enabled="$stats0"
-	bench_prog_delta "$tmp/t0" "$tmp/t1" >"$tmp/$name.tool"
-	: >"$tmp/$name.empty"
-	[ -n "$empty" ] && bench_prog_delta "$tmp/e0" "$tmp/e1" >"$tmp/$name.empty"
-	echo $((t1 - t0)) >"$tmp/$name.wall"
-	stop_empty
-	stop_tool
-}
+bench_empty_hooks -F
 
 # hook_ns FILE PREFIX: ns per run of the program whose name starts with
 # PREFIX (tool: retrans_, state_, send_; emptyprog: a letter and the
@@ -187,8 +108,8 @@ empty_ns() {
 		END { if (!found) printf "-" }' "$1"
 }
 
-stats_run full -F
-stats_run floor -F -p "$idle"
+bench_stats_run full -F
+bench_stats_run floor -F -p "$idle"
 for n in full floor; do
 	sed "s/^/$n: tool /" "$tmp/$n.tool" >&2
 	sed "s/^/$n: empty /" "$tmp/$n.empty" >&2
@@ -211,11 +132,11 @@ awk -v wall="$(cat "$tmp/full.wall")" '{ T += $2 * $3 }
 	"$tmp/full.tool"
 echo "RESULT|tcpretrans_cnt|BPF ns per sendmsg (owner tracking)|$send|none, or <= EMPTY + 20"
 echo "RESULT|tcpretrans_cnt|BPF ns per retransmission|$(hook_ns "$tmp/full.tool" retrans_)|"
-echo "RESULT|tcpretrans_cnt|BPF ns per state change|$(hook_ns "$tmp/full.tool" state_)|"
+echo "RESULT|tcpretrans_cnt|BPF ns per state change (program and twin)|$(bench_per_change "$tmp/full.tool" '^state_')|"
 echo "RESULT|tcpretrans_cnt|FLOOR (-p idle) ns per event|$(ev_ns "$tmp/floor.tool")|"
 echo "RESULT|tcpretrans_cnt|EMPTY ns per event (same hooks, same run)|$(ev_ns "$tmp/floor.empty")|"
-echo "RESULT|tcpretrans_cnt|FLOOR ns per retransmission / state change|$(hook_ns "$tmp/floor.tool" retrans_) / $(hook_ns "$tmp/floor.tool" state_)|"
-echo "RESULT|tcpretrans_cnt|EMPTY ns per retransmission / state change|$(empty_ns "$tmp/floor.empty" 'skb$') / $(empty_ns "$tmp/floor.empty" 'state$')|"
+echo "RESULT|tcpretrans_cnt|FLOOR ns per retransmission / state change|$(hook_ns "$tmp/floor.tool" retrans_) / $(bench_per_change "$tmp/floor.tool" '^state_')|"
+echo "RESULT|tcpretrans_cnt|EMPTY ns per retransmission / state change (two programs)|$(empty_ns "$tmp/floor.empty" 'skb$') / $(bench_per_change "$tmp/floor.empty" 'state$')|"
 read -r lo m hi < <(bench_spread <"$tmp/ratios")
 echo "ratios: min $lo, median $m, max $hi" >&2
 read -r flo fm fhi < <(bench_spread <"$tmp/floors")
