@@ -248,6 +248,8 @@ struct ctx {
 	int nprev, ncur;
 	uint32_t epoch;		/* the epoch the flows' min and max are read for */
 	struct ts_totals last;
+	uint64_t rowed;		/* samples the reports' rows held, all reports */
+	uint64_t outside;	/* samples said to be outside them, all reports */
 	uint64_t start_ns;
 	uint64_t hist[TS_SIDES][2][TS_NBUCKETS];
 };
@@ -505,11 +507,18 @@ static int report(void *p, bool final)
 	struct ctx *c = p;
 	struct ts_totals now, d;
 	unsigned long long *a = (void *)&now, *b = (void *)&c->last, *o = (void *)&d;
-	uint64_t rowed = 0;	/* samples in the rows */
+	uint64_t rowed = 0, outside = 0;	/* samples in the rows, and not */
 	size_t f;
 	bool show;
 	int i, k;
 
+	/*
+	 * The totals before the rows: a sample taken between the two reads
+	 * is then in the rows and not yet in the totals, which can make the
+	 * rows seem to hold more than the totals, never less.
+	 */
+	if (read_totals(c->skel, &now))
+		return -1;
 	c->nrows = 0;
 	lk_map_foreach(bpf_map__fd(c->skel->maps.stats), sizeof(struct ts_stats_key),
 		       sizeof(struct ts_stats), false, TS_MAX_STATS, true, collect, c);
@@ -517,8 +526,6 @@ static int report(void *p, bool final)
 	tcstamp_metrics_fold();
 	read_flows(c);
 	qsort(c->rows, c->nrows, sizeof(*c->rows), cmp_rows);
-	if (read_totals(c->skel, &now))
-		return -1;
 	for (f = 0; f < sizeof(d) / sizeof(*o); f++)
 		o[f] = a[f] - b[f];
 	c->last = now;
@@ -538,6 +545,16 @@ static int report(void *p, bool final)
 		for (k = 0; k < TS_NBUCKETS; k++)
 			c->hist[r->key.flow.side & 1][r->key.kind & 1][k] += r->st.hist[k];
 	}
+	/*
+	 * Outside the rows, over the run so far: what the totals counted
+	 * and no report's rows held, less what earlier reports said (so that
+	 * a sample counted in the rows before the totals is not said twice,
+	 * and the reports add up to the run's).
+	 */
+	c->rowed += rowed;
+	if (now.samples > c->rowed && now.samples - c->rowed > c->outside)
+		outside = now.samples - c->rowed - c->outside;
+	c->outside += outside;
 	if (lk_opts.hist)
 		print_hists(c);
 	lk_open_report(final);
@@ -548,10 +565,10 @@ static int report(void *p, bool final)
 	 * pushed out takes its samples with it.  The totals keep them; the
 	 * difference says how many the rows miss.
 	 */
-	lk_print_u64(LK_JSON, "samples_outside_rows", NULL, d.samples > rowed ? d.samples - rowed : 0);
-	if (d.samples > rowed)
+	lk_print_u64(LK_JSON, "samples_outside_rows", NULL, outside);
+	if (outside)
 		lk_printf(" (%" PRIu64 " outside the flow rows: more than %ld flows, see --max-flows)",
-			  (uint64_t)(d.samples - rowed), env.max_flows);
+			  outside, env.max_flows);
 	lk_print_u64(LK_ANY, "tcp_packets", ", TCP packets: %" PRIu64, d.tcp);
 	lk_print_u64(LK_ANY, "not_parsed", ", not parsed: %" PRIu64, d.parse_skip);
 	lk_print_u64(LK_ANY, "ring_full", ", not recorded (ring full): %" PRIu64, d.ring_full);
