@@ -542,9 +542,17 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 	/* The request's local port is its listener's. */
 	if (!flow_of(&req->__req_common, &f, false, typed) || !lk_flow_wanted(&f.ends))
 		return 0;
-	/* @sk: the listener (a Fast Open child: the socket it accepted). */
+	/*
+	 * @sk: the listener (a Fast Open child: the socket it accepted).  A
+	 * listener opened before the tool has no storage: one made here (its
+	 * owner unknown) reaches what it accepts from now on, this request's
+	 * socket included, which is cloned when its handshake ends.  Under an
+	 * owner filter such a listener's accepts are not wanted: none is made.
+	 */
 	if (sk_storage) {
-		if (!owner_wanted(bpf_sk_storage_get(&sk_listener, (struct sock *)sk, 0, 0)))
+		if (!owner_wanted(bpf_sk_storage_get(&sk_listener, (struct sock *)sk, 0,
+						     lk_owner_filtered() ? 0 :
+						     BPF_SK_STORAGE_GET_F_CREATE)))
 			return 0;
 	} else {
 		p.netns = f.netns;

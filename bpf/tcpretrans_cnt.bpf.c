@@ -505,6 +505,22 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 
 	if (lk_test_skip() || test_skip_handshake())
 		return 0;
+	/*
+	 * @sk: the listener.  One opened before the tool gets its storage
+	 * here, marked as a parent (owner unknown), so that what it accepts
+	 * from now on is a child even when no program runs at its
+	 * LISTEN -> SYN_RECV; not under an owner filter, which leaves an
+	 * unknown owner out.
+	 */
+	if (typed_sk && !lk_owner_filtered()) {
+		struct rt_sock *ls = sock_get(sk);
+
+		if (!ls && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN) {
+			ls = sock_make(sk);
+			if (ls)
+				ls->state = RT_SK_CHILD;
+		}
+	}
 	o = owner_of(sock_get(sk));
 	if (!owner_wanted(o))
 		return 0;
