@@ -477,7 +477,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	}
 	/*
 	 * A connect whose SYN_SENT -> ESTABLISHED run the kernel skipped is
-	 * still in socks when its connection leaves ESTABLISHED, an accept
+	 * still known (conn_get()) when its connection leaves ESTABLISHED, an accept
 	 * whose SYN_RECV -> ESTABLISHED run it skipped still marked: an
 	 * open, its latency unknown (unmeasured).
 	 */

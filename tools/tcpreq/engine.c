@@ -13,7 +13,7 @@
  * Each worker runs on a file table of its own (unshare(CLONE_FILES)):
  * the kernel looks up a descriptor of a single-task table without
  * taking a reference on its file, which every send() and recv() of a
- * table shared by several threads pays (measured: 2-4% of a loopback
+ * table shared by several threads pays (measured: a median 2% of a loopback
  * ping-pong's rate).  The sockets made before the workers start are in
  * every copy; each copy closes what is not its own (see own_table()).
  */
