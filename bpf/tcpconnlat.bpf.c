@@ -105,7 +105,9 @@ struct {
 /* Tests: the passive ends LK_TEST_SKIP_RUNS drops, counted apart. */
 __u64 cl_test_passive_runs;
 
-/* Drained by every report. */
+/* Rows of the current generation; each report reads and deletes its own. */
+volatile __u32 gen = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CL_MAX_ROWS);
@@ -287,7 +289,7 @@ static __always_inline void finish(int dir, const struct cl_flow *f, const struc
 				   __u64 lat, bool measured, int cause, __u32 rtx,
 				   struct cl_totals *t)
 {
-	struct cl_key k = { .what = CL_TOTAL, .dir = dir };
+	struct cl_key k = { .what = CL_TOTAL, .dir = dir, .gen = gen };
 	int how = cause >= 0 ? cause : measured ? CL_OPEN_MEASURED : CL_OPEN_UNMEASURED;
 	struct cl_event *e;
 
@@ -306,7 +308,7 @@ static __always_inline void finish(int dir, const struct cl_flow *f, const struc
 		add_row(&k, lat, how, rtx, t);
 	}
 	if (per_proc) {
-		struct cl_key p = { .what = CL_PROC, .dir = dir };
+		struct cl_key p = { .what = CL_PROC, .dir = dir, .gen = k.gen };
 
 		if (o) {
 			p.tgid = o->tgid;

@@ -36,7 +36,7 @@ enum cl_what {
 struct cl_key {
 	unsigned char what;		/* enum cl_what */
 	unsigned char dir;		/* enum cl_dir */
-	unsigned short pad;
+	unsigned short gen;		/* common/maps.h: lk_gen */
 	unsigned int netns;		/* CL_FLOW */
 	struct lk_flow ep;		/* CL_FLOW */
 	unsigned int tgid;		/* CL_PROC (0: owner unknown) */

@@ -45,6 +45,8 @@ const volatile bool emit_events = false;
 
 /* Reporting epoch: userspace advances it at each report (flow_state). */
 __u32 epoch = 0;
+/* The stats rows' generation: userspace flips it at interval reports. */
+volatile __u32 gen = 0;
 
 struct owd_key {
 	struct ts_flow flow;	/* packet orientation, side 0 */
@@ -385,7 +387,7 @@ static __always_inline void reverse(const struct ts_flow *in, struct ts_flow *ou
 static __always_inline struct ts_stats *get_stats(const struct ts_flow *f,
 						  __u32 kind)
 {
-	struct ts_stats_key key = { .flow = *f, .kind = kind };
+	struct ts_stats_key key = { .flow = *f, .kind = kind, .gen = gen };
 	struct ts_stats *s, *init;
 	struct ts_totals *t;
 	__u32 zero = 0;

@@ -85,10 +85,11 @@ struct flow_state {
 	unsigned int hist[TS_NBUCKETS];
 };
 
-/* One-way delay rows: per (flow, kind), per interval. */
+/* One-way delay rows: per (flow, kind), per interval (common/maps.h: lk_gen). */
 struct ts_stats_key {
 	struct ts_flow flow;
-	unsigned int kind;
+	unsigned short kind;
+	unsigned short gen;
 };
 
 struct ts_stats {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "env.h"
 #include "log.h"
@@ -29,51 +30,71 @@ int lk_map_update(int fd, const void *key, const void *val, uint64_t flags)
 	return err;
 }
 
-static int read_one(int fd, const void *key, void *val, bool drain,
-		    bool *can_lad)
+unsigned int lk_gen_flip(volatile unsigned int *gen)
 {
-	if (drain && *can_lad) {
-		if (!bpf_map_lookup_and_delete_elem(fd, key, val))
-			return 0;
-		if (errno == ENOENT)
-			return -ENOENT;
-		/* Older kernels: hash maps lack lookup-and-delete. */
-		*can_lad = false;
+	unsigned int g = *gen;
+
+	__atomic_store_n(gen, g ^ 1, __ATOMIC_SEQ_CST);
+	usleep(LK_GEN_WAIT_US);
+	return g;
+}
+
+static bool of_gen(const char *key, const struct lk_gen *gen)
+{
+	uint32_t g32;
+	uint16_t g16;
+
+	switch (gen->size) {
+	case 1:
+		return (unsigned char)key[gen->off] == gen->g;
+	case 2:
+		memcpy(&g16, key + gen->off, sizeof(g16));
+		return g16 == gen->g;
+	default:
+		memcpy(&g32, key + gen->off, sizeof(g32));
+		return g32 == gen->g;
 	}
-	if (bpf_map_lookup_elem(fd, key, val))
-		return -errno;
-	if (drain)
-		bpf_map_delete_elem(fd, key);
-	return 0;
 }
 
 int lk_map_foreach(int fd, size_t key_size, size_t val_size, bool percpu,
-		   unsigned int max, bool drain, lk_entry_fn cb, void *ctx)
+		   unsigned int max, const struct lk_gen *gen, lk_entry_fn cb, void *ctx)
 {
 	size_t vsz = percpu ? lk_percpu_stride(val_size) * lk_ncpus() : val_size;
-	char *keys = NULL, *val = NULL;
-	unsigned int n = 0, i;
-	bool can_lad = true;
+	char *keys = NULL, *val = NULL, *key, *next;
+	unsigned int n = 0, i, steps = 0;
 	int err = 0;
 
-	keys = calloc(max ? max : 1, key_size);
+	/* One slot more than @max: the walk's current key. */
+	keys = calloc((size_t)max + 1, key_size);
 	val = malloc(vsz);
 	if (!keys || !val) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	/* Collect keys first: deleting during get_next_key restarts the walk. */
-	while (n < max && !bpf_map_get_next_key(fd, n ? keys + (n - 1) * key_size : NULL,
-						keys + n * key_size))
-		n++;
+	/*
+	 * Collect keys first: deleting during get_next_key restarts the
+	 * walk.  A key deleted by the kernel meanwhile restarts it too, so
+	 * the walk is bounded as well as the keys.
+	 */
+	key = keys + (size_t)max * key_size;
+	next = key;
+	for (err = bpf_map_get_next_key(fd, NULL, next); !err && n < max && steps++ < 2 * max;
+	     err = bpf_map_get_next_key(fd, key, next)) {
+		memcpy(key, next, key_size);
+		if (!gen || of_gen(key, gen))
+			memcpy(keys + (size_t)n++ * key_size, key, key_size);
+	}
+	err = 0;
 	for (i = 0; i < n; i++) {
-		const void *key = keys + i * key_size;
-
-		if (read_one(fd, key, val, drain, &can_lad))
+		key = keys + (size_t)i * key_size;
+		/* Gone since the walk (an LRU eviction, a program's delete). */
+		if (bpf_map_lookup_elem(fd, key, val))
 			continue;
 		err = cb(key, val, ctx);
 		if (err)
 			break;
+		if (gen)
+			bpf_map_delete_elem(fd, key);
 	}
 cleanup:
 	free(keys);

@@ -15,15 +15,38 @@
 int lk_map_update(int fd, const void *key, const void *val, uint64_t flags);
 
 /*
- * Visit every entry of a hash map: cb(key, value, ctx).  For per-CPU
+ * Interval reports read rows written under two generations.  The BPF
+ * programs read the generation from a .bss word once per event and put
+ * it in the key of every row that event writes.  lk_gen_flip() switches
+ * them to the other generation, waits LK_GEN_WAIT_US for the programs
+ * that read the old one and are still writing, and returns the old one;
+ * lk_map_foreach() with a struct lk_gen then reads that generation's
+ * entries and deletes each after reading it.  No program writes them
+ * any longer, so nothing written in the interval is lost between the
+ * read and the delete.  Without interval reports the programs stay on
+ * generation 0 and the one report reads it.
+ */
+#define LK_GEN_WAIT_US 2000
+unsigned int lk_gen_flip(volatile unsigned int *gen);
+
+/* The generation field of a map's key, and the generation to visit. */
+struct lk_gen {
+	size_t off;		/* offsetof() the field in the key */
+	size_t size;		/* its size: 1, 2 or 4 bytes */
+	unsigned int g;
+};
+
+/*
+ * Visit the entries of a hash map: cb(key, value, ctx).  For per-CPU
  * maps @value is the ncpus copies, each rounded up to 8 bytes.  With
- * @drain each entry is read and deleted in one step where the kernel
- * can (lookup-and-delete), so updates racing with the read are not lost.
- * At most @max entries are visited (the map's max_entries).
+ * @gen NULL every entry is visited and kept; otherwise only the entries
+ * of generation @gen->g, each deleted after its callback.  @max is the
+ * map's max_entries: no more entries are visited.  Returns 0, a negative
+ * errno, or the first non-zero value @cb returned.
  */
 typedef int (*lk_entry_fn)(const void *key, const void *val, void *ctx);
 int lk_map_foreach(int fd, size_t key_size, size_t val_size, bool percpu,
-		   unsigned int max, bool drain, lk_entry_fn cb, void *ctx);
+		   unsigned int max, const struct lk_gen *gen, lk_entry_fn cb, void *ctx);
 
 /* Size of one per-CPU value slot as the kernel copies it out. */
 static inline size_t lk_percpu_stride(size_t val_size)

@@ -215,8 +215,8 @@ static int take_snapshot(struct ctx *c)
 		return -1;
 	s->n = 0;
 	err = lk_map_foreach(bpf_map__fd(c->skel->maps.tasks), sizeof(struct cpuusage_key),
-			     sizeof(struct cpuusage_task), false, CPUUSAGE_MAX_TASKS,
-			     false, add_ent, s);
+			     sizeof(struct cpuusage_task), false,
+			     bpf_map__max_entries(c->skel->maps.tasks), NULL, add_ent, s);
 	if (err) {
 		lk_err("cannot read the task map: %s", strerror(-err));
 		return -1;

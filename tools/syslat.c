@@ -307,87 +307,60 @@ static void proc_comm(struct ctx *c, unsigned int tgid, char *comm)
 	comm[15] = 0;
 }
 
+static int take_proc(const void *key, const void *val, void *p)
+{
+	const struct sl_proc_key *k = key;
+	struct ctx *c = p;
+	struct row *r = new_row(c);
+
+	if (!r)
+		return -ENOMEM;
+	sum_stats(&r->s, val, lk_ncpus());
+	r->key = k->tgid;
+	proc_comm(c, r->key, r->comm);
+	return 0;
+}
+
 static int read_proc_rows(struct ctx *c, unsigned int g)
 {
-	int ncpus = lk_ncpus(), fd = bpf_map__fd(c->skel->maps.proc_stats);
-	size_t size = lk_percpu_stride(sizeof(struct sl_stats)) * ncpus;
-	struct sl_proc_key key, next, *mine = NULL;
-	unsigned int n = 0, i;
-	void *buf = malloc(size);
-	struct row *r;
-	int err = 0;
+	struct bpf_map *m = c->skel->maps.proc_stats;
+	struct lk_gen gen = { offsetof(struct sl_proc_key, gen), 4, g };
 
-	mine = calloc(SL_MAX_PROCS * 2, sizeof(*mine));
-	if (!buf || !mine) {
-		err = -ENOMEM;
-		goto out;
-	}
-	/* Collect first: deleting while walking restarts the walk. */
-	for (err = bpf_map_get_next_key(fd, NULL, &next);
-	     !err && n < SL_MAX_PROCS * 2;
-	     err = bpf_map_get_next_key(fd, &key, &next)) {
-		key = next;
-		if (key.gen == g)
-			mine[n++] = key;
-	}
-	err = 0;
-	for (i = 0; i < n; i++) {
-		if (bpf_map_lookup_elem(fd, &mine[i], buf))
-			continue;
-		r = new_row(c);
-		if (!r) {
-			err = -ENOMEM;
-			goto out;
-		}
-		sum_stats(&r->s, buf, ncpus);
-		r->key = mine[i].tgid;
-		proc_comm(c, r->key, r->comm);
-		bpf_map_delete_elem(fd, &mine[i]);
-	}
-out:
-	free(buf);
-	free(mine);
-	return err;
+	return lk_map_foreach(bpf_map__fd(m), sizeof(struct sl_proc_key), sizeof(struct sl_stats),
+			      true, bpf_map__max_entries(m), &gen, take_proc, c);
+}
+
+static int take_err(const void *key, const void *val, void *p)
+{
+	const struct sl_err_key *k = key;
+	const uint64_t *n = val;
+	struct ctx *c = p;
+	struct err_count *e;
+	int i;
+
+	if (c->nerrs >= SL_MAX_ERRS)
+		return 0;
+	e = &c->errs[c->nerrs++];
+	e->row = k->row;
+	e->err = k->err;
+	for (i = 0; i < lk_ncpus(); i++)
+		e->n += n[i];
+	if (!lk_opts.per_proc)
+		syslat_metrics_fold_err(e->row, e->err, e->n);
+	return 0;
 }
 
 static int read_errs(struct ctx *c, unsigned int g)
 {
-	int ncpus = lk_ncpus(), fd = bpf_map__fd(c->skel->maps.errs);
-	struct sl_err_key key, next, *mine;
-	uint64_t vals[ncpus];
-	unsigned int n = 0, i;
-	int j;
+	struct bpf_map *m = c->skel->maps.errs;
+	struct lk_gen gen = { offsetof(struct sl_err_key, gen), 2, g };
 
 	c->nerrs = 0;
-	mine = calloc(SL_MAX_ERRS, sizeof(*mine));
 	c->errs = calloc(SL_MAX_ERRS, sizeof(*c->errs));
-	if (!mine || !c->errs) {
-		free(mine);
+	if (!c->errs)
 		return -ENOMEM;
-	}
-	for (int err = bpf_map_get_next_key(fd, NULL, &next);
-	     !err && n < SL_MAX_ERRS;
-	     err = bpf_map_get_next_key(fd, &key, &next)) {
-		key = next;
-		if (key.gen == g)
-			mine[n++] = key;
-	}
-	for (i = 0; i < n; i++) {
-		struct err_count *e = &c->errs[c->nerrs];
-
-		if (bpf_map_lookup_elem(fd, &mine[i], vals))
-			continue;
-		e->row = mine[i].row;
-		e->err = mine[i].err;
-		for (j = 0; j < ncpus; j++)
-			e->n += vals[j];
-		c->nerrs++;
-		if (!lk_opts.per_proc)
-			syslat_metrics_fold_err(e->row, e->err, e->n);
-		bpf_map_delete_elem(fd, &mine[i]);
-	}
-	free(mine);
-	return 0;
+	return lk_map_foreach(bpf_map__fd(m), sizeof(struct sl_err_key), sizeof(uint64_t), true,
+			      bpf_map__max_entries(m), &gen, take_err, c);
 }
 
 static int cmp_rows(const void *a, const void *b)
@@ -421,14 +394,10 @@ static int cmp_rows(const void *a, const void *b)
  */
 static int collect(struct ctx *c, bool final)
 {
-	unsigned int g = c->skel->bss->gen;
-	unsigned int i;
+	unsigned int g, i;
 	int err;
 
-	if (c->double_buffer && !final) {
-		c->skel->bss->gen = g ^ 1;
-		usleep(2000);
-	}
+	g = c->double_buffer && !final ? lk_gen_flip(&c->skel->bss->gen) : c->skel->bss->gen;
 	c->nrows = 0;
 	free(c->errs);
 	c->errs = NULL;

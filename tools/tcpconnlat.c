@@ -6,6 +6,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -71,7 +72,7 @@ struct ctx {
 	size_t n, cap;
 	struct cl_totals last;
 	uint64_t start_ns;
-	struct cl_metrics m;	/* the drained totals, for the metrics */
+	struct cl_metrics m;	/* what the reports read, for the metrics */
 	unsigned long long missed;	/* program runs skipped, at the last report */
 };
 
@@ -101,9 +102,12 @@ static struct row *row_get(struct ctx *c, const struct cl_key *k)
 
 static int take_row(const void *key, const void *val, void *p)
 {
+	struct cl_key k = *(const struct cl_key *)key;
 	struct ctx *c = p;
-	struct row *r = row_get(c, key);
+	struct row *r;
 
+	k.gen = 0;
+	r = row_get(c, &k);
 	if (!r)
 		return -1;
 	r->s = *(const struct cl_stats *)val;
@@ -114,9 +118,12 @@ static int take_row(const void *key, const void *val, void *p)
 static int take_bucket(const void *key, const void *val, void *p)
 {
 	const struct cl_hkey *hk = key;
+	struct cl_key k = hk->row;
 	struct ctx *c = p;
-	struct row *r = row_get(c, &hk->row);
+	struct row *r;
 
+	k.gen = 0;
+	r = row_get(c, &k);
 	if (!r)
 		return -1;
 	r->hist[hk->bucket % LH_BUCKETS] += *(const uint64_t *)val;
@@ -124,19 +131,24 @@ static int take_bucket(const void *key, const void *val, void *p)
 	return 0;
 }
 
-/* What happened since the last report: both tables are drained. */
-static int collect(struct ctx *c)
+/* What happened since the last report: one generation of both tables. */
+static int collect(struct ctx *c, bool final)
 {
 	struct tcpconnlat_bpf *s = c->skel;
 	struct cl_key k = { .what = CL_TOTAL };
+	struct lk_gen rows = { offsetof(struct cl_key, gen), 2 };
+	struct lk_gen hist = { offsetof(struct cl_hkey, row.gen), 2 };
 
 	for (k.dir = 0; k.dir < CL_NDIRS; k.dir++)
 		if (!row_get(c, &k))
 			return -1;
+	rows.g = lk_opts.interval && !final ? lk_gen_flip(&s->bss->gen) : s->bss->gen;
+	hist.g = rows.g;
 	if (lk_map_foreach(bpf_map__fd(s->maps.rows), sizeof(struct cl_key),
-			   sizeof(struct cl_stats), false, CL_MAX_ROWS, true, take_row, c) ||
+			   sizeof(struct cl_stats), false, bpf_map__max_entries(s->maps.rows),
+			   &rows, take_row, c) ||
 	    lk_map_foreach(bpf_map__fd(s->maps.hist), sizeof(struct cl_hkey), sizeof(uint64_t),
-			   false, CL_MAX_HIST, true, take_bucket, c))
+			   false, bpf_map__max_entries(s->maps.hist), &hist, take_bucket, c))
 		return -1;
 	return 0;
 }
@@ -346,7 +358,7 @@ static int report(void *p, bool final)
 	size_t i;
 	int zero = 0, err;
 
-	err = collect(c) || lk_percpu_sum_u64(bpf_map__fd(c->skel->maps.totals), &zero,
+	err = collect(c, final) || lk_percpu_sum_u64(bpf_map__fd(c->skel->maps.totals), &zero,
 					      (uint64_t *)&now, sizeof(now) / sizeof(uint64_t));
 	if (err) {
 		lk_err("cannot read the kernel's counts");
@@ -395,6 +407,11 @@ static int setup(struct tcpconnlat_bpf *s)
 	s->rodata->lk_test_skip_every = lk_test_skip_runs("SYN-ACK retransmission, connect end and accept end");
 	if (!lk_opts.events)
 		bpf_map__set_max_entries(s->maps.events, 4096);
+	/* Interval reports: two generations of rows. */
+	if (lk_opts.interval) {
+		bpf_map__set_max_entries(s->maps.rows, 2 * CL_MAX_ROWS);
+		bpf_map__set_max_entries(s->maps.hist, 2 * CL_MAX_HIST);
+	}
 	if (lk_skel_load(s->skeleton) ||
 	    lk_skel_attach(s->skeleton, "attach to the tcp and sock tracepoints"))
 		return -1;

@@ -238,57 +238,25 @@ out:
 	return err;
 }
 
-/*
- * Keys of generation @g in a hash map, collected before any is deleted
- * (deleting while walking restarts the walk).
- */
-static void *keys_of_gen(int fd, size_t ksize, size_t gen_off, unsigned int g,
-			 unsigned int max, unsigned int *n)
+static int take_flow(const void *key, const void *val, void *p)
 {
-	char *keys = calloc(max + 1, ksize), *key, *next;
-	unsigned int gk;
-	int err;
+	struct ctx *c = p;
+	struct row *r = new_row(c);
 
-	*n = 0;
-	if (!keys)
-		return NULL;
-	key = keys + (size_t)max * ksize;	/* scratch slot */
-	next = key;
-	for (err = bpf_map_get_next_key(fd, NULL, next); !err && *n < max;
-	     err = bpf_map_get_next_key(fd, key, next)) {
-		memcpy(key, next, ksize);
-		memcpy(&gk, key + gen_off, sizeof(gk));
-		if (gk == g)
-			memcpy(keys + (size_t)(*n)++ * ksize, key, ksize);
-	}
-	return keys;
+	if (!r)
+		return -ENOMEM;
+	memcpy(&r->f, val, sizeof(r->f));
+	memcpy(&r->fkey, key, sizeof(r->fkey));
+	return 0;
 }
 
 static int read_flows(struct ctx *c, unsigned int g)
 {
-	int fd = bpf_map__fd(c->skel->maps.flows);
-	unsigned int n, i, max = bpf_map__max_entries(c->skel->maps.flows);
-	struct tl_flow_key *keys;
-	struct row *r;
+	struct bpf_map *m = c->skel->maps.flows;
+	struct lk_gen gen = { offsetof(struct tl_flow_key, gen), 4, g };
 
-	keys = keys_of_gen(fd, sizeof(*keys), offsetof(struct tl_flow_key, gen), g, max, &n);
-	if (!keys)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		r = new_row(c);
-		if (!r) {
-			free(keys);
-			return -ENOMEM;
-		}
-		if (bpf_map_lookup_elem(fd, &keys[i], &r->f)) {
-			c->nrows--;
-			continue;
-		}
-		r->fkey = keys[i];
-		bpf_map_delete_elem(fd, &keys[i]);
-	}
-	free(keys);
-	return 0;
+	return lk_map_foreach(bpf_map__fd(m), sizeof(struct tl_flow_key), sizeof(struct tl_flow),
+			      false, bpf_map__max_entries(m), &gen, take_flow, c);
 }
 
 /* The name is set on the CPU that made the row: take any copy that has one. */
@@ -308,38 +276,27 @@ static void proc_comm(char *comm, const char *percpu, size_t stride)
 	}
 }
 
+static int take_proc(const void *key, const void *val, void *p)
+{
+	const struct tl_proc_key *k = key;
+	struct ctx *c = p;
+	struct row *r = new_row(c);
+
+	if (!r)
+		return -ENOMEM;
+	sum_percpu(&r->f.s, val, sizeof(struct tl_proc));
+	proc_comm(r->f.comm, val, lk_percpu_stride(sizeof(struct tl_proc)));
+	r->tgid = k->tgid;
+	return 0;
+}
+
 static int read_procs(struct ctx *c, unsigned int g)
 {
-	int fd = bpf_map__fd(c->skel->maps.procs);
-	unsigned int n, i, max = bpf_map__max_entries(c->skel->maps.procs);
-	size_t stride = lk_percpu_stride(sizeof(struct tl_proc));
-	struct tl_proc_key *keys;
-	char *buf = calloc(lk_ncpus(), stride);
-	struct row *r;
-	int err = 0;
+	struct bpf_map *m = c->skel->maps.procs;
+	struct lk_gen gen = { offsetof(struct tl_proc_key, gen), 4, g };
 
-	keys = keys_of_gen(fd, sizeof(*keys), offsetof(struct tl_proc_key, gen), g, max, &n);
-	if (!keys || !buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (bpf_map_lookup_elem(fd, &keys[i], buf))
-			continue;
-		r = new_row(c);
-		if (!r) {
-			err = -ENOMEM;
-			goto out;
-		}
-		sum_percpu(&r->f.s, buf, sizeof(struct tl_proc));
-		proc_comm(r->f.comm, buf, stride);
-		r->tgid = keys[i].tgid;
-		bpf_map_delete_elem(fd, &keys[i]);
-	}
-out:
-	free(keys);
-	free(buf);
-	return err;
+	return lk_map_foreach(bpf_map__fd(m), sizeof(struct tl_proc_key), sizeof(struct tl_proc),
+			      true, bpf_map__max_entries(m), &gen, take_proc, c);
 }
 
 static struct row *row_of(struct ctx *c, __u64 sk, const struct tl_sock *st)
@@ -483,7 +440,7 @@ static int cmp_rows(const void *a, const void *b)
  */
 static int collect(struct ctx *c, bool final)
 {
-	unsigned int g = c->skel->bss->gen, i;
+	unsigned int g, i;
 	int err;
 
 	c->nrows = 0;
@@ -492,10 +449,7 @@ static int collect(struct ctx *c, bool final)
 		err = collect_proto(c, final);
 		goto done;
 	}
-	if (c->double_buffer && !final) {
-		c->skel->bss->gen = g ^ 1;
-		usleep(2000);
-	}
+	g = c->double_buffer && !final ? lk_gen_flip(&c->skel->bss->gen) : c->skel->bss->gen;
 	err = read_total(c, g);
 	if (!err && lk_opts.per_flow)
 		err = read_flows(c, g);

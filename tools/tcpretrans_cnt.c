@@ -246,7 +246,8 @@ static int gather(struct ctx *c, struct rows *out)
 
 	c->live.n = 0;
 	if (lk_map_foreach(bpf_map__fd(c->skel->maps.flows), sizeof(struct rt_flow_key),
-			   sizeof(struct rt_flow), false, RT_MAX_FLOWS, false, collect_live, c))
+			   sizeof(struct rt_flow), false, bpf_map__max_entries(c->skel->maps.flows),
+			   NULL, collect_live, c))
 		return -1;
 	expire_requests(c);
 	for (i = 0; i < c->closed.n; i++)

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -274,6 +275,7 @@ static int collect(const void *key, const void *val, void *p)
 		return 0;
 	r = &c->rows[c->nrows++];
 	memcpy(&r->key, key, sizeof(r->key));
+	r->key.gen = 0;
 	memcpy(&r->st, val, sizeof(r->st));
 	return 0;
 }
@@ -453,21 +455,25 @@ static int flow_one(const void *key, const void *val, void *p)
 	return 0;
 }
 
-static void read_flows(struct ctx *c)
+static int read_flows(struct ctx *c)
 {
 	struct flow_snap *t;
+	int err;
 
 	/* Samples from now on count toward the next epoch's min and max. */
 	c->epoch = c->skel->bss->epoch;
 	__atomic_store_n(&c->skel->bss->epoch, c->epoch + 1, __ATOMIC_RELAXED);
 	c->ncur = 0;
-	lk_map_foreach(bpf_map__fd(c->skel->maps.flows), sizeof(struct ts_flow),
-		       sizeof(struct flow_state), false, env.max_flows, false, flow_one, c);
+	err = lk_map_foreach(bpf_map__fd(c->skel->maps.flows), sizeof(struct ts_flow),
+			     sizeof(struct flow_state), false, env.max_flows, NULL, flow_one, c);
+	if (err)
+		return err;
 	qsort(c->cur, c->ncur, sizeof(*c->cur), cmp_flow);
 	t = c->prev;
 	c->prev = c->cur;
 	c->nprev = c->ncur;
 	c->cur = t;
+	return 0;
 }
 
 static void print_hists(struct ctx *c)
@@ -505,6 +511,7 @@ static void print_hists(struct ctx *c)
 static int report(void *p, bool final)
 {
 	struct ctx *c = p;
+	struct lk_gen gen = { offsetof(struct ts_stats_key, gen), 2 };
 	struct ts_totals now, d;
 	unsigned long long *a = (void *)&now, *b = (void *)&c->last, *o = (void *)&d;
 	uint64_t rowed = 0, outside = 0;	/* samples in the rows, and not */
@@ -520,11 +527,15 @@ static int report(void *p, bool final)
 	if (read_totals(c->skel, &now))
 		return -1;
 	c->nrows = 0;
-	lk_map_foreach(bpf_map__fd(c->skel->maps.stats), sizeof(struct ts_stats_key),
-		       sizeof(struct ts_stats), false, TS_MAX_STATS, true, collect, c);
-	/* Before read_flows() deletes idle flows. */
-	tcstamp_metrics_fold();
-	read_flows(c);
+	gen.g = lk_opts.interval && !final ? lk_gen_flip(&c->skel->bss->gen) : c->skel->bss->gen;
+	if (lk_map_foreach(bpf_map__fd(c->skel->maps.stats), sizeof(struct ts_stats_key),
+			   sizeof(struct ts_stats), false,
+			   bpf_map__max_entries(c->skel->maps.stats), &gen, collect, c) ||
+	    /* Before read_flows() deletes idle flows. */
+	    tcstamp_metrics_fold() || read_flows(c)) {
+		lk_err("reading the BPF maps failed");
+		return -1;
+	}
 	qsort(c->rows, c->nrows, sizeof(*c->rows), cmp_rows);
 	for (f = 0; f < sizeof(d) / sizeof(*o); f++)
 		o[f] = a[f] - b[f];
@@ -669,6 +680,9 @@ int main(int argc, char **argv)
 	}
 	set_rodata(c.skel);
 	err = bpf_map__set_max_entries(c.skel->maps.flows, env.max_flows);
+	/* Interval reports: two generations of rows. */
+	if (!err && lk_opts.interval)
+		err = bpf_map__set_max_entries(c.skel->maps.stats, 2 * TS_MAX_STATS);
 	if (err) {
 		lk_err_bpf("size the flow table", err);
 		goto cleanup;

@@ -25,6 +25,11 @@
 #    namespace drops 1 in 3 of its runs at an accept's end: those
 #    accepted sockets still carry their listener's mark when they close
 #    (socket storage, tp_btf), and are counted then.
+#  - A fifth and a sixth, one per namespace, report every millisecond
+#    (-i 0.001, -F -P): the programs then switch between two generations
+#    of rows at every report, and all the reports together (the summary
+#    covers only the time since the last interval) hold every open once,
+#    in the totals, the -F rows and the -P rows.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -50,7 +55,11 @@ lk_bg timeout -s INT 120 env LK_TEST_SKIP_RUNS=3 "$T" -v -j --netns "$LAB_C" >"$
 PID_skip=$LK_LAST_PID
 lk_bg timeout -s INT 120 env LK_TEST_SKIP_RUNS=3 "$T" -v -j --netns "$LAB_S" >"$LK_TMP/sskip.json" 2>"$LK_TMP/sskip.err"
 PID_sskip=$LK_LAST_PID
-for side in client server skip sskip; do
+lk_bg timeout -s INT 120 "$T" -v -j -F -P -i 0.001 --netns "$LAB_C" >"$LK_TMP/iv.json" 2>"$LK_TMP/iv.err"
+PID_iv=$LK_LAST_PID
+lk_bg timeout -s INT 120 "$T" -v -j -F -P -i 0.001 --netns "$LAB_S" >"$LK_TMP/siv.json" 2>"$LK_TMP/siv.err"
+PID_siv=$LK_LAST_PID
+for side in client server skip sskip iv siv; do
 	lk_wait_lines 60 "$LK_TMP/$side.err" "ready: programs attached" ||
 		{ cat "$LK_TMP/$side.err"; fail "tcpconnlat ($side) did not start"; }
 done
@@ -70,11 +79,13 @@ lk_wait_for 20 sh -c "! ip netns exec $LAB_C ss -Htn state established | grep -q
 # The server closes each socket as it accepts it: wait until none is left.
 lk_wait_for 20 sh -c "! ip netns exec $LAB_S ss -Htn state established | grep -q ." ||
 	fail "the server's connections did not close"
-kill -INT "$PID_client" "$PID_server" "$PID_skip" "$PID_sskip"
+kill -INT "$PID_client" "$PID_server" "$PID_skip" "$PID_sskip" "$PID_iv" "$PID_siv"
 wait "$PID_client" || fail "tcpconnlat (client) failed"
 wait "$PID_server" || fail "tcpconnlat (server) failed"
 wait "$PID_skip" || fail "tcpconnlat (skip) failed"
 wait "$PID_sskip" || fail "tcpconnlat (server, skip) failed"
+wait "$PID_iv" || fail "tcpconnlat (client, -i) failed"
+wait "$PID_siv" || fail "tcpconnlat (server, -i) failed"
 
 C=$(lk_summary "$LK_TMP/client.json")
 S=$(lk_summary "$LK_TMP/server.json")
@@ -100,6 +111,20 @@ grep -q "LK_TEST_SKIP_RUNS: 1 in 3" "$LK_TMP/sskip.err" || fail "LK_TEST_SKIP_RU
 assert_eq "$(jq .passive.opens <<<"$K")" "$N" "runs dropped: passive opens still = the server's accepts"
 assert_eq "$(jq .passive.count <<<"$K")" "$((N - (N + 2) / 3))" "runs dropped: accepts measured (all but 1 in 3)"
 assert_eq "$(jq .unmeasured <<<"$K")" "$(((N + 2) / 3))" "runs dropped: accepts found at close, unmeasured"
+
+# Every report, the summary too: each covers the time since the one before.
+sum_of() { jq -s "[.[] | select($2) | $3] | add // 0" "$1"; }
+echo "-i 0.001: $(jq -s '[.[] | select(.type == "interval")] | length' "$LK_TMP/iv.json") reports," \
+	"$(jq -s '[.[] | select(.type == "interval" and .active.opens > 0)] | length' "$LK_TMP/iv.json") with opens"
+assert_eq "$(sum_of "$LK_TMP/iv.json" '.type == "interval" or .type == "summary"' .active.opens)" "$N" \
+	"-i: active opens over all the reports"
+assert_eq "$(sum_of "$LK_TMP/iv.json" '.type == "interval" or .type == "summary"' .active.count)" "$N" \
+	"-i: active opens measured over all the reports"
+assert_eq "$(sum_of "$LK_TMP/iv.json" '.type == "flow"' .opens)" "$N" "-i: opens over all the -F rows"
+assert_eq "$(sum_of "$LK_TMP/iv.json" '.type == "process"' .opens)" "$N" "-i: opens over all the -P rows"
+assert_eq "$(sum_of "$LK_TMP/siv.json" '.type == "interval" or .type == "summary"' .passive.opens)" "$N" \
+	"-i: passive opens over all the reports"
+assert_eq "$(sum_of "$LK_TMP/siv.json" '.type == "flow"' .opens)" "$N" "-i: accepts over all the -F rows"
 
 # Per connection: the kernel's span inside the client's (0.1 us: the
 # client prints one decimal).

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * tcpconnlat's metrics: counters since the start.  Every report empties
- * the kernel's row and histogram tables, so a snapshot is what the
- * reports drained (struct cl_metrics, added up as they drain) plus what
- * the tables hold now, read without deleting.
+ * tcpconnlat's metrics: counters since the start.  Every report deletes
+ * the generation of rows and histogram counts it read, so a snapshot is
+ * what the reports read (struct cl_metrics, added up as they read) plus
+ * what the tables hold now, both generations, read without deleting.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,10 +86,13 @@ static int write_metrics(void *p, struct lk_mw *w)
 	int zero = 0, err, d, c;
 
 	err = lk_map_foreach(bpf_map__fd(s->maps.rows), sizeof(struct cl_key),
-			     sizeof(struct cl_stats), false, CL_MAX_ROWS, false, read_row, &n);
+			     sizeof(struct cl_stats), false,
+			     bpf_map__max_entries(s->maps.rows), NULL, read_row, &n);
 	if (!err)
 		err = lk_map_foreach(bpf_map__fd(s->maps.hist), sizeof(struct cl_hkey),
-				     sizeof(uint64_t), false, CL_MAX_HIST, false, read_bucket, &n);
+				     sizeof(uint64_t), false,
+				     bpf_map__max_entries(s->maps.hist), NULL, read_bucket,
+				     &n);
 	if (!err)
 		err = lk_percpu_sum_u64(bpf_map__fd(s->maps.totals), &zero, (uint64_t *)&t,
 					sizeof(t) / sizeof(uint64_t));

@@ -24,15 +24,15 @@ struct cl_mdir {
 };
 
 /*
- * What the reports drained from the kernel's row and histogram tables,
- * kept here: the kernel's copies start again from zero at every report.
+ * What the reports read from the kernel's row and histogram tables,
+ * kept here: each report deletes the rows it read.
  */
 struct cl_metrics {
 	struct tcpconnlat_bpf *skel;
 	struct cl_mdir dir[CL_NDIRS];
 };
 
-/* A drained total row or histogram entry (others are ignored). */
+/* A total row or histogram entry a report read (others are ignored). */
 void cl_metrics_row(struct cl_mdir *dirs, const struct cl_key *k, const struct cl_stats *s);
 void cl_metrics_bucket(struct cl_mdir *dirs, const struct cl_hkey *hk, uint64_t n);
 /* Once attached: serve (lk_metrics_start); nothing without --listen or --textfile. */

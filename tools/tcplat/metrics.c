@@ -109,7 +109,7 @@ static int write_metrics(void *p, struct lk_mw *w)
 	if (!rs.r)
 		return -ENOMEM;
 	err = lk_map_foreach(bpf_map__fd(skel->maps.mrows), sizeof(struct tl_mkey),
-			     sizeof(struct tl_mrow), true, max, false, add_row, &rs);
+			     sizeof(struct tl_mrow), true, max, NULL, add_row, &rs);
 	if (err) {
 		lk_err("reading the metrics map failed: %s", strerror(-err));
 		free(rs.r);

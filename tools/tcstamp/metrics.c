@@ -118,20 +118,24 @@ static int fold_one(const void *key, const void *val, void *p)
 	return 0;
 }
 
-void tcstamp_metrics_fold(void)
+int tcstamp_metrics_fold(void)
 {
 	struct snap *t;
+	int err;
 
 	if (!m.skel)
-		return;
+		return 0;
 	m.ncur = 0;
-	lk_map_foreach(bpf_map__fd(m.skel->maps.flows), sizeof(struct ts_flow),
-		       sizeof(struct flow_state), false, m.max_flows, false, fold_one, NULL);
+	err = lk_map_foreach(bpf_map__fd(m.skel->maps.flows), sizeof(struct ts_flow),
+			     sizeof(struct flow_state), false, m.max_flows, NULL, fold_one, NULL);
+	if (err)
+		return err;
 	qsort(m.cur, m.ncur, sizeof(*m.cur), cmp_flow);
 	t = m.last;
 	m.last = m.cur;
 	m.nlast = m.ncur;
 	m.cur = t;
+	return 0;
 }
 
 static void labels(char *l, size_t len, const struct mrow *r)

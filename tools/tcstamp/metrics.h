@@ -11,8 +11,9 @@ struct tcstamp_bpf;
 int tcstamp_metrics_start(struct tcstamp_bpf *skel, char iface[][64], int nsides);
 /*
  * Fold the flows' counters into the cumulative rows: every snapshot
- * does, and the report before it deletes idle flows.
+ * does, and the report before it deletes idle flows.  Returns 0 or a
+ * negative errno.
  */
-void tcstamp_metrics_fold(void);
+int tcstamp_metrics_fold(void);
 
 #endif
