@@ -272,7 +272,7 @@ static __always_inline struct tl_sock *sock_for_task(struct sock *sk, bool sendi
 		st = sock_new(sk, guess_role(sk, sending), true, false);
 		if (!st)
 			return 0;
-		__sync_fetch_and_add(&stateless, 1);
+		st->stateless = 1;
 	}
 	if (st->wanted == TL_OUT_OF_SCOPE)
 		return 0;
@@ -283,7 +283,14 @@ static __always_inline struct tl_sock *sock_for_task(struct sock *sk, bool sendi
 		if (w)
 			bpf_get_current_comm(st->comm, sizeof(st->comm));
 	}
-	return st->wanted == TL_WANTED ? st : 0;
+	if (st->wanted != TL_WANTED)
+		return 0;
+	/* Counted for the processes traced: other sockets are no loss. */
+	if (st->stateless) {
+		st->stateless = 0;
+		__sync_fetch_and_add(&stateless, 1);
+	}
+	return st;
 }
 
 /*

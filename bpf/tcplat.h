@@ -62,6 +62,7 @@ struct tl_sock {
 	unsigned char wanted;		/* enum tl_wanted, for tgid */
 	unsigned char guessed;		/* role guessed (socket predates us) */
 	unsigned char sending;		/* server: a send has entered TCP */
+	unsigned char stateless;	/* met without state, not counted yet */
 	char comm[16];
 };
 

@@ -13,7 +13,9 @@
 # two moments bound its count before it: the client rows are at most
 # the total minus the intervals reported at tcplat's start, and at least
 # the total minus those reported at "tracing", minus the interval then
-# running and one request per connection.  Then IPv6 on the server namespace's
+# running and one request per connection.  A plain tcpreq pair runs
+# beside it on another port the whole time: the sockets tcplat meets
+# without state are those of the process it traces, not theirs.  Then IPv6 on the server namespace's
 # loopback: -6 sees it, -4 does not.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
@@ -38,6 +40,11 @@ DUR=5
 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay --sleep-ms 0.2 "0.0.0.0:$PORT"
 lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
+lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server --nodelay --sleep-ms 0.2 "0.0.0.0:$((PORT + 1))"
+lk_wait_for 5 lk_listening "$LAB_S" $((PORT + 1)) || fail "the other server not listening"
+lk_bg ip netns exec "$LAB_C" "$OUTPUT/tcpreq" client --nodelay -n 2 --duration $((DUR + 30)) \
+	"$LAB_S_IP:$((PORT + 1))" >/dev/null
+other=$LK_LAST_PID
 lk_bg ip netns exec "$LAB_C" "$T" client -j -i 0.5 --nodelay -n $C --duration $DUR "$LAB_S_IP:$PORT" \
 	>"$LK_TMP/cli"
 cp=$LK_LAST_PID
@@ -50,6 +57,7 @@ cp "$LK_TMP/cli" "$LK_TMP/cli.at-attach"
 wait "$cp" || fail "client failed"
 sleep 0.3
 kill -INT "$tp"; wait "$tp" || { cat "$LK_TMP/t.err"; fail "tcplat failed"; }
+kill -0 "$other" 2>/dev/null || fail "the other client ended before tcplat"
 cat "$LK_TMP/t"
 rows() { jq -s --arg r "$1" '[.[] | select(.type == "flow" and .role == $r) | .requests] | add // 0' "$LK_TMP/t"; }
 assert_eq "$(jq -r 'select(.type == "flow" and .role == "client") | "\(.role_guessed) \(.rport)"' "$LK_TMP/t" | sort -u)" \
