@@ -661,6 +661,14 @@ static __always_inline void on_send(struct sock *sk, int ret)
 			pl_record(st, sk, TL_DATA_OUT, ret,
 				  st->role == TL_ROLE_CLIENT ? client_start(st) : 0);
 		st->entry_ns = 0;
+		st->sending = 0;
+		/* The close on_close() held back: after this write's record. */
+		if (st->phase == TL_CLOSING) {
+			st->phase = TL_IDLE;
+			pl_close(st, sk);
+			if (del_at_close)
+				sock_del(sk);
+		}
 		return;
 	}
 	st->sending = 0;
@@ -730,8 +738,20 @@ static __always_inline void on_close(struct sock *sk, bool final)
 	if (!st)
 		return;
 	if (proto_on) {
-		if (final && st->wanted == TL_WANTED)
+		if (final && st->wanted == TL_WANTED) {
+			/*
+			 * A reset handled as the server's write releases the
+			 * socket (or while it waits for room): that write
+			 * returns its bytes afterwards, and its record must
+			 * come before the close's.  At the socket's
+			 * destruction no write is under way.
+			 */
+			if (st->sending && st->phase != TL_CLOSING) {
+				st->phase = TL_CLOSING;
+				return;
+			}
 			pl_close(st, sk);
+		}
 	} else if (st->wanted == TL_WANTED) {
 		if (st->phase == TL_RESP) {
 			finish(st, sk, st->last_send_ns - st->start_ns);
