@@ -380,7 +380,15 @@ static void tx_done(struct tcpreq_worker *w, struct conn *c)
 		c->rq_head = (c->rq_head + 1) % REPLY_Q;
 		c->rq_n--;
 		c->head_due = false;
-		/* The loop's clock is as old as the batch: read it afresh. */
+		/*
+		 * The loop's clock is as old as the batch: read it afresh.
+		 * This read also ends the service time, and no other can
+		 * stand in for it: the request's came before the send, the
+		 * next one comes after the wait for the next request.  It
+		 * costs ~27 ns of a ~7 us loopback message; measured without
+		 * it, the server's CPU per message was 0.995 of this (0.94 to
+		 * 1.07 over 16 pairs), inside the noise.
+		 */
 		w->now = tcpreq_now();
 		complete(w, w->now - p->arrival, true);
 		if (c->rx_paused) {
