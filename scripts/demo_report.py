@@ -202,7 +202,9 @@ class Report:
             if m.get('conns') is not None:
                 self.check(f'tcpconnlat counted the {side}\'s {d} opens',
                            row.get('opens') == m['conns'],
-                           f"tcpconnlat {row.get('opens')}, tcpreq connections {m['conns']}")
+                           f"tcpconnlat {row.get('opens')}, tcpreq connections {m['conns']}"
+                           f" (found at close, unmeasured: {rec.get('unmeasured')};"
+                           f" runs the kernel skipped: {rec.get('missed')})")
         self.out['connections'] = rows
 
     def syscalls(self):
