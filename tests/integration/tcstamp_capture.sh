@@ -1,10 +1,12 @@
 #!/bin/bash
 # tcpreq ping-pong across a netlab, tcstamp on the client's veth, and a
-# packet capture on the same
-# interface at the same time: per flow, the median tc-layer RTT is within
-# 10% (or 20 us) of tshark's tcp.analysis.ack_rtt median, and the sample
-# counts are of the same order.  With --peer on the server's veth, the
-# one-way delays must be non-zero and fit inside the RTT.
+# packet capture on the same interface at the same time.  Sample by
+# sample: tcstamp's --events and tshark's tcp.analysis.ack_rtt, paired by
+# the ACK number (the end of the segment the ACK answered), so that both
+# sides time the same segment and the same ACK; tcstamp's round trip
+# contains the capture's, and at the median exceeds it by little.  The
+# report's p50 is its events' median.  With --peer on the server's veth,
+# the one-way delays must be non-zero and fit inside the RTT.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd tshark
@@ -23,7 +25,7 @@ lk_wait_for 5 lk_in_server sh -c "ss -Htln | grep -q ':$PORT '" || fail "tcpreq 
 lk_bg ip netns exec "$LAB_C" tshark -q -i veth0 -a duration:15 -c 100000 \
 	-f "tcp port $PORT" -w "$CAP" 2>"$LK_TMP/tshark.err"
 CAP_PID=$LK_LAST_PID
-lk_bg "$OUTPUT/tcstamp" -v -j -I veth0 --netns "$LAB_C" --peer "$LAB_S" --rport $PORT >"$OUT" 2>"$LK_TMP/ts.err"
+lk_bg "$OUTPUT/tcstamp" -v -j --events -I veth0 --netns "$LAB_C" --peer "$LAB_S" --rport $PORT >"$OUT" 2>"$LK_TMP/ts.err"
 TS_PID=$LK_LAST_PID
 lk_wait_for 10 grep -q Capturing "$LK_TMP/tshark.err" || fail "tshark did not start"
 # Both sides (--peer): two "attached" lines.
@@ -36,7 +38,7 @@ kill -INT "$TS_PID"
 wait "$TS_PID" || fail "tcstamp exited with an error"
 kill -INT "$CAP_PID" 2>/dev/null
 wait "$CAP_PID" 2>/dev/null
-cat "$OUT"
+jq -c 'select(.type != "event")' "$OUT"
 
 rows() { jq -c "select(.type == \"flow\" and .kind == \"$1\" and .interface == \"veth0\" and $2)" "$OUT"; }
 client='.laddr == "'$LAB_C_IP'"'
@@ -47,24 +49,65 @@ p50=$(rows rtt "$client" | jq .p50_us)
 lport=$(rows rtt "$client" | jq .lport)
 assert_ge "$samples" 1000 "tcstamp RTT samples (client side)"
 
-# The oracle: tshark's RTT of each ACK from the server for client data.
+# The oracle: tshark's RTT of each ACK from the server for client data,
+# with the ACK's number.
 tshark -r "$CAP" -Y "ip.src == $LAB_S_IP && tcp.dstport == $lport && tcp.analysis.ack_rtt" \
-	-T fields -e tcp.analysis.ack_rtt 2>/dev/null | sort -g >"$LK_TMP/rtt"
-n=$(wc -l <"$LK_TMP/rtt")
+	-T fields -e tcp.ack_raw -e tcp.analysis.ack_rtt 2>/dev/null >"$LK_TMP/cap"
+n=$(wc -l <"$LK_TMP/cap")
 assert_ge "$n" 1000 "capture RTT samples"
-cap_p50=$(awk '{ v[NR] = $1 * 1e6 } END { print v[int((NR + 1) / 2)] }' "$LK_TMP/rtt")
-echo "tcstamp: $samples samples, p50 $p50 us; capture: $n samples, p50 $cap_p50 us"
+cap_p50=$(awk '{ print $2 * 1e6 }' "$LK_TMP/cap" | lk_pct 50)
+# tcstamp's, by the end of the segment timed (method seq: the ACK number
+# that answered it; tsecr samples have no such number).
+jq -r "select(.type == \"event\" and .kind == \"rtt\" and $client) | \"\\(.method) \\(.seq) \\(.delay_us)\"" \
+	"$OUT" >"$LK_TMP/ev"
+ev=$(wc -l <"$LK_TMP/ev")
+echo "tcstamp: $samples samples ($ev events), p50 $p50 us; capture: $n samples, p50 $cap_p50 us"
 echo "tcpreq (application round trips): $(cat "$LK_TMP/req")"
-# The capture taps each packet on the far side of tc (after tc egress,
-# before tc ingress), so tcstamp's round trip holds the tap's own work
-# twice: never shorter, longer by that cost.  Under qemu TCG (LK_TCG=1)
-# that work is some 30 us, not 1.
+# Every sample is an event, less those the ring buffer had no room for.
+evdrops=$(jq 'select(.type == "summary") | .event_drops' "$OUT")
+assert_le "$ev" "$samples" "tcstamp RTT events <= the report's samples"
+assert_ge "$ev" $((samples - evdrops)) "tcstamp RTT events >= the report's samples - event drops ($evdrops)"
+ev_p50=$(awk '{ print $3 }' "$LK_TMP/ev" | lk_pct 50)
+# The report's p50 comes from a log-linear histogram, 16 buckets per
+# power of two: within one bucket (6.25%) of the events' median, when
+# the events are all the samples.
+if [ "$evdrops" = 0 ]; then
+	assert_near "$p50" "$ev_p50" 6.25 0 "report p50 vs the events' median (us)"
+else
+	echo "report p50 not compared with the events': $evdrops events dropped"
+fi
+# Pairs: "tcstamp_us capture_us" of each ACK number both timed.
+awk 'NR == FNR { if ($1 == "seq") ts[$2] = $3; next }
+	($1 in ts) { printf "%s %.3f\n", ts[$1], $2 * 1e6 }' "$LK_TMP/ev" "$LK_TMP/cap" >"$LK_TMP/pairs"
+np=$(wc -l <"$LK_TMP/pairs")
+assert_ge "$np" $((samples / 2)) "pairs: at least half of tcstamp's samples"
+assert_ge "$np" $((n / 2)) "pairs: at least half of the capture's"
+# tcstamp stamps a segment at tc egress, before the capture's tap
+# stamps it (dev_queue_xmit_nit, later on the same CPU), and an ACK at
+# tc ingress, after the tap has stamped it (the taps run first in
+# __netif_receive_skb_core; the stamp is taken there or, earlier still,
+# when netif_rx queued the packet): every pair's tcstamp RTT holds the
+# capture's.  1 us of slack: the capture's stamps are whole
+# microseconds, rounded down.
+awk '$1 < $2 - 1 { bad++; if (bad <= 3) print "tcstamp " $1 " us < capture " $2 " us" } END { exit bad > 0 }' \
+	"$LK_TMP/pairs" || fail "a pair whose tcstamp RTT is shorter than the capture's"
+ok "every pair's tcstamp RTT holds the capture's ($np pairs)"
+awk '{ print $1 - $2 }' "$LK_TMP/pairs" >"$LK_TMP/d"
+d50=$(lk_pct 50 "$LK_TMP/d")
+echo "per pair, tcstamp - capture, us: min $(lk_pct 0 "$LK_TMP/d") median $d50 p90 $(lk_pct 90 "$LK_TMP/d") max $(lk_pct 100 "$LK_TMP/d")"
+# How much longer: the tap's own work between the two stamps, each way
+# on one CPU with softirqs off.  A stall (an interrupt, the hypervisor)
+# lengthens only the pairs it falls into, so the median is the tap's
+# cost: on a loaded host 1.4 to 2.9 us (19 runs; the least 0.7 us,
+# single pairs up to 428 us), under qemu TCG (LK_TCG=1) some 30 us.
+# The medians of all samples, which this test compared before, need
+# not be of the same samples (tcstamp remembers 8 segments in flight per
+# flow, a capture drops what its reader falls behind on): in a 6.1
+# guest beside another on 2 cores, where tcpreq fell behind its 1000/s
+# (its p50 592 ms), tcstamp's p50 was 617.7 us and the capture's 542.2.
 slack=20
 [ "${LK_TCG:-}" = 1 ] && slack=60
-assert_ge "$p50" "$(awk -v c="$cap_p50" 'BEGIN { print c * 0.98 }')" "median RTT, tcstamp vs capture - 2% (us)"
-assert_near "$p50" "$cap_p50" 10 $slack "median RTT, tcstamp vs capture (us)"
-assert_le "$samples" $((n * 2)) "tcstamp samples at most twice the capture's"
-assert_ge "$samples" $((n / 2)) "tcstamp samples at least half the capture's"
+assert_le "$d50" "$slack" "median per pair, tcstamp - capture (us)"
 
 # One-way delay, both directions: non-zero, one per request or reply,
 # and each well below the round trip it is part of.
