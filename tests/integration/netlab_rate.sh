@@ -52,7 +52,7 @@ assert_ge "$(mbit "$down")" 60 "to-client goodput is not limited (3x the limit),
 # sample E the bytes are at most rate x (E.T1 - S.T0) + 2 bursts (the
 # tokens at the start, and a frame taken from the queue before S but
 # counted after it): exact, whatever stalls the machine had.  Not
-# iperf3's per-second figures, as before: its receiver counts bytes when
+# iperf3's per-second figures: its receiver counts bytes when
 # it reads them, and after a stall its next interval is short (its timer
 # keeps the old schedule), so the mean of per-interval rates counts the
 # data the stall held back at the short interval's weight (a qemu TCG

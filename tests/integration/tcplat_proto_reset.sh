@@ -11,8 +11,8 @@
 # with SO_LINGER 0 (a reset).  The send then returns what it had queued.
 # tcplat --proto http -p SERVER --role server must count one GET 2xx,
 # none incomplete, the header's and the send's bytes out, nothing
-# unparsed.  (Before: one GET 2xx of the header's bytes only, the
-# send's bytes unparsed.)
+# unparsed.  (A close recorded first would leave one GET 2xx of the
+# header's bytes only, the send's bytes unparsed.)
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq

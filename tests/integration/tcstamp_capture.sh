@@ -100,9 +100,9 @@ echo "per pair, tcstamp - capture, us: min $(lk_pct 0 "$LK_TMP/d") median $d50 p
 # lengthens only the pairs it falls into, so the median is the tap's
 # cost: on a loaded host 1.4 to 2.9 us (19 runs; the least 0.7 us,
 # single pairs up to 428 us), under qemu TCG (LK_TCG=1) some 30 us.
-# The medians of all samples, which this test compared before, need
-# not be of the same samples (tcstamp remembers 8 segments in flight per
-# flow, a capture drops what its reader falls behind on): in a 6.1
+# The medians of all samples need not be of the same samples (tcstamp
+# remembers 8 segments in flight per flow, a capture drops what its
+# reader falls behind on): in a 6.1
 # guest beside another on 2 cores, where tcpreq fell behind its 1000/s
 # (its p50 592 ms), tcstamp's p50 was 617.7 us and the capture's 542.2.
 slack=20
