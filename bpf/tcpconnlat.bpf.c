@@ -104,6 +104,8 @@ struct {
 
 /* Tests: the passive ends LK_TEST_SKIP_RUNS drops, counted apart. */
 __u64 cl_test_passive_runs;
+/* Listeners given storage by seed_listeners(), for -v. */
+__u64 cl_listeners_seeded;
 
 /* Rows of the current generation; each report reads and deletes its own. */
 volatile __u32 gen = 0;
@@ -645,6 +647,29 @@ SEC("raw_tp/tcp_retransmit_synack")
 int BPF_PROG(synack_raw, const struct sock *sk, const struct request_sock *req)
 {
 	return on_synack(sk, req, false);
+}
+
+/*
+ * Run once at the start, in each namespace watched (socket storage
+ * only): a listener opened before the tool gets its storage here, its
+ * owner unknown, so that what it accepts carries the kernel's copy and
+ * is found when it closes even if no program runs at its handshake's
+ * end.  Under an owner filter none is made (as in on_synack()).
+ */
+SEC("iter/tcp")
+int seed_listeners(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_sock *tp;
+
+	if (!skc || skc->skc_state != TCP_LISTEN || lk_owner_filtered())
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	if (bpf_sk_storage_get(&sk_listener, tp, 0, BPF_SK_STORAGE_GET_F_CREATE))
+		cl_listeners_seeded++;
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

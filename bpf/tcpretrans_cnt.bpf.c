@@ -46,6 +46,8 @@ const volatile bool typed_sk;
  */
 const volatile __u32 rt_test_skip_hs_every;
 __u64 rt_test_hs_runs;
+/* Listeners given storage by seed_listeners(), for -v. */
+__u64 rt_listeners_seeded;
 
 static __always_inline bool test_skip_handshake(void)
 {
@@ -965,6 +967,34 @@ SEC("tp/sock/inet_sock_set_state")
 int state_tp(struct rt_tp_state *ctx)
 {
 	return on_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
+}
+
+/*
+ * Run once at the start, in each namespace watched (socket storage
+ * only): a listener opened before the tool gets its storage here, marked
+ * as a parent (owner unknown), so that what it accepts is a child even
+ * when no program runs at its LISTEN -> SYN_RECV, as on_synack() does at
+ * its first SYN-ACK retransmission.  Not under an owner filter, which
+ * leaves an unknown owner out.
+ */
+SEC("iter/tcp")
+int seed_listeners(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_sock *tp;
+	struct rt_sock *ls;
+
+	if (!skc || skc->skc_state != TCP_LISTEN || lk_owner_filtered())
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	ls = bpf_sk_storage_get(&sk_owners, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (ls) {
+		ls->state = RT_SK_CHILD;
+		rt_listeners_seeded++;
+	}
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -8,6 +8,7 @@
 #include "filter_opts.h"
 #include "flow_print.h"
 #include "hist.h"
+#include "iter.h"
 #include "log.h"
 #include "loop.h"
 #include "maps.h"

@@ -399,7 +399,9 @@ static int setup(struct tcpconnlat_bpf *s)
 	} else {
 		bpf_map__set_autocreate(s->maps.sk_conns, false);
 		bpf_map__set_autocreate(s->maps.sk_listener, false);
+		bpf_program__set_autoload(s->progs.seed_listeners, false);
 	}
+	bpf_program__set_autoattach(s->progs.seed_listeners, false);
 	s->rodata->lk_filter = lk_filter_from_opts();
 	s->rodata->per_flow = lk_opts.per_flow;
 	s->rodata->per_proc = lk_opts.per_proc;
@@ -415,6 +417,13 @@ static int setup(struct tcpconnlat_bpf *s)
 	if (lk_skel_load(s->skeleton) ||
 	    lk_skel_attach(s->skeleton, "attach to the tcp and sock tracepoints"))
 		return -1;
+	/* After the attach: a listener opened meanwhile has its storage. */
+	if (s->rodata->sk_storage) {
+		if (lk_iter_netns(s->progs.seed_listeners, "give the listeners socket storage"))
+			return -1;
+		lk_info("socket storage for %llu listeners opened before the tool",
+			s->bss->cl_listeners_seeded);
+	}
 	return 0;
 }
 

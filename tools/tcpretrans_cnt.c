@@ -540,6 +540,9 @@ static int setup(struct ctx *c)
 	} else {
 		bpf_map__set_autocreate(c->skel->maps.sk_owners, false);
 	}
+	/* Not a hook: run once, after the attach. */
+	bpf_program__set_autoload(c->skel->progs.seed_listeners, typed);
+	bpf_program__set_autoattach(c->skel->progs.seed_listeners, false);
 	c->skel->rodata->lk_filter = lk_filter_from_opts();
 	c->skel->rodata->emit_events = lk_opts.events;
 	c->skel->rodata->lk_test_skip_every = lk_test_skip_runs("retransmission and close");
@@ -551,6 +554,13 @@ static int setup(struct ctx *c)
 	if (lk_skel_load(c->skel->skeleton) ||
 	    lk_skel_attach(c->skel->skeleton, "attach to the tcp tracepoints"))
 		return -1;
+	/* After the attach: a listener opened meanwhile has its storage. */
+	if (typed) {
+		if (lk_iter_netns(c->skel->progs.seed_listeners, "give the listeners socket storage"))
+			return -1;
+		lk_info("socket storage for %llu listeners opened before the tool",
+			c->skel->bss->rt_listeners_seeded);
+	}
 	return 0;
 }
 

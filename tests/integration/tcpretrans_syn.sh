@@ -16,6 +16,12 @@
 #     retransmissions are found when the connections close (the
 #     sockets' total_retrans, no data resent), as SYNs and SYN-ACKs, and
 #     still equal TCPSynRetrans.
+#  5. SYN-ACKs dropped, every handshake run of the server tool dropped,
+#     on the server that listened before the tools: its listener got
+#     socket storage when the tool started (an iterator over the
+#     namespace's sockets, said with -v), so what it accepts is known as
+#     accepted and its SYN-ACK retransmissions, found at close, still
+#     equal TCPSynRetrans.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -135,3 +141,14 @@ assert_eq "$(jq .synack_segs <<<"$S")" "$((ss1 - ss0))" "server: synack = TCPSyn
 assert_eq "$(jq .segs <<<"$S")" "$((s1 - s0))" "server: segments = Tcp: RetransSegs"
 assert_eq "$(jq -c 'select(.type == "flow" and .synack > 0) | [.lport, .closed, .comm]' "$LK_TMP/server.json")" \
 	"[$((PORT + 2)),true,\"tcpreq\"]" "server: the SYN-ACK flow, closed once, owned by the server"
+
+echo "== 5. SYN-ACKs dropped, every handshake run of the tools, a listener older than the tools"
+TOOL_ENV=LK_TEST_SKIP_HANDSHAKES=1 start_tools
+grep -q "socket storage for [1-9][0-9]* listeners opened before the tool" "$LK_TMP/server.err" ||
+	{ cat "$LK_TMP/server.err"; fail "-v: no listener given storage at the start"; }
+ADDR=$LAB_S_IP:$PORT
+connect_through to-client
+stop_tools
+assert_ge "$(jq .synack_segs <<<"$S")" 1 "server: SYN-ACK retransmissions"
+assert_eq "$(jq .synack_segs <<<"$S")" "$((ss1 - ss0))" "server: synack = TCPSynRetrans"
+assert_eq "$(jq .segs <<<"$S")" "$((s1 - s0))" "server: segments = Tcp: RetransSegs"
