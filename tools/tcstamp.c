@@ -243,8 +243,9 @@ struct flow_snap {
 
 struct ctx {
 	struct tcstamp_bpf *skel;
-	struct row *rows;
+	struct row *rows;	/* one-way rows first, then the flows' */
 	int nrows;
+	int max_stats;		/* the stats table's size: one generation can fill it */
 	struct flow_snap *prev, *cur;
 	int nprev, ncur;
 	uint32_t epoch;		/* the epoch the flows' min and max are read for */
@@ -271,8 +272,8 @@ static int collect(const void *key, const void *val, void *p)
 	struct ctx *c = p;
 	struct row *r;
 
-	if (c->nrows >= TS_MAX_STATS)
-		return 0;
+	if (c->nrows >= c->max_stats)
+		return -ENOSPC;
 	r = &c->rows[c->nrows++];
 	memcpy(&r->key, key, sizeof(r->key));
 	r->key.gen = 0;
@@ -422,7 +423,7 @@ static int flow_one(const void *key, const void *val, void *p)
 		return 0;
 	}
 	c->ncur++;
-	if (c->nrows >= TS_MAX_STATS + env.max_flows)
+	if (c->nrows >= c->max_stats + env.max_flows)
 		return 0;
 	r = &c->rows[c->nrows++];
 	memset(r, 0, sizeof(*r));
@@ -666,7 +667,9 @@ int main(int argc, char **argv)
 		for (e = iface[i] + strlen(iface[i]); e > iface[i] && e[-1] == ' '; e--)
 			e[-1] = 0;
 	}
-	c.rows = calloc(TS_MAX_STATS + env.max_flows, sizeof(*c.rows));
+	/* Interval reports: two generations of one-way rows. */
+	c.max_stats = lk_opts.interval ? 2 * TS_MAX_STATS : TS_MAX_STATS;
+	c.rows = calloc(c.max_stats + env.max_flows, sizeof(*c.rows));
 	c.prev = calloc(env.max_flows, sizeof(*c.prev));
 	c.cur = calloc(env.max_flows, sizeof(*c.cur));
 	if (!c.rows || !c.prev || !c.cur) {
@@ -682,7 +685,7 @@ int main(int argc, char **argv)
 	err = bpf_map__set_max_entries(c.skel->maps.flows, env.max_flows);
 	/* Interval reports: two generations of rows. */
 	if (!err && lk_opts.interval)
-		err = bpf_map__set_max_entries(c.skel->maps.stats, 2 * TS_MAX_STATS);
+		err = bpf_map__set_max_entries(c.skel->maps.stats, c.max_stats);
 	if (err) {
 		lk_err_bpf("size the flow table", err);
 		goto cleanup;
