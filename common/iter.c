@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,6 @@
 #include "iter.h"
 #include "log.h"
 #include "opts.h"
-#include "tc.h"
 
 /* Make an iterator in the current namespace and read it to its end. */
 static int run_once(struct bpf_link *link)
@@ -34,11 +34,35 @@ static int run_once(struct bpf_link *link)
 	return err;
 }
 
+struct walk {
+	struct bpf_link *link;
+	ino_t self;		/* the tool's own namespace: no setns() */
+	bool away;		/* entered another: go back at the end */
+	size_t refused;		/* could not be entered (no CAP_SYS_ADMIN) */
+};
+
+/* Run the iterator in the namespace of @fd. */
+static int run_in(struct walk *w, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return 0;
+	if (st.st_ino == w->self)
+		return run_once(w->link);
+	if (setns(fd, CLONE_NEWNET)) {
+		w->refused++;
+		return 0;
+	}
+	w->away = true;
+	return run_once(w->link);
+}
+
 /* Every namespace a process is in, once each (by inode). */
-static int run_all(struct bpf_link *link, int self)
+static int run_all(struct walk *w)
 {
 	ino_t *seen = NULL, *nv;
-	size_t nseen = 0, cap = 0, i, refused = 0;
+	size_t nseen = 0, cap = 0, i;
 	struct dirent *d;
 	struct stat st;
 	char path[300];
@@ -56,64 +80,68 @@ static int run_all(struct bpf_link *link, int self)
 		/* Gone meanwhile. */
 		if (fd < 0)
 			continue;
-		if (fstat(fd, &st)) {
-			close(fd);
-			continue;
-		}
-		for (i = 0; i < nseen && seen[i] != st.st_ino; i++)
-			;
-		if (i == nseen) {
-			nv = lk_array_room(seen, nseen, &cap, sizeof(*seen), 16);
-			if (!nv) {
-				err = -ENOMEM;
-			} else {
-				seen = nv;
-				seen[nseen++] = st.st_ino;
-				/* One that cannot be entered is left out, and said. */
-				if (setns(fd, CLONE_NEWNET))
-					refused++;
-				else
-					err = run_once(link);
+		if (!fstat(fd, &st)) {
+			for (i = 0; i < nseen && seen[i] != st.st_ino; i++)
+				;
+			if (i == nseen) {
+				nv = lk_array_room(seen, nseen, &cap, sizeof(*seen), 16);
+				if (nv) {
+					seen = nv;
+					seen[nseen++] = st.st_ino;
+					err = run_in(w, fd);
+				} else {
+					err = -ENOMEM;
+				}
 			}
 		}
 		close(fd);
 	}
 	closedir(proc);
 	free(seen);
-	if (setns(self, CLONE_NEWNET))
-		lk_die("cannot return to the tool's own network namespace: %s", strerror(errno));
-	if (refused)
+	if (w->refused)
 		lk_info("%zu of %zu network namespaces could not be entered: their sockets are left out",
-			refused, nseen);
+			w->refused, nseen);
 	return err;
 }
 
 int lk_iter_netns(struct bpf_program *prog, const char *what)
 {
-	struct bpf_link *link = bpf_program__attach_iter(prog, NULL);
-	int self, err;
+	struct walk w = {};
+	struct stat st;
+	int self, fd, err;
 
-	if (!link) {
+	w.link = bpf_program__attach_iter(prog, NULL);
+	if (!w.link) {
 		err = -errno;
 		lk_err_bpf(what, err);
 		return err;
 	}
-	if (lk_opts.netns) {
-		self = lk_netns_enter(lk_opts.netns);
-		if (self < 0) {
-			bpf_link__destroy(link);
-			return -ENOENT;
-		}
-		err = run_once(link);
-		if (lk_netns_leave(self))
-			lk_die("cannot return to the tool's own network namespace");
-	} else {
-		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		err = self < 0 ? -errno : run_all(link, self);
-		if (self >= 0)
-			close(self);
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0 || fstat(self, &st)) {
+		err = -errno;
+		goto out;
 	}
-	bpf_link__destroy(link);
+	w.self = st.st_ino;
+	if (lk_opts.netns) {
+		fd = open(lk_opts.netns_path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			err = -errno;
+			goto out;
+		}
+		err = run_in(&w, fd);
+		close(fd);
+		if (w.refused)
+			lk_info("network namespace %s could not be entered: its sockets are left out",
+				lk_opts.netns);
+	} else {
+		err = run_all(&w);
+	}
+	if (w.away && setns(self, CLONE_NEWNET))
+		lk_die("cannot return to the tool's own network namespace: %s", strerror(errno));
+out:
+	if (self >= 0)
+		close(self);
+	bpf_link__destroy(w.link);
 	if (err)
 		lk_err("%s: %s", what, strerror(-err));
 	return err;
