@@ -50,6 +50,9 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -std=gnu11 -D_GNU_SOURCE
+# One version, debian/changelog's: every tool's --version prints it.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+CFLAGS += -DLK_VERSION='"$(VERSION)"'
 ifeq ($(STATIC),1)
 CFLAGS += -DLK_NO_HTTPD
 endif

@@ -12,4 +12,12 @@
  */
 void *lk_array_room(void *base, size_t n, size_t *cap, size_t size, size_t first);
 
+/*
+ * Append a zeroed element to the array *@basep (the address of a T *,
+ * as libbpf_add_mem() takes it) of *@n elements, grown as above, and
+ * count it in *@n.  Returns the new element, or NULL when memory ran
+ * out (the array unchanged).
+ */
+void *lk_array_add(void **basep, size_t *n, size_t *cap, size_t size, size_t first);
+
 #endif

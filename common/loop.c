@@ -84,11 +84,33 @@ void lk_open_report(bool final)
 		lk_print_time();
 }
 
+void lk_report_time(void)
+{
+	if (lk_opts.timestamp && !lk_out_json()) {
+		lk_print_time();
+		lk_print_nl();
+	}
+}
+
 void lk_close_report(bool final)
 {
 	lk_close_record();
 	if (!final)
 		lk_printf("\n");
+}
+
+void lk_open_row(const char *type)
+{
+	lk_open_record(type);
+	if (lk_opts.timestamp && lk_out_json())
+		lk_print_time();
+}
+
+void lk_open_event(void)
+{
+	lk_open_record("event");
+	if (lk_opts.timestamp)
+		lk_print_time();
 }
 
 /*

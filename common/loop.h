@@ -34,10 +34,26 @@ typedef int (*lk_report_fn)(void *ctx, bool final);
  */
 void lk_open_report(bool final);
 /*
+ * Text with -T: the time on a line of its own, above a report's rows
+ * (JSON has it in every record instead).
+ */
+void lk_report_time(void);
+/*
  * Close it (lk_close_record() flushes), with a blank text line after an
  * interval's.  lk_run() checks that the report was written.
  */
 void lk_close_report(bool final);
+/*
+ * Open one of a report's rows, a record of @type ("flow", "process",
+ * ...): with -T its "time" and "ts" in JSON (a text row has its
+ * report's time above it).
+ */
+void lk_open_row(const char *type);
+/*
+ * Open an --events record, type "event": with -T its time first, in
+ * text and JSON alike (an event is a line of its own).
+ */
+void lk_open_event(void);
 
 /*
  * The main loop every tool shares.  It first takes the exit signals

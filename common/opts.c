@@ -538,12 +538,25 @@ out:
 	argp_msgs = NULL;
 }
 
+size_t lk_top_rows(size_t n)
+{
+	return lk_opts.top > 0 && (size_t)lk_opts.top < n ? (size_t)lk_opts.top : n;
+}
+
+/* --version: "tcplat (latkit) 0.1.0", the version debian/changelog's. */
+static void print_version(FILE *fp, struct argp_state *state)
+{
+	fprintf(fp, "%s (latkit) %s\n", program_invocation_short_name, LK_VERSION);
+}
+
 int lk_argp_parse(const struct argp *argp, int argc, char **argv)
 {
 	FILE *mem;
 	int err;
 
 	argp_err_exit_status = 2;
+	argp_program_version_hook = print_version;
+	argp_program_bug_address = "see README.md";
 	/* getopt names the program by argv[0]: "tcplat:", not its path. */
 	if (argc > 0)
 		argv[0] = program_invocation_short_name;

@@ -4,6 +4,7 @@
 
 #include <argp.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -149,6 +150,9 @@ int lk_resolve_cgroup(const char *path, uint64_t *id);
  * cgroup become one line on stderr and a non-zero return.
  */
 int lk_opts_finish(void);
+
+/* How many of @n rows a report shows: -n's, or all. */
+size_t lk_top_rows(size_t n);
 
 
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/time.h>
@@ -227,6 +228,21 @@ void lk_print_nl(void)
 {
 	if (!json_mode)
 		fputc('\n', lk_out_fp());
+}
+
+void lk_print_owner(unsigned int tgid, const char *comm)
+{
+	char name[17];
+
+	if (!tgid) {
+		lk_print_null(LK_JSON, "pid", NULL);
+		lk_print_null(LK_JSON, "comm", NULL);
+		lk_printf("%-7s %-15s ", "-", "-");
+		return;
+	}
+	snprintf(name, sizeof(name), "%.16s", comm);
+	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", tgid);
+	lk_print_str(LK_ANY, "comm", "%-15s ", name);
 }
 
 void lk_print_time(void)

@@ -53,6 +53,13 @@ void lk_print_nl(void);
  */
 void lk_print_time(void);
 
+/*
+ * A process as rows and events name it: "pid" and "comm" (a task's
+ * 16-byte comm, NUL-terminated or not), in text "%-7u %-15s ".  With
+ * @tgid 0 the owner is unknown: JSON nulls, text "-" in both columns.
+ */
+void lk_print_owner(unsigned int tgid, const char *comm);
+
 /* Write @s as a JSON string literal, quotes included. */
 void lk_json_escape(FILE *fp, const char *s);
 

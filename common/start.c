@@ -7,13 +7,22 @@
 #include "output.h"
 #include "start.h"
 
-int lk_start(const struct argp *argp, int argc, char **argv, bool need_net_admin)
+int lk_start(const struct lk_tool *t, int argc, char **argv)
 {
+	struct argp_child children[] = {
+		lk_common_argp_doc(t->common, t->docs), { 0 },
+	};
+	const struct argp argp = {
+		.options = t->options, .parser = t->parser, .doc = t->doc,
+		.children = children,
+	};
+
 	lk_signals_hold();
-	if (lk_argp_parse(argp, argc, argv))
+	lk_opts.top = t->top;
+	if (lk_argp_parse(&argp, argc, argv))
 		return -1;
 	lk_out_init(lk_opts.json, NULL);
-	if (lk_bpf_init(need_net_admin) || lk_opts_finish())
+	if (lk_bpf_init(t->need_net_admin) || lk_opts_finish())
 		return -1;
 	return 0;
 }

@@ -15,9 +15,6 @@
 #include "cpuusage.skel.h"
 #include "cpuusage/metrics.h"
 
-const char *argp_program_version = "cpuusage (latkit) 0.1";
-const char *argp_program_bug_address = "see README.md";
-
 static const char doc[] =
 "Show CPU time per process (or thread) and per CPU, with softirq and\n"
 "hardirq time taken out of the task they interrupted.  %CPU: 100% is one\n"
@@ -172,15 +169,12 @@ static int flush_all(struct ctx *c)
 static int add_ent(const void *key, const void *val, void *p)
 {
 	struct snap *s = p;
-
-	struct ent *e = lk_array_room(s->ents, s->n, &s->cap, sizeof(*e), 256);
+	struct ent *e = lk_array_add((void **)&s->ents, &s->n, &s->cap, sizeof(*e), 256);
 
 	if (!e)
 		return -ENOMEM;
-	s->ents = e;
-	memcpy(&s->ents[s->n].key, key, sizeof(struct cpuusage_key));
-	memcpy(&s->ents[s->n].v, val, sizeof(struct cpuusage_task));
-	s->n++;
+	memcpy(&e->key, key, sizeof(e->key));
+	memcpy(&e->v, val, sizeof(e->v));
 	return 0;
 }
 
@@ -615,21 +609,18 @@ static void free_snaps(struct ctx *c)
 	free(c->cur.ents);
 }
 
+static const struct lk_tool tool = {
+	.options = options, .parser = parse_arg, .doc = doc,
+	.common = LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT | LK_OPT_METRICS | LK_OPT_TOP,
+	.docs = docs, .top = 20,
+};
+
 int main(int argc, char **argv)
 {
-	struct argp_child children[] = {
-		lk_common_argp_doc(LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT | LK_OPT_METRICS |
-				   LK_OPT_TOP, docs), { 0 },
-	};
-	const struct argp argp = {
-		.options = options, .parser = parse_arg, .doc = doc, .children = children,
-	};
 	struct ctx c = {};
 	int err;
 
-	/* -n: the 20 busiest rows unless asked. */
-	lk_opts.top = 20;
-	if (lk_start(&argp, argc, argv, false))
+	if (lk_start(&tool, argc, argv))
 		return 1;
 	/* One thread asked for: show it as a thread, not as its process. */
 	if (lk_opts.tid)

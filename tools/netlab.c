@@ -12,9 +12,6 @@
 #include "latkit.h"
 #include "netlab/netlab.h"
 
-const char *argp_program_version = "netlab (latkit) 0.1";
-const char *argp_program_bug_address = "see README.md";
-
 static const char doc[] =
 "A network lab: namespaces PREFIX-client and PREFIX-server joined by a veth\n"
 "pair (veth0 on both sides), client .1 and server .100 of the subnet.\n"

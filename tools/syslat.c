@@ -19,9 +19,6 @@
 #include "syslat.skel.h"
 #include "syslat/metrics.h"
 
-const char *argp_program_version = "syslat (latkit) 0.1";
-const char *argp_program_bug_address = "see README.md";
-
 static const char doc[] =
 "Syscall latency per syscall (or per process): count, errors, total, mean,\n"
 "p50, p99, max, histograms and errno breakdown.\n"
@@ -210,7 +207,7 @@ struct ctx {
 	struct syslat_bpf *skel;
 	bool double_buffer;	/* interval reports: two generations */
 	struct row *rows;
-	unsigned int nrows;
+	size_t nrows;
 	size_t cap;
 	struct err_count *errs;
 	unsigned int nerrs;
@@ -240,14 +237,7 @@ static void sum_stats(struct sl_stats *out, const void *percpu, int ncpus)
 
 static struct row *new_row(struct ctx *c)
 {
-	struct row *r = lk_array_room(c->rows, c->nrows, &c->cap, sizeof(*r), 64);
-
-	if (!r)
-		return NULL;
-	c->rows = r;
-	r = &c->rows[c->nrows++];
-	memset(r, 0, sizeof(*r));
-	return r;
+	return lk_array_add((void **)&c->rows, &c->nrows, &c->cap, sizeof(struct row), 64);
 }
 
 static void summarize(struct row *r)
@@ -499,9 +489,7 @@ static void print_row(struct ctx *c, const struct row *r)
 	bool have = r->d.count > 0;
 	char buf[32];
 
-	lk_open_record(lk_opts.per_proc ? "process" : "syscall");
-	if (lk_opts.timestamp)
-		lk_print_time();
+	lk_open_row(lk_opts.per_proc ? "process" : "syscall");
 	if (lk_opts.per_proc) {
 		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64, r->key);
 		lk_print_str(LK_ANY, "comm", " %-16s", r->comm);
@@ -551,18 +539,14 @@ static void print_drops(struct ctx *c)
 static int report(void *p, bool final)
 {
 	struct ctx *c = p;
-	unsigned int i, n;
+	size_t i, n;
 
 	if (collect(c, final))
 		return -1;
-	n = lk_opts.top && lk_opts.top < c->nrows ? lk_opts.top : c->nrows;
-	if (!lk_out_json()) {
-		if (lk_opts.timestamp) {
-			lk_print_time();
-			lk_printf("\n");
-		}
+	n = lk_top_rows(c->nrows);
+	lk_report_time();
+	if (!lk_out_json())
 		print_header();
-	}
 	for (i = 0; i < n; i++)
 		print_row(c, &c->rows[i]);
 	lk_open_report(final);
@@ -577,9 +561,7 @@ static int handle_event(void *ctx, void *data, size_t len)
 	const struct sl_event *e = data;
 	char buf[32], ebuf[16];
 
-	lk_open_record("event");
-	if (lk_opts.timestamp)
-		lk_print_time();
+	lk_open_event();
 	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64, e->pid);
 	lk_print_u64(LK_ANY, "tid", " %-7" PRIu64, e->tid);
 	lk_print_str(LK_ANY, "comm", " %-16s", e->comm);
@@ -671,22 +653,20 @@ static int setup(struct syslat_bpf *skel, bool dbl)
 	return 0;
 }
 
+static const struct lk_tool tool = {
+	.options = options, .parser = parse_arg, .doc = doc,
+	.common = LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT | LK_OPT_METRICS | LK_OPT_PER_PROC |
+		  LK_OPT_HIST | LK_OPT_TOP | LK_OPT_EVENTS | LK_OPT_MIN_US,
+	.docs = docs,
+};
+
 int main(int argc, char **argv)
 {
-	struct argp_child children[] = {
-		lk_common_argp_doc(LK_OPT_TASK | LK_OPT_TID | LK_OPT_OUTPUT | LK_OPT_METRICS |
-				   LK_OPT_PER_PROC | LK_OPT_HIST | LK_OPT_TOP | LK_OPT_EVENTS |
-				   LK_OPT_MIN_US, docs), { 0 },
-	};
-	const struct argp argp = {
-		.options = options, .parser = parse_arg, .doc = doc,
-		.children = children,
-	};
 	struct ring_buffer *rb = NULL;
 	struct ctx c = {};
 	int err;
 
-	if (lk_start(&argp, argc, argv, false))
+	if (lk_start(&tool, argc, argv))
 		return 1;
 	c.skel = syslat_bpf__open();
 	if (!c.skel) {

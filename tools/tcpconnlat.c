@@ -15,9 +15,6 @@
 #include "tcpconnlat.skel.h"
 #include "tcpconnlat/metrics.h"
 
-const char *argp_program_version = "tcpconnlat (latkit) 0.1";
-const char *argp_program_bug_address = "see README.md";
-
 static const char doc[] =
 "TCP connection latency: active opens from connect() to ESTABLISHED,\n"
 "passive opens from the first SYN-ACK sent to the handshake's last ACK;\n"
@@ -92,12 +89,14 @@ static struct row *row_get(struct ctx *c, const struct cl_key *k)
 	for (i = 0; i < c->n; i++)
 		if (!cmp_key(&c->v[i].k, k))
 			return &c->v[i];
-	nv = lk_array_room(c->v, c->n, &c->cap, sizeof(*nv), 64);
+	nv = lk_array_add((void **)&c->v, &c->n, &c->cap, sizeof(*nv), 64);
 	if (!nv)
 		return NULL;
-	c->v = nv;
-	c->v[c->n] = (struct row){ .k = *k, .hist = calloc(LH_BUCKETS, sizeof(uint64_t)) };
-	return c->v[c->n].hist ? &c->v[c->n++] : NULL;
+	nv->k = *k;
+	nv->hist = calloc(LH_BUCKETS, sizeof(uint64_t));
+	if (!nv->hist)
+		c->n--;
+	return nv->hist ? nv : NULL;
 }
 
 static int take_row(const void *key, const void *val, void *p)
@@ -218,19 +217,12 @@ static void print_endpoint(const struct cl_key *k)
 static void print_row(const struct row *r)
 {
 
-	lk_open_record(r->k.what == CL_FLOW ? "flow" : "process");
-	if (lk_opts.timestamp && lk_out_json())
-		lk_print_time();
+	lk_open_row(r->k.what == CL_FLOW ? "flow" : "process");
 	lk_print_str(LK_ANY, "dir", "%-7s ", dirs[r->k.dir % CL_NDIRS]);
 	if (r->k.what == CL_FLOW) {
 		print_endpoint(&r->k);
-	} else if (r->k.tgid) {
-		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", r->k.tgid);
-		lk_print_str(LK_ANY, "comm", "%-15.15s ", r->k.comm);
 	} else {
-		lk_print_null(LK_JSON, "pid", NULL);
-		lk_print_null(LK_JSON, "comm", NULL);
-		lk_printf("%-7s %-15s ", "-", "-");
+		lk_print_owner(r->k.tgid, r->k.comm);
 	}
 	print_stats(r);
 	lk_print_nl();
@@ -286,8 +278,7 @@ static void print_report(struct ctx *c, const struct cl_totals *d, bool final)
 	unsigned long long missed;
 	size_t i;
 
-	if (lk_opts.timestamp && !lk_out_json())
-		lk_print_time(), lk_print_nl();
+	lk_report_time();
 	print_rows(c, CL_FLOW);
 	print_rows(c, CL_PROC);
 	lk_open_report(final);
@@ -319,13 +310,10 @@ static int handle_event(void *p, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	lk_open_record("event");
-	if (lk_opts.timestamp)
-		lk_print_time();
+	lk_open_event();
 	lk_print_float(LK_ANY, "time_s", "%10.6f ", (double)(e->ts_ns - c->start_ns) / 1e9);
 	lk_print_str(LK_ANY, "dir", "%-7s ", dirs[e->dir % CL_NDIRS]);
-	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", e->owner.tgid);
-	lk_print_str(LK_ANY, "comm", "%-15.15s ", e->owner.tgid ? e->owner.comm : "-");
+	lk_print_owner(e->owner.tgid, e->owner.comm);
 	lk_print_flow(&e->flow);
 	if (e->lat_ns)
 		lk_print_float(LK_ANY, "lat_us", "%12.1f ", e->lat_ns / 1e3);
@@ -427,23 +415,21 @@ static int setup(struct tcpconnlat_bpf *s)
 	return 0;
 }
 
+static const struct lk_tool tool = {
+	.parser = parse_arg, .doc = doc,
+	.common = LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR | LK_OPT_OUTPUT |
+		  LK_OPT_METRICS | LK_OPT_PER_FLOW | LK_OPT_PER_PROC | LK_OPT_HIST |
+		  LK_OPT_TOP | LK_OPT_EVENTS,
+	.docs = docs, .top = 20,
+};
+
 int main(int argc, char **argv)
 {
-	struct argp_child children[] = {
-		lk_common_argp_doc(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
-				   LK_OPT_OUTPUT | LK_OPT_METRICS | LK_OPT_PER_FLOW |
-				   LK_OPT_PER_PROC | LK_OPT_HIST | LK_OPT_TOP | LK_OPT_EVENTS, docs), { 0 },
-	};
-	const struct argp argp = {
-		.parser = parse_arg, .doc = doc, .children = children,
-	};
 	struct ring_buffer *rb = NULL;
 	struct ctx c = {};
 	int err;
 
-	/* -n: 20 rows unless asked. */
-	lk_opts.top = 20;
-	if (lk_start(&argp, argc, argv, false))
+	if (lk_start(&tool, argc, argv))
 		return 1;
 	c.skel = tcpconnlat_bpf__open();
 	if (!c.skel) {

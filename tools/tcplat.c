@@ -20,9 +20,6 @@
 #include "tcplat/metrics.h"
 #include "tcplat/payload.h"
 
-const char *argp_program_version = "tcplat (latkit) 0.1";
-const char *argp_program_bug_address = "see README.md";
-
 static const char doc[] =
 "TCP request latency and throughput of any process, from the kernel:\n"
 "requests, requests/s, bytes in and out, mean, p50/p90/p99/p99.9 and max\n"
@@ -165,7 +162,7 @@ struct ctx {
 	unsigned long long last_ns;	/* previous report (or attach) */
 	struct row total;
 	struct row *rows;
-	unsigned int nrows;
+	size_t nrows;
 	size_t cap;
 	uint64_t drops_seen[TL_DROP_MAX];
 	uint64_t missed_seen;		/* program runs the kernel skipped */
@@ -204,14 +201,7 @@ static void sum_percpu(struct tl_stats *out, const void *percpu, size_t val_size
 
 static struct row *new_row(struct ctx *c)
 {
-	struct row *r = lk_array_room(c->rows, c->nrows, &c->cap, sizeof(*r), 64);
-
-	if (!r)
-		return NULL;
-	c->rows = r;
-	r = &c->rows[c->nrows++];
-	memset(r, 0, sizeof(*r));
-	return r;
+	return lk_array_add((void **)&c->rows, &c->nrows, &c->cap, sizeof(struct row), 64);
 }
 
 static int read_total(struct ctx *c, unsigned int g)
@@ -579,17 +569,13 @@ static void print_op(const struct tp_row *p)
 
 static void print_row(const struct row *r, double secs)
 {
-	lk_open_record(env.protos ? "operation" : lk_opts.per_flow ? "flow" : "process");
-	if (lk_opts.timestamp && lk_out_json())
-		lk_print_time();
+	lk_open_row(env.protos ? "operation" : lk_opts.per_flow ? "flow" : "process");
 	if (lk_opts.per_flow) {
 		lk_print_flow(&r->f.ends);
-		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", r->f.tgid);
-		lk_print_str(LK_ANY, "comm", "%-15s ", r->f.comm);
+		lk_print_owner(r->f.tgid, r->f.comm);
 		print_role(r->f.role, r->f.guessed);
 	} else if (lk_opts.per_proc) {
-		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", r->tgid);
-		lk_print_str(LK_ANY, "comm", "%-15s ", r->f.comm);
+		lk_print_owner(r->tgid, r->f.comm);
 	}
 	if (r->op)
 		print_op(r->op);
@@ -729,17 +715,14 @@ static int report(void *p, bool final)
 	struct ctx *c = p;
 	unsigned long long now = lk_now_ns();
 	double secs = (now - c->last_ns) / 1e9;
-	unsigned int i, n;
+	size_t i, n;
 
 	if (collect(c, final))
 		return -1;
 	c->last_ns = now;
-	if (lk_opts.timestamp && !lk_out_json()) {
-		lk_print_time();
-		lk_printf("\n");
-	}
+	lk_report_time();
 	print_header();
-	n = lk_opts.top && lk_opts.top < c->nrows ? lk_opts.top : c->nrows;
+	n = lk_top_rows(c->nrows);
 	for (i = 0; i < n; i++)
 		print_row(&c->rows[i], secs);
 	print_total(c, final, secs);
@@ -750,11 +733,8 @@ static int report(void *p, bool final)
 static void event_head(unsigned int tgid, const char *comm, int role, bool guessed,
 		       const struct lk_flow *ends)
 {
-	lk_open_record("event");
-	if (lk_opts.timestamp)
-		lk_print_time();
-	lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", tgid);
-	lk_print_str(LK_ANY, "comm", "%-15s ", comm);
+	lk_open_event();
+	lk_print_owner(tgid, comm);
 	print_role(role, guessed);
 	lk_print_flow(ends);
 }
@@ -1024,23 +1004,21 @@ static int setup(struct ctx *c)
 	return 0;
 }
 
+static const struct lk_tool tool = {
+	.options = options, .parser = parse_arg, .doc = doc,
+	.common = LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR | LK_OPT_OUTPUT |
+		  LK_OPT_METRICS | LK_OPT_PER_FLOW | LK_OPT_PER_PROC | LK_OPT_HIST | LK_OPT_MS |
+		  LK_OPT_TOP | LK_OPT_EVENTS | LK_OPT_MIN_US,
+	.docs = docs,
+};
+
 int main(int argc, char **argv)
 {
-	struct argp_child children[] = {
-		lk_common_argp_doc(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
-				   LK_OPT_OUTPUT | LK_OPT_METRICS | LK_OPT_PER_FLOW |
-				   LK_OPT_PER_PROC | LK_OPT_HIST | LK_OPT_MS | LK_OPT_TOP |
-				   LK_OPT_EVENTS | LK_OPT_MIN_US, docs), { 0 },
-	};
-	const struct argp argp = {
-		.options = options, .parser = parse_arg, .doc = doc,
-		.children = children,
-	};
 	struct ring_buffer *rb = NULL;
 	struct ctx c = {};
 	int err;
 
-	if (lk_start(&argp, argc, argv, false))
+	if (lk_start(&tool, argc, argv))
 		return 1;
 	c.skel = tcplat_bpf__open();
 	if (!c.skel) {

@@ -17,9 +17,6 @@
 #include "tcpreq/engine.h"
 #include "tcpreq/frame.h"
 
-const char *argp_program_version = "tcpreq (latkit) 0.1";
-const char *argp_program_bug_address = "see README.md";
-
 static const char doc[] =
 "TCP request/response workload: ping (round trips), echo (answer), push\n"
 "(one-way), with a latency summary.\n"

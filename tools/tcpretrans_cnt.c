@@ -15,9 +15,6 @@
 #include "tcpretrans_cnt.skel.h"
 #include "tcpretrans_cnt/metrics.h"
 
-const char *argp_program_version = "tcpretrans_cnt (latkit) 0.1";
-const char *argp_program_bug_address = "see README.md";
-
 static const char doc[] =
 "Count TCP retransmissions in segments, exactly as the kernel counts\n"
 "Tcp: RetransSegs, by kind (timeout, loss, fast, tlp, syn, synack, other)\n"
@@ -90,15 +87,13 @@ struct ctx {
 static int rows_add(struct rows *r, const struct rt_flow_key *k, const struct rt_flow *v,
 		    bool closed)
 {
-	struct row *nv = lk_array_room(r->v, r->n, &r->cap, sizeof(*nv), 64);
+	struct row *nv = lk_array_add((void **)&r->v, &r->n, &r->cap, sizeof(*nv), 64);
 
 	if (!nv)
 		return -1;
-	r->v = nv;
-	r->v[r->n].key = *k;
-	r->v[r->n].val = *v;
-	r->v[r->n].closed = closed;
-	r->n++;
+	nv->key = *k;
+	nv->val = *v;
+	nv->closed = closed;
 	return 0;
 }
 
@@ -143,21 +138,6 @@ static void subtract_prev(struct ctx *c, struct row *r)
 	r->val.failed -= p->val.failed;
 }
 
-static void print_owner(const struct rt_owner *o)
-{
-	char comm[17];
-
-	if (o->tgid) {
-		snprintf(comm, sizeof(comm), "%.16s", o->comm);
-		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64 " ", o->tgid);
-		lk_print_str(LK_ANY, "comm", "%-15s ", comm);
-	} else {
-		lk_print_null(LK_JSON, "pid", NULL);
-		lk_print_null(LK_JSON, "comm", NULL);
-		lk_printf("%-7s %-15s ", "-", "-");
-	}
-}
-
 static void print_flow_key(const struct rt_flow_key *k)
 {
 	lk_print_u64(LK_JSON, "netns", NULL, k->netns);
@@ -177,10 +157,8 @@ static void print_flow(const struct row *r)
 	const struct rt_flow *f = &r->val;
 	int i;
 
-	lk_open_record("flow");
-	if (lk_opts.timestamp && lk_out_json())
-		lk_print_time();
-	print_owner(&f->owner);
+	lk_open_row("flow");
+	lk_print_owner(f->owner.tgid, f->owner.comm);
 	print_flow_key(&r->key);
 	lk_print_u64(LK_ANY, "segs", "%7" PRIu64 " ", flow_segs(f));
 	for (i = 0; i < RT_NKINDS; i++)
@@ -357,8 +335,7 @@ static int report(void *p, bool final)
 		o[f] = a[f] - b[f];
 	c->last = now;
 	read_missed(c->skel, missed);
-	if (lk_opts.timestamp && !lk_out_json())
-		lk_print_time(), lk_print_nl();
+	lk_report_time();
 	if (lk_opts.per_flow)
 		print_flows(&rows);
 	lk_open_report(final);
@@ -413,11 +390,9 @@ static int handle_event(void *p, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	lk_open_record("event");
-	if (lk_opts.timestamp)
-		lk_print_time();
+	lk_open_event();
 	lk_print_float(LK_ANY, "time_s", "%10.6f ", (double)(e->ts_ns - c->start_ns) / 1e9);
-	print_owner(&e->owner);
+	lk_print_owner(e->owner.tgid, e->owner.comm);
 	print_flow_key(&e->key);
 	lk_print_str(LK_ANY, "kind", "%-7s ", kind_names[e->kind % RT_NKINDS]);
 	lk_print_u64(LK_ANY, "segs", "%4" PRIu64 " ", e->segs);
@@ -582,23 +557,20 @@ static struct ring_buffer *open_rings(struct ctx *c)
 	return rb;
 }
 
+static const struct lk_tool tool = {
+	.parser = parse_arg, .doc = doc,
+	.common = LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR | LK_OPT_OUTPUT |
+		  LK_OPT_METRICS | LK_OPT_PER_FLOW | LK_OPT_TOP | LK_OPT_EVENTS,
+	.docs = docs, .top = 20,
+};
+
 int main(int argc, char **argv)
 {
-	struct argp_child children[] = {
-		lk_common_argp_doc(LK_OPT_TASK | LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR |
-				   LK_OPT_OUTPUT | LK_OPT_METRICS | LK_OPT_PER_FLOW |
-				   LK_OPT_TOP | LK_OPT_EVENTS, docs), { 0 },
-	};
-	const struct argp argp = {
-		.parser = parse_arg, .doc = doc, .children = children,
-	};
 	struct ring_buffer *rb = NULL;
 	struct ctx c = {};
 	int err;
 
-	/* -n: 20 flows unless asked. */
-	lk_opts.top = 20;
-	if (lk_start(&argp, argc, argv, false))
+	if (lk_start(&tool, argc, argv))
 		return 1;
 	c.skel = tcpretrans_cnt_bpf__open();
 	if (!c.skel) {

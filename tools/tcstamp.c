@@ -21,9 +21,6 @@
 #include "tcstamp.skel.h"
 #include "tcstamp/metrics.h"
 
-const char *argp_program_version = "tcstamp (latkit) 0.1";
-const char *argp_program_bug_address = "see README.md";
-
 static const char doc[] =
 "Network latency of TCP flows, timed where packets leave and enter the host:\n"
 "RTT from egress data to the ingress ACK that first covers it (Karn's rule,\n"
@@ -302,9 +299,7 @@ static void print_row(const struct row *r)
 	struct lk_dist d = { .min = st->min_ns, .max = st->max_ns, .sum = st->sum_ns };
 	bool rtt = r->key.kind == TS_K_RTT;
 
-	lk_open_record("flow");
-	if (lk_opts.timestamp)
-		lk_print_time();
+	lk_open_row("flow");
 	print_flow_keys(&r->key.flow);
 	lk_print_str(LK_ANY, "kind", "%-6s ", rtt ? "rtt" : "owd-in");
 	lh_summarize((const uint64_t *)st->hist, TS_NBUCKETS, TS_SUB_BITS, &d, true);
@@ -542,8 +537,7 @@ static int report(void *p, bool final)
 		o[f] = a[f] - b[f];
 	c->last = now;
 
-	if (lk_opts.timestamp && !lk_out_json())
-		lk_print_time(), lk_print_nl();
+	lk_report_time();
 	/* With --events the flow table comes once, at the end. */
 	show = !lk_opts.events || final;
 	if (c->nrows && show)
@@ -605,9 +599,7 @@ static int handle_event(void *p, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	lk_open_record("event");
-	if (lk_opts.timestamp)
-		lk_print_time();
+	lk_open_event();
 	lk_print_float(LK_ANY, "time_s", "%10.6f ",
 		       (double)(e->ts_ns - c->start_ns) / 1e9);
 	print_flow_keys(&e->flow);
@@ -635,22 +627,21 @@ static void set_rodata(struct tcstamp_bpf *skel)
 	skel->rodata->lk_filter.netns = 0;
 }
 
+static const struct lk_tool tool = {
+	.options = options, .parser = parse_arg, .doc = doc,
+	.common = LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR | LK_OPT_OUTPUT | LK_OPT_METRICS |
+		  LK_OPT_PER_FLOW | LK_OPT_HIST | LK_OPT_EVENTS,
+	.docs = docs, .need_net_admin = true,
+};
+
 int main(int argc, char **argv)
 {
-	struct argp_child children[] = {
-		lk_common_argp_doc(LK_OPT_NETNS | LK_OPT_FLOW | LK_OPT_ADDR | LK_OPT_OUTPUT |
-				   LK_OPT_METRICS | LK_OPT_PER_FLOW | LK_OPT_HIST | LK_OPT_EVENTS,
-				   docs), { 0 },
-	};
-	const struct argp argp = {
-		.options = options, .parser = parse_arg, .doc = doc, .children = children,
-	};
 	struct ring_buffer *rb = NULL;
 	char iface[TS_SIDES][64];
 	struct ctx c = {};
 	int err, i;
 
-	if (lk_start(&argp, argc, argv, true))
+	if (lk_start(&tool, argc, argv))
 		return 1;
 	env.sides[0].netns = lk_opts.netns;
 	if (env.nsides > 1 && !env.sides[1].ifname)
