@@ -181,6 +181,19 @@ void lk_m_labels(char *buf, size_t len, ...)
 	va_end(ap);
 }
 
+void lk_m_dropped(struct lk_mw *w, const char *name, const char *help,
+		  const char *const *what, const unsigned long long *n, unsigned int count)
+{
+	char l[64];
+	unsigned int i;
+
+	lk_m_family(w, name, LK_MT_COUNTER, NULL, help);
+	for (i = 0; i < count; i++) {
+		lk_m_labels(l, sizeof(l), "what", what[i], NULL);
+		lk_m_u64(w, l, n[i]);
+	}
+}
+
 void lk_m_bpf_progs(struct lk_mw *w, struct bpf_object *obj)
 {
 	struct bpf_program *p;

@@ -54,6 +54,12 @@ void lk_m_hist_ns(struct lk_mw *w, const char *labels, const uint64_t *bounds_ns
  * values escaped (bytes outside printable ASCII become '?').
  */
 void lk_m_labels(char *buf, size_t len, ...) __attribute__((sentinel));
+/*
+ * A counter family @name of what a tool could not record: one sample
+ * per {what="@what[i]"} with @n[i], for @count of them.
+ */
+void lk_m_dropped(struct lk_mw *w, const char *name, const char *help,
+		  const char *const *what, const unsigned long long *n, unsigned int count);
 
 /*
  * Self metrics of a BPF object: run time and run count of each loaded

@@ -232,12 +232,9 @@ static int write_metrics(void *p, struct lk_mw *w)
 		lk_m_labels(l, sizeof(l), "syscall", lk_syscall_label(m.slot_nr[slot], sb, sizeof(sb)), NULL);
 		lk_m_hist_ns(w, l, bounds, m.now[slot].hist, M_NBOUNDS, m.now[slot].sum_ns, hcount);
 	}
-	lk_m_family(w, "latkit_syscall_dropped", LK_MT_COUNTER, NULL,
-		    "What syslat could not record, by what ran out of room.");
-	for (i = 0; i < SL_DROP_MAX; i++) {
-		lk_m_labels(l, sizeof(l), "what", drop_names[i], NULL);
-		lk_m_u64(w, l, m.skel->bss->drops[i]);
-	}
+	lk_m_dropped(w, "latkit_syscall_dropped",
+		     "What syslat could not record, by what ran out of room.",
+		     drop_names, m.skel->bss->drops, SL_DROP_MAX);
 	if (m.errnos)
 		lk_m_map_entries(w, "errs", nerr, SL_MAX_ERRS);
 	lk_m_bpf_progs(w, m.skel->obj);

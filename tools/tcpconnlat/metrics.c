@@ -75,8 +75,10 @@ static int read_bucket(const void *key, const void *val, void *p)
 
 static int write_metrics(void *p, struct lk_mw *w)
 {
+	static const char *const drop_names[] = { "socket", "row", "event" };
 	struct cl_metrics *m = p;
 	struct tcpconnlat_bpf *s = m->skel;
+	unsigned long long drops[3];
 	struct now n = {};
 	struct cl_totals t;
 	uint64_t bounds[CL_M_BUCKETS - 1], *a = (void *)n.dir;
@@ -134,19 +136,12 @@ static int write_metrics(void *p, struct lk_mw *w)
 	lk_m_family(w, "latkit_tcp_connects_unmeasured", LK_MT_COUNTER, NULL,
 		    "Established handshakes whose start was not known (no latency).");
 	lk_m_u64(w, NULL, t.unmeasured);
-	lk_m_family(w, "latkit_tcp_connect_dropped", LK_MT_COUNTER, NULL,
-		    "What tcpconnlat could not record, by what ran out of room.");
-	{
-		const struct { const char *what; uint64_t n; } drops[] = {
-			{ "socket", t.sock_drops }, { "row", t.row_drops },
-			{ "event", t.event_drops },
-		};
-
-		for (i = 0; i < sizeof(drops) / sizeof(drops[0]); i++) {
-			lk_m_labels(l, sizeof(l), "what", drops[i].what, NULL);
-			lk_m_u64(w, l, drops[i].n);
-		}
-	}
+	drops[0] = t.sock_drops;
+	drops[1] = t.row_drops;
+	drops[2] = t.event_drops;
+	lk_m_dropped(w, "latkit_tcp_connect_dropped",
+		     "What tcpconnlat could not record, by what ran out of room.",
+		     drop_names, drops, 3);
 	/* One family: lk_m_map_entries() writes its heads each call. */
 	lk_m_map_entries(w, "rows", n.rows, CL_MAX_ROWS);
 	lk_m_bpf_progs(w, s->obj);

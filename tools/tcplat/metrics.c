@@ -56,15 +56,9 @@ static int add_row(const void *key, const void *val, void *p)
 /* What the programs could not record (both kinds of rows). */
 static void write_drops(struct lk_mw *w, struct tcplat_bpf *skel)
 {
-	char l[64];
-	int b;
-
-	lk_m_family(w, "latkit_tcp_dropped", LK_MT_COUNTER, NULL,
-		    "What tcplat could not record, by what ran out of room.");
-	for (b = 0; b < TL_DROP_MAX; b++) {
-		lk_m_labels(l, sizeof(l), "what", drop_names[b], NULL);
-		lk_m_u64(w, l, skel->bss->drops[b]);
-	}
+	lk_m_dropped(w, "latkit_tcp_dropped",
+		     "What tcplat could not record, by what ran out of room.",
+		     drop_names, skel->bss->drops, TL_DROP_MAX);
 }
 
 static void labels(char *l, size_t len, const struct tl_mkey *k)
@@ -192,9 +186,11 @@ static struct ring_buffer *payloads;
 /* --proto: rows per operation, made in userspace (tcplat/payload.c). */
 static int write_proto_metrics(void *p, struct lk_mw *w)
 {
+	static const char *const pdrop_names[] = { "connection", "row", "record" };
 	struct tcplat_bpf *skel = p;
 	uint64_t bounds[TL_M_BUCKETS - 1];
 	const struct tp_mrow *m, *r;
+	unsigned long long pdrops[3];
 	struct tp_counts c;
 	unsigned int n, i;
 	char l[256];
@@ -248,14 +244,12 @@ static int write_proto_metrics(void *p, struct lk_mw *w)
 	lk_m_family(w, "latkit_tcp_proto_unparsed_bytes", LK_MT_COUNTER, "bytes",
 		    "Bytes read or written that no framer could place.");
 	lk_m_u64(w, NULL, c.lp.unparsed_bytes);
-	lk_m_family(w, "latkit_tcp_proto_dropped", LK_MT_COUNTER, NULL,
-		    "What --proto could not frame: reads and writes of connections past its table, requests in the \"other\" row, connections that lost a record.");
-	lk_m_labels(l, sizeof(l), "what", "connection", NULL);
-	lk_m_u64(w, l, c.drop_conns);
-	lk_m_labels(l, sizeof(l), "what", "row", NULL);
-	lk_m_u64(w, l, c.drop_rows);
-	lk_m_labels(l, sizeof(l), "what", "record", NULL);
-	lk_m_u64(w, l, c.lost_records);
+	pdrops[0] = c.drop_conns;
+	pdrops[1] = c.drop_rows;
+	pdrops[2] = c.lost_records;
+	lk_m_dropped(w, "latkit_tcp_proto_dropped",
+		     "What --proto could not frame: reads and writes of connections past its table, requests in the \"other\" row, connections that lost a record.",
+		     pdrop_names, pdrops, 3);
 	write_drops(w, skel);
 	lk_m_bpf_progs(w, skel->obj);
 	return 0;

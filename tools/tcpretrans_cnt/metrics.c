@@ -85,7 +85,9 @@ static long long kernel_retrans_segs(void)
 
 static int write_metrics(void *p, struct lk_mw *w)
 {
+	static const char *const drop_names[] = { "flow", "closed", "event" };
 	struct tcpretrans_cnt_bpf *skel = p;
+	unsigned long long drops[3];
 	struct rt_totals t;
 	long long ks;
 	char l[64];
@@ -133,14 +135,12 @@ static int write_metrics(void *p, struct lk_mw *w)
 			    "The kernel's Tcp: RetransSegs of the --netns namespace (else the tool's), since boot.");
 		lk_m_u64(w, NULL, ks);
 	}
-	lk_m_family(w, "latkit_tcp_retransmit_dropped", LK_MT_COUNTER, NULL,
-		    "What tcpretrans_cnt could not record: flow (table full), closed (ring full), event (--events ring full).");
-	lk_m_labels(l, sizeof(l), "what", "flow", NULL);
-	lk_m_u64(w, l, t.flow_drops);
-	lk_m_labels(l, sizeof(l), "what", "closed", NULL);
-	lk_m_u64(w, l, t.closed_drops);
-	lk_m_labels(l, sizeof(l), "what", "event", NULL);
-	lk_m_u64(w, l, t.event_drops);
+	drops[0] = t.flow_drops;
+	drops[1] = t.closed_drops;
+	drops[2] = t.event_drops;
+	lk_m_dropped(w, "latkit_tcp_retransmit_dropped",
+		     "What tcpretrans_cnt could not record: flow (table full), closed (ring full), event (--events ring full).",
+		     drop_names, drops, 3);
 	lk_m_map_entries(w, "flows", skel->bss->live_flows, RT_MAX_FLOWS);
 	lk_m_bpf_progs(w, skel->obj);
 	return 0;

@@ -168,7 +168,8 @@ static void counter(struct lk_mw *w, const char *name, const char *unit, const c
 static int write_metrics(void *p, struct lk_mw *w)
 {
 	static const char *const drop_names[] = { "flow", "stats", "owd", "event", "ring" };
-	uint64_t bounds[M_NBOUNDS], n, drops[5];
+	uint64_t bounds[M_NBOUNDS], n;
+	unsigned long long drops[5];
 	struct ts_totals t;
 	char l[160];
 	int zero = 0, i, j, err;
@@ -221,12 +222,9 @@ static int write_metrics(void *p, struct lk_mw *w)
 	drops[2] = t.owd_drops;
 	drops[3] = t.ev_drops;
 	drops[4] = t.ring_full;
-	lk_m_family(w, "latkit_tc_dropped", LK_MT_COUNTER, NULL,
-		    "What tcstamp could not record: flow, stats, owd (tables full), event (ring buffer), ring (segment ring of a flow full).");
-	for (i = 0; i < 5; i++) {
-		lk_m_labels(l, sizeof(l), "what", drop_names[i], NULL);
-		lk_m_u64(w, l, drops[i]);
-	}
+	lk_m_dropped(w, "latkit_tc_dropped",
+		     "What tcstamp could not record: flow, stats, owd (tables full), event (ring buffer), ring (segment ring of a flow full).",
+		     drop_names, drops, 5);
 	lk_m_map_entries(w, "flows", m.nlast, m.max_flows);
 	lk_m_bpf_progs(w, m.skel->obj);
 	return 0;
