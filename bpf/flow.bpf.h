@@ -145,4 +145,19 @@ static __always_inline bool lk_sk_wanted(const struct sock *sk, bool typed)
 	return lk_flow_from_sk(sk, &f, typed) && lk_flow_wanted(&f);
 }
 
+/*
+ * An iter/tcp program's socket (common/iter.c runs it once at the
+ * start, in each namespace watched) when it is a listener a tool should
+ * give storage to, else NULL.  Its owner is unknown: none under an owner
+ * filter.
+ */
+static __always_inline struct tcp_sock *lk_iter_listener(const struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+
+	if (!skc || skc->skc_state != TCP_LISTEN || lk_owner_filtered())
+		return NULL;
+	return bpf_skc_to_tcp_sock(skc);
+}
+
 #endif

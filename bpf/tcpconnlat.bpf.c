@@ -659,15 +659,9 @@ int BPF_PROG(synack_raw, const struct sock *sk, const struct request_sock *req)
 SEC("iter/tcp")
 int seed_listeners(struct bpf_iter__tcp *ctx)
 {
-	struct sock_common *skc = ctx->sk_common;
-	struct tcp_sock *tp;
+	struct tcp_sock *tp = lk_iter_listener(ctx);
 
-	if (!skc || skc->skc_state != TCP_LISTEN || lk_owner_filtered())
-		return 0;
-	tp = bpf_skc_to_tcp_sock(skc);
-	if (!tp)
-		return 0;
-	if (bpf_sk_storage_get(&sk_listener, tp, 0, BPF_SK_STORAGE_GET_F_CREATE))
+	if (tp && bpf_sk_storage_get(&sk_listener, tp, 0, BPF_SK_STORAGE_GET_F_CREATE))
 		cl_listeners_seeded++;
 	return 0;
 }

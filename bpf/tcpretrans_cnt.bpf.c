@@ -980,13 +980,9 @@ int state_tp(struct rt_tp_state *ctx)
 SEC("iter/tcp")
 int seed_listeners(struct bpf_iter__tcp *ctx)
 {
-	struct sock_common *skc = ctx->sk_common;
-	struct tcp_sock *tp;
+	struct tcp_sock *tp = lk_iter_listener(ctx);
 	struct rt_sock *ls;
 
-	if (!skc || skc->skc_state != TCP_LISTEN || lk_owner_filtered())
-		return 0;
-	tp = bpf_skc_to_tcp_sock(skc);
 	if (!tp)
 		return 0;
 	ls = bpf_sk_storage_get(&sk_owners, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
