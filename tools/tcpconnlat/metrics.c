@@ -78,7 +78,6 @@ static int write_metrics(void *p, struct lk_mw *w)
 	static const char *const drop_names[] = { "socket", "row", "event" };
 	struct cl_metrics *m = p;
 	struct tcpconnlat_bpf *s = m->skel;
-	unsigned long long drops[3];
 	struct now n = {};
 	struct cl_totals t;
 	uint64_t bounds[CL_M_BUCKETS - 1], *a = (void *)n.dir;
@@ -136,12 +135,9 @@ static int write_metrics(void *p, struct lk_mw *w)
 	lk_m_family(w, "latkit_tcp_connects_unmeasured", LK_MT_COUNTER, NULL,
 		    "Established handshakes whose start was not known (no latency).");
 	lk_m_u64(w, NULL, t.unmeasured);
-	drops[0] = t.sock_drops;
-	drops[1] = t.row_drops;
-	drops[2] = t.event_drops;
 	lk_m_dropped(w, "latkit_tcp_connect_dropped",
-		     "What tcpconnlat could not record, by what ran out of room.",
-		     drop_names, drops, 3);
+		     "What tcpconnlat could not record, by what ran out of room.", drop_names,
+		     (const unsigned long long[]){ t.sock_drops, t.row_drops, t.event_drops }, 3);
 	/* One family: lk_m_map_entries() writes its heads each call. */
 	lk_m_map_entries(w, "rows", n.rows, CL_MAX_ROWS);
 	lk_m_bpf_progs(w, s->obj);

@@ -190,7 +190,6 @@ static int write_proto_metrics(void *p, struct lk_mw *w)
 	struct tcplat_bpf *skel = p;
 	uint64_t bounds[TL_M_BUCKETS - 1];
 	const struct tp_mrow *m, *r;
-	unsigned long long pdrops[3];
 	struct tp_counts c;
 	unsigned int n, i;
 	char l[256];
@@ -244,12 +243,9 @@ static int write_proto_metrics(void *p, struct lk_mw *w)
 	lk_m_family(w, "latkit_tcp_proto_unparsed_bytes", LK_MT_COUNTER, "bytes",
 		    "Bytes read or written that no framer could place.");
 	lk_m_u64(w, NULL, c.lp.unparsed_bytes);
-	pdrops[0] = c.drop_conns;
-	pdrops[1] = c.drop_rows;
-	pdrops[2] = c.lost_records;
 	lk_m_dropped(w, "latkit_tcp_proto_dropped",
-		     "What --proto could not frame: reads and writes of connections past its table, requests in the \"other\" row, connections that lost a record.",
-		     pdrop_names, pdrops, 3);
+		     "What --proto could not frame: reads and writes of connections past its table, requests in the \"other\" row, connections that lost a record.", pdrop_names,
+		     (const unsigned long long[]){ c.drop_conns, c.drop_rows, c.lost_records }, 3);
 	write_drops(w, skel);
 	lk_m_bpf_progs(w, skel->obj);
 	return 0;

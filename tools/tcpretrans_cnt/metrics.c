@@ -87,7 +87,6 @@ static int write_metrics(void *p, struct lk_mw *w)
 {
 	static const char *const drop_names[] = { "flow", "closed", "event" };
 	struct tcpretrans_cnt_bpf *skel = p;
-	unsigned long long drops[3];
 	struct rt_totals t;
 	long long ks;
 	char l[64];
@@ -135,12 +134,9 @@ static int write_metrics(void *p, struct lk_mw *w)
 			    "The kernel's Tcp: RetransSegs of the --netns namespace (else the tool's), since boot.");
 		lk_m_u64(w, NULL, ks);
 	}
-	drops[0] = t.flow_drops;
-	drops[1] = t.closed_drops;
-	drops[2] = t.event_drops;
 	lk_m_dropped(w, "latkit_tcp_retransmit_dropped",
-		     "What tcpretrans_cnt could not record: flow (table full), closed (ring full), event (--events ring full).",
-		     drop_names, drops, 3);
+		     "What tcpretrans_cnt could not record: flow (table full), closed (ring full), event (--events ring full).", drop_names,
+		     (const unsigned long long[]){ t.flow_drops, t.closed_drops, t.event_drops }, 3);
 	lk_m_map_entries(w, "flows", skel->bss->live_flows, RT_MAX_FLOWS);
 	lk_m_bpf_progs(w, skel->obj);
 	return 0;

@@ -169,7 +169,6 @@ static int write_metrics(void *p, struct lk_mw *w)
 {
 	static const char *const drop_names[] = { "flow", "stats", "owd", "event", "ring" };
 	uint64_t bounds[M_NBOUNDS], n;
-	unsigned long long drops[5];
 	struct ts_totals t;
 	char l[160];
 	int zero = 0, i, j, err;
@@ -217,14 +216,9 @@ static int write_metrics(void *p, struct lk_mw *w)
 	lk_m_family(w, "latkit_tc_unparsed_packets", LK_MT_COUNTER, NULL,
 		    "Packets not parsed (fragments, truncated headers, ...).");
 	lk_m_u64(w, NULL, t.parse_skip);
-	drops[0] = t.flow_drops;
-	drops[1] = t.stats_drops;
-	drops[2] = t.owd_drops;
-	drops[3] = t.ev_drops;
-	drops[4] = t.ring_full;
 	lk_m_dropped(w, "latkit_tc_dropped",
-		     "What tcstamp could not record: flow, stats, owd (tables full), event (ring buffer), ring (segment ring of a flow full).",
-		     drop_names, drops, 5);
+		     "What tcstamp could not record: flow, stats, owd (tables full), event (ring buffer), ring (segment ring of a flow full).", drop_names,
+		     (const unsigned long long[]){ t.flow_drops, t.stats_drops, t.owd_drops, t.ev_drops, t.ring_full }, 5);
 	lk_m_map_entries(w, "flows", m.nlast, m.max_flows);
 	lk_m_bpf_progs(w, m.skel->obj);
 	return 0;
