@@ -99,6 +99,25 @@ static bool prog_held(__u32 id)
 }
 
 /*
+ * Is the run that attached program @id alive?  Yes if a process holds
+ * it open each time of three, 50 ms apart: one that opens every program
+ * for a moment (bpftool prog show, an inventory agent) does not make a
+ * killed run's look alive, and a live run holds its own throughout.
+ */
+static bool run_alive(__u32 id)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (i)
+			usleep(50 * 1000);
+		if (!prog_held(id))
+			return false;
+	}
+	return true;
+}
+
+/*
  * Is the filter at @handle free for us?  Yes if there is none, or if it
  * runs a program of ours (@name) that no process holds any more: a
  * killed run's, removed here.  A live run's, or anyone else's, is left.
@@ -122,7 +141,7 @@ static bool handle_free(struct bpf_tc_hook *hook, unsigned int handle,
 	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
 	       !strncmp(info.name, name, sizeof(info.name) - 1);
 	close(fd);
-	if (!ours || prog_held(q.prog_id) || bpf_tc_detach(hook, &d))
+	if (!ours || run_alive(q.prog_id) || bpf_tc_detach(hook, &d))
 		return false;
 	lk_info("removed a stale filter of ours (prog id %u)", q.prog_id);
 	return true;

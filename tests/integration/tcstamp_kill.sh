@@ -54,6 +54,12 @@ assert_eq "$(ours egress) $(ours ingress)" "1 1" "clsact filters left by kill -9
 LK_NO_TCX=1 "$T" -v -I veth0 --netns "$LAB_C" >"$LK_TMP/out" 2>&1 &
 pid=$!
 lk_wait_for 60 grep -q 'clsact filters' "$LK_TMP/out" || { cat "$LK_TMP/out"; fail "no clsact attach"; }
+# On failure, what the run said and what is attached, for the log.
+[ "$(grep -c 'removed a stale filter' "$LK_TMP/out")" = 2 ] || {
+	cat "$LK_TMP/out"
+	lk_in_client tc filter show dev veth0 egress
+	lk_in_client tc filter show dev veth0 ingress
+}
 assert_eq "$(grep -c 'removed a stale filter' "$LK_TMP/out")" 2 "stale filters removed at start"
 assert_eq "$(ours egress) $(ours ingress)" "1 1" "one filter each after restart"
 # A second run beside it takes the next handle and leaves the first's
