@@ -543,7 +543,7 @@ size_t lk_top_rows(size_t n)
 	return lk_opts.top > 0 && (size_t)lk_opts.top < n ? (size_t)lk_opts.top : n;
 }
 
-/* --version: "tcplat (latkit) 0.1.0", the version debian/changelog's. */
+/* --version: "tcplat (latkit) 0.1.0"; the Makefile takes LK_VERSION from debian/changelog. */
 static void print_version(FILE *fp, struct argp_state *state)
 {
 	fprintf(fp, "%s (latkit) %s\n", program_invocation_short_name, LK_VERSION);

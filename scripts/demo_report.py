@@ -204,7 +204,8 @@ class Report:
                            row.get('opens') == m['conns'],
                            f"tcpconnlat {row.get('opens')}, tcpreq connections {m['conns']}"
                            f" (found at close, unmeasured: {rec.get('unmeasured')};"
-                           f" runs the kernel skipped: {rec.get('missed')})")
+                           f" runs the kernel skipped: {rec.get('missed')};"
+                           f" drops: {rec.get('drops')})")
         self.out['connections'] = rows
 
     def syscalls(self):

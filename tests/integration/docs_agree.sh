@@ -1,8 +1,11 @@
 #!/bin/bash
 # Every tool has a man page, and its OPTIONS section and --help list the
-# same long options.
+# same long options.  --version says the package's version, from
+# debian/changelog.
 . "$(dirname "$0")/../lib.sh"
 argp_only="--help --usage --version"
+version=$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$LK_TOP/debian/changelog")
+[ -n "$version" ] || fail "no version in debian/changelog"
 n=0
 for src_tool in "$LK_TOP"/tools/*.c; do
 	t=$(basename "$src_tool" .c)
@@ -25,6 +28,7 @@ for src_tool in "$LK_TOP"/tools/*.c; do
 		MANWIDTH=80 man -l "$man" >/dev/null 2>"$LK_TMP/manerr" || fail "$t.8 does not render"
 		! grep -q . "$LK_TMP/manerr" || { cat "$LK_TMP/manerr"; fail "$t.8 renders with warnings"; }
 	fi
+	assert_eq "$("$OUTPUT/$t" --version)" "$t (latkit) $version" "$t --version"
 	n=$((n + 1))
 	ok "$t: --help and man page agree"
 done
