@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 
+/* Elements of an array (not of a pointer). */
+#define LK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 /*
  * The rows a report collects: an array of @size-byte elements with room
  * for *@cap, grown (doubled, from @first) so that element @n fits.

@@ -83,20 +83,22 @@ static int cmp_key(const void *a, const void *b)
 
 static struct row *row_get(struct ctx *c, const struct cl_key *k)
 {
+	uint64_t *hist;
 	struct row *nv;
 	size_t i;
 
 	for (i = 0; i < c->n; i++)
 		if (!cmp_key(&c->v[i].k, k))
 			return &c->v[i];
-	nv = lk_array_add((void **)&c->v, &c->n, &c->cap, sizeof(*nv), 64);
-	if (!nv)
+	hist = calloc(LH_BUCKETS, sizeof(uint64_t));
+	nv = hist ? lk_array_add((void **)&c->v, &c->n, &c->cap, sizeof(*nv), 64) : NULL;
+	if (!nv) {
+		free(hist);
 		return NULL;
+	}
 	nv->k = *k;
-	nv->hist = calloc(LH_BUCKETS, sizeof(uint64_t));
-	if (!nv->hist)
-		c->n--;
-	return nv->hist ? nv : NULL;
+	nv->hist = hist;
+	return nv;
 }
 
 static int take_row(const void *key, const void *val, void *p)

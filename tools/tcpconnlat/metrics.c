@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "array.h"
 #include "latkit.h"
 #include "metrics.h"
 #include "tcpconnlat.h"
@@ -137,7 +138,8 @@ static int write_metrics(void *p, struct lk_mw *w)
 	lk_m_u64(w, NULL, t.unmeasured);
 	lk_m_dropped(w, "latkit_tcp_connect_dropped",
 		     "What tcpconnlat could not record, by what ran out of room.", drop_names,
-		     (const unsigned long long[]){ t.sock_drops, t.row_drops, t.event_drops }, 3);
+		     (const unsigned long long[]){ t.sock_drops, t.row_drops, t.event_drops },
+		     LK_ARRAY_SIZE(drop_names));
 	/* One family: lk_m_map_entries() writes its heads each call. */
 	lk_m_map_entries(w, "rows", n.rows, CL_MAX_ROWS);
 	lk_m_bpf_progs(w, s->obj);

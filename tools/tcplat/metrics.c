@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "array.h"
 #include "latkit.h"
 #include "metrics.h"
 #include "tcplat.h"
@@ -245,7 +246,8 @@ static int write_proto_metrics(void *p, struct lk_mw *w)
 	lk_m_u64(w, NULL, c.lp.unparsed_bytes);
 	lk_m_dropped(w, "latkit_tcp_proto_dropped",
 		     "What --proto could not frame: reads and writes of connections past its table, requests in the \"other\" row, connections that lost a record.", pdrop_names,
-		     (const unsigned long long[]){ c.drop_conns, c.drop_rows, c.lost_records }, 3);
+		     (const unsigned long long[]){ c.drop_conns, c.drop_rows, c.lost_records },
+		     LK_ARRAY_SIZE(pdrop_names));
 	write_drops(w, skel);
 	lk_m_bpf_progs(w, skel->obj);
 	return 0;

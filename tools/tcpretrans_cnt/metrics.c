@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "array.h"
 #include "latkit.h"
 #include "metrics.h"
 #include "tcpretrans_cnt.h"
@@ -136,7 +137,8 @@ static int write_metrics(void *p, struct lk_mw *w)
 	}
 	lk_m_dropped(w, "latkit_tcp_retransmit_dropped",
 		     "What tcpretrans_cnt could not record: flow (table full), closed (ring full), event (--events ring full).", drop_names,
-		     (const unsigned long long[]){ t.flow_drops, t.closed_drops, t.event_drops }, 3);
+		     (const unsigned long long[]){ t.flow_drops, t.closed_drops, t.event_drops },
+		     LK_ARRAY_SIZE(drop_names));
 	lk_m_map_entries(w, "flows", skel->bss->live_flows, RT_MAX_FLOWS);
 	lk_m_bpf_progs(w, skel->obj);
 	return 0;

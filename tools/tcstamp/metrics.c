@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "array.h"
 #include "latkit.h"
 #include "metrics.h"
 #include "tcstamp.h"
@@ -218,7 +219,8 @@ static int write_metrics(void *p, struct lk_mw *w)
 	lk_m_u64(w, NULL, t.parse_skip);
 	lk_m_dropped(w, "latkit_tc_dropped",
 		     "What tcstamp could not record: flow, stats, owd (tables full), event (ring buffer), ring (segment ring of a flow full).", drop_names,
-		     (const unsigned long long[]){ t.flow_drops, t.stats_drops, t.owd_drops, t.ev_drops, t.ring_full }, 5);
+		     (const unsigned long long[]){ t.flow_drops, t.stats_drops, t.owd_drops, t.ev_drops, t.ring_full },
+		     LK_ARRAY_SIZE(drop_names));
 	lk_m_map_entries(w, "flows", m.nlast, m.max_flows);
 	lk_m_bpf_progs(w, m.skel->obj);
 	return 0;
