@@ -408,10 +408,10 @@ static int collect(struct ctx *c, bool final)
 static void print_header(void)
 {
 	if (lk_opts.per_proc)
-		lk_printf("%-7s %-16s", "PID", "COMM");
+		lk_printf("%-7s %-15s ", "PID", "COMM");
 	else
-		lk_printf("%-20s", "SYSCALL");
-	lk_printf(" %10s %8s %11s %10s %10s %10s %10s\n", "COUNT", "ERRORS",
+		lk_printf("%-20s ", "SYSCALL");
+	lk_printf("%10s %8s %11s %10s %10s %10s %10s\n", "COUNT", "ERRORS",
 		  "TOTAL_ms", "MEAN_us", "P50_us", "P99_us", "MAX_us");
 }
 
@@ -491,13 +491,12 @@ static void print_row(struct ctx *c, const struct row *r)
 
 	lk_open_row(lk_opts.per_proc ? "process" : "syscall");
 	if (lk_opts.per_proc) {
-		lk_print_u64(LK_ANY, "pid", "%-7" PRIu64, r->key);
-		lk_print_str(LK_ANY, "comm", " %-16s", r->comm);
+		lk_print_owner(r->key, r->comm);
 	} else {
-		lk_print_str(LK_ANY, "syscall", "%-20s", lk_syscall_label(r->key, buf, sizeof(buf)));
+		lk_print_str(LK_ANY, "syscall", "%-20s ", lk_syscall_label(r->key, buf, sizeof(buf)));
 		lk_print_u64(LK_JSON, "nr", NULL, r->key);
 	}
-	lk_print_u64(LK_ANY, "count", " %10" PRIu64, r->s.count);
+	lk_print_u64(LK_ANY, "count", "%10" PRIu64, r->s.count);
 	lk_print_u64(LK_ANY, "errors", " %8" PRIu64, r->s.errors);
 	lk_print_float(LK_ANY, "total_ms", " %11.3f", r->s.total_ns / 1e6);
 	print_lat("mean_us", " %10.3f", r->d.mean, have);
