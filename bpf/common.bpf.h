@@ -120,6 +120,23 @@ static __always_inline __u32 lk_bound(__u32 v, __u32 mask)
 	return v & mask;
 }
 
+/*
+ * @i, or @n - 1 when @i is not below @n: an index into an array of @n
+ * (a histogram's last bucket holds the rest).  The test is made in the
+ * very register that then indexes: with a plain check clang may test a
+ * zero-extended copy instead, which older verifiers (6.1) do not tie to
+ * the index, and the access then looks unbounded to them.
+ */
+static __always_inline __u64 lk_index(__u64 i, __u64 n)
+{
+	__u64 last = n - 1;
+
+	asm volatile("if %[i] < %[n] goto +1\n\t%[i] = %[last]"
+		     : [i] "+r"(i)
+		     : [n] "r"(n), [last] "r"(last));
+	return i;
+}
+
 /* Look up @key, inserting @init first if absent (as in libbpf-tools). */
 static __always_inline void *lk_lookup_or_init(void *map, const void *key,
 					       const void *init)

@@ -281,10 +281,7 @@ static __always_inline void account(struct sl_stats *s, __u64 lat, bool failed)
 		s->max_ns = lat;
 	if (lat < s->min_ns || !s->min_ns)
 		s->min_ns = lat;
-	/* Hide i's origin so the compiler keeps a bound the verifier sees. */
-	asm volatile("" : "+r"(i));
-	if (i < SL_BUCKETS)
-		s->hist[i]++;
+	s->hist[lk_index(i, SL_BUCKETS)]++;
 }
 
 /*

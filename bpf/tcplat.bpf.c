@@ -315,10 +315,7 @@ static __always_inline void account(struct tl_stats *s, __u64 lat, bool shared)
 		s->max_ns = lat;
 	if (lat < s->min_ns || !s->min_ns)
 		s->min_ns = lat;
-	/* Hide i's origin so the compiler keeps a bound the verifier sees. */
-	asm volatile("" : "+r"(i));
-	if (i < TL_BUCKETS)
-		add(&s->hist[i], 1, shared);
+	add(&s->hist[lk_index(i, TL_BUCKETS)], 1, shared);
 }
 
 static __always_inline struct tl_stats *flow_row(struct tl_sock *st, struct sock *sk,
@@ -409,18 +406,15 @@ static __always_inline struct tl_mrow *mrow(struct tl_sock *st)
 static __always_inline void metrics_request(struct tl_sock *st, __u64 lat)
 {
 	struct tl_mrow *r = mrow(st);
-	__u32 i = 0;
+	__u64 i = 0;
 
 	if (!r)
 		return;
 	if (lat >> TL_M_MIN_MSB)
 		i = lh_msb(lat) + 1 - TL_M_MIN_MSB;
-	asm volatile("" : "+r"(i));
-	if (i >= TL_M_BUCKETS)
-		i = TL_M_BUCKETS - 1;
 	r->requests++;
 	r->sum_ns += lat;
-	r->hist[i]++;
+	r->hist[lk_index(i, TL_M_BUCKETS)]++;
 }
 
 /* Bytes a process read (in) or wrote (out), on every row it belongs to. */

@@ -350,18 +350,13 @@ static __always_inline void account(struct rt_totals *t, struct rt_flow *f, int 
  * softirq while one particular task is current, every tracing program
  * alike, where tracefs sees the event.
  */
-static __always_inline void account_unseen(struct rt_totals *t, struct rt_flow *f, __u32 kind,
+static __always_inline void account_unseen(struct rt_totals *t, struct rt_flow *f, __u32 k,
 					   __u32 segs)
 {
+	/* RT_OTHER (the last kind) if out of range. */
+	__u64 kind = lk_index(k, RT_NKINDS);
 	bool failed;
 
-	/*
-	 * RT_OTHER if out of range, in the register that then indexes:
-	 * a plain check can land on another copy the verifier does not tie
-	 * to it.
-	 */
-	asm volatile("if %[k] < %[n] goto +1\n\t%[k] = %[o]"
-		     : [k] "+r"(kind) : [n] "i"(RT_NKINDS), [o] "i"(RT_OTHER));
 	failed = !has_err_arg && kind != RT_SYNACK;
 	add(&t->unseen, segs);
 	add(&t->k[kind].segs, segs);

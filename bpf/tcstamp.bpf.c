@@ -431,18 +431,9 @@ static __always_inline void emit_event(const struct ts_flow *f, __u32 kind,
 	lk_ringbuf_submit(&events, e);
 }
 
-static __always_inline __u32 hist_index(__u64 d)
+static __always_inline __u64 hist_index(__u64 d)
 {
-	__u64 idx = lh_index(d, TS_SUB_BITS, TS_NBUCKETS);
-
-	/*
-	 * Check the very 64-bit register used as the index: without the
-	 * barrier clang tests a zero-extended copy instead.
-	 */
-	asm volatile("" : "+r"(idx));
-	if (idx >= TS_NBUCKETS)
-		idx = TS_NBUCKETS - 1;
-	return idx;
+	return lk_index(lh_index(d, TS_SUB_BITS, TS_NBUCKETS), TS_NBUCKETS);
 }
 
 /* One one-way delay sample into the flow's row. */
