@@ -1066,19 +1066,42 @@ int BPF_PROG(destroy_raw, struct sock *sk)
 /*
  * Final report, socket storage: the server sockets whose response is
  * sent but not yet ended by a read or a close (userspace walks the LRU
- * map itself).
+ * map itself).  The iterator over the storage map sees every namespace
+ * in one walk; where the kernel refuses iterators over map elements,
+ * iter/tcp walks each namespace's sockets instead.
  */
+static __always_inline void pending_write(struct seq_file *seq, const struct sock *sk,
+					  const struct tl_sock *st)
+{
+	struct tl_pending p = {};
+
+	if (!st || st->wanted != TL_WANTED || st->phase != TL_RESP)
+		return;
+	p.sk = (__u64)sk;
+	__builtin_memcpy(&p.st, st, sizeof(p.st));
+	bpf_seq_write(seq, &p, sizeof(p));
+}
+
 SEC("iter/bpf_sk_storage_map")
 int pending(struct bpf_iter__bpf_sk_storage_map *ctx)
 {
-	struct tl_sock *st = ctx->value;
-	struct tl_pending p = {};
+	if (ctx->sk)
+		pending_write(ctx->meta->seq, ctx->sk, ctx->value);
+	return 0;
+}
 
-	if (!st || !ctx->sk || st->wanted != TL_WANTED || st->phase != TL_RESP)
+SEC("iter/tcp")
+int pending_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_sock *tp;
+
+	if (!skc)
 		return 0;
-	p.sk = (__u64)ctx->sk;
-	__builtin_memcpy(&p.st, st, sizeof(p.st));
-	bpf_seq_write(ctx->meta->seq, &p, sizeof(p));
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (tp)
+		pending_write(ctx->meta->seq, (struct sock *)tp,
+			      bpf_sk_storage_get(&sk_socks, tp, 0, 0));
 	return 0;
 }
 

@@ -16,18 +16,26 @@
 #include "log.h"
 #include "opts.h"
 
-/* Make an iterator in the current namespace and read it to its end. */
-static int run_once(struct bpf_link *link)
+int lk_iter_read(struct bpf_link *link, const struct lk_iter_out *out)
 {
-	char buf[256];
+	char buf[4096];
+	size_t have = 0, size = out ? out->size : 1, i;
 	ssize_t n;
 	int fd, err = 0;
 
+	if (size > sizeof(buf))
+		return -EINVAL;
 	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0)
 		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;
+	/* A read may end inside a record: keep the part for the next. */
+	while ((n = read(fd, buf + have, sizeof(buf) - have)) > 0) {
+		have += n;
+		for (i = 0; out && i + size <= have; i += size)
+			out->cb(buf + i, out->ctx);
+		have = out ? have - i : 0;
+		memmove(buf, buf + i, have);
+	}
 	if (n < 0)
 		err = -errno;
 	close(fd);
@@ -36,6 +44,7 @@ static int run_once(struct bpf_link *link)
 
 struct walk {
 	struct bpf_link *link;
+	const struct lk_iter_out *out;
 	ino_t self;		/* the tool's own namespace: no setns() */
 	bool away;		/* entered another: go back at the end */
 	size_t refused;		/* could not be entered (no CAP_SYS_ADMIN) */
@@ -49,13 +58,13 @@ static int run_in(struct walk *w, int fd)
 	if (fstat(fd, &st))
 		return 0;
 	if (st.st_ino == w->self)
-		return run_once(w->link);
+		return lk_iter_read(w->link, w->out);
 	if (setns(fd, CLONE_NEWNET)) {
 		w->refused++;
 		return 0;
 	}
 	w->away = true;
-	return run_once(w->link);
+	return lk_iter_read(w->link, w->out);
 }
 
 /* Every namespace a process is in, once each (by inode). */
@@ -104,9 +113,9 @@ static int run_all(struct walk *w)
 	return err;
 }
 
-int lk_iter_netns(struct bpf_program *prog, const char *what)
+int lk_iter_netns(struct bpf_program *prog, const char *what, const struct lk_iter_out *out)
 {
-	struct walk w = {};
+	struct walk w = { .out = out };
 	struct stat st;
 	int self, fd, err;
 

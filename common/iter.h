@@ -2,7 +2,26 @@
 #ifndef LK_ITER_H
 #define LK_ITER_H
 
+#include <stddef.h>
+
+struct bpf_link;
 struct bpf_program;
+
+/*
+ * What an iterator's program writes (bpf_seq_write()): records of @size
+ * bytes, each handed to @cb.  NULL: the output is read and dropped.
+ */
+struct lk_iter_out {
+	size_t size;
+	void (*cb)(const void *rec, void *ctx);
+	void *ctx;
+};
+
+/*
+ * Make an iterator of @link and read it to its end, records to @out.
+ * Returns 0 or a negative errno.
+ */
+int lk_iter_read(struct bpf_link *link, const struct lk_iter_out *out);
 
 /*
  * Run the BPF socket iterator @prog (iter/tcp, iter/udp, ...) to its
@@ -15,6 +34,6 @@ struct bpf_program;
  * returns to its own namespace.  Returns 0, or a negative errno after
  * one line on stderr naming @what.
  */
-int lk_iter_netns(struct bpf_program *prog, const char *what);
+int lk_iter_netns(struct bpf_program *prog, const char *what, const struct lk_iter_out *out);
 
 #endif

@@ -47,8 +47,8 @@ static int btf_id(const char *name, int kind)
 	return btf__find_by_name_kind(btf, name, kind);
 }
 
-/* Load "r0 = 0; exit" as a tracing program and attach it, then drop it. */
-static bool try_tracing(int attach_btf_id, enum bpf_attach_type type)
+/* Load "r0 = 0; exit" as a tracing program: its fd, or -1. */
+static int load_tracing(int attach_btf_id, enum bpf_attach_type type)
 {
 	const struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
@@ -58,10 +58,16 @@ static bool try_tracing(int attach_btf_id, enum bpf_attach_type type)
 		.expected_attach_type = type,
 		.attach_btf_id = attach_btf_id,
 	);
+
+	return bpf_prog_load(BPF_PROG_TYPE_TRACING, "lk_probe", "GPL", insns, 2, &opts);
+}
+
+/* Load it and attach it, then drop it. */
+static bool try_tracing(int attach_btf_id, enum bpf_attach_type type)
+{
 	int prog, link;
 
-	prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "lk_probe", "GPL", insns,
-			     2, &opts);
+	prog = load_tracing(attach_btf_id, type);
 	if (prog < 0)
 		return false;
 	link = bpf_raw_tracepoint_open(NULL, prog);
@@ -80,6 +86,23 @@ bool lk_probe_tp_btf(const char *tp)
 	snprintf(name, sizeof(name), "btf_trace_%s", tp);
 	id = btf_id(name, BTF_KIND_TYPEDEF);
 	return id > 0 && try_tracing(id, BPF_TRACE_RAW_TP);
+}
+
+bool lk_probe_iter(const char *target)
+{
+	char name[128];
+	int id, prog;
+
+	snprintf(name, sizeof(name), "bpf_iter_%s", target);
+	id = btf_id(name, BTF_KIND_FUNC);
+	if (id <= 0)
+		return false;
+	/* Attaching wants the target's own arguments (a map): loading tells. */
+	prog = load_tracing(id, BPF_TRACE_ITER);
+	if (prog < 0)
+		return false;
+	close(prog);
+	return true;
 }
 
 bool lk_probe_btf_func(const char *func)

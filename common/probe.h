@@ -30,6 +30,11 @@ bool lk_probe_raw_tp(const char *tp);
 bool lk_probe_tracepoint(const char *cat, const char *tp);
 bool lk_probe_fentry(const char *func);
 bool lk_probe_kprobe(const char *func);
+/*
+ * A BPF iterator of that target ("tcp", "bpf_sk_storage_map") loads:
+ * some kernels refuse the iterators over a map's elements.
+ */
+bool lk_probe_iter(const char *target);
 /* A kernel function's BTF prototype exists (the function is there). */
 bool lk_probe_btf_func(const char *func);
 /* A struct has a member of that name in the kernel's BTF. */

@@ -409,7 +409,7 @@ static int setup(struct tcpconnlat_bpf *s)
 		return -1;
 	/* After the attach: a listener opened meanwhile has its storage. */
 	if (s->rodata->sk_storage) {
-		if (lk_iter_netns(s->progs.seed_listeners, "give the listeners socket storage"))
+		if (lk_iter_netns(s->progs.seed_listeners, "give the listeners socket storage", NULL))
 			return -1;
 		lk_info("socket storage for %llu listeners opened before the tool",
 			s->bss->cl_listeners_seeded);

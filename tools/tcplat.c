@@ -159,6 +159,7 @@ struct ctx {
 	struct tcplat_bpf *skel;
 	bool double_buffer;
 	bool sk_storage;		/* socket state in sk_socks */
+	bool map_iter;			/* the pending iterator walks sk_socks */
 	unsigned long long last_ns;	/* previous report (or attach) */
 	struct row total;
 	struct row *rows;
@@ -316,37 +317,33 @@ static void pend(struct ctx *c, __u64 sk, const struct tl_sock *st)
 		tl_add_latency(&r->f.s, st->last_send_ns - st->start_ns);
 }
 
-/* Socket storage: the kernel walks it for us (the pending iterator). */
+static void pend_rec(const void *rec, void *ctx)
+{
+	const struct tl_pending *p = rec;
+
+	pend(ctx, p->sk, &p->st);
+}
+
+/*
+ * Socket storage: the kernel walks it for us, the storage map (every
+ * namespace at once) or each namespace's TCP sockets.
+ */
 static int pending_in_storage(struct ctx *c)
 {
 	union bpf_iter_link_info info = { .map.map_fd = bpf_map__fd(c->skel->maps.sk_socks) };
 	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
 		    .link_info_len = sizeof(info));
-	struct tl_pending p;
+	const struct lk_iter_out out = { sizeof(struct tl_pending), pend_rec, c };
 	struct bpf_link *link;
-	size_t have = 0;
-	ssize_t n;
-	int fd, err = 0;
+	int err;
 
+	if (!c->map_iter)
+		return lk_iter_netns(c->skel->progs.pending_tcp, "find the responses still open",
+				     &out);
 	link = bpf_program__attach_iter(c->skel->progs.pending, &opts);
 	if (!link)
 		return -errno;
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	while ((n = read(fd, (char *)&p + have, sizeof(p) - have)) > 0) {
-		have += n;
-		if (have < sizeof(p))
-			continue;
-		pend(c, p.sk, &p.st);
-		have = 0;
-	}
-	if (n < 0)
-		err = -errno;
-	close(fd);
-out:
+	err = lk_iter_read(link, &out);
 	bpf_link__destroy(link);
 	return err;
 }
@@ -980,8 +977,19 @@ static int setup(struct ctx *c)
 		return -1;
 	c->sk_storage = lk_hooks_typed(hooks, H_SOCKETS);
 	lk_info("socket state in %s", c->sk_storage ? "socket storage" : "an LRU hash");
-	bpf_program__set_autoload(skel->progs.pending, c->sk_storage);
+	if (c->sk_storage) {
+		c->map_iter = lk_probe_iter("bpf_sk_storage_map");
+		if (c->map_iter) {
+			lk_info("hook iter/bpf_sk_storage_map: using iter");
+		} else {
+			lk_info("hook iter/bpf_sk_storage_map: iter not available");
+			lk_info("hook iter/tcp: using iter");
+		}
+	}
+	bpf_program__set_autoload(skel->progs.pending, c->sk_storage && c->map_iter);
+	bpf_program__set_autoload(skel->progs.pending_tcp, c->sk_storage && !c->map_iter);
 	bpf_program__set_autoattach(skel->progs.pending, false);
+	bpf_program__set_autoattach(skel->progs.pending_tcp, false);
 	/* --proto: the rows are made in userspace. */
 	skel->rodata->per_flow = lk_opts.per_flow && !env.protos;
 	skel->rodata->per_proc = lk_opts.per_proc && !env.protos;

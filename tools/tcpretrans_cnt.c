@@ -531,7 +531,7 @@ static int setup(struct ctx *c)
 		return -1;
 	/* After the attach: a listener opened meanwhile has its storage. */
 	if (typed) {
-		if (lk_iter_netns(c->skel->progs.seed_listeners, "give the listeners socket storage"))
+		if (lk_iter_netns(c->skel->progs.seed_listeners, "give the listeners socket storage", NULL))
 			return -1;
 		lk_info("socket storage for %llu listeners opened before the tool",
 			c->skel->bss->rt_listeners_seeded);
