@@ -175,7 +175,7 @@ $(OUTPUT)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c $(wildcard tools/tcplat/proto
 # (LK_VM_KERNEL=6.1 or 6.12: one of them; scripts/vmtest.sh).
 vmtest:
 	$(Q)sh scripts/install-deps.sh --test --vm
-	$(Q)$(MAKE) --no-print-directory STATIC=1 OUTPUT=$(OUTPUT)/static all test-bins
+	$(Q)$(MAKE) --no-print-directory all test-bins
 	$(Q)OUTPUT=$(abspath $(OUTPUT)) bash scripts/vmtest.sh
 
 vmlinux:

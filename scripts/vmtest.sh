@@ -1,13 +1,14 @@
 #!/bin/bash
 # make vmtest: boot Debian's stock kernels (6.1 and 6.12 cloud images)
 # one after the other under qemu, each with an initramfs holding the
-# STATIC=1 tools and the tests, run the suite in each guest and report
-# its "N passed, N failed, N skipped" line and the method every tool
-# chose there (from the guest's -v survey, scripts/vm/methods.awk).
+# tools as the package builds them (with the host's shared libraries, so
+# the HTTP exporter is there too) and the tests, run the suite in each
+# guest and report its "N passed, N failed, N skipped" line and the
+# method every tool chose there (from the guest's -v survey,
+# scripts/vm/methods.awk).
 #
 # Environment:
-#   OUTPUT            build directory; the static build is $OUTPUT/static,
-#                     results go to $OUTPUT/vmtest/SERIES (console.log,
+#   OUTPUT            build directory (make all test-bins), results go to $OUTPUT/vmtest/SERIES (console.log,
 #                     logs/, methods.txt) for each kernel SERIES (6.1, 6.12)
 #   TESTS             run.sh's test glob, passed to the guest
 #   LK_VM_KERNEL      6.1, 6.12, "6.1 6.12" or all (the default): which
@@ -40,7 +41,6 @@ set -u
 cd "$(dirname "$0")/.."
 TOP=$PWD
 OUTPUT=${OUTPUT:-$TOP/build}
-STATIC=$OUTPUT/static
 VMDIR=$OUTPUT/vmtest
 CACHE=${LK_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/latkit/vm}
 SMP=${LK_VM_SMP:-2}
@@ -53,7 +53,7 @@ unavailable() { echo "vmtest: $*" >&2; exit 77; }
 command -v qemu-system-x86_64 >/dev/null 2>&1 ||
 	unavailable "qemu-system-x86_64 not installed (scripts/install-deps.sh --vm)"
 [ "$(uname -m)" = x86_64 ] || unavailable "the vmtest kernel is amd64; this is $(uname -m)"
-[ -x "$STATIC/tcpretrans_cnt" ] || die "no static build in $STATIC (run make vmtest)"
+[ -x "$OUTPUT/tcpretrans_cnt" ] || die "no build in $OUTPUT (run make vmtest)"
 
 # The kernels: "6.1 6.12" by default.
 kernels=${LK_VM_KERNEL:-all}
@@ -178,7 +178,7 @@ run_kernel() {
 	kernel=$(ls "$kroot"/boot/vmlinuz-* 2>/dev/null | head -n1)
 	[ -n "$kernel" ] || die "no vmlinuz in $deb"
 
-	LK_VM_ACCEL=$accel bash scripts/vm/mkinitramfs.sh "$kroot" "$STATIC" "$dir/initramfs.gz" ||
+	LK_VM_ACCEL=$accel bash scripts/vm/mkinitramfs.sh "$kroot" "$OUTPUT" "$dir/initramfs.gz" ||
 		die "building the initramfs for $series failed"
 	boot
 	# The same race can end in an int3 Oops instead of a wedge: 6.12

@@ -4,7 +4,7 @@
 #   mkinitramfs.sh KROOT BUILD OUT
 #
 # KROOT: an unpacked linux-image package (KROOT/lib/modules/VERSION/...).
-# BUILD: the STATIC=1 build directory (tools, tests/test_*, tests/progs).
+# BUILD: the build directory (tools, tests/test_*, tests/progs).
 # OUT:   the initramfs file to write.
 #
 # The guest gets: busybox (its applets in /usr/local/busybox, last in
@@ -35,7 +35,8 @@ HOST_PKGS="coreutils util-linux bsdutils mount procps psmisc iproute2
 REQUIRED_CMDS="bash ip tc ss awk sed grep timeout setsid setpriv taskset mktemp date sort
 	getconf sh"
 OPTIONAL_CMDS="ping jq strace sockperf iperf3 bpftool python3 tshark
-	redis-server redis-cli redis-benchmark nginx wrk memcached"
+	redis-server redis-cli redis-benchmark nginx wrk memcached
+	curl openssl prometheus promtool"
 
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
 
@@ -137,6 +138,8 @@ if [ "${LK_VM_TSHARK:-1}" = 1 ] && [ -e "$root/usr/bin/tshark" ] && copy_cmd dum
 else
 	rm -f "$root/usr/bin/tshark"
 fi
+# openssl req (metrics_errors' self-signed certificate) reads its config.
+[ -e "$root/usr/bin/openssl" ] && [ -e /usr/lib/ssl/openssl.cnf ] && copy_file /usr/lib/ssl/openssl.cnf
 [ -f /etc/ld.so.cache ] && cp /etc/ld.so.cache "$root/etc/"
 # tc's netem distribution tables, iproute2's name tables.
 for d in /usr/lib/tc /etc/iproute2 /usr/share/iproute2; do
@@ -192,26 +195,28 @@ for f in "${order[@]}"; do
 done
 
 # The source tree as git sees it (tests, tool sources the tests look at,
-# man pages), and the binaries of the static build.
+# man pages, the Prometheus rules), and the build's binaries with their
+# shared libraries.
 mkdir -p "$root/latkit/build/tests/progs"
 (cd "$TOP" && git ls-files -co --exclude-standard -- tests tools man bpf common \
-	trace_helpers README.md HACKING.md Makefile scripts completions |
+	trace_helpers README.md HACKING.md Makefile scripts completions contrib |
 	while read -r f; do [ -f "$f" ] && echo "$f"; done |
 	cpio -pdm --quiet "$root/latkit")
 for f in "$BUILD"/*; do
-	[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$root/latkit/build/"
+	[ -f "$f" ] && [ -x "$f" ] || continue
+	cp "$f" "$root/latkit/build/"
+	copy_with_libs "$f"
 done
 for f in "$BUILD"/tests/test_* "$BUILD"/tests/progs/*; do
 	[ -f "$f" ] && [ -x "$f" ] || continue
 	dst=$root/latkit/build/${f#"$BUILD"/}
 	cp "$f" "$dst"
-	# Unit tests link libbpf dynamically even in a STATIC=1 build.
 	copy_with_libs "$f"
 done
 
-# Tests that check the build, the package or the docs, not the kernel:
-# they run on the host only.
-for t in ${LK_VM_HOST_ONLY-static_bins package_deb docs_agree tools_listed tcpreq_fuzz zz_vmtest}; do
+# Tests that check the build, the package, the docs or a parser in
+# userspace (the fuzzers), not the kernel: they run on the host only.
+for t in ${LK_VM_HOST_ONLY-static_bins package_deb docs_agree tools_listed tcpreq_fuzz tcplat_proto_fuzz zz_vmtest}; do
 	rm -f "$root/latkit/tests/integration/$t.sh"
 done
 

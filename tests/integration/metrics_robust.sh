@@ -21,6 +21,13 @@ PORT=$(lk_free_port "$LAB_S") || fail "no free port in the lab"
 MP=$(lk_free_port) || fail "no free port"
 N=${METRICS_N:-3000}
 SECS=${METRICS_STORM_S:-30}
+# Scrapes that must succeed a second (of the 200 asked for).  Under qemu
+# TCG the scrapers' Python is the bottleneck: the 6.12 guest, beside
+# another guest, answered 1,052 in 30 s (35/s), every one consistent and
+# none failed; a server stalled behind the held connection fails the
+# scrapes outright (5 s timeout), so the floor is not what catches it.
+MIN_RATE=150
+[ "${LK_TCG:-0}" = 1 ] && MIN_RATE=20
 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay --sleep-ms 1 "0.0.0.0:$PORT"
 lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
@@ -31,7 +38,7 @@ lk_wait_lines 30 "$LK_TMP/tcplat.err" tracing || { cat "$LK_TMP/tcplat.err"; fai
 
 cat >"$LK_TMP/abuse.py" <<'EOP'
 import http.client, socket, sys, threading, time
-port, secs = int(sys.argv[1]), float(sys.argv[2])
+port, secs, min_rate = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 errors, counts, lock = [], {"ok": 0, "other": 0}, threading.Lock()
 
 def raw(data, hold=0.0):
@@ -113,9 +120,9 @@ slow.join()
 print("scrapes ok %d, failed %d" % (counts["ok"], counts["other"]))
 for e in errors[:10]:
     print("error:", e)
-sys.exit(1 if errors or counts["ok"] < 150 * secs else 0)
+sys.exit(1 if errors or counts["ok"] < min_rate * secs else 0)
 EOP
-python3 "$LK_TMP/abuse.py" "$MP" "$SECS" >"$LK_TMP/abuse.out" 2>&1 &
+python3 "$LK_TMP/abuse.py" "$MP" "$SECS" "$MIN_RATE" >"$LK_TMP/abuse.out" 2>&1 &
 AP=$!; LK_PIDS+=($AP)
 sleep 1
 ip netns exec "$LAB_C" "$T" client -j --nodelay -n 4 --requests "$N" "$LAB_S_IP:$PORT" \

@@ -49,7 +49,6 @@ check_clean() {
 }
 
 # (a) server side, its metrics served too where curl can scrape them
-# (not in the vmtest guests, whose static tools serve no HTTP either)
 METRICS=() MPORT=
 if command -v curl >/dev/null 2>&1; then
 	MPORT=$(lk_free_port) || fail "no free port"

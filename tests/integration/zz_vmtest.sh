@@ -7,16 +7,16 @@
 # LK_VMTEST=0 skips it on purpose, LK_VM_KERNEL=6.1 (or 6.12) boots one.
 #
 # A subset by default (quick: at least one test of every tool, the
-# fallbacks, the checks only the guest can make, and the signal
-# handling): full guest runs under TCG failed 2 times in 6 on timing and
+# fallbacks, the checks only the guest can make, every tool's metrics
+# programs (metrics_formats), and the signal handling): full guest runs under TCG failed 2 times in 6 on timing and
 # on a 6.1 count (tcpretrans_exact).  LK_VM_ONLY='*' runs the whole suite
 # (as make vmtest does), LK_VM_ONLY="glob ..." any set.
 # Timeouts: each boot gets LK_VM_TIMEOUT (TMO_BOOT below, 840 s for the
 # quick subset), a guest that wedges is booted once more, so two kernels
-# take at most 4 boots (3360 s) plus the static build and two initramfs
-# images.  Measured under TCG on the noisy 2-core host: 6.1 196 s,
-# 6.12 179 s, 411 s for the whole test; the rest of make check about
-# 21 minutes, so even the worst case stays within CI's 90.
+# take at most 4 boots (3360 s) plus two initramfs images.  Measured
+# under TCG on the noisy 2-core host: 6.1 196 s, 6.12 179 s, 411 s for
+# the whole test; the rest of make check about 21 minutes, so even the
+# worst case stays within CI's 90.
 # lk-timeout: 3900
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
@@ -31,8 +31,8 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 ||
 	skip "qemu-system-x86_64 not installed (make vmtest installs it)"
 command -v busybox >/dev/null 2>&1 || skip "busybox-static not installed (make vmtest installs it)"
 
-QUICK="common_errors common_signals cpuusage_tid netlab_delay netlab_plug netlab_lockstep
-	syslat_counts tcpconnlat_refused tcplat_client tcplat_clock tcplat_methods
+QUICK="common_errors common_signals cpuusage_tid metrics_formats netlab_delay netlab_plug
+	netlab_lockstep syslat_counts tcpconnlat_refused tcplat_client tcplat_clock tcplat_methods
 	tcplat_proto_redis tcpreq_lab
 	tcpretrans_syn
 	tcstamp_delay"
@@ -40,9 +40,6 @@ ONLY=${LK_VM_ONLY:-quick}
 [ "$ONLY" = quick ] && ONLY=$QUICK
 [ "$ONLY" = '*' ] && ONLY=
 echo "guest tests: unit/* and integration/{$(echo ${ONLY:-*} | tr ' ' ',')}"
-
-make -C "$LK_TOP" --no-print-directory STATIC=1 OUTPUT="$OUTPUT/static" all test-bins \
-	>"$LK_TMP/build.log" 2>&1 || { tail -20 "$LK_TMP/build.log"; fail "STATIC=1 build failed"; }
 
 # A boot of the quick subset gets 840 s; of more (LK_VM_ONLY), 1800 s
 # (the whole suite took 1317 s on 6.12 under other users' load; give
