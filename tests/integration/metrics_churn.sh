@@ -169,7 +169,15 @@ kill -0 "$TP" && kill -0 "$CP" || fail "a tool is gone"
 # Memory.
 echo "tcplat   VmRSS KiB: base $rt0, after half $rt1, end $rt2, VmHWM $ht"
 echo "cpuusage VmRSS KiB: base $rc0, after half $rc1, end $rc2, VmHWM $hc"
-assert_le $((rt2 - rt1)) "$RSS_SLOP_KB" "tcplat: RSS growth over the second half (KiB)"
+# tcplat's rows fill up in the first half only if it has more commands
+# than the 1024 rows; a shorter churn (LK_TCG: 1000 processes) adds rows,
+# and memory with them, in the second half too (the 6.1 guest: 2264 KiB
+# for 500 more rows): the cap is then checked by the label sets below.
+if [ "$half" -gt 1024 ]; then
+	assert_le $((rt2 - rt1)) "$RSS_SLOP_KB" "tcplat: RSS growth over the second half (KiB)"
+else
+	echo "tcplat: RSS growth not checked: the first half ($half commands) leaves its 1024 rows unfilled"
+fi
 assert_le $((rc2 - rc1)) "$RSS_SLOP_KB" "cpuusage: RSS growth over the second half (KiB)"
 assert_le "$ht" "$RSS_MAX_KB" "tcplat: VmHWM (KiB)"
 assert_le "$hc" "$RSS_MAX_KB" "cpuusage: VmHWM (KiB)"
