@@ -40,7 +40,11 @@ T=$OUTPUT/tcpconnlat
 CL=$OUTPUT/tests/progs/tcpconnlat_client
 N=200
 [ "${LK_TCG:-0}" = 1 ] && N=50
-# Enclosure of the medians, in us (qemu TCG: its emulated syscalls).
+# Enclosure of the medians, in us.  Under qemu TCG the medians are not
+# compared: the client's wakeup after the handshake takes what the host
+# leaves the guest (a 6.1 guest beside another: client minus kernel p50
+# 5,100 us, min 311 us); there the smallest per-connection gap, which
+# load can only lengthen, bounds a shortfall of tcpconnlat's span.
 TOL_US=${LK_CONNLAT_TOL_US:-60}
 [ "${LK_TCG:-0}" = 1 ] && TOL_US=2000
 PORT=$(lk_free_port "$LAB_S") || fail "no free port"
@@ -142,7 +146,12 @@ cp50=$(awk '$1 == "ok" { print $2 }' "$LK_TMP/conn.out" | lk_pct 50)
 tp50=$(jq .active.p50_us <<<"$C")
 echo "p50: tcpconnlat $tp50 us, client $cp50 us (passive: $(jq .passive.p50_us <<<"$S") us)"
 assert_le "$tp50" "$cp50" "tcpconnlat p50 within the client's"
-assert_le "$(awk -v a="$cp50" -v b="$tp50" 'BEGIN { print a - b }')" "$TOL_US" "client p50 minus tcpconnlat p50 (us)"
+if [ "${LK_TCG:-0}" = 1 ]; then
+	assert_le "$(lk_pct 0 "$LK_TMP/gap")" "$TOL_US" "smallest client minus kernel gap (us)"
+else
+	assert_le "$(awk -v a="$cp50" -v b="$tp50" 'BEGIN { print a - b }')" "$TOL_US" \
+		"client p50 minus tcpconnlat p50 (us)"
+fi
 
 cpid=$(jq -r 'select(.type == "process" and .dir == "active") | .pid' "$LK_TMP/client.json")
 assert_eq "$(jq -c 'select(.type == "flow") | [.dir, .raddr, .port, .opens]' "$LK_TMP/client.json")" \
