@@ -41,7 +41,11 @@ echo "tcpreq: $n requests; one-way samples into the server $into_s, into the cli
 	"$(jq -s '[.[] | select(.type == "flow" and .kind == "owd-in")] | length' "$OUT") owd-in rows" \
 	"in $(jq -s '[.[] | select(.type == "interval" or .type == "summary")] | length' "$OUT") reports;" \
 	"RetransSegs +$rc (client), +$rs (server)"
-assert_ge "$n" 500 "tcpreq's requests"
+# Enough requests to mean something: 1,000 asked for; under qemu TCG
+# the client falls behind its rate (a 6.1 guest beside another: 483).
+min_n=500
+[ "${LK_TCG:-0}" = 1 ] && min_n=200
+assert_ge "$n" "$min_n" "tcpreq's requests"
 assert_le "$into_s" "$n" "samples into the server, over the reports, <= requests"
 assert_ge "$into_s" $((n - rc)) "samples into the server >= requests - the client's retransmissions"
 assert_le "$into_c" "$n" "samples into the client, over the reports, <= replies"
