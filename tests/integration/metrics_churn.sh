@@ -30,6 +30,11 @@
 #   10064 requests answered = tcplat's count; busy share 0.9999 both
 #   (on a saturated machine this oracle is weak; on an idle one it is not).
 # The bounds: RSS_SLOP_KB 2048 for the second half, RSS_MAX_KB 64 MiB.
+# Each half ends at its count; SECS bounds them only against a hang:
+# machines differ in fork and connect rate by more than a time bound
+# can hold (209 s for all 10,000 on one 2-vCPU VM, 26 a second on
+# another: 6,496 in 243 s), and both halves must pass the caps.
+# lk-timeout: 1200
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -40,7 +45,7 @@ lk_need_bin cpuusage
 lk_need_bin tcpreq
 N=${CHURN_N:-10000}
 [ "${LK_TCG:-0}" = 1 ] && N=${CHURN_N:-1000}
-SECS=${CHURN_S:-240}		# the churn's time bound (each half: SECS / 2)
+SECS=${CHURN_S:-840}		# the churn's time bound (each half: SECS / 2)
 RSS_SLOP_KB=${RSS_SLOP_KB:-2048}
 RSS_MAX_KB=${RSS_MAX_KB:-65536}
 TOPN=5
@@ -54,10 +59,10 @@ MC=$(lk_free_port) || fail "no free port"
 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "0.0.0.0:$PORT"
 lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
-timeout -s INT 400 "$OUTPUT/tcplat" -v -i 5 --netns "$LAB_C" --listen "127.0.0.1:$MT" \
+timeout -s INT 1100 "$OUTPUT/tcplat" -v -i 5 --netns "$LAB_C" --listen "127.0.0.1:$MT" \
 	>"$LK_TMP/tcplat.out" 2>"$LK_TMP/tcplat.err" &
 TP=$!; LK_PIDS+=($TP)
-timeout -s INT 400 "$OUTPUT/cpuusage" -v -i 5 -n "$TOPN" --listen "127.0.0.1:$MC" \
+timeout -s INT 1100 "$OUTPUT/cpuusage" -v -i 5 -n "$TOPN" --listen "127.0.0.1:$MC" \
 	>"$LK_TMP/cpu.out" 2>"$LK_TMP/cpu.err" &
 CP=$!; LK_PIDS+=($CP)
 lk_wait_lines 30 "$LK_TMP/tcplat.err" tracing || { cat "$LK_TMP/tcplat.err"; fail "tcplat did not start"; }
@@ -148,7 +153,7 @@ cat "$LK_TMP/warm.json" "$LK_TMP/churn1.json" "$LK_TMP/churn2.json"
 started=$(jq -s 'map(.started) | add' "$LK_TMP/churn1.json" "$LK_TMP/churn2.json")
 answered=$(jq -s 'map(.ok) | add' "$LK_TMP/warm.json" "$LK_TMP/churn1.json" "$LK_TMP/churn2.json")
 ok "churn: $started processes, one connection each, in $((t_end - t_start)) s"
-assert_ge "$started" $((N * 9 / 10)) "processes started within the time bound"
+assert_eq "$started" "$N" "processes started within the time bound"
 
 # The last snapshot taken after the clients: tcplat's count settles.
 want_t() {
