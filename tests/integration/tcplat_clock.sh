@@ -7,12 +7,19 @@
 # Each request's three intervals nest (tcpreq reads its clock before its
 # send and after its recv; the syscall's entry comes before TCP's; both
 # tcplats end at the recv's return), so over the same requests the means
-# are ordered exactly: default <= --syscall-entry <= tcpreq's.  And the
-# default's p50 lies within max(3 us, 5%) of tcpreq's (the target;
-# measured gap on this machine: 1.4 to 1.6 us over three runs): a clock
-# that started at the send's return, leaving out the transmit path and
-# the server's receive that run inside the send, fell 4.7 us short and
-# fails.
+# are ordered exactly: default <= --syscall-entry <= tcpreq's.  The
+# medians, each against the next clock out:
+#  - the default's p50 within max(2 us, 5%) of --syscall-entry's: they
+#    differ by the path from the syscall's entry to TCP (0.5 to 1.1 us
+#    over six runs on one 2-vCPU VM, one of them loaded), while a clock
+#    that started at the send's return, leaving out the transmit path
+#    and the server's receive that run inside the send, fell 4.7 us
+#    short of tcpreq's on another VM, where the default fell 1.4 to
+#    1.6 us short: some 3 us of send path, which fails;
+#  - --syscall-entry's p50 within max(3 us, 5%) of tcpreq's: they differ
+#    by tcpreq's own user time and syscall exit, which no kernel clock
+#    holds (1.6 to 2.2 us on the first VM).  tcpreq minus the default is
+#    the sum, 2.3 to 3.3 us there: compared directly, it failed a run.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -68,5 +75,5 @@ assert_le "$(jq .mean_us <<<"$b")" "$(jq .mean_us <<<"$c")" "mean: the syscall's
 # larger: 30% there.
 pct=5
 [ "${LK_TCG:-0}" = 1 ] && pct=30
-assert_near "$(jq .p50_us <<<"$a")" "$(jq .p50_us <<<"$c")" $pct 3 "p50 vs tcpreq's"
+assert_near "$(jq .p50_us <<<"$a")" "$(jq .p50_us <<<"$b")" $pct 2 "p50 vs --syscall-entry's"
 assert_near "$(jq .p50_us <<<"$b")" "$(jq .p50_us <<<"$c")" $pct 3 "--syscall-entry p50 vs tcpreq's"
