@@ -14,8 +14,8 @@
 # Timeouts: each boot gets LK_VM_TIMEOUT (TMO_BOOT below, 840 s for the
 # quick subset), a guest that wedges is booted once more, so two kernels
 # take at most 4 boots (3360 s) plus two initramfs images.  Measured
-# under TCG on the noisy 2-core host: 6.1 196 s, 6.12 179 s, 411 s for
-# the whole test; the rest of make check about 21 minutes, so even the
+# under TCG on the noisy 2-core host: 6.1 313 s, 6.12 351 s, 841 s for
+# the whole test; the rest of make check about 16 minutes, so even the
 # worst case stays within CI's 90.
 # lk-timeout: 3900
 . "$(dirname "$0")/../lib.sh"
