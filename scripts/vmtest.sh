@@ -8,8 +8,9 @@
 # scripts/vm/methods.awk).
 #
 # Environment:
-#   OUTPUT            build directory (make all test-bins), results go to $OUTPUT/vmtest/SERIES (console.log,
-#                     logs/, methods.txt) for each kernel SERIES (6.1, 6.12)
+#   OUTPUT            build directory (make all test-bins); results go
+#                     to $OUTPUT/vmtest/SERIES (console.log, logs/,
+#                     methods.txt) for each kernel SERIES (6.1, 6.12)
 #   TESTS             run.sh's test glob, passed to the guest
 #   LK_VM_KERNEL      6.1, 6.12, "6.1 6.12" or all (the default): which
 #                     kernels; each is the newest of its series apt knows

@@ -8,9 +8,10 @@
 #
 # A subset by default (quick: at least one test of every tool, the
 # fallbacks, the checks only the guest can make, every tool's metrics
-# programs (metrics_formats), and the signal handling): full guest runs under TCG failed 2 times in 6 on timing and
-# on a 6.1 count (tcpretrans_exact).  LK_VM_ONLY='*' runs the whole suite
-# (as make vmtest does), LK_VM_ONLY="glob ..." any set.
+# programs (metrics_formats), and the signal handling): full guest runs
+# under TCG failed 2 times in 6 on timing and on a 6.1 count
+# (tcpretrans_exact).  LK_VM_ONLY='*' runs the whole suite (as make
+# vmtest does), LK_VM_ONLY="glob ..." any set.
 # Timeouts: each boot gets LK_VM_TIMEOUT (TMO_BOOT below, 840 s for the
 # quick subset), a guest that wedges is booted once more, so two kernels
 # take at most 4 boots (3360 s) plus two initramfs images.  Measured
