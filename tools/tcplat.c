@@ -337,14 +337,15 @@ static int pending_in_storage(struct ctx *c)
 	struct bpf_link *link;
 	int err;
 
+	/* Either way, a failure is said once, in lk_iter_netns()'s words. */
 	if (!c->map_iter)
 		return lk_iter_netns(c->skel->progs.pending_tcp, "find the responses still open",
 				     &out);
 	link = bpf_program__attach_iter(c->skel->progs.pending, &opts);
-	if (!link)
-		return -errno;
-	err = lk_iter_read(link, &out);
+	err = link ? lk_iter_read(link, &out) : -errno;
 	bpf_link__destroy(link);
+	if (err)
+		lk_err("find the responses still open: %s", strerror(-err));
 	return err;
 }
 
@@ -446,12 +447,11 @@ static int collect(struct ctx *c, bool final)
 		lk_err("reading BPF maps failed: %s", strerror(-err));
 		return err;
 	}
+	/* add_pending() says why it failed. */
 	if (final)
 		err = add_pending(c);
-	if (err) {
-		lk_err("reading the open responses failed: %s", strerror(-err));
+	if (err)
 		return err;
-	}
 done:
 	if (err) {
 		lk_err("collecting the requests failed: %s", strerror(-err));
