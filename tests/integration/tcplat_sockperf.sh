@@ -47,8 +47,9 @@
 #    code, syscall entry and exit: the message's span less the
 #    --syscall-entry clock's), which no kernel clock holds: at most
 #    8 us.  Measured 1.9 to 2.0 us here, alone and beside two CPU hogs,
-#    3.8 in a noisy minute; one CI run on the shared host put
-#    sockperf's p50 5.5 us above the default's (117.4 against 111.2 us).
+#    3.8 in a noisy minute; in one CI run on the shared host sockperf's
+#    whole lead over the default was 5.5 us at the median a message
+#    (p50s 117.4 against 111.2 us).
 #    An end at the reply's arrival rather than the recv's return would
 #    add the client's wakeup to it;
 #  - the default's p99 within 10% of sockperf's printed p99.
