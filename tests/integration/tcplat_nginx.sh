@@ -19,15 +19,31 @@
 # sockets.  So, exactly: client requests + incomplete = access log
 # lines = server requests + incomplete, and client bytes out = server
 # bytes in.
-# Latency: wrk's own per-request figures against tcplat's p50 and p99,
-# at the target (p50 within max(5%, 3 us), p99 within 10%), checked
-# where tcplat's -v says client requests start at their first send's
-# entry (not on a kernel without a hook for it) (wrk's clock starts before its write() and stops after it parsed the
-# response).  Not wrk's printed "Latency Distribution": wrk adds samples
-# to it for coordinated omission, measured 99% 161 ms where its requests'
-# own 99% was a few ms; tcplat_nginx.lua takes wrk's samples at wrk's own
-# clock points instead (the count must equal wrk's requests).  Both are
-# printed (grep FIGURES in the log).
+# Latency, request by request: tcplat_nginx.lua records each of wrk's
+# requests as "start_ns end_ns" on CLOCK_MONOTONIC (the clock of
+# tcplat's events) at wrk's own clock points, and the client tcplat runs
+# with --events.  wrk runs one thread (-t1), which makes its requests
+# one after another: Lua's start, then the write in which tcplat's
+# request starts, then the next request's Lua start.  So sorted by
+# start, request i of tcplat is request i of wrk, and each must lie
+# inside wrk's (exact, but for the 10 ns of lat_us's printed
+# precision).  Then the median a request of wrk's own time outside
+# tcplat's clock (its user code, the send syscall's path to TCP, the
+# read's return to Lua): at most 8 us, where tcplat's -v says client
+# requests start at their first send's entry (not on a kernel without
+# a hook for it).  Measured 3.7 to 3.9 us, alone and beside two CPU
+# hogs; a clock that started at the send's return would add the
+# transmit path and, on loopback, nginx's receive (4.4 us beside
+# sockperf).  tcplat's p99 within 10% of wrk's per-request p99.  The
+# two p50s are printed, not compared: their difference swings with the
+# spread of wrk's own time, not with its median (3.9 to 5.3 us apart in
+# the runs above; 6.1 to 8.5 before Lua's start moved after
+# wrk.format(), and a CI run failed at 6.3 apart against 5% of 125 us).  Not wrk's printed "Latency
+# Distribution": wrk adds samples to it for coordinated omission,
+# measured 99% 161 ms where its requests' own 99% was a few ms.  Both
+# are printed (grep FIGURES in the log).  --events at this rate (some
+# 35,000 a second) takes CPU from wrk and nginx; the 4 MiB ring holds
+# about a second of them, and a drop fails the test.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -41,7 +57,7 @@ lk_pin_pair
 
 lk_nginx_up "${SRV_CPU[@]}"
 
-lk_nginx_wrk "" "" env LK_WRK_LAT="$LK_TMP/wrk.lat" "${CLI_CPU[@]}" \
+lk_nginx_wrk "" "--events" env LK_WRK_LAT="$LK_TMP/wrk.lat" "${CLI_CPU[@]}" \
 	wrk -t1 -c8 -d"${DUR}s" --latency -s "$LK_TOP/tests/integration/tcplat_nginx.lua" \
 	"http://127.0.0.1:$PORT/file"
 s=$(lk_summary "$LK_TMP/s") c=$(lk_summary "$LK_TMP/c")
@@ -67,16 +83,36 @@ assert_eq "$(jq .bytes_out <<<"$c")" "$(jq .bytes_in <<<"$s")" "client bytes out
 
 # wrk's printed (corrected) 50% and 99%, for the record.
 wpct() { awk -v p="$1%" '$1 == p { print $2; exit }' "$LK_TMP/wrk"; }
-# wrk's own samples: one per request it counted; percentiles as wrk
-# computes them (the value at rank round(p% * count + 0.5)).
+# wrk's own samples: one per request it counted, "start_ns end_ns" on
+# CLOCK_MONOTONIC, the clock of tcplat's events.
 assert_eq "$(wc -l <"$LK_TMP/wrk.lat")" "$nreq" "wrk's latency samples = its requests"
-w50=$(lk_pct 50 "$LK_TMP/wrk.lat") w99=$(lk_pct 99 "$LK_TMP/wrk.lat")
+assert_eq "$(jq .drops_events <<<"$c")" 0 "client: events dropped"
+sort -n "$LK_TMP/wrk.lat" >"$LK_TMP/msgs"
+jq -r 'select(.type == "event") | "\(.start_ns) \(.lat_us)"' "$LK_TMP/c" | sort -n >"$LK_TMP/reqs"
+assert_eq "$(wc -l <"$LK_TMP/reqs")" "$nreq" "client: tcplat's request events = wrk's requests"
+paste -d' ' "$LK_TMP/msgs" "$LK_TMP/reqs" | awk '{
+	end = $3 + $4 * 1000
+	if ($3 < $1 - 10 || end > $2 + 10) {
+		bad++
+		if (bad <= 3) print "not nested: wrk " $1 "-" $2 ", tcplat " $3 "-" end
+	}
+	print ($2 - $1) / 1000, (($3 - $1) + ($2 - end)) / 1000 >"/dev/stderr" }
+	END { exit bad > 0 }' 2>"$LK_TMP/parts" || fail "a request not inside wrk's"
+ok "every tcplat request inside wrk's own clock of it"
+w50=$(awk '{ print $1 }' "$LK_TMP/parts" | lk_pct 50) w99=$(awk '{ print $1 }' "$LK_TMP/parts" | lk_pct 99)
+own50=$(awk '{ print $2 }' "$LK_TMP/parts" | lk_pct 50) own90=$(awk '{ print $2 }' "$LK_TMP/parts" | lk_pct 90)
 tp50=$(jq .p50_us <<<"$c") tp99=$(jq .p99_us <<<"$c")
-echo "FIGURES|tcplat_nginx|client -c 8|tcplat p50 $tp50 p99 $tp99|wrk per request p50 $w50 p99 $w99 us|wrk printed (corrected) 50% $(wpct 50) 99% $(wpct 99)"
+echo "FIGURES|tcplat_nginx|client -c 8|tcplat p50 $tp50 p99 $tp99|wrk per request p50 $w50 p99 $w99 us|wrk printed (corrected) 50% $(wpct 50) 99% $(wpct 99)|wrk's own a request: median $own50 p90 $own90 us"
 echo "FIGURES|tcplat_nginx|server|tcplat p50 $(jq .p50_us <<<"$s") p99 $(jq .p99_us <<<"$s") us"
 if lk_tcplat_entry_clock "$LK_TMP/c.err"; then
 	lk_latency_tol
-	assert_near "$tp50" "$w50" $LK_P50_PCT 3 "p50_us vs wrk's"
+	own_max=8
+	# Under qemu TCG (make vmtest) wrk's own time is slower too: held
+	# to LK_P50_PCT (30%) of wrk's p50 there, as in tcplat_sockperf.
+	if [ "${LK_TCG:-0}" = 1 ]; then
+		own_max=$(awk -v a="$w50" -v p="$LK_P50_PCT" 'BEGIN { print a * p / 100 }')
+	fi
+	assert_le "$own50" "$own_max" "median a request of wrk's own time outside tcplat's clock (us)"
 	assert_near "$tp99" "$w99" $LK_P99_PCT 0 "p99_us vs wrk's"
 else
 	echo "latency agreement not checked: this kernel has no hook for a send's entry"
