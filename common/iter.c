@@ -23,7 +23,7 @@ int lk_iter_read(struct bpf_link *link, const struct lk_iter_out *out)
 	ssize_t n;
 	int fd, err = 0;
 
-	if (size > sizeof(buf))
+	if (!size || size > sizeof(buf))
 		return -EINVAL;
 	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0)

@@ -19,7 +19,8 @@ struct lk_iter_out {
 
 /*
  * Make an iterator of @link and read it to its end, records to @out.
- * Returns 0 or a negative errno.
+ * Returns 0 or a negative errno (-EINVAL for a record size of 0 or over
+ * 4096 bytes).
  */
 int lk_iter_read(struct bpf_link *link, const struct lk_iter_out *out);
 

@@ -345,7 +345,7 @@ static int pending_in_storage(struct ctx *c)
 	err = link ? lk_iter_read(link, &out) : -errno;
 	bpf_link__destroy(link);
 	if (err)
-		lk_err("find the responses still open: %s", strerror(-err));
+		lk_err_bpf("find the responses still open", err);
 	return err;
 }
 
