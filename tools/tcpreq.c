@@ -50,6 +50,7 @@ enum {
 	OPT_NODELAY,
 	OPT_LINGER0,
 	OPT_MAX_SIZE,
+	OPT_LOG,
 };
 
 #define HIST_SLOTS 40
@@ -69,6 +70,7 @@ static const struct argp_option options[] = {
 	{ "linger0", OPT_LINGER0, NULL, 0, "Close with RST (SO_LINGER 0) instead of FIN/TIME_WAIT", 0 },
 	{ "max-size", OPT_MAX_SIZE, "BYTES", 0, "Largest payload accepted from a peer (default 1M)", 0 },
 	{ "hist", 'H', NULL, 0, "Add a log2 latency histogram (us) to the summary", 0 },
+	{ "log", OPT_LOG, "FILE", 0, "Write each measured request's start and end (ns, CLOCK_MONOTONIC) to FILE", 0 },
 	{},
 };
 
@@ -78,7 +80,7 @@ static struct tcpreq_cfg cfg = {
 	.threads = 1,
 };
 static bool role_set, mode_set, conns_set, want_hist;
-static const char *addr_arg;
+static const char *addr_arg, *log_path;
 static char *pos[6];
 static int npos;
 
@@ -150,6 +152,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_SIZE:
 		if (parse_u32_size(arg, 1U << 30, &cfg.size))
 			argp_error(state, "invalid size: %s", arg);
+		break;
+	case OPT_LOG:
+		log_path = arg;
 		break;
 	case OPT_MAX_SIZE:
 		if (parse_u32_size(arg, 1U << 30, &cfg.max_size))
@@ -470,6 +475,13 @@ int main(int argc, char **argv)
 	if (cfg.max_size < cfg.size)
 		cfg.max_size = cfg.size;
 	raise_nofile();
+	if (log_path) {
+		cfg.log = fopen(log_path, "w");
+		if (!cfg.log) {
+			lk_err("cannot open %s: %s", log_path, strerror(errno));
+			return 1;
+		}
+	}
 	run.cfg = cfg;
 	lk_signals_init();
 	err = tcpreq_start(&run);
@@ -488,5 +500,9 @@ int main(int argc, char **argv)
 			err = -1;
 	}
 	tcpreq_free(&run);
+	if (cfg.log && fclose(cfg.log)) {
+		lk_err("cannot write %s: %s", log_path, strerror(errno));
+		err = -1;
+	}
 	return err ? 1 : 0;
 }

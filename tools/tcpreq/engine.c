@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -297,8 +298,12 @@ static void complete(struct tcpreq_worker *w, uint64_t ns, bool lat)
 	if (!measured(w, now))
 		return;
 	cnt_add(&w->c.measured, 1);
-	if (lat)
-		tcpreq_lat_add(&w->lat, ns);
+	if (!lat)
+		return;
+	tcpreq_lat_add(&w->lat, ns);
+	/* stdio locks the stream: threads' lines do not mix. */
+	if (w->r->cfg.log)
+		fprintf(w->r->cfg.log, "%" PRIu64 " %" PRIu64 "\n", now - ns, now);
 }
 
 /* Issue one more request (or push)?  Counts it against --requests. */

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include "tcpreq/lat.h"
 
@@ -27,6 +28,7 @@ struct tcpreq_cfg {
 	uint64_t warmup_ns, cooldown_ns;
 	int threads;
 	bool nodelay, linger0;
+	FILE *log;		/* --log: a line per measured request, or NULL */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char addr_str[128];
