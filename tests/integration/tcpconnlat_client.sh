@@ -6,15 +6,18 @@
 #    server accepted, every one measured, none failed;
 #  - per connection (joined on the local port, from --events): the
 #    kernel's span lies inside the client's, so it is never longer;
-#  - p50: tcpconnlat's at most the client's and within TOL_US of it.
-#    What the client's clock holds beyond the kernel's: connect()'s work
-#    before the SYN_SENT state (route, socket checks) and after the
-#    SYN-ACK (the ACK sent; on a veth the server's processing of that ACK
-#    runs inline in the same softirq), and the syscall's return.
-#    Measured on the 2-core 6.18 host over 5 runs of 200: the median
-#    per-connection gap 11.5 to 28.7 us (two modes, about 12 and about
-#    24 us), p50s of 9.7 to 11.0 us (tcpconnlat) and 22.5 to 38.6 us
-#    (client); TOL_US 60 is twice the largest.
+#  - p50: tcpconnlat's at most the client's (every span lies inside
+#    the client's), and the median per-connection gap (client minus
+#    kernel) at most TOL_US.  What the client's clock holds beyond the
+#    kernel's: connect()'s work before the SYN_SENT state (route, socket
+#    checks) and after the SYN-ACK (the ACK sent; on a veth the server's
+#    processing of that ACK runs inline in the same softirq), and the
+#    syscall's return.  Measured on the 2-core 6.18 host over 5 runs of
+#    200: the median per-connection gap 11.5 to 28.7 us (two modes,
+#    about 12 and about 24 us), 20.6 to 33.8 in four CI runs; TOL_US 60
+#    is twice the largest.  Not the difference of the two p50s: it
+#    swings with the gap's spread (p90 up to 100 us), and measured 20.7
+#    to 43.4 us in the same CI runs.
 #  - -F and -P rows: the server's address and port, the client's and the
 #    server's processes (the listener's owner: it listened while
 #    tcpconnlat ran).
@@ -149,8 +152,7 @@ assert_le "$tp50" "$cp50" "tcpconnlat p50 within the client's"
 if [ "${LK_TCG:-0}" = 1 ]; then
 	assert_le "$(lk_pct 0 "$LK_TMP/gap")" "$TOL_US" "smallest client minus kernel gap (us)"
 else
-	assert_le "$(awk -v a="$cp50" -v b="$tp50" 'BEGIN { print a - b }')" "$TOL_US" \
-		"client p50 minus tcpconnlat p50 (us)"
+	assert_le "$(lk_pct 50 "$LK_TMP/gap")" "$TOL_US" "median client minus kernel gap (us)"
 fi
 
 cpid=$(jq -r 'select(.type == "process" and .dir == "active") | .pid' "$LK_TMP/client.json")
