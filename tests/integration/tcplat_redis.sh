@@ -31,8 +31,18 @@
 # redis-benchmark's clock starts before its write() and stops when its
 # read handler is called; a clock that starts when send() returns leaves
 # out the send syscall, on loopback the whole delivery to the server
-# (measured: tcplat p50 14 us against 16-23 us).  The figures are printed
-# either way (grep FIGURES in the log).
+# (measured: tcplat p50 14 us against 16-23 us).  Below redis-benchmark's
+# bucket, 5 us more are allowed: tcplat's p50 trails it by the client's
+# own time outside the syscalls and the send's path to TCP, which
+# redis-benchmark cannot show request by request.  Where a client could
+# (tcplat_sockperf, tcplat_nginx, tcplat_clock), that measured 2 to 4 us
+# a request at the median, and the p50s of the same requests 1.5 to 8.5 us
+# apart, as their difference swings with the spread of the client's own
+# time.  At -c 1 the bucket's bottom less max(5%, 3 us) fails whenever
+# that lead exceeds 3 us plus the true p50's height above the bottom,
+# which is anywhere in the 8 us bucket (tcplat's p50 was 0.3 and 0.6 us
+# above the bottom in two of six runs).  The figures are
+# printed either way (grep FIGURES in the log).
 #
 # redis-benchmark records latencies in an HDR histogram whose lowest
 # discernible value is 10 us, so its unit is 8 us (below 16.384 ms, 16
@@ -151,7 +161,8 @@ for c in 1 50; do
 	tp50=$(jq .p50_us <<<"$t") tp99=$(jq .p99_us <<<"$t")
 	echo "FIGURES|tcplat_redis|client -c $c|tcplat p50 $tp50 p99 $tp99|redis-benchmark p50 $(bucket_lo "$rp50")-$rp50 p99 $(bucket_lo "$rp99")-$rp99 (to rank $rank: -$rhi) us"
 	if lk_tcplat_entry_clock "$LK_TMP/b$c.err"; then
-		assert_in_range "$tp50" "$(bucket_lo "$rp50")" "$rp50" $LK_P50_PCT 3 "-c $c: p50_us vs redis-benchmark's"
+		assert_in_range "$tp50" $(($(bucket_lo "$rp50") - 5)) "$rp50" $LK_P50_PCT 3 \
+			"-c $c: p50_us vs redis-benchmark's (its bucket, 5 us lower)"
 		assert_in_range "$tp99" "$(bucket_lo "$rp99")" "$rhi" $LK_P99_PCT 0 \
 			"-c $c: p99_us vs redis-benchmark's p99 to rank $rank"
 	else
