@@ -75,6 +75,13 @@ lk_lab_up() {
 }
 lk_in_client() { ip netns exec "$LAB_C" "$@"; }
 lk_in_server() { ip netns exec "$LAB_S" "$@"; }
+# lk_syn_retrans: TcpExt TCPSynRetrans of the lab's two namespaces
+# together (SYNs and SYN-ACKs sent again); lk_syn_retrans_above N: more
+# than N (for lk_wait_for).
+lk_syn_retrans() {
+	echo $(($(lk_netstat "$LAB_C" "TcpExt TCPSynRetrans") + $(lk_netstat "$LAB_S" "TcpExt TCPSynRetrans")))
+}
+lk_syn_retrans_above() { [ "$(lk_syn_retrans)" -gt "$1" ]; }
 
 # lk_netstat NS "Tcp RetransSegs": reads /proc/net/snmp and /proc/net/netstat.
 lk_netstat() {
