@@ -21,13 +21,14 @@ PORT=$(lk_free_port "$LAB_S") || fail "no free port in the lab"
 MP=$(lk_free_port) || fail "no free port"
 N=${METRICS_N:-3000}
 SECS=${METRICS_STORM_S:-30}
-# Scrapes that must succeed a second (of the 200 asked for).  Under qemu
-# TCG the scrapers' Python is the bottleneck: the 6.12 guest, beside
-# another guest, answered 1,052 in 30 s (35/s), every one consistent and
-# none failed; a server stalled behind the held connection fails the
-# scrapes outright (5 s timeout), so the floor is not what catches it.
-MIN_RATE=150
-[ "${LK_TCG:-0}" = 1 ] && MIN_RATE=20
+# Scrapes that must succeed a second (of the 200 asked for), on any
+# machine: enough to say the storm ran beside the load, not a speed
+# goal (those live in bench/).  What the scrapers get is what CPU their
+# Python gets: 5,986 to 6,000 in 30 s on the host (199/s), 1,052 (35/s)
+# in the 6.12 guest beside another guest, every one consistent and none
+# failed.  A server stalled behind the held connection fails the
+# scrapes outright (5 s timeout), so no floor is what catches it.
+MIN_RATE=20
 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay --sleep-ms 1 "0.0.0.0:$PORT"
 lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
