@@ -500,8 +500,9 @@ int main(int argc, char **argv)
 			err = -1;
 	}
 	tcpreq_free(&run);
-	if (cfg.log && fclose(cfg.log)) {
-		lk_err("cannot write %s: %s", log_path, strerror(errno));
+	/* A write that failed mid-run leaves the stream's error flag. */
+	if (cfg.log && (ferror(cfg.log) | fclose(cfg.log))) {
+		lk_err("cannot write %s", log_path);
 		err = -1;
 	}
 	return err ? 1 : 0;
