@@ -245,6 +245,14 @@ lk_latency_tol() {
 	if [ "${LK_TCG:-0}" = 1 ]; then LK_P50_PCT=30 LK_P99_PCT=30; fi
 }
 
+# lk_nested_bound PCTL: the most tcplat's percentile may read when each
+# of its requests lies inside one of tcpreq's (the same count): the k-th
+# smallest of tcplat's latencies is then at most tcpreq's k-th, and each
+# tool interpolates its percentile inside the bucket that holds it,
+# tcplat's up to one bucket above the true value (1/16 of its power of
+# two), tcpreq's up to one below (1/128).
+lk_nested_bound() { awk -v p="$1" 'BEGIN { printf "%.3f\n", p * 17 / 16 * 129 / 128 }'; }
+
 lk_tcplat_entry_clock() {
 	grep -qe "client requests start when their first send enters TCP" \
 		-e "client requests start at their first send syscall's entry" "$1" && return 0

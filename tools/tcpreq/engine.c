@@ -573,10 +573,16 @@ static void on_readable(struct tcpreq_worker *w, struct conn *c, bool block)
 			break;
 		}
 		n = recv(c->fd, w->scratch, cap, block ? 0 : MSG_DONTWAIT);
-		if (block) {
+		/*
+		 * A client's round trip ends when the reply is in hand, after
+		 * the recv() that brought it, in every mode: the loop's clock
+		 * (read when epoll_pwait2 returned) is older by the replies
+		 * of the batch read before this one.  A server keeps the
+		 * loop's clock: its requests waited from then on.
+		 */
+		if (block || (n > 0 && !w->r->cfg.server))
 			w->now = tcpreq_now();
-			block = false;
-		}
+		block = false;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
