@@ -245,6 +245,31 @@ lk_latency_tol() {
 	if [ "${LK_TCG:-0}" = 1 ]; then LK_P50_PCT=30 LK_P99_PCT=30; fi
 }
 
+# lk_nested SLACK MSGS REQS [WIDE]: line i of each file is the same
+# request.  MSGS holds the application's own "start_ns end_ns", REQS
+# tcplat's "start_ns lat_us", WIDE those of a tcplat whose clock holds
+# REQS's (--syscall-entry).  Fails, naming the first three, unless each
+# request's REQS interval starts no earlier than WIDE's (both integer ns
+# of one clock: exact) and both lie inside MSGS's, SLACK ns aside for
+# the application's printed precision (the ends of REQS and WIDE come
+# from two programs at one hook, either of which may be preempted: not
+# compared).  Prints per
+# request "app_us own_us in_us": the application's round trip, its own
+# time outside tcplat's widest clock, and WIDE's start to REQS's (0
+# without WIDE).
+lk_nested() {
+	paste -d' ' "$2" "$3" "${4:-$3}" | awk -v s="$1" '{
+		end = $3 + $4 * 1000; wend = $5 + $6 * 1000
+		if ($5 < $1 - s || $3 < $5 || end > $2 + s || wend > $2 + s) {
+			bad++
+			if (bad <= 3)
+				printf "not nested: application %s-%s, tcplat %s-%s, wider clock %s-%s\n",
+					$1, $2, $3, end, $5, wend >"/dev/stderr"
+		}
+		print ($2 - $1) / 1000, (($5 - $1) + ($2 - wend)) / 1000, ($3 - $5) / 1000 }
+		END { exit bad > 0 }'
+}
+
 # lk_nested_bound PCTL: the most tcplat's percentile may read when each
 # of its requests lies inside one of tcpreq's (the same count): the k-th
 # smallest of tcplat's latencies is then at most tcpreq's k-th, and each

@@ -90,14 +90,7 @@ assert_eq "$(jq .drops_events <<<"$c")" 0 "client: events dropped"
 sort -n "$LK_TMP/wrk.lat" >"$LK_TMP/msgs"
 jq -r 'select(.type == "event") | "\(.start_ns) \(.lat_us)"' "$LK_TMP/c" | sort -n >"$LK_TMP/reqs"
 assert_eq "$(wc -l <"$LK_TMP/reqs")" "$nreq" "client: tcplat's request events = wrk's requests"
-paste -d' ' "$LK_TMP/msgs" "$LK_TMP/reqs" | awk '{
-	end = $3 + $4 * 1000
-	if ($3 < $1 - 10 || end > $2 + 10) {
-		bad++
-		if (bad <= 3) print "not nested: wrk " $1 "-" $2 ", tcplat " $3 "-" end
-	}
-	print ($2 - $1) / 1000, (($3 - $1) + ($2 - end)) / 1000 >"/dev/stderr" }
-	END { exit bad > 0 }' 2>"$LK_TMP/parts" || fail "a request not inside wrk's"
+lk_nested 10 "$LK_TMP/msgs" "$LK_TMP/reqs" >"$LK_TMP/parts" || fail "a request not inside wrk's"
 ok "every tcplat request inside wrk's own clock of it"
 w50=$(awk '{ print $1 }' "$LK_TMP/parts" | lk_pct 50) w99=$(awk '{ print $1 }' "$LK_TMP/parts" | lk_pct 99)
 own50=$(awk '{ print $2 }' "$LK_TMP/parts" | lk_pct 50) own90=$(awk '{ print $2 }' "$LK_TMP/parts" | lk_pct 90)
