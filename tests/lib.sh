@@ -245,6 +245,14 @@ lk_latency_tol() {
 	if [ "${LK_TCG:-0}" = 1 ]; then LK_P50_PCT=30 LK_P99_PCT=30; fi
 }
 
+# lk_requests FILE [LO HI]: tcplat's --events in FILE as "start_ns
+# lat_us" lines, by start (only those starting in [LO, HI] if given).
+lk_requests() {
+	jq -r --argjson lo "${2:-0}" --argjson hi "${3:-1e30}" \
+		'select(.type == "event" and .start_ns >= $lo and .start_ns <= $hi) | "\(.start_ns) \(.lat_us)"' \
+		"$1" | sort -n
+}
+
 # lk_nested SLACK MSGS REQS [WIDE]: line i of each file is the same
 # request.  MSGS holds the application's own "start_ns end_ns", REQS
 # tcplat's "start_ns lat_us", WIDE those of a tcplat whose clock holds

@@ -89,7 +89,7 @@ assert_eq "$(jq .drops_events <<<"$b")" 0 "tcplat --syscall-entry events dropped
 assert_eq "$(wc -l <"$LK_TMP/log")" "$N" "tcpreq --log: a line per request"
 sort -n "$LK_TMP/log" >"$LK_TMP/msgs"
 for v in tcp syscall; do
-	jq -r 'select(.type == "event") | "\(.start_ns) \(.lat_us)"' "$LK_TMP/$v" | sort -n >"$LK_TMP/$v.reqs"
+	lk_requests "$LK_TMP/$v" >"$LK_TMP/$v.reqs"
 	assert_eq "$(wc -l <"$LK_TMP/$v.reqs")" "$N" "tcplat ($v) request events"
 done
 # Request i: tcpreq's "start end", the default's and --syscall-entry's

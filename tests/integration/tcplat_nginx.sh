@@ -88,7 +88,7 @@ wpct() { awk -v p="$1%" '$1 == p { print $2; exit }' "$LK_TMP/wrk"; }
 assert_eq "$(wc -l <"$LK_TMP/wrk.lat")" "$nreq" "wrk's latency samples = its requests"
 assert_eq "$(jq .drops_events <<<"$c")" 0 "client: events dropped"
 sort -n "$LK_TMP/wrk.lat" >"$LK_TMP/msgs"
-jq -r 'select(.type == "event") | "\(.start_ns) \(.lat_us)"' "$LK_TMP/c" | sort -n >"$LK_TMP/reqs"
+lk_requests "$LK_TMP/c" >"$LK_TMP/reqs"
 assert_eq "$(wc -l <"$LK_TMP/reqs")" "$nreq" "client: tcplat's request events = wrk's requests"
 lk_nested 10 "$LK_TMP/msgs" "$LK_TMP/reqs" >"$LK_TMP/parts" || fail "a request not inside wrk's"
 ok "every tcplat request inside wrk's own clock of it"

@@ -139,13 +139,9 @@ awk -F', *' '$1 ~ /^[0-9]+$/ { printf "%.0f %.0f\n", $2 * 1e9, $3 * 1e9 }' "$R/f
 nmsg=$(wc -l <"$R/msgs")
 assert_eq "$nmsg" "$(field "[Valid Duration]" SentMessages)" "full log = [Valid Duration] messages"
 read -r lo hi < <(awk 'NR == 1 { lo = $1 } { hi = $2 } END { print lo, hi }' "$R/msgs")
-jq -r --argjson lo "$lo" --argjson hi "$hi" \
-	'select(.type == "event" and .start_ns >= $lo and .start_ns <= $hi) | "\(.start_ns) \(.lat_us)"' \
-	"$R/t" | sort -n >"$R/reqs"
+lk_requests "$R/t" "$lo" "$hi" >"$R/reqs"
 assert_eq "$(wc -l <"$R/reqs")" "$nmsg" "tcplat requests started in the log's span = its messages"
-jq -r --argjson lo "$lo" --argjson hi "$hi" \
-	'select(.type == "event" and .start_ns >= $lo and .start_ns <= $hi) | "\(.start_ns) \(.lat_us)"' \
-	"$R/s" | sort -n >"$R/sreqs"
+lk_requests "$R/s" "$lo" "$hi" >"$R/sreqs"
 assert_eq "$(wc -l <"$R/sreqs")" "$nmsg" "tcplat --syscall-entry requests started in the log's span = its messages"
 # Request i against message i: its two clocks nested in the message's,
 # the default's start after the syscall's entry (the same clock, the
