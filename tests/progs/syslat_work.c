@@ -13,6 +13,11 @@
  * ERESTARTSYS and runs read() again, so 2*RESTART reads, RESTART failed.
  * With THREAD, a second thread first makes THREAD getppid() calls and
  * exits (before the main thread's calls, so -t sees only the latter).
+ * With SYSLAT_WORK_SLEEPS=FILE in the environment, each nanosleep() is
+ * also timed on CLOCK_MONOTONIC (through the vDSO, no syscall) around
+ * the call, and the durations are written to FILE, in ns, one a line,
+ * once every call above is done (FILE is opened before READY_FILE is
+ * made: no openat() of its own while traced).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -80,6 +85,10 @@ int main(int argc, char **argv)
 {
 	struct timespec ts = { 0, 2000000 };
 	long getppids, sleeps, enoents, restart, thread = 0, i;
+	const char *log = getenv("SYSLAT_WORK_SLEEPS");
+	struct timespec t0, t1;
+	long long *slept = NULL;
+	FILE *fp = NULL;
 	sigset_t set;
 	int sig, fd;
 
@@ -93,6 +102,12 @@ int main(int argc, char **argv)
 	restart = atol(argv[5]);
 	if (argc == 7)
 		thread = atol(argv[6]);
+	if (log && sleeps > 0) {
+		slept = calloc(sleeps, sizeof(*slept));
+		fp = fopen(log, "w");
+		if (!slept || !fp)
+			return 1;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
@@ -106,11 +121,25 @@ int main(int argc, char **argv)
 		return 1;
 	for (i = 0; i < getppids; i++)
 		syscall(SYS_getppid);
-	for (i = 0; i < sleeps; i++)
+	for (i = 0; i < sleeps; i++) {
+		if (slept)
+			clock_gettime(CLOCK_MONOTONIC, &t0);
 		syscall(SYS_nanosleep, &ts, NULL);
+		if (slept) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			slept[i] = (t1.tv_sec - t0.tv_sec) * 1000000000LL +
+				   (t1.tv_nsec - t0.tv_nsec);
+		}
+	}
 	for (i = 0; i < enoents; i++)
 		syscall(SYS_openat, AT_FDCWD, "/nonexistent/syslat", O_RDONLY);
 	if (restart && restarts(restart))
 		return 1;
+	if (slept) {
+		for (i = 0; i < sleeps; i++)
+			fprintf(fp, "%lld\n", slept[i]);
+		if (fclose(fp))
+			return 1;
+	}
 	return 0;
 }
