@@ -134,6 +134,17 @@ lk_steal_ns() {
 # scheduler's clock nor waiting to run: hypervisor steal on its CPU,
 # which the scheduler leaves out of the task's run time
 # (PARAVIRT_TIME_ACCOUNTING) and /proc/stat may show only ticks later.
+# lk_blocked TASK NR...: the task (/proc/PID or /proc/PID/task/TID)
+# sleeps inside one of the syscalls NR... (x86_64 numbers): off the CPU
+# until that syscall's wait ends.
+lk_blocked() {
+	local t=$1; shift
+	grep -q '^State:.*S (sleeping)' "$t/status" 2>/dev/null &&
+		awk -v nrs=" $* " '{ exit !index(nrs, " " $1 " ") }' "$t/syscall" 2>/dev/null
+}
+# lk_in_sleep PID: in nanosleep() or clock_nanosleep().
+lk_in_sleep() { lk_blocked "/proc/$1" 35 230; }
+
 lk_task_steal_ns() {
 	awk -v e="$2" '{ d = e - $1 - $2; printf "%d\n", (d > 0 ? d : 0) }' "/proc/$1/schedstat"
 }

@@ -38,7 +38,7 @@ release() { timeout 10 bash -c 'echo >"$1"' _ "$1"; }
 
 # one METHOD: a run with LK_METHODS=METHOD, its files in $LK_TMP/METHOD.
 one() {
-	local m=$1 d=$LK_TMP/$1 out=$LK_TMP/$1/out.json py tid cu ss0 ss1 w0 w1 ns others steal0 steal own
+	local m=$1 d=$LK_TMP/$1 out=$LK_TMP/$1/out.json py tid cu ss0 ss1 w0 w1 ns others steal0 steal own t0 t1
 
 	mkdir -p "$d"
 	mkfifo "$d/go" "$d/end"
@@ -46,6 +46,11 @@ one() {
 	py=$LK_LAST_PID
 	lk_wait_for 20 test -s "$d/tid" || fail "the test thread did not start"
 	tid=$(cat "$d/tid")
+	# Blocked in the open() of the first FIFO (openat, 257) before
+	# cpuusage starts: the thread's time on a CPU inside cpuusage's run
+	# then lies between the release (t0) and its open() of the second
+	# FIFO (t1).
+	lk_wait_for 20 lk_blocked "/proc/$py/task/$tid" 257 || fail "the test thread did not wait to spin"
 
 	lk_bg env LK_METHODS="$m" "$OUTPUT/cpuusage" -v -j -t "$tid" >"$out" 2>"$d/err"
 	cu=$LK_LAST_PID
@@ -54,9 +59,11 @@ one() {
 	read -r ss0 w0 _ <"/proc/$py/task/$tid/schedstat"
 	pr0=$(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "/proc/$py/task/$tid/status")
 	steal0=$(lk_steal_ns)
+	t0=$(date +%s%N)
 	release "$d/go" || fail "the test thread did not wait to spin"
 	lk_wait_for 30 test -e "$d/spun" || fail "the thread did not finish spinning"
-	sleep 0.2
+	lk_wait_for 10 lk_blocked "/proc/$py/task/$tid" 257 || fail "the thread did not wait after its spin"
+	t1=$(date +%s%N)
 	read -r ss1 w1 _ <"/proc/$py/task/$tid/schedstat"
 	pr=$(( $(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "/proc/$py/task/$tid/status") - pr0 ))
 	steal=$(lk_steal_since "$steal0")
@@ -88,14 +95,14 @@ one() {
 	assert_ge "$ns" 50000000 "$m: on-CPU ns of the spinning thread (non-zero: BPF attached)"
 	# cpuusage counted from its start, a little before ss0 was read: the
 	# thread slept in between, so the two windows hold the same run time.
-	# Plus hypervisor steal time (see lk_steal_ns), in cpuusage's figure
-	# only, and 20 us per preemption by a waking task, which schedstat
-	# gives to the task that preempted (see cpuusage_busy: 4 to 11 us
-	# measured here under other users' load, thousands of times a second).
+	# Above schedstat by hypervisor steal time (see lk_steal_ns) and by
+	# what schedstat gives the task that preempted, an amount that
+	# varies with other load (see cpuusage_busy): bounded above by the
+	# wall time from its release to its next wait, exactly.
 	local d=$((ss1 - ss0))
+	echo "$m: steal $steal ns, preempted $pr times; cpuusage - schedstat $((ns - d)) ns"
 	assert_ge "$((ns + irq))" "$((d - d / 100 - 2000000))" "$m: - 1% - 2 ms: thread on-CPU time + its interrupts vs its schedstat"
-	assert_le "$ns" "$((d + d / 100 + 2000000 + steal + pr * 20000))" \
-		"$m: + 1% + 2 ms + steal + 20 us a preemption: thread on-CPU time vs its schedstat (steal $steal ns, preempted $pr times)"
+	assert_le "$ns" "$((t1 - t0))" "$m: thread on-CPU time vs the wall time from its release to its next wait, ns"
 	assert_eq "$others" 0 "$m: rows for other threads"
 	assert_eq "$(jq -r -s --argjson t "$tid" '[.[] | select(.type == "summary") | .threads[] | select(.tid == $t) | .comm] | unique | join(",")' "$out")" \
 		cu-spin "$m: the thread's own name (the process's is python3)"
