@@ -482,12 +482,10 @@ static void print_rows(struct row *rows, size_t n, uint64_t wall)
 	size_t i, shown = 0;
 
 	qsort(rows, n, sizeof(*rows), row_cmp);
+	lk_printf("%-7s %-15s ", "PID", "COMM");
 	if (env.per_thread)
-		lk_printf("%7s %7s %-16s %6s %12s %8s %8s\n", "PID", "TID", "COMM",
-			  "%CPU", "ONCPU_US", "VCSW", "IVCSW");
-	else
-		lk_printf("%7s %-16s %6s %12s %8s %8s\n", "PID", "COMM", "%CPU",
-			  "ONCPU_US", "VCSW", "IVCSW");
+		lk_printf("%-7s ", "TID");
+	lk_printf("%6s %12s %8s %8s\n", "%CPU", "ONCPU_US", "VCSW", "IVCSW");
 	lk_open_array(env.per_thread ? "threads" : "processes");
 	for (i = 0; i < n && (!lk_opts.top || shown < (size_t)lk_opts.top); i++) {
 		const struct row *r = &rows[i];
@@ -496,10 +494,9 @@ static void print_rows(struct row *rows, size_t n, uint64_t wall)
 			continue;
 		shown++;
 		lk_open_object(NULL);
-		lk_print_u64(LK_ANY, "pid", "%7" PRIu64 " ", r->pid);
+		lk_print_owner(r->pid, r->comm);
 		if (env.per_thread)
-			lk_print_u64(LK_ANY, "tid", "%7" PRIu64 " ", r->tid);
-		lk_print_str(LK_ANY, "comm", "%-16s ", r->comm);
+			lk_print_u64(LK_ANY, "tid", "%-7" PRIu64 " ", r->tid);
 		lk_print_float(LK_ANY, "cpu_pct", "%6.1f ", pct(r->run_ns, wall));
 		lk_print_u64(LK_TEXT, NULL, "%12" PRIu64 " ", r->run_ns / 1000);
 		lk_print_u64(LK_JSON, "oncpu_ns", NULL, r->run_ns);
