@@ -75,13 +75,15 @@ lk_lab_up() {
 }
 lk_in_client() { ip netns exec "$LAB_C" "$@"; }
 lk_in_server() { ip netns exec "$LAB_S" "$@"; }
-# lk_syn_retrans: TcpExt TCPSynRetrans of the lab's two namespaces
-# together (SYNs and SYN-ACKs sent again); lk_syn_retrans_above N: more
-# than N (for lk_wait_for).
-lk_syn_retrans() {
-	echo $(($(lk_netstat "$LAB_C" "TcpExt TCPSynRetrans") + $(lk_netstat "$LAB_S" "TcpExt TCPSynRetrans")))
+# lk_syn_resent DIR C0 S0: the lab's wire drops DIR (to-server: the
+# client's SYNs; to-client: the server's SYN-ACKs), and each end that
+# the drop makes send again has done so: TcpExt TCPSynRetrans above C0
+# in the client's namespace, and for to-client above S0 in the server's
+# too (the client, never answered, resends its SYN as well).
+lk_syn_resent() {
+	[ "$(lk_netstat "$LAB_C" "TcpExt TCPSynRetrans")" -gt "$2" ] || return 1
+	[ "$1" = to-server ] || [ "$(lk_netstat "$LAB_S" "TcpExt TCPSynRetrans")" -gt "$3" ]
 }
-lk_syn_retrans_above() { [ "$(lk_syn_retrans)" -gt "$1" ]; }
 
 # lk_netstat NS "Tcp RetransSegs": reads /proc/net/snmp and /proc/net/netstat.
 lk_netstat() {

@@ -70,19 +70,17 @@ stop_tools() {
 }
 
 # A client started while the wire drops one direction.  The drop ends
-# 0.5 s after the first SYN or SYN-ACK sent again: both ends' first
-# retransmissions (1 s after their first sends, within a few ms of each
-# other) are dropped, and the handshake completes at the next (3 s).
+# once each end it concerns has sent its SYN or SYN-ACK again
+# (lk_syn_resent): those first retransmissions (1 s after the first
+# sends) are dropped, and the handshake completes at the next (3 s).
 # Not a fixed time from the client's start, which a client slow to
 # start (a loaded host, a qemu guest) would not have reached.
 connect_through() {
-	local r0
 	"$OUTPUT/netlab" set --prefix "$LAB" --dir "$1" --loss 100 >/dev/null || fail "netlab set"
-	r0=$(lk_syn_retrans)
+	local c0=$(lk_netstat "$LAB_C" "TcpExt TCPSynRetrans") s0=$(lk_netstat "$LAB_S" "TcpExt TCPSynRetrans")
 	lk_in_client timeout 50 "$CL" -n "$N" "$LAB_S_IP" "$PORT" >"$LK_TMP/conn.out" &
 	local cl=$!
-	lk_wait_for 20 lk_syn_retrans_above "$r0" || fail "no SYN or SYN-ACK sent again in 20 s"
-	sleep 0.5
+	lk_wait_for 30 lk_syn_resent "$1" "$c0" "$s0" || fail "no SYN or SYN-ACK sent again in 30 s"
 	"$OUTPUT/netlab" set --prefix "$LAB" --dir "$1" --loss 0 >/dev/null || fail "netlab set"
 	wait $cl || fail "client failed"
 	assert_eq "$(grep -c '^ok ' "$LK_TMP/conn.out")" "$N" "connects that succeeded"
