@@ -57,13 +57,10 @@ assert_eq "$(jq .bytes_out <<<"$t")" "$(jq .bytes_out <<<"$c")" "bytes out"
 assert_ge "$(jq .bytes_out <<<"$t")" $((N * 88)) "bytes out: every request"
 assert_eq "$(jq .incomplete <<<"$t")" 0 "incomplete requests"
 # Under emulation (qemu TCG in make vmtest) tcpreq's own share is many
-# times larger: there, with a round trip over 1.5 ms where a real CPU
-# takes 0.7, 30% is allowed.
+# times larger: there 30% is allowed (measured: 1.0 to 4.3% on the host
+# and in the guests).
 tol=10
-if awk -v p="$(jq .p50_us <<<"$c")" 'BEGIN { exit !(p > 1500) }'; then
-	tol=30
-	echo "round trip over 1.5 ms: an emulated machine, tolerance $tol%"
-fi
+[ "${LK_TCG:-0}" = 1 ] && tol=30
 assert_le "$(jq .p50_us <<<"$t")" "$(lk_nested_bound "$(jq .p50_us <<<"$c")")" "p50_us <= tcpreq's (nested)"
 assert_le "$(jq .p99_us <<<"$t")" "$(lk_nested_bound "$(jq .p99_us <<<"$c")")" "p99_us <= tcpreq's (nested)"
 assert_ge "$(jq .p50_us <<<"$t")" "$(jq "[.p50_us * (1 - $tol / 100), .p50_us - 20] | min" <<<"$c")" \
@@ -73,6 +70,10 @@ assert_ge "$(jq .p50_us <<<"$t")" "$(jq "[.p50_us * (1 - $tol / 100), .p50_us - 
 # loaded machine makes long.
 assert_ge "$(jq .p99_us <<<"$t")" "$(jq ".p99_us * 0.75" <<<"$c")" "p99_us >= tcpreq's - 25%"
 assert_ge "$(jq .p50_us <<<"$t")" 1 "p50 is a latency"
+# Exact from below: the server sleeps 0.5 ms after the request has
+# arrived, which is after its send entered TCP.
+assert_ge "$(jq -s '[.[] | select(.type == "event") | .lat_us] | min' "$LK_TMP/a")" 500 \
+	"every round trip holds the server's 0.5 ms sleep (us)"
 # The nesting itself, from each request's figures: the k-th smallest of
 # tcplat's round trips is at most tcpreq's k-th (--log: start and end
 # ns), but for the 10 ns of lat_us's printed precision.
