@@ -7,8 +7,8 @@
 # servers timed from the first read without an arrival hook), tcplat
 # -v must say it uses it (for the send's entry too), and a client-side and a server-side tcplat
 # must both count tcpreq's requests and bytes exactly.  The client's p50
-# is only roughly compared (40%): under qemu TCG the methods' own cost
-# and the emulation's jitter are large.
+# is at most tcpreq's, and only roughly compared from below (40%): under
+# qemu TCG the methods' own cost and the emulation's jitter are large.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -28,7 +28,8 @@ start() {
 	LK_METHODS=$methods timeout -s INT 120 "$OUTPUT/tcplat" -v -j --netns "$2" -c tcpreq \
 		--role "$3" >"$o" 2>"$o.err" &
 	LK_PIDS+=($!); eval "tp_$1=$!"
-	lk_wait_for 30 grep -q "tracing\|none of" "$o.err"
+	lk_wait_for 60 grep -q "tracing\|none of" "$o.err" ||
+		{ cat "$o.err"; fail "tcplat ($m, $1) neither started nor said the method is missing"; }
 	grep -q tracing "$o.err"
 }
 stop() {
@@ -78,7 +79,10 @@ for m in tp_btf raw_tp fentry kprobe; do
 	fi
 	lk_in_client "$T" client -j --nodelay -n 2 --requests $N "$LAB_S_IP:$PORT" >"$LK_TMP/$m.tcpreq" ||
 		fail "client failed"
-	sleep 0.3
+	# The server's last reply has been sent, and its close seen, once
+	# the server's namespace holds no connection but TIME-WAIT.
+	lk_wait_for 30 sh -c "! ip netns exec $LAB_S ss -Htan | grep -vqE '^(LISTEN|TIME-WAIT) '" ||
+		fail "$m: the connections did not close"
 	stop c; stop s
 	c=$(jq -c 'select(.type == "summary")' "$LK_TMP/$m.tcpreq")
 	for side in c s; do
@@ -88,7 +92,14 @@ for m in tp_btf raw_tp fentry kprobe; do
 			"$m ($side): bytes"
 	done
 	if [ $entry = 1 ]; then
-		assert_near "$(jq .p50_us "$LK_TMP/$m.c" | tail -1)" "$(jq .p50_us <<<"$c")" 40 30 "$m: client p50 vs tcpreq's"
+		# Inside tcpreq's round trip, from the send's entry: no more
+		# than it, one bucket of each histogram aside; below it by
+		# tcpreq's own time, which the methods' cost and qemu TCG's
+		# jitter make large (40% or 30 us; 12 to 16% measured).
+		assert_le "$(jq .p50_us "$LK_TMP/$m.c" | tail -1)" "$(lk_nested_bound "$(jq .p50_us <<<"$c")")" \
+			"$m: client p50 <= tcpreq's (nested)"
+		assert_ge "$(jq .p50_us "$LK_TMP/$m.c" | tail -1)" "$(jq '[.p50_us * 0.6, .p50_us - 30] | min' <<<"$c")" \
+			"$m: client p50 >= tcpreq's - 40% (or 30 us)"
 	else
 		# From the send's return, each request's interval lies inside
 		# tcpreq's, which holds the send syscall: on veth that carries
