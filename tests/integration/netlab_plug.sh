@@ -17,6 +17,15 @@ done
 noports() { lk_netstat "$LAB_S" "Udp NoPorts"; }
 send() { lk_in_client bash -c 'for ((i = 0; i < $1; i++)); do echo x >/dev/udp/$2/9; done' _ "$1" "$LAB_S_IP"; }
 noports_ge() { [ "$(noports)" -ge "$1" ]; }
+# held: packets in the plug's queue (the client's veth0, egress).
+held() {
+	lk_in_client tc -s qdisc show dev veth0 |
+		awk '$1 == "qdisc" { q = $2 } q == "plug" && $1 == "backlog" { sub(/p$/, "", $3); print $3; exit }'
+}
+held_is() { [ "$(held)" = "$1" ]; }
+# settled N HELD: N datagrams more than np0 reached the server and HELD
+# are still in the plug, so that nothing else is on its way.
+settled() { noports_ge $((np0 + $1)) && held_is "$2"; }
 plug_col() { "$NL" status --prefix "$P" | awk '$1 == "to-server" { print $NF }'; }
 # Resolve the neighbour first: an ARP request would be held by the plug too.
 send 1
@@ -36,21 +45,23 @@ fi
 
 assert_eq "$(plug_col)" "yes" "plug column"
 np0=$(noports)
+# Each step waits until the datagrams are where they must end up (the
+# server's count, the plug's queue): every one is then accounted for.
 send 5				# epoch A
-sleep 0.5
+lk_wait_for 10 settled 0 5 || fail "epoch A not held: $(held) in the plug"
 assert_eq "$(( $(noports) - np0 ))" 0 "arrived while buffering"
 "$NL" set --prefix "$P" --dir to-server --plug buffer || fail "second buffer"
 send 3				# epoch B
-sleep 0.5
+lk_wait_for 10 settled 0 8 || fail "epoch B not held: $(held) in the plug"
 assert_eq "$(( $(noports) - np0 ))" 0 "arrived after the second buffer"
 "$NL" set --prefix "$P" --dir to-server --plug release-one || fail "release-one"
-sleep 0.5
+lk_wait_for 10 settled 5 3 || fail "release-one: $(( $(noports) - np0 )) arrived, $(held) in the plug"
 assert_eq "$(( $(noports) - np0 ))" 5 "arrived after release-one (epoch A only)"
 "$NL" set --prefix "$P" --dir to-server --plug release || fail "release"
-sleep 0.5
+lk_wait_for 10 settled 8 0 || fail "release: $(( $(noports) - np0 )) arrived, $(held) in the plug"
 assert_eq "$(( $(noports) - np0 ))" 8 "arrived after release (epoch B too)"
 send 2
-sleep 0.5
+lk_wait_for 10 settled 10 0 || fail "after release: $(( $(noports) - np0 )) arrived, $(held) in the plug"
 assert_eq "$(( $(noports) - np0 ))" 10 "arrived after release, new traffic passes"
 
 # The plug cannot share a direction with a rate; none removes it.
