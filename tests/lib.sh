@@ -74,6 +74,20 @@ lk_lab_up() {
 	LAB_S_IP=${LAB_S_IP:-192.168.100.100}
 }
 lk_in_client() { ip netns exec "$LAB_C" "$@"; }
+# lk_lab_ipv4_only: no IPv6 in the lab, so that nothing but the test's
+# own IPv4 traffic (an IPv6 router or listener report) leaves a veth.
+lk_lab_ipv4_only() {
+	local ns
+	for ns in "$LAB_C" "$LAB_S"; do
+		ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 >/proc/sys/net/ipv6/conf/veth0/disable_ipv6' 2>/dev/null
+	done
+}
+# lk_plug_held: packets in the plug's queue on the client's veth0
+# (netlab --dir to-server --plug), from tc's statistics.
+lk_plug_held() {
+	lk_in_client tc -s qdisc show dev veth0 |
+		awk '$1 == "qdisc" { q = $2 } q == "plug" && $1 == "backlog" { sub(/p$/, "", $3); print $3; exit }'
+}
 lk_in_server() { ip netns exec "$LAB_S" "$@"; }
 # lk_syn_resent DIR C0 S0: the lab's wire drops DIR (to-server: the
 # client's SYNs; to-client: the server's SYN-ACKs), and each end that

@@ -22,18 +22,10 @@ MAXTICKS=$((REQS + 6))
 
 lk_lab_up
 P=$LAB
-# IPv4 only: an IPv6 router or listener report held by the plug would
-# not be a segment the server counts.
-for ns in "$LAB_C" "$LAB_S"; do
-	ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 >/proc/sys/net/ipv6/conf/veth0/disable_ipv6' 2>/dev/null
-done
+# An IPv6 packet held by the plug would not be a segment the server counts.
+lk_lab_ipv4_only
 insegs() { lk_netstat "$LAB_S" "Tcp InSegs"; }
 insegs_ge() { [ "$(insegs)" -ge "$1" ]; }
-# held: packets in the plug's queue (the client's veth0, egress).
-held() {
-	lk_in_client tc -s qdisc show dev veth0 |
-		awk '$1 == "qdisc" { q = $2 } q == "plug" && $1 == "backlog" { sub(/p$/, "", $3); print $3; exit }'
-}
 now() { date +%s.%N; }
 
 lk_bg ip netns exec "$LAB_S" "$T" server -j --nodelay "0.0.0.0:$PORT" >"$LK_TMP/server"
@@ -61,7 +53,7 @@ ticks=0 quiet_moves=0 steps=0 t_first="" t_last="" b=$(insegs)
 sleep $PERIOD
 while [ $ticks -lt $MAXTICKS ]; do
 	t=$(now)
-	h=$(held)
+	h=$(lk_plug_held)
 	"$NL" set --prefix "$P" --dir to-server --plug buffer || fail "plug buffer"
 	"$NL" set --prefix "$P" --dir to-server --plug release-one || fail "plug release-one"
 	ticks=$((ticks + 1))

@@ -13,9 +13,7 @@ lk_lab_up
 P=$LAB
 # Only the test's datagrams: no IPv6 chatter (router solicitations, MLD)
 # to blur exact counts.  ARP is never counted by the program.
-for ns in "$LAB_C" "$LAB_S"; do
-	ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 >/proc/sys/net/ipv6/conf/veth0/disable_ipv6' 2>/dev/null
-done
+lk_lab_ipv4_only
 lk_in_client ping -c 1 -W 2 "$LAB_S_IP" >/dev/null 2>&1	# ARP, before counting
 
 "$NL" status --prefix "$P" | grep -q 'no loss program' || fail "a loss program before any --loss"

@@ -11,18 +11,11 @@ NL=$OUTPUT/netlab
 
 lk_lab_up
 P=$LAB
-for ns in "$LAB_C" "$LAB_S"; do
-	ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 >/proc/sys/net/ipv6/conf/veth0/disable_ipv6' 2>/dev/null
-done
+lk_lab_ipv4_only
 noports() { lk_netstat "$LAB_S" "Udp NoPorts"; }
 send() { lk_in_client bash -c 'for ((i = 0; i < $1; i++)); do echo x >/dev/udp/$2/9; done' _ "$1" "$LAB_S_IP"; }
 noports_ge() { [ "$(noports)" -ge "$1" ]; }
-# held: packets in the plug's queue (the client's veth0, egress).
-held() {
-	lk_in_client tc -s qdisc show dev veth0 |
-		awk '$1 == "qdisc" { q = $2 } q == "plug" && $1 == "backlog" { sub(/p$/, "", $3); print $3; exit }'
-}
-held_is() { [ "$(held)" = "$1" ]; }
+held_is() { [ "$(lk_plug_held)" = "$1" ]; }
 # settled N HELD: N datagrams more than np0 reached the server and HELD
 # are still in the plug, so that nothing else is on its way.
 settled() { noports_ge $((np0 + $1)) && held_is "$2"; }
@@ -48,20 +41,20 @@ np0=$(noports)
 # Each step waits until the datagrams are where they must end up (the
 # server's count, the plug's queue): every one is then accounted for.
 send 5				# epoch A
-lk_wait_for 10 settled 0 5 || fail "epoch A not held: $(held) in the plug"
+lk_wait_for 10 settled 0 5 || fail "epoch A not held: $(lk_plug_held) in the plug"
 assert_eq "$(( $(noports) - np0 ))" 0 "arrived while buffering"
 "$NL" set --prefix "$P" --dir to-server --plug buffer || fail "second buffer"
 send 3				# epoch B
-lk_wait_for 10 settled 0 8 || fail "epoch B not held: $(held) in the plug"
+lk_wait_for 10 settled 0 8 || fail "epoch B not held: $(lk_plug_held) in the plug"
 assert_eq "$(( $(noports) - np0 ))" 0 "arrived after the second buffer"
 "$NL" set --prefix "$P" --dir to-server --plug release-one || fail "release-one"
-lk_wait_for 10 settled 5 3 || fail "release-one: $(( $(noports) - np0 )) arrived, $(held) in the plug"
+lk_wait_for 10 settled 5 3 || fail "release-one: $(( $(noports) - np0 )) arrived, $(lk_plug_held) in the plug"
 assert_eq "$(( $(noports) - np0 ))" 5 "arrived after release-one (epoch A only)"
 "$NL" set --prefix "$P" --dir to-server --plug release || fail "release"
-lk_wait_for 10 settled 8 0 || fail "release: $(( $(noports) - np0 )) arrived, $(held) in the plug"
+lk_wait_for 10 settled 8 0 || fail "release: $(( $(noports) - np0 )) arrived, $(lk_plug_held) in the plug"
 assert_eq "$(( $(noports) - np0 ))" 8 "arrived after release (epoch B too)"
 send 2
-lk_wait_for 10 settled 10 0 || fail "after release: $(( $(noports) - np0 )) arrived, $(held) in the plug"
+lk_wait_for 10 settled 10 0 || fail "after release: $(( $(noports) - np0 )) arrived, $(lk_plug_held) in the plug"
 assert_eq "$(( $(noports) - np0 ))" 10 "arrived after release, new traffic passes"
 
 # The plug cannot share a direction with a rate; none removes it.
