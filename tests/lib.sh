@@ -150,6 +150,15 @@ lk_steal_ns() {
 # scheduler's clock nor waiting to run: hypervisor steal on its CPU,
 # which the scheduler leaves out of the task's run time
 # (PARAVIRT_TIME_ACCOUNTING) and /proc/stat may show only ticks later.
+# lk_uptime_ns [end]: the time since boot in ns, from /proc/uptime:
+# CLOCK_MONOTONIC (what the kernel's figures run on, slewed as they are,
+# never stepped as the wall clock may be) plus suspend, which a test
+# never sees.  It is truncated to 10 ms: "end" gives the end of those
+# 10 ms, for the end of an interval that must hold another.
+lk_uptime_ns() {
+	awk -v e="${1:-}" '{ printf "%.0f\n", ($1 + (e == "end" ? 0.01 : 0)) * 1e9 }' /proc/uptime
+}
+
 # lk_blocked TASK NR...: the task (/proc/PID or /proc/PID/task/TID)
 # sleeps inside one of the syscalls NR... (x86_64 numbers): off the CPU
 # until that syscall's wait ends.

@@ -18,7 +18,7 @@ lk_wait_for 20 grep -q 'first interval starts' "$LK_TMP/err" || { cat "$LK_TMP/e
 
 # Both children start after the baseline, so their whole life is traced.
 steal0=$(lk_steal_ns)
-t0=$(date +%s%N)
+t0=$(lk_uptime_ns)
 lk_bg "$SPIN" 2 "$LK_TMP/busy.done" 30
 BUSY=$LK_LAST_PID
 lk_bg "$SPIN" 0 "$LK_TMP/sleep.done" 30
@@ -27,7 +27,7 @@ lk_wait_for 30 test -e "$LK_TMP/busy.done" || fail "busy child did not finish"
 # Its spin is over once it sleeps in its linger: from then on it is off
 # the CPU, so its whole time on it lies between t0 and t1.
 lk_wait_for 10 lk_in_sleep "$BUSY" || fail "busy child did not go to sleep"
-t1=$(date +%s%N)
+t1=$(lk_uptime_ns end)
 lk_wait_for 5 test -e "$LK_TMP/sleep.done" || fail "sleeping child did not start"
 busy_ss=$(awk '{ print $1 }' "/proc/$BUSY/schedstat")
 busy_wait=$(awk '{ print $2 }' "/proc/$BUSY/schedstat")

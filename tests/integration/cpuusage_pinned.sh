@@ -40,14 +40,14 @@ done
 stat0=$(stat_ticks)
 
 steal0=$(lk_steal_ns)
-t0=$(date +%s%N)
+t0=$(lk_uptime_ns)
 lk_bg taskset -c 0 "$SPIN" 4 "$LK_TMP/a.done" 30
 A=$LK_LAST_PID
 lk_bg taskset -c 1 "$SPIN" 4 "$LK_TMP/b.done" 30
 B=$LK_LAST_PID
 lk_wait_for 30 test -e "$LK_TMP/a.done" -a -e "$LK_TMP/b.done" || fail "the children did not finish spinning"
 lk_wait_for 10 lk_in_sleep "$A" && lk_wait_for 10 lk_in_sleep "$B" || fail "the children did not go to sleep"
-t1=$(date +%s%N)
+t1=$(lk_uptime_ns end)
 ssa=$(awk '{ print $1 }' "/proc/$A/schedstat")
 ssb=$(awk '{ print $1 }' "/proc/$B/schedstat")
 sta=$(lk_task_steal_ns "$A" "$(cat "$LK_TMP/a.done")")

@@ -59,11 +59,11 @@ one() {
 	read -r ss0 w0 _ <"/proc/$py/task/$tid/schedstat"
 	pr0=$(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "/proc/$py/task/$tid/status")
 	steal0=$(lk_steal_ns)
-	t0=$(date +%s%N)
+	t0=$(lk_uptime_ns)
 	release "$d/go" || fail "the test thread did not wait to spin"
 	lk_wait_for 30 test -e "$d/spun" || fail "the thread did not finish spinning"
 	lk_wait_for 10 lk_blocked "/proc/$py/task/$tid" 257 || fail "the thread did not wait after its spin"
-	t1=$(date +%s%N)
+	t1=$(lk_uptime_ns end)
 	read -r ss1 w1 _ <"/proc/$py/task/$tid/schedstat"
 	pr=$(( $(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "/proc/$py/task/$tid/status") - pr0 ))
 	steal=$(lk_steal_since "$steal0")
