@@ -500,10 +500,14 @@ int main(int argc, char **argv)
 			err = -1;
 	}
 	tcpreq_free(&run);
-	/* A write that failed mid-run leaves the stream's error flag. */
-	if (cfg.log && (ferror(cfg.log) | fclose(cfg.log))) {
-		lk_err("cannot write %s", log_path);
-		err = -1;
+	if (cfg.log) {
+		/* A write that failed mid-run leaves the stream's error flag. */
+		bool bad = ferror(cfg.log);
+
+		if (fclose(cfg.log) || bad) {
+			lk_err("cannot write %s", log_path);
+			err = -1;
+		}
 	}
 	return err ? 1 : 0;
 }
