@@ -74,6 +74,7 @@ lk_lab_up() {
 	LAB_S_IP=${LAB_S_IP:-192.168.100.100}
 }
 lk_in_client() { ip netns exec "$LAB_C" "$@"; }
+lk_in_server() { ip netns exec "$LAB_S" "$@"; }
 # lk_lab_ipv4_only: no IPv6 in the lab, so that nothing but the test's
 # own IPv4 traffic (an IPv6 router or listener report) leaves a veth.
 lk_lab_ipv4_only() {
@@ -88,7 +89,6 @@ lk_plug_held() {
 	lk_in_client tc -s qdisc show dev veth0 |
 		awk '$1 == "qdisc" { q = $2 } q == "plug" && $1 == "backlog" { sub(/p$/, "", $3); print $3; exit }'
 }
-lk_in_server() { ip netns exec "$LAB_S" "$@"; }
 # lk_syn_resent DIR C0 S0: the lab's wire drops DIR (to-server: the
 # client's SYNs; to-client: the server's SYN-ACKs), and each end that
 # the drop makes send again has done so: TcpExt TCPSynRetrans above C0
@@ -145,11 +145,6 @@ lk_wait_lines() {
 lk_steal_ns() {
 	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%d\n", $9 * 1e9 / hz }' /proc/stat
 }
-# lk_task_steal_ns PID ELAPSED_NS: of a task that never slept in the
-# ELAPSED_NS since it started, the time neither running by the
-# scheduler's clock nor waiting to run: hypervisor steal on its CPU,
-# which the scheduler leaves out of the task's run time
-# (PARAVIRT_TIME_ACCOUNTING) and /proc/stat may show only ticks later.
 # lk_uptime_ns [end]: the time since boot in ns, from /proc/uptime:
 # CLOCK_MONOTONIC (what the kernel's figures run on, slewed as they are,
 # never stepped as the wall clock may be) plus suspend, which a test
@@ -170,6 +165,11 @@ lk_blocked() {
 # lk_in_sleep PID: in nanosleep() or clock_nanosleep().
 lk_in_sleep() { lk_blocked "/proc/$1" 35 230; }
 
+# lk_task_steal_ns PID ELAPSED_NS: of a task that never slept in the
+# ELAPSED_NS since it started, the time neither running by the
+# scheduler's clock nor waiting to run: hypervisor steal on its CPU,
+# which the scheduler leaves out of the task's run time
+# (PARAVIRT_TIME_ACCOUNTING) and /proc/stat may show only ticks later.
 lk_task_steal_ns() {
 	awk -v e="$2" '{ d = e - $1 - $2; printf "%d\n", (d > 0 ? d : 0) }' "/proc/$1/schedstat"
 }
@@ -297,10 +297,9 @@ lk_requests() {
 # of one clock: exact) and both lie inside MSGS's, SLACK ns aside for
 # the application's printed precision (the ends of REQS and WIDE come
 # from two programs at one hook, either of which may be preempted: not
-# compared).  Prints per
-# request "app_us own_us in_us": the application's round trip, its own
-# time outside tcplat's widest clock, and WIDE's start to REQS's (0
-# without WIDE).
+# compared).  Prints per request "app_us own_us in_us": the
+# application's round trip, its own time outside tcplat's widest clock,
+# and WIDE's start to REQS's (0 without WIDE).
 lk_nested() {
 	paste -d' ' "$2" "$3" "${4:-$3}" | awk -v s="$1" '{
 		end = $3 + $4 * 1000; wend = $5 + $6 * 1000
