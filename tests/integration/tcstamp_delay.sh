@@ -59,9 +59,11 @@ b=$(flow_p50 base) d=$(flow_p50 delay) bmin=$(flow_min base) dmin=$(flow_min del
 echo "tcstamp RTT min/median: $bmin/$b us without delay, $dmin/$d us with 10 ms"
 echo "tcpreq median round trip: $(req_p50 base) us without delay, $(req_p50 delay) us with 10 ms"
 # netem never sends early: with the delay no sample is below it,
-# exactly.  Without it the minimum is a wire RTT inside one of tcpreq's
-# round trips, far below tcpreq's median (116 against 900 us measured
-# under qemu TCG): the delay is what moved it.
+# exactly.  Without it each sample is a wire RTT inside one of tcpreq's
+# round trips, so the smallest is below tcpreq's median unless half the
+# requests have none (samples number at least 80% of the requests,
+# checked above; 107 against 208 us in a 6.1 guest): the delay is what
+# moved it.
 assert_ge "$dmin" 10000 "minimum RTT with the 10 ms netem delay, us"
 assert_le "$bmin" "$(req_p50 base)" "minimum RTT without delay vs tcpreq's median round trip, us"
 assert_ge "$d" 10000 "median RTT with the 10 ms netem delay, us"
