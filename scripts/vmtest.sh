@@ -184,9 +184,10 @@ run_kernel() {
 	boot
 	# The same race can end in an int3 Oops instead of a wedge: 6.12
 	# oopsed on both vCPUs at once at syscall_trace_enter+0x14f, on the
-	# int3 put over the first byte of a call being patched (a static
-	# call, which the boot-time enable of the tracepoints does not keep
-	# still), as syslat_counts attached.
+	# int3 put over the first byte of a call being patched (the
+	# tracepoint's static call, patched as a second probe came), as
+	# syslat attached.  The guest's init now enables each tracepoint in
+	# two trace instances, which keeps that call still.
 	if [ "$accel" = tcg ] && ! grep -q '^LKVM-DONE ' "$dir/console.log" &&
 		grep -q -e 'soft lockup' -e 'Oops: int3' "$dir/console.log"; then
 		mv "$dir/console.log" "$dir/console.wedged.log"
