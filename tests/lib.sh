@@ -98,6 +98,25 @@ lk_syn_resent() {
 	[ "$(lk_netstat "$LAB_C" "TcpExt TCPSynRetrans")" -gt "$2" ] || return 1
 	[ "$1" = to-server ] || [ "$(lk_netstat "$LAB_S" "TcpExt TCPSynRetrans")" -gt "$3" ]
 }
+# lk_syn_drop DIR OUT CMD...: CMD, a client, run in the client's
+# namespace (its output in OUT) while the lab's wire drops DIR, from
+# before it starts until 0.5 s after each end the drop concerns has sent
+# its SYN or SYN-ACK again (lk_syn_resent).  Those first retransmissions (1 s
+# after the first sends, with the server's timer's own SYN-ACK within a
+# few ms of its answer to the client's SYN) are dropped, and the
+# handshake completes at the next (3 s).  Not a fixed time from the
+# client's start, which a client slow to start (a loaded host, a qemu
+# guest) would not have reached.  Returns CMD's exit status.
+lk_syn_drop() {
+	local dir=$1 out=$2 c0 s0; shift 2
+	"$OUTPUT/netlab" set --prefix "$LAB" --dir "$dir" --loss 100 >/dev/null || fail "netlab set"
+	c0=$(lk_netstat "$LAB_C" "TcpExt TCPSynRetrans") s0=$(lk_netstat "$LAB_S" "TcpExt TCPSynRetrans")
+	lk_bg lk_in_client "$@" >"$out"
+	lk_wait_for 30 lk_syn_resent "$dir" "$c0" "$s0" || fail "no SYN or SYN-ACK sent again in 30 s"
+	sleep 0.5
+	"$OUTPUT/netlab" set --prefix "$LAB" --dir "$dir" --loss 0 >/dev/null || fail "netlab set"
+	wait "$LK_LAST_PID"
+}
 
 # lk_netstat NS "Tcp RetransSegs": reads /proc/net/snmp and /proc/net/netstat.
 lk_netstat() {
