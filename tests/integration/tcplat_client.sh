@@ -57,8 +57,8 @@ assert_eq "$(jq .bytes_out <<<"$t")" "$(jq .bytes_out <<<"$c")" "bytes out"
 assert_ge "$(jq .bytes_out <<<"$t")" $((N * 88)) "bytes out: every request"
 assert_eq "$(jq .incomplete <<<"$t")" 0 "incomplete requests"
 # Under emulation (qemu TCG in make vmtest) tcpreq's own share is many
-# times larger: there 30% is allowed (measured: 1.0 to 4.3% on the host
-# and in the guests).
+# times larger: there 30% is allowed (measured: tcplat's p50 from 0.9%
+# above tcpreq's to 4.3% below it, on the host and in the guests).
 tol=10
 [ "${LK_TCG:-0}" = 1 ] && tol=30
 assert_le "$(jq .p50_us <<<"$t")" "$(lk_nested_bound "$(jq .p50_us <<<"$c")")" "p50_us <= tcpreq's (nested)"
@@ -77,7 +77,7 @@ assert_ge "$(jq -s '[.[] | select(.type == "event") | .lat_us] | min' "$LK_TMP/a
 # The nesting itself, from each request's figures: the k-th smallest of
 # tcplat's round trips is at most tcpreq's k-th (--log: start and end
 # ns), but for the 10 ns of lat_us's printed precision.
-jq -r 'select(.type == "event") | .lat_us' "$LK_TMP/a" | sort -g >"$LK_TMP/a.tl"
+lk_requests "$LK_TMP/a" | awk '{ print $2 }' | sort -g >"$LK_TMP/a.tl"
 awk '{ printf "%.3f\n", ($2 - $1) / 1000 }' "$LK_TMP/a.log" | sort -g >"$LK_TMP/a.ql"
 assert_eq "$(wc -l <"$LK_TMP/a.ql")" "$N" "tcpreq --log lines"
 assert_eq "$(paste "$LK_TMP/a.tl" "$LK_TMP/a.ql" | awk '$1 > $2 + 0.01 { n++ } END { print n + 0 }')" 0 \
