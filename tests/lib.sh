@@ -3,6 +3,7 @@
 #
 #   skip "reason"        exit 77 with "SKIP: reason"
 #   fail "message"       exit 1 with "FAIL: message"
+#   lk_need_bin NAME     a tool in $OUTPUT; lk_need_prog NAME: a tests/progs one
 #   lk_bg CMD...         start CMD in the background; killed at exit
 #   lk_at_exit "CMD"     run CMD at exit (LIFO), even on failure
 #   lk_lab_up [ARGS]     netlab up with a unique prefix; down at exit.
@@ -28,6 +29,8 @@ ok() { echo "ok: $*"; }
 lk_need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
 lk_need_cmd() { command -v "$1" >/dev/null 2>&1 || skip "$1 not installed"; }
 lk_need_bin() { [ -x "$OUTPUT/$1" ] || fail "$OUTPUT/$1 not built"; }
+# lk_need_prog NAME: a test helper program (tests/progs/NAME.c).
+lk_need_prog() { [ -x "$OUTPUT/tests/progs/$1" ] || fail "$OUTPUT/tests/progs/$1 not built (make test-bins)"; }
 
 lk_at_exit() { LK_EXIT_CMDS+=("$1"); }
 

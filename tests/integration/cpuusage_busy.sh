@@ -8,7 +8,7 @@ lk_need_root
 lk_need_cmd jq
 lk_need_bin cpuusage
 SPIN=$OUTPUT/tests/progs/cpuusage_spin
-[ -x "$SPIN" ] || fail "$SPIN not built (make test-bins)"
+lk_need_prog cpuusage_spin
 out=$LK_TMP/out.json
 
 # Intervals of 0.5 s; -v says on stderr when the baseline has been taken.

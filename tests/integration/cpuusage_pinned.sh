@@ -15,7 +15,7 @@ lk_need_cmd jq
 lk_need_cmd taskset
 lk_need_bin cpuusage
 SPIN=$OUTPUT/tests/progs/cpuusage_spin
-[ -x "$SPIN" ] || fail "$SPIN not built (make test-bins)"
+lk_need_prog cpuusage_spin
 [ "$(nproc)" -ge 2 ] || skip "needs two CPUs"
 out=$LK_TMP/out.json
 

@@ -28,7 +28,7 @@ sum_of() { awk -v p="$2" 'index($1, p) == 1 { s += $2 } END { print s + 0 }' "$1
 
 # --- syslat ---
 WORK=$OUTPUT/tests/progs/syslat_work
-[ -x "$WORK" ] || fail "$WORK not built (make test-bins)"
+lk_need_prog syslat_work
 N=2000 M=30 K=25 R=3
 ready=$LK_TMP/ready
 "$WORK" "$ready" $N $M $K $R &

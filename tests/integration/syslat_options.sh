@@ -9,7 +9,7 @@ lk_need_root
 lk_need_cmd jq
 lk_need_bin syslat
 WORK=$OUTPUT/tests/progs/syslat_work
-[ -x "$WORK" ] || fail "$WORK not built (make test-bins)"
+lk_need_prog syslat_work
 N=2000 M=60 K=25 R=3 TH=700
 CG=
 

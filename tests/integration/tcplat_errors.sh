@@ -44,7 +44,7 @@ grep -q "$nopid" <(  "$TL" -p "$nopid" 2>&1 ) || fail "the message does not name
 lk_lab_up
 T=$OUTPUT/tcpreq
 SRV=$OUTPUT/tests/progs/tcplat_slowsrv
-[ -x "$SRV" ] || fail "$SRV not built (make test-bins)"
+lk_need_prog tcplat_slowsrv
 
 # A process that exits: tcplat -p says so and prints its summary.
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "0.0.0.0:7001"

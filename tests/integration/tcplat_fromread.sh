@@ -12,7 +12,7 @@ lk_need_cmd jq
 lk_need_bin tcplat
 lk_need_bin tcpreq
 SRV=$OUTPUT/tests/progs/tcplat_slowsrv
-[ -x "$SRV" ] || fail "$SRV not built (make test-bins)"
+lk_need_prog tcplat_slowsrv
 lk_lab_up
 PORT=23324
 N=300
