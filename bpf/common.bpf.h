@@ -97,6 +97,24 @@ static __always_inline unsigned int lk_sk_netns(const struct sock *sk)
 }
 
 /* --netns on a namespace's inode. */
+/*
+ * A child socket closed in SYN-RECV, not a Fast Open one: a duplicate.
+ * When two copies of a handshake's final ACK reach the listener on two
+ * CPUs at once, the kernel can build a child from each; the one that
+ * loses the race into the established table goes SYN-RECV -> CLOSE and
+ * is freed at once (inet_ehash_nolisten()), never a connection, with
+ * the request's SYN-ACK retransmissions in its total_retrans as in the
+ * winner's.  Any other child leaves SYN-RECV for ESTABLISHED in the
+ * softirq that made it, but for rare failures of the kernel's own (no
+ * memory for its port, its listener closed meanwhile); only a Fast Open
+ * child lives on in SYN-RECV, and can fail there.
+ */
+static __always_inline bool lk_dup_child(const struct sock *sk, int oldstate, int newstate)
+{
+	return oldstate == TCP_SYN_RECV && newstate == TCP_CLOSE &&
+	       !BPF_CORE_READ((const struct tcp_sock *)sk, fastopen_rsk);
+}
+
 static __always_inline bool lk_netns_ok(unsigned int inum)
 {
 	return !lk_filter.netns || inum == lk_filter.netns;

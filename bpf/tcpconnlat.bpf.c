@@ -408,6 +408,11 @@ static __always_inline int passive_done(const struct sock *sk, int newstate, boo
 		if (!owner_wanted(o))
 			return 0;
 	}
+	/* Not an open: the other child's, and its request's, are. */
+	if (!late && lk_dup_child(sk, TCP_SYN_RECV, newstate)) {
+		add(&t->dup_children, 1);
+		return 0;
+	}
 	/*
 	 * A child starts with its request's num_retrans: the SYN-ACKs it
 	 * resent, including any whose tracepoint run the kernel skipped.

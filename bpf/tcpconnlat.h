@@ -66,6 +66,8 @@ struct cl_totals {
 	unsigned long long syn_retrans;		/* as TcpExt TCPSynRetrans, SYNs */
 	unsigned long long synack_retrans;	/* as TcpExt TCPSynRetrans, SYN-ACKs */
 	unsigned long long unmeasured;		/* opens with no start known */
+	unsigned long long dup_children;	/* children closed in SYN-RECV, not
+						 * Fast Open: lk_dup_child() */
 	unsigned long long sock_drops;		/* socket table full: an open not measured */
 	unsigned long long row_drops;		/* row or histogram table full */
 	unsigned long long event_drops;		/* --events ring full */

@@ -191,6 +191,20 @@ static __always_inline __u64 bytes_retrans(const struct sock *sk)
 	return BPF_CORE_READ((const struct tcp_sock *)sk, bytes_retrans);
 }
 
+/*
+ * At tcp_destroy_sock: a child never settled, whose shutdown was never
+ * set, is a duplicate (lk_dup_child()), which the other child's request
+ * is not: that one counts the SYN-ACKs.  Every close of a connection
+ * sets sk_shutdown first (close(), tcp_done()); a disconnect (SO_LINGER
+ * 0) clears it, but by then the socket settled at its state changes,
+ * unless the kernel ran the state program for none of them.
+ */
+static __always_inline bool dup_child_at_destroy(const struct sock *sk,
+						 const struct rt_sock *s)
+{
+	return s->state == RT_SK_CHILD && !BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
+}
+
 static __always_inline bool owner_wanted(const struct rt_owner *o)
 {
 	if (!lk_owner_filtered())
@@ -769,6 +783,9 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	if ((oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV) && test_skip_handshake())
 		return 0;
 	s = sock_get(sk);
+	/* Perhaps a duplicate: tcp_destroy_sock, which follows, tells. */
+	if (lk_dup_child(sk, oldstate, newstate) && (!s || s->state == RT_SK_CHILD))
+		return 0;
 	o = owner_of(s);
 	/* Owners never change once set: another owner's socket has no flow. */
 	if (owner_wanted(o) && flow_key((const void *)sk, &k, true) && key_wanted(&k)) {
@@ -800,9 +817,11 @@ static __always_inline int on_destroy(const struct sock *sk)
 {
 	struct rt_flow_key k = {};
 	const struct rt_owner *o;
+	struct rt_totals *t;
 	struct rt_sock *s;
 	struct rt_flow *f;
 	__u64 skaddr = (__u64)sk;
+	bool child;
 
 	if (!lk_netns_wanted(sk))
 		return 0;
@@ -810,13 +829,23 @@ static __always_inline int on_destroy(const struct sock *sk)
 	if (!s)
 		return 0;
 	o = owner_of(s);
+	child = s->state == RT_SK_CHILD;
 	if (s->state != RT_SK_UNKNOWN && owner_wanted(o) &&
 	    flow_key((const void *)sk, &k, true) && key_wanted(&k)) {
+		if (dup_child_at_destroy(sk, s)) {
+			t = totals_cpu();
+			if (t)
+				add(&t->dup_children, 1);
+			s->state = RT_SK_UNKNOWN;
+			goto out;
+		}
 		f = bpf_map_lookup_elem(&flows, &k);
 		f = settle(sk, s, &k, f, TCP_CLOSE);
-		if (f && f->sk == skaddr)
+		/* A child closed in SYN-RECV left its close to this run. */
+		if (f && (f->sk == skaddr || (child && !f->sk)))
 			close_flow(&k, f, sk, o);
 	}
+out:
 	if (!typed_sk)
 		bpf_map_delete_elem(&owners, &skaddr);
 	return 0;

@@ -50,6 +50,9 @@ struct rt_totals {
 	unsigned long long excess;	/* segments events showed beyond the
 					 * growth of total_retrans: not
 					 * counted, as the kernel did not */
+	unsigned long long dup_children; /* child sockets the kernel built
+					 * for a request another one took, and
+					 * freed: not counted */
 	unsigned long long flow_drops;	/* flow table full: flow not tracked */
 	unsigned long long closed_drops; /* closed flows the ring had no room for */
 	unsigned long long event_drops;	/* --events ring full */

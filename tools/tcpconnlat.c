@@ -292,6 +292,7 @@ static void print_report(struct ctx *c, const struct cl_totals *d, bool final)
 	lk_print_u64(LK_ANY, "synack_retrans", ", SYN-ACK retransmissions: %" PRIu64,
 		     d->synack_retrans);
 	lk_print_u64(LK_ANY, "unmeasured", ", unmeasured: %" PRIu64, d->unmeasured);
+	lk_print_u64(LK_JSON, "dup_children", NULL, d->dup_children);
 	lk_print_u64(LK_ANY, "drops", ", drops: %" PRIu64,
 		     d->sock_drops + d->row_drops + d->event_drops);
 	lk_print_u64(LK_JSON, "sock_drops", NULL, d->sock_drops);

@@ -344,6 +344,7 @@ static int report(void *p, bool final)
 	lk_print_u64(LK_JSON, "guessed", NULL, d.guessed);
 	lk_print_u64(LK_JSON, "unseen", NULL, d.unseen);
 	lk_print_u64(LK_JSON, "excess", NULL, d.excess);
+	lk_print_u64(LK_JSON, "dup_children", NULL, d.dup_children);
 	lk_print_u64(LK_ANY, "drops", ", drops: %" PRIu64,
 		     d.flow_drops + d.closed_drops + d.event_drops);
 	lk_print_u64(LK_JSON, "flow_drops", NULL, d.flow_drops);
