@@ -18,8 +18,8 @@
 #  - SYN-ACK retransmissions = TcpExt TCPSynRetrans, for all four;
 #  - tcpretrans_cnt: one closed row per handshake;
 #  - tcpconnlat: passive opens = the handshakes, none failed;
-#  - duplicate children (as users run them) = Tcp PassiveOpens - the
-#    handshakes: the kernel counts an open for every child it builds.
+#  - duplicate children (as users run them) at most Tcp PassiveOpens -
+#    the handshakes: the kernel counts an open for every child it builds.
 # How many duplicates the kernel makes varies (from 0 to 59 of 64
 # handshakes on this project's 2-vCPU VM, 2026-12-03); every count above
 # is exact whatever their number.
@@ -86,7 +86,15 @@ for t in $TOOLS; do
 		assert_eq "$(jq .synack_retrans <<<"$S")" "$RTX" "$t: synack_retrans = TCPSynRetrans"
 		assert_eq "$(jq -c '.passive | [.opens, .failed]' <<<"$S")" "[$HS,0]" "$t: passive opens, failed" ;;
 	esac
+	# At most the kernel's figure, and some when there were any: not
+	# asserted equal, since on 6.18 a few runs per thousand of a
+	# tracepoint never reach the program (tcpretrans_cnt(8), "unseen"),
+	# and a duplicate whose run was lost goes uncounted (it costs no
+	# other count).  Equal in every run so far: 300 and 295 on the host,
+	# 73 on 6.1, 7 on 6.12 (2026-12-03).
 	case $t in
-	rt | cl) assert_eq "$(jq .dup_children <<<"$S")" "$DUPS" "$t: duplicate children = PassiveOpens - handshakes" ;;
+	rt | cl)
+		assert_le "$(jq .dup_children <<<"$S")" "$DUPS" "$t: duplicate children <= PassiveOpens - handshakes"
+		[ "$DUPS" = 0 ] || assert_ge "$(jq .dup_children <<<"$S")" 1 "$t: duplicate children found" ;;
 	esac
 done
