@@ -14,7 +14,7 @@
  * protocol (ETH_P_ALL), which sees them before tc's ingress drops them;
  * one for ETH_P_IP would not.  N handshakes (default 64) start at once from ports
  * BASE on (default 40000); once each has had R SYN-ACKs resent (default
- * 1), two threads pinned to CPUs 0 and 1 send its final ACK together,
+ * 1), two threads pinned to two CPUs send its final ACK together,
  * 3 ms after the previous handshake's, then each is reset.  Prints one
  * line at the end:
  *
@@ -45,6 +45,8 @@
 
 static struct in_addr src, dst;
 static int dport, base = 40000;
+/* The first two CPUs this process may run on: one sender on each. */
+static int cpus[2];
 /* One raw socket per sender: a socket's lock would order the two sends. */
 static int raw[3];
 static struct tcphdr *acks;	/* the final ACK of each handshake */
@@ -124,7 +126,7 @@ static void *sender(void *arg)
 {
 	int i;
 
-	pin((int)(long)arg);
+	pin(cpus[(long)arg]);
 	for (i = 0; i < nhs; i++) {
 		struct timespec early = when[i], now;
 
@@ -186,7 +188,8 @@ int main(int argc, char **argv)
 	struct hs *h;
 	pthread_t t[2];
 	long resent = 0;
-	int n = 64, r = 1, opt, ps, i, together = 0;
+	int n = 64, r = 1, opt, ps, i, j, together = 0;
+	cpu_set_t allowed;
 
 	while ((opt = getopt(argc, argv, "n:r:b:")) != -1) {
 		if (opt == 'n')
@@ -204,7 +207,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	dport = atoi(argv[optind + 2]);
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+	if (sched_getaffinity(0, sizeof(allowed), &allowed)) {
+		perror("sched_getaffinity");
+		return 1;
+	}
+	for (i = 0, j = 0; i < CPU_SETSIZE && j < 2; i++)
+		if (CPU_ISSET(i, &allowed))
+			cpus[j++] = i;
+	if (j < 2) {
 		fprintf(stderr, "handshake_dupack: needs two CPUs\n");
 		return 2;
 	}
