@@ -10,18 +10,19 @@
  * Run in the client's namespace, with every packet to it dropped at its
  * ingress (netlab --dir to-client --loss 100), so that its kernel never
  * answers the server: handshakes are made by hand on raw sockets, and
- * the server's SYN-ACKs are read from a packet socket for every
- * protocol (ETH_P_ALL), which sees them before tc's ingress drops them;
- * one for ETH_P_IP would not.  N handshakes (default 64) start at once from ports
- * BASE on (default 40000); once each has had R SYN-ACKs resent (default
- * 1), two threads pinned to two CPUs send its final ACK together,
- * 3 ms after the previous handshake's, then each is reset.  Prints one
- * line at the end:
+ * the server's SYN-ACKs are read from a packet socket for every protocol
+ * (ETH_P_ALL), which sees them before tc's ingress drops them; one for
+ * ETH_P_IP would not.  N handshakes (default 64) start at once from
+ * ports BASE on (default 40000); once each has had R SYN-ACKs resent
+ * (default 1), two threads pinned to two CPUs send its final ACK
+ * together, 3 ms after the previous handshake's, then each is reset.
+ * Prints one line at the end:
  *
  *	handshakes 64 synacks_resent 64 within_1us 60
  *
  * synacks_resent: SYN-ACKs seen beyond each handshake's first, until
- * each had R; within_1us: handshakes whose two ACKs left within 1 us.
+ * each had R + 1; within_1us: handshakes whose two ACKs left within 1 us
+ * of each other.
  * Exit 2: fewer than two CPUs.
  */
 #include <arpa/inet.h>
