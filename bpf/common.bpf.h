@@ -96,7 +96,6 @@ static __always_inline unsigned int lk_sk_netns(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
-/* --netns on a namespace's inode. */
 /*
  * A child socket closed in SYN-RECV, not a Fast Open one: a duplicate.
  * When two copies of a handshake's final ACK reach the listener on two
@@ -115,6 +114,7 @@ static __always_inline bool lk_dup_child(const struct sock *sk, int oldstate, in
 	       !BPF_CORE_READ((const struct tcp_sock *)sk, fastopen_rsk);
 }
 
+/* --netns on a namespace's inode. */
 static __always_inline bool lk_netns_ok(unsigned int inum)
 {
 	return !lk_filter.netns || inum == lk_filter.netns;

@@ -193,11 +193,11 @@ static __always_inline __u64 bytes_retrans(const struct sock *sk)
 
 /*
  * At tcp_destroy_sock: a child never settled, whose shutdown was never
- * set, is a duplicate (lk_dup_child()), which the other child's request
- * is not: that one counts the SYN-ACKs.  Every close of a connection
- * sets sk_shutdown first (close(), tcp_done()); a disconnect (SO_LINGER
- * 0) clears it, but by then the socket settled at its state changes,
- * unless the kernel ran the state program for none of them.
+ * set, is a duplicate (lk_dup_child()); the other child counts the
+ * request's SYN-ACKs.  Every close of a connection sets sk_shutdown
+ * first (close(), tcp_done()); a disconnect (SO_LINGER 0) clears it, but
+ * by then the socket settled at its state changes, unless the kernel
+ * ran the state program for none of them.
  */
 static __always_inline bool dup_child_at_destroy(const struct sock *sk,
 						 const struct rt_sock *s)
