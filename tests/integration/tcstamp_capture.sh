@@ -47,14 +47,20 @@ server='.laddr == "'$LAB_S_IP'"'
 samples=$(rows rtt "$client" | jq .samples)
 p50=$(rows rtt "$client" | jq .p50_us)
 lport=$(rows rtt "$client" | jq .lport)
-assert_ge "$samples" 1000 "tcstamp RTT samples (client side)"
+# One sample per request, and two for the handshake and the close (4001
+# for 3999 requests on the host), less any segment sent again (Karn):
+# at least half of tcpreq's requests, whatever rate it reached (956 of
+# its 1000/s in a qemu TCG guest).  The pairs below check the samples.
+reqs=$(jq 'select(.type == "summary") | .requests' "$LK_TMP/req")
+assert_ge "$reqs" 100 "tcpreq requests"
+assert_ge "$samples" $((reqs / 2)) "tcstamp RTT samples (client side), of $reqs requests"
 
 # The oracle: tshark's RTT of each ACK from the server for client data,
 # with the ACK's number.
 tshark -r "$CAP" -Y "ip.src == $LAB_S_IP && tcp.dstport == $lport && tcp.analysis.ack_rtt" \
 	-T fields -e tcp.ack_raw -e tcp.analysis.ack_rtt 2>/dev/null >"$LK_TMP/cap"
 n=$(wc -l <"$LK_TMP/cap")
-assert_ge "$n" 1000 "capture RTT samples"
+assert_ge "$n" $((reqs / 2)) "capture RTT samples"
 cap_p50=$(awk '{ print $2 * 1e6 }' "$LK_TMP/cap" | lk_pct 50)
 # tcstamp's, by the end of the segment timed (method seq: the ACK number
 # that answered it; tsecr samples have no such number).
@@ -114,7 +120,7 @@ assert_le "$d50" "$slack" "median per pair, tcstamp - capture (us)"
 for side in "$client" "$server"; do
 	o=$(rows owd-in "$side")
 	[ -n "$o" ] || fail "no one-way delay row for $side"
-	assert_ge "$(echo "$o" | jq .samples)" 1000 "one-way delay samples ($side)"
+	assert_ge "$(echo "$o" | jq .samples)" $((reqs / 2)) "one-way delay samples ($side)"
 	assert_le "$(echo "$o" | jq .p50_us)" "$p50" "one-way delay p50 below RTT p50 ($side)"
 	assert_ge "$(echo "$o" | jq .min_us)" 0.1 "one-way delay min > 0 ($side)"
 done
