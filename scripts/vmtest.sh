@@ -203,6 +203,9 @@ run_kernel() {
 
 	kver=$(awk '/^LKVM-KERNEL /{print $2; exit}' "$dir/console.log")
 	result=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$dir/console.log" | tail -n1)
+	# LK_VM_REPEAT: that line is the last run's; the tally covers them all.
+	tally=$(grep -E '^[0-9]+ runs, [0-9]+ with failures$' "$dir/console.log" | tail -n1)
+	[ -z "$tally" ] || result="$result in the last run; $tally"
 	done_rc=$(awk '/^LKVM-DONE /{print $2}' "$dir/console.log" | tail -n1)
 	if grep -q '^LKVM-SURVEY ' "$dir/console.log"; then
 		awk -f scripts/vm/methods.awk -v labels="${kver:-$series}" "$dir/console.log" |
