@@ -26,7 +26,6 @@
  * Exit 2: fewer than two CPUs.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -51,9 +50,17 @@ static int cpus[2];
 /* One raw socket per sender: a socket's lock would order the two sends. */
 static int raw[3];
 static struct tcphdr *acks;	/* the final ACK of each handshake */
-static struct timespec *when;	/* when both threads send it */
+static long long *when_ns;	/* when both threads send it */
 static int nhs;
 static long long *sent_ns[2];	/* when each thread sent each ACK */
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 struct hs {
 	uint32_t isn, peer_isn;
@@ -125,20 +132,19 @@ static void pin(int cpu)
  */
 static void *sender(void *arg)
 {
+	struct timespec early;
+	long long now;
 	int i;
 
 	pin(cpus[(long)arg]);
 	for (i = 0; i < nhs; i++) {
-		struct timespec early = when[i], now;
-
-		if (early.tv_nsec >= 300 * 1000)
-			early.tv_nsec -= 300 * 1000;
+		early.tv_sec = (when_ns[i] - 300 * 1000) / 1000000000;
+		early.tv_nsec = (when_ns[i] - 300 * 1000) % 1000000000;
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &early, NULL);
 		do
-			clock_gettime(CLOCK_MONOTONIC, &now);
-		while (now.tv_sec < when[i].tv_sec ||
-		       (now.tv_sec == when[i].tv_sec && now.tv_nsec < when[i].tv_nsec));
-		sent_ns[(long)arg][i] = now.tv_sec * 1000000000LL + now.tv_nsec;
+			now = now_ns();
+		while (now < when_ns[i]);
+		sent_ns[(long)arg][i] = now;
 		send_pkt(raw[(long)arg], &acks[i]);
 	}
 	return NULL;
@@ -184,7 +190,7 @@ static void read_synacks(int ps, struct hs *h, int n, int want, int secs)
 
 int main(int argc, char **argv)
 {
-	struct timespec start;
+	long long start;
 	struct tcphdr th;
 	struct hs *h;
 	pthread_t t[2];
@@ -237,19 +243,16 @@ int main(int argc, char **argv)
 	}
 	read_synacks(ps, h, n, 1 + r, 30);
 	acks = calloc(n, sizeof(*acks));
-	when = calloc(n, sizeof(*when));
+	when_ns = calloc(n, sizeof(*when_ns));
 	sent_ns[0] = calloc(n, sizeof(**sent_ns));
 	sent_ns[1] = calloc(n, sizeof(**sent_ns));
-	if (!acks || !when || !sent_ns[0] || !sent_ns[1])
+	if (!acks || !when_ns || !sent_ns[0] || !sent_ns[1])
 		return 1;
 	nhs = n;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = now_ns();
 	for (i = 0; i < n; i++) {
-		long long ns = start.tv_nsec + (i + 1) * 3000000LL;
-
 		build(&acks[i], base + i, h[i].isn + 1, h[i].peer_isn + 1, TH_ACK);
-		when[i].tv_sec = start.tv_sec + ns / 1000000000;
-		when[i].tv_nsec = ns % 1000000000;
+		when_ns[i] = start + (i + 1) * 3000000LL;
 	}
 	for (i = 0; i < 2; i++)
 		if (pthread_create(&t[i], NULL, sender, (void *)(long)i))
