@@ -4,6 +4,7 @@
 #   skip "reason"        exit 77 with "SKIP: reason"
 #   fail "message"       exit 1 with "FAIL: message"
 #   lk_need_bin NAME     a tool in $OUTPUT; lk_need_prog NAME: a tests/progs one
+#   lk_need_cpus N       skip with fewer than N CPUs
 #   lk_bg CMD...         start CMD in the background; killed at exit
 #   lk_at_exit "CMD"     run CMD at exit (LIFO), even on failure
 #   lk_lab_up [ARGS]     netlab up with a unique prefix; down at exit.
@@ -31,6 +32,8 @@ lk_need_cmd() { command -v "$1" >/dev/null 2>&1 || skip "$1 not installed"; }
 lk_need_bin() { [ -x "$OUTPUT/$1" ] || fail "$OUTPUT/$1 not built"; }
 # lk_need_prog NAME: a test helper program (tests/progs/NAME.c).
 lk_need_prog() { [ -x "$OUTPUT/tests/progs/$1" ] || fail "$OUTPUT/tests/progs/$1 not built (make test-bins)"; }
+# lk_need_cpus N: at least N CPUs this test may run on (nproc: the affinity mask).
+lk_need_cpus() { [ "$(nproc)" -ge "$1" ] || skip "needs $1 CPUs"; }
 
 lk_at_exit() { LK_EXIT_CMDS+=("$1"); }
 

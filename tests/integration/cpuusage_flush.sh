@@ -11,7 +11,7 @@ lk_need_root
 lk_need_cmd jq
 lk_need_bin cpuusage
 lk_need_bin tcpreq
-[ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs"
+lk_need_cpus 2
 PORT=7231
 out=$LK_TMP/out.json
 

@@ -17,7 +17,7 @@ lk_need_cmd taskset
 lk_need_bin cpuusage
 SPIN=$OUTPUT/tests/progs/cpuusage_spin
 lk_need_prog cpuusage_spin
-[ "$(nproc)" -ge 2 ] || skip "needs two CPUs"
+lk_need_cpus 2
 out=$LK_TMP/out.json
 
 # /proc/stat and /proc/uptime read into arrays NAME and NAME_UP by

@@ -31,7 +31,7 @@ lk_need_bin tcpconnlat
 lk_need_bin tcpreq
 DUP=$OUTPUT/tests/progs/handshake_dupack
 lk_need_prog handshake_dupack
-[ "$(nproc)" -ge 2 ] || skip "needs two CPUs"
+lk_need_cpus 2
 lk_lab_up
 PORT=7312
 N=128
