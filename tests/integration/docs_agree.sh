@@ -1,7 +1,8 @@
 #!/bin/bash
 # Every tool has a man page, and its OPTIONS section and --help list the
 # same long options.  --version says the package's version, from
-# debian/changelog.
+# debian/changelog.  HACKING.md's line counts of its short reference
+# tool are those of the source.
 . "$(dirname "$0")/../lib.sh"
 argp_only="--help --usage --version"
 version=$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$LK_TOP/debian/changelog")
@@ -33,3 +34,14 @@ for src_tool in "$LK_TOP"/tools/*.c; do
 	ok "$t: --help and man page agree"
 done
 assert_ge "$n" 1 "tools checked"
+
+# HACKING.md: "userspace half is B lines beyond its output format (T in
+# all; the output format is the marked block of K lines), plus M lines
+# of metrics".
+src=$LK_TOP/tools/tcpconnlat.c
+total=$(wc -l <"$src")
+block=$(awk '/--- output format ---/ { on = 1 } on { n++ } /--- end of output format ---/ { on = 0 } END { print n + 0 }' "$src")
+metrics=$(wc -l <"$LK_TOP/tools/tcpconnlat/metrics.c")
+said=$(tr '\n' ' ' <"$LK_TOP/HACKING.md" | tr -s ' ' |
+	sed -n 's/.*userspace half is \([0-9]*\) lines beyond its output format (\([0-9]*\) in all; the output format is the marked block of \([0-9]*\) lines), plus \([0-9]*\) lines of metrics.*/\1 \2 \3 \4/p')
+assert_eq "$said" "$((total - block)) $total $block $metrics" "HACKING.md's line counts of tcpconnlat (beyond, all, output format, metrics)"
