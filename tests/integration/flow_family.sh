@@ -18,6 +18,9 @@
 lk_need_root
 lk_need_cmd jq
 for b in tcplat tcpretrans_cnt tcstamp tcpconnlat tcpreq; do lk_need_bin "$b"; done
+# The tools tested below are every tool that takes the flow options.
+flow_tools=$(grep -l 'LK_OPT_FLOW' "$LK_TOP"/tools/*.c | xargs -n1 basename | sed 's/\.c$//' | sort | xargs)
+assert_eq "$flow_tools" "tcpconnlat tcplat tcpretrans_cnt tcstamp" "tools with -4/-6 (LK_OPT_FLOW), each tested here"
 lk_lab_up --loss 2 --dir to-client
 PORT=7411
 N=1500
