@@ -199,10 +199,9 @@ static __always_inline __u64 bytes_retrans(const struct sock *sk)
  * by then the socket settled at its state changes, unless the kernel
  * ran the state program for none of them.
  */
-static __always_inline bool dup_child_at_destroy(const struct sock *sk,
-						 const struct rt_sock *s)
+static __always_inline bool dup_child_at_destroy(const struct sock *sk, bool child)
 {
-	return s->state == RT_SK_CHILD && !BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
+	return child && !BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
 }
 
 static __always_inline bool owner_wanted(const struct rt_owner *o)
@@ -832,7 +831,7 @@ static __always_inline int on_destroy(const struct sock *sk)
 	child = s->state == RT_SK_CHILD;
 	if (s->state != RT_SK_UNKNOWN && owner_wanted(o) &&
 	    flow_key((const void *)sk, &k, true) && key_wanted(&k)) {
-		if (dup_child_at_destroy(sk, s)) {
+		if (dup_child_at_destroy(sk, child)) {
 			t = totals_cpu();
 			if (t)
 				add(&t->dup_children, 1);
