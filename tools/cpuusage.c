@@ -115,17 +115,6 @@ struct ctx {
 	bool have_hardirq;
 };
 
-static int key_cmp(const void *a, const void *b)
-{
-	const struct cpuusage_key *x = a, *y = b;
-
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	if (x->start_ns != y->start_ns)
-		return x->start_ns < y->start_ns ? -1 : 1;
-	return 0;
-}
-
 /*
  * Run the flush program on every CPU, so that every running task and
  * softirq is charged up to now.  CPUs that are offline (ENXIO) have
@@ -215,7 +204,7 @@ static int take_snapshot(struct ctx *c)
 		lk_err("cannot read the task map: %s", strerror(-err));
 		return -1;
 	}
-	qsort(s->ents, s->n, sizeof(*s->ents), key_cmp);
+	qsort(s->ents, s->n, sizeof(*s->ents), cpuusage_key_cmp);
 	return 0;
 }
 
@@ -261,7 +250,7 @@ static struct row *thread_rows(const struct ctx *c, size_t *nrows)
 		const struct ent *e = &s->ents[i], *old;
 		struct row *r = &rows[i];
 
-		old = bsearch(&e->key, p->ents, p->n, sizeof(*p->ents), key_cmp);
+		old = bsearch(&e->key, p->ents, p->n, sizeof(*p->ents), cpuusage_key_cmp);
 		r->tid = e->key.tid;
 		r->pid = e->v.tgid;
 		memcpy(r->comm, e->v.comm, sizeof(r->comm));

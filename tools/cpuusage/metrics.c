@@ -68,7 +68,7 @@ static struct mrow *row_of(const char *comm, unsigned int pid)
 	return &s.rows[i];
 }
 
-static int seen_cmp(const void *a, const void *b)
+int cpuusage_key_cmp(const void *a, const void *b)
 {
 	const struct cpuusage_key *x = a, *y = b;
 
@@ -86,7 +86,7 @@ void cpuusage_metrics_fold_begin(void)
 
 void cpuusage_metrics_fold_task(const struct cpuusage_key *k, const struct cpuusage_task *t)
 {
-	const struct seen *old = bsearch(k, s.last, s.nlast, sizeof(*s.last), seen_cmp);
+	const struct seen *old = bsearch(k, s.last, s.nlast, sizeof(*s.last), cpuusage_key_cmp);
 	uint64_t d = t->run_ns - (old ? old->run_ns : 0);
 	unsigned int pid = 0;
 	struct mrow *r;
@@ -103,7 +103,7 @@ void cpuusage_metrics_fold_task(const struct cpuusage_key *k, const struct cpuus
 			return;
 		s.last = l;
 		s.cap = cap;
-		old = bsearch(k, s.last, s.nlast, sizeof(*s.last), seen_cmp);
+		old = bsearch(k, s.last, s.nlast, sizeof(*s.last), cpuusage_key_cmp);
 		d = t->run_ns - (old ? old->run_ns : 0);
 	}
 	s.cur[s.ncur].k = *k;

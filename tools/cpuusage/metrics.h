@@ -7,6 +7,12 @@
 struct lk_mw;
 
 /*
+ * Thread order (tid, then start time), for qsort() and bsearch() over
+ * arrays of struct cpuusage_key or of entries that begin with one.
+ */
+int cpuusage_key_cmp(const void *a, const void *b);
+
+/*
  * Per-command CPU time for the metrics, cumulative in userspace: every
  * snapshot of the task map (the reports' and the metrics') is folded in
  * before a dead thread's entry is deleted, so none of its time is lost.
