@@ -1,8 +1,10 @@
 #!/bin/bash
 # cpuusage: a busy child's on-CPU time equals the growth of
 # /proc/PID/schedstat (first field) within 1% (plus what schedstat
-# leaves out at each preemption, see below); a sleeping child shows
-# under 1%; a task that never switches is counted in every interval.
+# leaves out at each preemption, see below); a sleeping child's equals
+# the sum of its runs between sched_switch events recorded by a tracefs
+# instance; a sleeping child shows under 1%; a task that never switches
+# is counted in every interval.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -11,10 +13,27 @@ SPIN=$OUTPUT/tests/progs/cpuusage_spin
 lk_need_prog cpuusage_spin
 out=$LK_TMP/out.json
 
+# The kernel's own record of the switches, for the sleeping child: a
+# tracefs instance of sched/sched_switch on the monotonic clock.  Its
+# probe is registered before cpuusage's program, so that at each switch
+# its time is taken just before the program's, whatever the program does
+# (tens of us under qemu TCG, more for some tasks than others); it
+# records only once the children start.
+TRACEFS=/sys/kernel/tracing
+[ -e "$TRACEFS/instances" ] || mount -t tracefs nodev "$TRACEFS" 2>/dev/null
+[ -d "$TRACEFS/instances" ] || skip "no tracefs instances at $TRACEFS"
+TI=$TRACEFS/instances/$(lk_uid)
+mkdir "$TI" || fail "cannot make the tracefs instance $TI"
+lk_at_exit "echo 0 >'$TI/tracing_on'; rmdir '$TI'"
+echo 0 >"$TI/tracing_on" && echo 4096 >"$TI/buffer_size_kb" && echo mono >"$TI/trace_clock" &&
+	echo 1 >"$TI/events/sched/sched_switch/enable" || fail "cannot set up the tracefs instance"
+
 # Intervals of 0.5 s; -v says on stderr when the baseline has been taken.
 lk_bg "$OUTPUT/cpuusage" -v -j -n 0 0.5 >"$out" 2>"$LK_TMP/err"
 CU=$LK_LAST_PID
 lk_wait_for 20 grep -q 'first interval starts' "$LK_TMP/err" || { cat "$LK_TMP/err"; fail "cpuusage did not start"; }
+
+echo 1 >"$TI/tracing_on"
 
 # Both children start after the baseline, so their whole life is traced.
 steal0=$(lk_steal_ns)
@@ -29,6 +48,8 @@ lk_wait_for 30 test -e "$LK_TMP/busy.done" || fail "busy child did not finish"
 lk_wait_for 10 lk_in_sleep "$BUSY" || fail "busy child did not go to sleep"
 t1=$(lk_uptime_ns end)
 lk_wait_for 5 test -e "$LK_TMP/sleep.done" || fail "sleeping child did not start"
+lk_wait_for 10 lk_in_sleep "$SLEEPER" || fail "sleeping child did not go to sleep"
+echo 0 >"$TI/tracing_on"
 busy_ss=$(awk '{ print $1 }' "/proc/$BUSY/schedstat")
 busy_wait=$(awk '{ print $2 }' "/proc/$BUSY/schedstat")
 busy_steal=$(lk_task_steal_ns "$BUSY" "$(cat "$LK_TMP/busy.done")")
@@ -81,12 +102,74 @@ echo "steal time (all CPUs) while the children ran: $steal ns; the busy child's 
 echo "busy child preempted $busy_preempted times; cpuusage - schedstat: $((busy_ns + busy_irq - busy_ss)) ns"
 assert_ge "$((busy_ns + busy_irq))" "$((busy_ss - busy_ss / 100))" "busy child + its interrupts vs /proc/PID/schedstat (- 1%)"
 assert_le "$((busy_ns + busy_irq))" "$((t1 - t0))" "busy child + its interrupts vs the wall time it lived, ns"
-# It ran only to start up, blocking a few dozen times.  Each time a task
-# blocks, cpuusage counts the scheduler's work up to the switch (idle
-# balancing included) as the task's; the kernel stops its clock before
-# that.  Hence 2 ms of absolute slack.
-assert_near "$((sleep_ns + $(sum_irq "$SLEEPER")))" "$sleep_ss" 0 "$((sleep_ss / 100 + 2000000 + steal))" \
-	"sleeping child + its interrupts vs /proc/PID/schedstat"
+# It ran only to start up, blocking a few dozen times.  Its time is
+# compared with the sum of its runs in the trace: from each sched_switch
+# to it to the next one from it on the same CPU, the edges at which
+# cpuusage takes its time.  schedstat's edges are elsewhere: a task that
+# blocks is charged to the clock update before the scheduler's own work
+# (idle balancing), which cpuusage gives it; a task whose wakeup preempts
+# another is charged from the update at the wakeup, where cpuusage
+# starts it at the switch.  Both stretches grow under qemu TCG (tens of
+# us each): there the sleeper's figure fell 3 ms short of schedstat's,
+# on 55 to 77 ms.  The trace is used only where it is whole: each of the
+# sleeper's runs must be the next event on its CPU after its switch in
+# (a CPU's events can go missing: on this project's VM, while one task
+# of the VM's agent is current) and the buffer must not have overrun.
+# Otherwise schedstat is the reference, with 2 ms of absolute slack.
+trace_runs() {
+	awk -v p="$1" '
+	/ sched_switch: / {
+		if (!match($0, /\[[0-9]+\]/))
+			next
+		c = substr($0, RSTART + 1, RLENGTH - 2)
+		rest = substr($0, RSTART + RLENGTH)
+		if (!match(rest, /[0-9]+\.[0-9]+: sched_switch: /))
+			next
+		split(substr(rest, RSTART), f, ":")
+		t = f[1]
+		match($0, /prev_pid=[0-9]+ /); pp = substr($0, RSTART + 9, RLENGTH - 10)
+		match($0, /next_pid=[0-9]+ /); np = substr($0, RSTART + 9, RLENGTH - 10)
+		if (c in open) {
+			if (pp != p)
+				lost = lost " cpu" c "@" t
+			else
+				sum += t - open[c]
+			runs++
+			delete open[c]
+		} else if (pp == p) {
+			lost = lost " cpu" c "@" t
+		}
+		if (np == p)
+			open[c] = t
+	}
+	END {
+		for (c in open)
+			lost = lost " cpu" c "@end"
+		printf "%.0f %d %s\n", sum * 1e9, runs, (lost == "" ? "-" : lost)
+	}' "$TI/trace"
+}
+read -r trace_ns trace_n trace_lost <<<"$(trace_runs "$SLEEPER")"
+overrun=$(awk '$1 == "overrun:" { s += $2 } END { print s + 0 }' "$TI"/per_cpu/cpu*/stats)
+sleep_all=$((sleep_ns + $(sum_irq "$SLEEPER")))
+echo "sleeping child: trace of sched_switch: $trace_ns ns in $trace_n runs (overrun $overrun, lost at: $trace_lost)"
+if [ "$trace_lost" = - ] && [ "$overrun" = 0 ] && [ "$trace_n" -gt 0 ]; then
+	# Per run: the trace prints us, and truncates each of the run's two
+	# edges.  Host (6.18): within 1 to 4 us over 3 to 7 runs.  Under qemu
+	# TCG (LK_TCG=1), the two probes' clock reads at one switch are apart
+	# by what runs between them, and a vCPU that stops there (its host
+	# thread preempted: the host ran other guests and tests) moves one
+	# edge against the other: 6.12, eight runs of the test beside other
+	# load, 2 to 39 us a run, of either sign (16 to 270 us over 6 to 14
+	# runs), where schedstat was off by 0.2 to 1.67 ms.
+	per_run=2000
+	[ "${LK_TCG:-0}" = 1 ] && per_run=100000
+	assert_near "$sleep_all" "$trace_ns" 0 "$((trace_n * per_run + 1000))" \
+		"sleeping child + its interrupts vs its runs in the trace of sched_switch"
+else
+	echo "the trace is not whole: schedstat is the reference"
+	assert_near "$sleep_all" "$sleep_ss" 0 "$((sleep_ss / 100 + 2000000 + steal))" \
+		"sleeping child + its interrupts vs /proc/PID/schedstat"
+fi
 
 # Once started (its first two intervals hold exec and start-up, which
 # under qemu TCG takes 150 ms of CPU), the sleeper stays under 1%.
