@@ -13,11 +13,14 @@ name=$(lk_uid)
 count=100000
 [ "${LK_TCG:-}" = 1 ] && count=5000
 ln -s "$(command -v dd)" "$LK_TMP/$name"
-timeout -s INT 120 "$OUTPUT/syslat" -v -j -c "$name" >"$LK_TMP/sl" 2>"$LK_TMP/err" &
+# The time bounds guard against a hang only, syslat's outliving the
+# dd's: under qemu TCG on a loaded host the dd under strace took over
+# 120 s (the 5000 bytes).
+timeout -s INT 600 "$OUTPUT/syslat" -v -j -c "$name" >"$LK_TMP/sl" 2>"$LK_TMP/err" &
 sp=$!; LK_PIDS+=($sp)
 lk_wait_for 20 grep -q tracing "$LK_TMP/err" || { cat "$LK_TMP/err"; fail "syslat did not start"; }
-strace -f -c -o "$LK_TMP/st" "$LK_TMP/$name" if=/dev/zero of=/dev/null bs=1 count=$count 2>/dev/null ||
-	fail "dd under strace failed"
+timeout 500 strace -f -c -o "$LK_TMP/st" "$LK_TMP/$name" if=/dev/zero of=/dev/null bs=1 count=$count 2>/dev/null ||
+	fail "dd under strace failed (or took over 500 s)"
 sleep 0.5
 kill -INT "$sp"
 wait "$sp" || { cat "$LK_TMP/err"; fail "syslat failed"; }
