@@ -33,7 +33,9 @@
 # Each half ends at its count; SECS bounds them only against a hang:
 # machines differ in fork and connect rate by more than a time bound
 # can hold (209 s for all 10,000 on one 2-vCPU VM, 26 a second on
-# another: 6,496 in 243 s), and both halves must pass the caps.
+# another: 6,496 in 243 s; 23 a second beside a qemu guest and a bench
+# on this one: 4,704 in the first half's 420 s), and each half must pass
+# the caps: 4,097 processes, or all of a smaller half (LK_TCG).
 # lk-timeout: 1200
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
@@ -153,7 +155,12 @@ cat "$LK_TMP/warm.json" "$LK_TMP/churn1.json" "$LK_TMP/churn2.json"
 started=$(jq -s 'map(.started) | add' "$LK_TMP/churn1.json" "$LK_TMP/churn2.json")
 answered=$(jq -s 'map(.ok) | add' "$LK_TMP/warm.json" "$LK_TMP/churn1.json" "$LK_TMP/churn2.json")
 ok "churn: $started processes, one connection each, in $((t_end - t_start)) s"
-assert_eq "$started" "$N" "processes started within the time bound"
+# Past both caps (tcplat's 1024 rows, cpuusage's 4096 names) in each half.
+for h in 1 2; do
+	want=$((h == 1 ? half : N - half))
+	[ "$want" -gt 4097 ] && want=4097
+	assert_ge "$(jq .started "$LK_TMP/churn$h.json")" "$want" "processes started in half $h within its time bound"
+done
 
 # The last snapshot taken after the clients: tcplat's count settles.
 want_t() {
