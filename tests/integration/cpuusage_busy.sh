@@ -167,10 +167,14 @@ if [ "$trace_lost" = - ] && [ "$overrun" = 0 ] && [ "$trace_n" -gt 0 ]; then
 	# thread preempted: the host ran other guests and tests) moves one
 	# edge against the other: 6.12, eight runs of the test beside other
 	# load, 2 to 39 us a run, of either sign (16 to 270 us over 6 to 14
-	# runs), where schedstat was off by 0.2 to 1.67 ms.
-	per_run=2000
-	[ "${LK_TCG:-0}" = 1 ] && per_run=100000
-	assert_near "$sleep_all" "$trace_ns" 0 "$((trace_n * per_run + 1000))" \
+	# runs), where schedstat was off by 0.2 to 1.67 ms.  How long a vCPU
+	# stops depends on the host's load, not on the switch: with a second
+	# guest and a full test suite on the host's two CPUs, 4.9 ms over 19
+	# runs (166.7 ms against 161.7, 3.1%; schedstat 154.2).  Under TCG
+	# the bound is therefore 100 us a run or 10%, whichever is larger.
+	per_run=2000 pct=0
+	[ "${LK_TCG:-0}" = 1 ] && per_run=100000 pct=10
+	assert_near "$sleep_all" "$trace_ns" "$pct" "$((trace_n * per_run + 1000))" \
 		"sleeping child + its interrupts vs its runs in the trace of sched_switch"
 else
 	echo "no whole trace: schedstat is the reference"
