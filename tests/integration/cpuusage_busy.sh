@@ -163,9 +163,9 @@ if [ "$trace_lost" = - ] && [ "$overrun" = 0 ] && [ "$trace_n" -gt 0 ]; then
 	# Per run: the trace prints us, and truncates each of the run's two
 	# edges.  Host (6.18): within 1 to 4 us over 3 to 7 runs.  Under qemu
 	# TCG (LK_TCG=1), the two probes' clock reads at one switch are apart
-	# by what runs between them, and a vCPU that stops there (its host
-	# thread preempted: the host ran other guests and tests) moves one
-	# edge against the other: 6.12, eight runs of the test beside other
+	# by what runs between them, and most likely a vCPU that stops there
+	# (its host thread preempted: the host ran other guests and tests)
+	# moves one edge against the other: 6.12, eight runs of the test beside other
 	# load, 2 to 39 us a run, of either sign (16 to 270 us over 6 to 14
 	# runs), where schedstat was off by 0.2 to 1.67 ms.  How long a vCPU
 	# stops depends on the host's load, not on the switch: with a second
