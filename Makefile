@@ -113,7 +113,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcommon.a $$(wildcard tools/*/*.c)
 
 # Test helper programs: tests/progs/*.c (workloads with known syscall counts).
 PROG_BINS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/progs/%,$(wildcard tests/progs/*.c))
-$(OUTPUT)/tests/progs/%: tests/progs/%.c
+$(OUTPUT)/tests/progs/%: tests/progs/%.c tests/progs/clock.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread

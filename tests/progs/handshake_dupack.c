@@ -40,6 +40,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include "clock.h"
 
 #define MAX_HS		1024
 
@@ -53,14 +54,6 @@ static struct tcphdr *acks;	/* the final ACK of each handshake */
 static long long *when_ns;	/* when both threads send it */
 static int nhs;
 static long long *sent_ns[2];	/* when each thread sent each ACK */
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 struct hs {
 	uint32_t isn, peer_isn;
@@ -132,15 +125,12 @@ static void pin(int cpu)
  */
 static void *sender(void *arg)
 {
-	struct timespec early;
 	long long now;
 	int i;
 
 	pin(cpus[(long)arg]);
 	for (i = 0; i < nhs; i++) {
-		early.tv_sec = (when_ns[i] - 300 * 1000) / 1000000000;
-		early.tv_nsec = (when_ns[i] - 300 * 1000) % 1000000000;
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &early, NULL);
+		sleep_until_ns(when_ns[i] - 300 * 1000);
 		do
 			now = now_ns();
 		while (now < when_ns[i]);

@@ -33,19 +33,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 
 #define KID_NAME	"proc_churn_kid"
 #define MAX_ALIVE	256
 
 static long alive, reaped, bad_exits;
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void kid_calls(long n)
 {
@@ -121,13 +114,9 @@ int main(int argc, char **argv)
 		/* Processes due by now (1 ms batches), bounded by MAX. */
 		due = (long)((double)(t - t0) * rate / 1e9) + 1 - spawned - fork_errors;
 		if (due <= 0) {
-			struct timespec ts;
-
 			next = t0 + (unsigned long long)((spawned + fork_errors) * 1e9 / rate);
-			ts.tv_sec = next / 1000000000ULL;
-			ts.tv_nsec = next % 1000000000ULL;
 			reap(0);
-			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+			sleep_until_ns(next);
 			continue;
 		}
 		while (due-- > 0 && spawned < max && now_ns() < end) {
