@@ -5,6 +5,7 @@
 #   fail "message"       exit 1 with "FAIL: message"
 #   lk_need_bin NAME     a tool in $OUTPUT; lk_need_prog NAME: a tests/progs one
 #   lk_need_cpus N       skip with fewer than N CPUs
+#   lk_tools_with PAT    the tools whose source (tools/NAME.c) holds PAT, a name a line
 #   lk_bg CMD...         start CMD in the background; killed at exit
 #   lk_at_exit "CMD"     run CMD at exit (LIFO), even on failure
 #   lk_lab_up [ARGS]     netlab up with a unique prefix; down at exit.
@@ -34,6 +35,8 @@ lk_need_bin() { [ -x "$OUTPUT/$1" ] || fail "$OUTPUT/$1 not built"; }
 lk_need_prog() { [ -x "$OUTPUT/tests/progs/$1" ] || fail "$OUTPUT/tests/progs/$1 not built (make test-bins)"; }
 # lk_need_cpus N: at least N CPUs this test may run on (nproc: the affinity mask).
 lk_need_cpus() { [ "$(nproc)" -ge "$1" ] || skip "needs $1 CPUs"; }
+# lk_tools_with PATTERN: e.g. lk_run( for every tracing tool.
+lk_tools_with() { grep -l -- "$1" "$LK_TOP"/tools/*.c | xargs -n1 basename | sed 's/\.c$//'; }
 
 lk_at_exit() { LK_EXIT_CMDS+=("$1"); }
 

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 
-tools=$(grep -l 'lk_run(' "$LK_TOP"/tools/*.c | xargs -n1 basename | sed 's/\.c$//')
+tools=$(lk_tools_with 'lk_run(')
 [ -n "$tools" ] || fail "no tool calls lk_run"
 n=0
 for name in $tools; do

@@ -58,7 +58,7 @@ lo_filters() { tc filter show dev lo ingress; tc filter show dev lo egress; }
 before=$(lo_filters)
 n=0
 # Every tracing tool: every tools/*.c that runs lk_run.
-tracers=$(grep -l 'lk_run(' "$LK_TOP"/tools/*.c | xargs -n1 basename | sed 's/\.c$//')
+tracers=$(lk_tools_with 'lk_run(')
 [ -n "$tracers" ] || fail "no tool calls lk_run"
 for name in $tracers; do
 	lk_need_bin "$name"

@@ -19,7 +19,7 @@ lk_need_root
 lk_need_cmd jq
 for b in tcplat tcpretrans_cnt tcstamp tcpconnlat tcpreq; do lk_need_bin "$b"; done
 # The tools tested below are every tool that takes the flow options.
-flow_tools=$(grep -l 'LK_OPT_FLOW' "$LK_TOP"/tools/*.c | xargs -n1 basename | sed 's/\.c$//' | sort | xargs)
+flow_tools=$(lk_tools_with LK_OPT_FLOW | sort | xargs)
 assert_eq "$flow_tools" "tcpconnlat tcplat tcpretrans_cnt tcstamp" "tools with -4/-6 (LK_OPT_FLOW), each tested here"
 lk_lab_up --loss 2 --dir to-client
 PORT=7411

@@ -17,7 +17,7 @@ lk_lab_up
 PORT=$(lk_free_port "$LAB_S") || fail "no free port in the lab"
 PPORT=$(lk_free_port) || fail "no free port"
 
-tools=$(grep -l 'lk_run(' "$LK_TOP"/tools/*.c | xargs -n1 basename | sed 's/\.c$//')
+tools=$(lk_tools_with 'lk_run(')
 declare -A mport
 used=" $PPORT "
 cfg="global:
