@@ -76,8 +76,9 @@ sum_irq() { jq -s --argjson p "$1" '[.[].processes[] | select(.pid == $p) | .irq
 busy_ns=$(sum_ns "$BUSY")
 busy_irq=$(sum_irq "$BUSY")
 sleep_ns=$(sum_ns "$SLEEPER")
+sleep_irq=$(sum_irq "$SLEEPER")
 echo "busy child: cpuusage ${busy_ns} ns (interrupts in it: $busy_irq ns), schedstat ${busy_ss} ns (waited runnable ${busy_wait} ns)"
-echo "sleeping child: cpuusage ${sleep_ns} ns (interrupts in it: $(sum_irq "$SLEEPER") ns), schedstat ${sleep_ss} ns"
+echo "sleeping child: cpuusage ${sleep_ns} ns (interrupts in it: ${sleep_irq} ns), schedstat ${sleep_ss} ns"
 # A floor that proves the program attached, not a share of the CPU (the
 # comparison with schedstat below checks the amount): under other users'
 # load (load average 25 on the 2 CPUs) this 2 s spin got 507 ms, and
@@ -157,7 +158,7 @@ if [ -n "$TI" ]; then
 	read -r trace_ns trace_n trace_lost <<<"$(trace_runs "$SLEEPER")"
 	overrun=$(awk '$1 == "overrun:" { s += $2 } END { print s + 0 }' "$TI"/per_cpu/cpu*/stats)
 fi
-sleep_all=$((sleep_ns + $(sum_irq "$SLEEPER")))
+sleep_all=$((sleep_ns + sleep_irq))
 echo "sleeping child: trace of sched_switch: $trace_ns ns in $trace_n runs (overrun $overrun, lost at: $trace_lost)"
 if [ "$trace_lost" = - ] && [ "$overrun" = 0 ] && [ "$trace_n" -gt 0 ]; then
 	# Per run: the trace prints us, and truncates each of the run's two
