@@ -33,6 +33,7 @@ const volatile bool events_on = false;
 const volatile bool from_read = false;
 const volatile bool del_at_close = false;	/* no tcp_destroy_sock hook */
 const volatile bool syscall_clock = false;	/* --syscall-entry */
+const volatile bool io_preemptible = false;	/* reads and writes timed by fexit */
 /*
  * Every program gets typed socket pointers (tp_btf, fentry): the state
  * lives in socket storage and socket fields are plain loads.
@@ -294,28 +295,74 @@ static __always_inline struct tl_sock *sock_for_task(struct sock *sk, bool sendi
 }
 
 /*
- * Totals and -P rows are per CPU: plain adds.  -F rows are shared by a
- * connection's threads and its softirq close: atomic adds.
+ * A request's figures are added atomically, in per-CPU rows too: a
+ * request can end in softirq (a reset or a timer closing a server's
+ * connection), which may interrupt a program in process context on the
+ * same CPU halfway through its update of the same row.  -F rows are
+ * also shared by a connection's threads on other CPUs.
  */
-static __always_inline void add(__u64 *v, __u64 n, bool shared)
+static __always_inline void add(__u64 *v, __u64 n)
 {
-	if (shared)
-		__sync_fetch_and_add(v, n);
-	else
-		*v += n;
+	__sync_fetch_and_add(v, n);
 }
 
-static __always_inline void account(struct tl_stats *s, __u64 lat, bool shared)
+/*
+ * Bytes are added only by reads and writes, in process context, so in
+ * per-CPU rows they need no atomic add where nothing can preempt the
+ * program: tracepoints and kprobes run with preemption off, fexit
+ * programs only with migration off.
+ */
+static __always_inline void add_bytes(__u64 *bytes_in, __u64 *bytes_out, __u64 in, __u64 out,
+				      bool shared)
+{
+	if (shared || io_preemptible) {
+		if (in)
+			add(bytes_in, in);
+		if (out)
+			add(bytes_out, out);
+		return;
+	}
+	*bytes_in += in;
+	*bytes_out += out;
+}
+
+/* A few tries: each failed one means another update just raised *v. */
+#define TL_CAS_TRIES	4
+
+static __always_inline void raise_max(__u64 *v, __u64 x)
+{
+	__u64 old;
+	int i;
+
+	for (i = 0; i < TL_CAS_TRIES; i++) {
+		old = *v;
+		if (x <= old || __sync_val_compare_and_swap(v, old, x) == old)
+			return;
+	}
+}
+
+/* The same for a minimum, where 0 means none yet. */
+static __always_inline void lower_min(__u64 *v, __u64 x)
+{
+	__u64 old;
+	int i;
+
+	for (i = 0; i < TL_CAS_TRIES; i++) {
+		old = *v;
+		if ((old && x >= old) || __sync_val_compare_and_swap(v, old, x) == old)
+			return;
+	}
+}
+
+static __always_inline void account(struct tl_stats *s, __u64 lat)
 {
 	__u32 i = lh_index(lat, TL_SUB_BITS, TL_BUCKETS);
 
-	add(&s->requests, 1, shared);
-	add(&s->sum_ns, lat, shared);
-	if (lat > s->max_ns)
-		s->max_ns = lat;
-	if (lat < s->min_ns || !s->min_ns)
-		s->min_ns = lat;
-	add(&s->hist[lk_index(i, TL_BUCKETS)], 1, shared);
+	add(&s->requests, 1);
+	add(&s->sum_ns, lat);
+	raise_max(&s->max_ns, lat);
+	lower_min(&s->min_ns, lat);
+	add(&s->hist[lk_index(i, TL_BUCKETS)], 1);
 }
 
 static __always_inline struct tl_stats *flow_row(struct tl_sock *st, struct sock *sk,
@@ -369,14 +416,6 @@ static __always_inline struct tl_stats *proc_row(struct tl_sock *st, __u32 g)
 	return &p->s;
 }
 
-static __always_inline void add_bytes(struct tl_stats *s, __u64 in, __u64 out, bool shared)
-{
-	if (in)
-		add(&s->bytes_in, in, shared);
-	if (out)
-		add(&s->bytes_out, out, shared);
-}
-
 /* The socket's metrics row; its role's overflow row when the map is full. */
 static __always_inline struct tl_mrow *mrow(struct tl_sock *st)
 {
@@ -412,9 +451,9 @@ static __always_inline void metrics_request(struct tl_sock *st, __u64 lat)
 		return;
 	if (lat >> TL_M_MIN_MSB)
 		i = lh_msb(lat) + 1 - TL_M_MIN_MSB;
-	r->requests++;
-	r->sum_ns += lat;
-	r->hist[lk_index(i, TL_M_BUCKETS)]++;
+	add(&r->requests, 1);
+	add(&r->sum_ns, lat);
+	add(&r->hist[lk_index(i, TL_M_BUCKETS)], 1);
 }
 
 /* Bytes a process read (in) or wrote (out), on every row it belongs to. */
@@ -426,24 +465,22 @@ static __always_inline void count_bytes(struct tl_sock *st, struct sock *sk,
 
 	s = bpf_map_lookup_elem(&stats, &g);
 	if (s)
-		add_bytes(s, in, out, false);
+		add_bytes(&s->bytes_in, &s->bytes_out, in, out, false);
 	if (per_flow) {
 		s = flow_row(st, sk, g);
 		if (s)
-			add_bytes(s, in, out, true);
+			add_bytes(&s->bytes_in, &s->bytes_out, in, out, true);
 	}
 	if (per_proc) {
 		s = proc_row(st, g);
 		if (s)
-			add_bytes(s, in, out, false);
+			add_bytes(&s->bytes_in, &s->bytes_out, in, out, false);
 	}
 	if (metrics_on) {
 		struct tl_mrow *r = mrow(st);
 
-		if (r) {
-			r->bytes_in += in;
-			r->bytes_out += out;
-		}
+		if (r)
+			add_bytes(&r->bytes_in, &r->bytes_out, in, out, false);
 	}
 }
 
@@ -481,16 +518,16 @@ static __always_inline void finish(struct tl_sock *st, struct sock *sk, __u64 la
 		lat = 0;
 	s = bpf_map_lookup_elem(&stats, &g);
 	if (s)
-		account(s, lat, false);
+		account(s, lat);
 	if (per_flow) {
 		s = flow_row(st, sk, g);
 		if (s)
-			account(s, lat, true);
+			account(s, lat);
 	}
 	if (per_proc) {
 		s = proc_row(st, g);
 		if (s)
-			account(s, lat, false);
+			account(s, lat);
 	}
 	if (metrics_on)
 		metrics_request(st, lat);
@@ -506,22 +543,22 @@ static __always_inline void cut_off(struct tl_sock *st, struct sock *sk)
 	st->phase = TL_IDLE;
 	s = bpf_map_lookup_elem(&stats, &g);
 	if (s)
-		s->incomplete++;
+		add(&s->incomplete, 1);
 	if (per_flow) {
 		s = flow_row(st, sk, g);
 		if (s)
-			__sync_fetch_and_add(&s->incomplete, 1);
+			add(&s->incomplete, 1);
 	}
 	if (per_proc) {
 		s = proc_row(st, g);
 		if (s)
-			s->incomplete++;
+			add(&s->incomplete, 1);
 	}
 	if (metrics_on) {
 		struct tl_mrow *r = mrow(st);
 
 		if (r)
-			r->incomplete++;
+			add(&r->incomplete, 1);
 	}
 }
 

@@ -1001,6 +1001,8 @@ static int setup(struct ctx *c)
 	skel->rodata->from_read = env.from_read;
 	skel->rodata->del_at_close = !hooks[H_DESTROY].chosen;
 	skel->rodata->syscall_clock = env.syscall_entry;
+	skel->rodata->io_preemptible = hooks[H_SEND].chosen == LK_M_FENTRY ||
+				       hooks[H_RECV].chosen == LK_M_FENTRY;
 	skel->rodata->typed_sk = c->sk_storage;
 	skel->rodata->force_role = env.role;
 	skel->rodata->lk_filter = lk_filter_from_opts();
