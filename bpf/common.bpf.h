@@ -155,6 +155,38 @@ static __always_inline __u64 lk_index(__u64 i, __u64 n)
 	return i;
 }
 
+/*
+ * Raise *@v to @x, for a maximum that programs on other CPUs, or one
+ * that interrupts this one, may raise too: a compare-and-swap, tried
+ * again (a few times) when another update came between the read and it.
+ */
+#define LK_CAS_TRIES	4
+
+static __always_inline void lk_raise_max(__u64 *v, __u64 x)
+{
+	__u64 old;
+	int i;
+
+	for (i = 0; i < LK_CAS_TRIES; i++) {
+		old = *v;
+		if (x <= old || __sync_val_compare_and_swap(v, old, x) == old)
+			return;
+	}
+}
+
+/* The same for a minimum, where 0 means none yet. */
+static __always_inline void lk_lower_min(__u64 *v, __u64 x)
+{
+	__u64 old;
+	int i;
+
+	for (i = 0; i < LK_CAS_TRIES; i++) {
+		old = *v;
+		if ((old && x >= old) || __sync_val_compare_and_swap(v, old, x) == old)
+			return;
+	}
+}
+
 /* Look up @key, inserting @init first if absent (as in libbpf-tools). */
 static __always_inline void *lk_lookup_or_init(void *map, const void *key,
 					       const void *init)

@@ -273,10 +273,8 @@ static __noinline void add_row(const struct cl_key *k, __u64 lat, int how, __u32
 		return;
 	add(&s->measured, 1);
 	add(&s->sum_ns, lat);
-	if (lat > s->max_ns)
-		s->max_ns = lat;
-	if (!s->min_ns || lat < s->min_ns)
-		s->min_ns = lat;
+	lk_raise_max(&s->max_ns, lat);
+	lk_lower_min(&s->min_ns, lat);
 	hk.row = *k;
 	hk.bucket = lh_index(lat, LH_SUB_BITS, LH_BUCKETS);
 	n = lk_lookup_or_init(&hist, &hk, &none);

@@ -326,42 +326,14 @@ static __always_inline void add_bytes(__u64 *bytes_in, __u64 *bytes_out, __u64 i
 	*bytes_out += out;
 }
 
-/* A few tries: each failed one means another update just raised *v. */
-#define TL_CAS_TRIES	4
-
-static __always_inline void raise_max(__u64 *v, __u64 x)
-{
-	__u64 old;
-	int i;
-
-	for (i = 0; i < TL_CAS_TRIES; i++) {
-		old = *v;
-		if (x <= old || __sync_val_compare_and_swap(v, old, x) == old)
-			return;
-	}
-}
-
-/* The same for a minimum, where 0 means none yet. */
-static __always_inline void lower_min(__u64 *v, __u64 x)
-{
-	__u64 old;
-	int i;
-
-	for (i = 0; i < TL_CAS_TRIES; i++) {
-		old = *v;
-		if ((old && x >= old) || __sync_val_compare_and_swap(v, old, x) == old)
-			return;
-	}
-}
-
 static __always_inline void account(struct tl_stats *s, __u64 lat)
 {
 	__u32 i = lh_index(lat, TL_SUB_BITS, TL_BUCKETS);
 
 	add(&s->requests, 1);
 	add(&s->sum_ns, lat);
-	raise_max(&s->max_ns, lat);
-	lower_min(&s->min_ns, lat);
+	lk_raise_max(&s->max_ns, lat);
+	lk_lower_min(&s->min_ns, lat);
 	add(&s->hist[lk_index(i, TL_BUCKETS)], 1);
 }
 
