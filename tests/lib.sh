@@ -17,12 +17,17 @@
 #                        (e.g. "Tcp RetransSegs"); NS "" for the root one
 #   lk_prog_ids PID      BPF program ids PID holds (its prog and link fds)
 #   lk_progs_alive IDS   those of IDS still loaded; lk_progs_gone IDS: none
+#   LK_HANG              the bound of "timeout -s INT $LK_HANG TOOL" on a tool the
+#                        test ends (signal, -p exit, count): it only stops a hang,
+#                        so it is above every wait in a test, however slow the
+#                        machine, and below the harness's limit on a test (900 s)
 set -u
 OUTPUT=${OUTPUT:-$PWD/build}
 LK_TOP=${LK_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 LK_PIDS=()
 LK_EXIT_CMDS=()
 LK_TMP=$(mktemp -d /tmp/latkit-test.XXXXXX)
+LK_HANG=600
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }

@@ -35,7 +35,7 @@ lk_in_server ss -Hltn "sport = :$PORT" | grep -q " \*:$PORT " || fail "server no
 # its -v output has READY.
 start() {
 	local name=$1 ready=$2; shift 2
-	timeout -s INT 120 "$OUTPUT/$@" -v -j >"$LK_TMP/$name" 2>"$LK_TMP/$name.err" &
+	timeout -s INT "$LK_HANG" "$OUTPUT/$@" -v -j >"$LK_TMP/$name" 2>"$LK_TMP/$name.err" &
 	LK_PIDS+=($!)
 	eval "PID_$name=$!"
 	lk_wait_lines 30 "$LK_TMP/$name.err" "$ready" || { cat "$LK_TMP/$name.err"; fail "$name did not start"; }

@@ -56,7 +56,7 @@ basic_auth_users:
 EOC
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "0.0.0.0:$PORT"
 lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
-timeout -s INT 60 "$OUTPUT/tcplat" -v -c tcpreq --netns "$LAB_C" --listen "127.0.0.1:$MP" \
+timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -c tcpreq --netns "$LAB_C" --listen "127.0.0.1:$MP" \
 	--web-config "$LK_TMP/web.yml" >"$LK_TMP/tls.out" 2>"$LK_TMP/tls.err" &
 TP=$!; LK_PIDS+=($TP)
 lk_wait_lines 30 "$LK_TMP/tls.err" tracing || { cat "$LK_TMP/tls.err"; fail "tcplat did not start"; }

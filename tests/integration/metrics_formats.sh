@@ -59,7 +59,7 @@ lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 
 # tcplat
 MP=$(lk_free_port) || fail "no free port"
-timeout -s INT 120 "$OUTPUT/tcplat" -v -c tcpreq --netns "$LAB_C" --listen "127.0.0.1:$MP" \
+timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -c tcpreq --netns "$LAB_C" --listen "127.0.0.1:$MP" \
 	--textfile "$LK_TMP/textfile.prom" -i 1 >"$LK_TMP/tcplat.out" 2>"$LK_TMP/tcplat.err" &
 TP=$!; LK_PIDS+=($TP)
 lk_wait_lines 30 "$LK_TMP/tcplat.err" tracing || { cat "$LK_TMP/tcplat.err"; fail "tcplat did not start"; }
@@ -86,7 +86,7 @@ ok "textfile: whole, promtool accepts it, final write at exit"
 
 # cpuusage
 MP=$(lk_free_port) || fail "no free port"
-timeout -s INT 120 "$OUTPUT/cpuusage" -v --listen "127.0.0.1:$MP" -n 5 >"$LK_TMP/cpu.out" 2>"$LK_TMP/cpu.err" &
+timeout -s INT "$LK_HANG" "$OUTPUT/cpuusage" -v --listen "127.0.0.1:$MP" -n 5 >"$LK_TMP/cpu.out" 2>"$LK_TMP/cpu.err" &
 CP=$!; LK_PIDS+=($CP)
 lk_wait_lines 30 "$LK_TMP/cpu.err" tracing || { cat "$LK_TMP/cpu.err"; fail "cpuusage did not start"; }
 t0=$(date +%s%N)
@@ -110,7 +110,7 @@ lk_need_bin syslat
 lk_need_bin tcpretrans_cnt
 lk_need_bin tcstamp
 MP=$(lk_free_port) || fail "no free port"
-timeout -s INT 120 "$OUTPUT/syslat" -v -e -i 1 --listen "127.0.0.1:$MP" \
+timeout -s INT "$LK_HANG" "$OUTPUT/syslat" -v -e -i 1 --listen "127.0.0.1:$MP" \
 	>"$LK_TMP/syslat.out" 2>"$LK_TMP/syslat.err" &
 SP=$!; LK_PIDS+=($SP)
 lk_wait_lines 30 "$LK_TMP/syslat.err" tracing || { cat "$LK_TMP/syslat.err"; fail "syslat did not start"; }
@@ -125,7 +125,7 @@ done
 ok "syslat: its families"
 
 MP=$(lk_free_port) || fail "no free port"
-timeout -s INT 120 "$OUTPUT/tcpretrans_cnt" -v --netns "$LAB_C" --listen "127.0.0.1:$MP" \
+timeout -s INT "$LK_HANG" "$OUTPUT/tcpretrans_cnt" -v --netns "$LAB_C" --listen "127.0.0.1:$MP" \
 	>"$LK_TMP/rt.out" 2>"$LK_TMP/rt.err" &
 RP=$!; LK_PIDS+=($RP)
 lk_wait_lines 30 "$LK_TMP/rt.err" counting || { cat "$LK_TMP/rt.err"; fail "tcpretrans_cnt did not start"; }
@@ -137,7 +137,7 @@ grep -q '^latkit_tcp_kernel_retransmitted_segments_total ' "$LK_TMP/tcpretrans_c
 	fail "tcpretrans_cnt: no kernel RetransSegs"
 
 MP=$(lk_free_port) || fail "no free port"
-timeout -s INT 120 "$OUTPUT/tcstamp" -v -I veth0 --netns "$LAB_C" --listen "127.0.0.1:$MP" \
+timeout -s INT "$LK_HANG" "$OUTPUT/tcstamp" -v -I veth0 --netns "$LAB_C" --listen "127.0.0.1:$MP" \
 	>"$LK_TMP/ts.out" 2>"$LK_TMP/ts.err" &
 XP=$!; LK_PIDS+=($XP)
 lk_wait_for 20 grep -q "attached to" "$LK_TMP/ts.err" || { cat "$LK_TMP/ts.err"; fail "tcstamp did not start"; }

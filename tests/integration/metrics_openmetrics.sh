@@ -52,7 +52,7 @@ for t in $tools; do
 	*) args+=(--netns "$LAB_C") ;;
 	esac
 	[ "$t" = syslat ] && args=(-v --listen "127.0.0.1:${mport[$t]}" -c tcpreq)
-	timeout -s INT 180 "$OUTPUT/$t" "${args[@]}" >"$LK_TMP/$t.out" 2>"$LK_TMP/$t.err" &
+	timeout -s INT "$LK_HANG" "$OUTPUT/$t" "${args[@]}" >"$LK_TMP/$t.out" 2>"$LK_TMP/$t.err" &
 	LK_PIDS+=($!)
 	eval "pid_$t=$!"
 	lk_wait_lines 60 "$LK_TMP/$t.err" "ready: programs attached" || { cat "$LK_TMP/$t.err"; fail "$t did not start"; }

@@ -52,7 +52,7 @@ q_is() { [ "$(q "$1")" = "$2" ]; }
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay --sleep-ms 0.5 "0.0.0.0:$PORT"
 lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 
-timeout -s INT 120 "$OUTPUT/tcplat" -v -j -c tcpreq --role client --netns "$LAB_C" \
+timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -j -c tcpreq --role client --netns "$LAB_C" \
 	--listen "127.0.0.1:$MPORT" >"$LK_TMP/tcplat.json" 2>"$LK_TMP/tcplat.err" &
 TP=$!; LK_PIDS+=($TP)
 lk_wait_lines 30 "$LK_TMP/tcplat.err" tracing || { cat "$LK_TMP/tcplat.err"; fail "tcplat did not start"; }
@@ -91,7 +91,7 @@ assert_le "$(awk -v a="$qp50" -v b="$p50" 'BEGIN { r = a * 1e6 / b; if (r < 1) r
 	"histogram_quantile(0.5) / tcplat p50 (factor)"
 
 # tcpretrans_cnt under 2% loss.
-timeout -s INT 180 "$OUTPUT/tcpretrans_cnt" -v --netns "$LAB_C" --listen "127.0.0.1:$RPORT" \
+timeout -s INT "$LK_HANG" "$OUTPUT/tcpretrans_cnt" -v --netns "$LAB_C" --listen "127.0.0.1:$RPORT" \
 	>"$LK_TMP/rt.out" 2>"$LK_TMP/rt.err" &
 RP=$!; LK_PIDS+=($RP)
 lk_wait_lines 30 "$LK_TMP/rt.err" "ready: programs attached" || { cat "$LK_TMP/rt.err"; fail "tcpretrans_cnt did not start"; }

@@ -32,7 +32,7 @@ MIN_RATE=20
 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay --sleep-ms 1 "0.0.0.0:$PORT"
 lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
-timeout -s INT 120 "$OUTPUT/tcplat" -v -j -i 1 -c tcpreq --netns "$LAB_C" --listen "127.0.0.1:$MP" \
+timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -j -i 1 -c tcpreq --netns "$LAB_C" --listen "127.0.0.1:$MP" \
 	>"$LK_TMP/tcplat.json" 2>"$LK_TMP/tcplat.err" &
 TP=$!; LK_PIDS+=($TP)
 lk_wait_lines 30 "$LK_TMP/tcplat.err" tracing || { cat "$LK_TMP/tcplat.err"; fail "tcplat did not start"; }

@@ -34,7 +34,7 @@ ready=$LK_TMP/ready
 "$WORK" "$ready" $N $M $K $R &
 wp=$!; LK_PIDS+=($wp)
 lk_wait_for 10 test -e "$ready" || fail "workload did not start"
-timeout -s INT 60 "$OUTPUT/syslat" -v -e -i 1 -p "$wp" --textfile "$LK_TMP/syslat.prom" \
+timeout -s INT "$LK_HANG" "$OUTPUT/syslat" -v -e -i 1 -p "$wp" --textfile "$LK_TMP/syslat.prom" \
 	>"$LK_TMP/syslat.out" 2>"$LK_TMP/syslat.err" &
 sp=$!; LK_PIDS+=($sp)
 lk_wait_for 20 grep -q tracing "$LK_TMP/syslat.err" || { cat "$LK_TMP/syslat.err"; fail "syslat did not start"; }
@@ -70,7 +70,7 @@ PORT=$(lk_free_port "$LAB_S") || fail "no free port in the lab"
 lk_bg ip netns exec "$LAB_S" "$OUTPUT/tcpreq" server "0.0.0.0:$PORT"
 lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 MP=$(lk_free_port) || fail "no free port"
-timeout -s INT 180 "$OUTPUT/tcpretrans_cnt" -v --netns "$LAB_C" -i 1 --listen "127.0.0.1:$MP" \
+timeout -s INT "$LK_HANG" "$OUTPUT/tcpretrans_cnt" -v --netns "$LAB_C" -i 1 --listen "127.0.0.1:$MP" \
 	>"$LK_TMP/rt.out" 2>"$LK_TMP/rt.err" &
 RP=$!; LK_PIDS+=($RP)
 lk_wait_for 20 grep -q counting "$LK_TMP/rt.err" || { cat "$LK_TMP/rt.err"; fail "tcpretrans_cnt did not start"; }
@@ -95,7 +95,7 @@ assert_eq "$(sum_of "$LK_TMP/rt.prom" latkit_tcp_retransmit_dropped_total)" 0 "t
 
 # --- tcstamp --- (the lab from above: its loss makes retransmitted bytes too)
 MP=$(lk_free_port) || fail "no free port"
-timeout -s INT 180 "$OUTPUT/tcstamp" -v -i 1 -I veth0 --netns "$LAB_C" --rport "$PORT" \
+timeout -s INT "$LK_HANG" "$OUTPUT/tcstamp" -v -i 1 -I veth0 --netns "$LAB_C" --rport "$PORT" \
 	--listen "127.0.0.1:$MP" >"$LK_TMP/ts.out" 2>"$LK_TMP/ts.err" &
 TP=$!; LK_PIDS+=($TP)
 lk_wait_for 20 grep -q "attached to" "$LK_TMP/ts.err" || { cat "$LK_TMP/ts.err"; fail "tcstamp did not start"; }

@@ -116,7 +116,7 @@ for t in $listeners; do
 	args=$(. "$root/etc/default/latkit-$t" && eval echo "\"\${$var}\"" |
 		sed -E "s/127\.0\.0\.1:[0-9]+/127.0.0.1:$mp/; s/-i [0-9]+/-i 1/; s/-I [^ ]+/-I lo/")
 	# shellcheck disable=SC2016
-	timeout -s INT 60 unshare -m --propagation private sh -c '
+	timeout -s INT "$LK_HANG" unshare -m --propagation private sh -c '
 		mount --bind "$0" /usr/sbin || exit 96
 		awk '\''{ print $2 }'\'' /proc/self/mounts | grep -Ev "^/(proc|sys|dev)(/|$)" |
 			while read -r m; do mount -o remount,bind,ro "$m" 2>/dev/null; done

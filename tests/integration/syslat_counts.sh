@@ -22,7 +22,7 @@ run_work() {
 	# Empty before start: a "tracing" line left by an earlier run must
 	# not count as this one's (the background shell truncates it late).
 	: >"$err"
-	timeout -s INT 60 "$OUTPUT/syslat" -v -j -p "$wp" "$@" >"$out" 2>"$err" &
+	timeout -s INT "$LK_HANG" "$OUTPUT/syslat" -v -j -p "$wp" "$@" >"$out" 2>"$err" &
 	sp=$!; LK_PIDS+=($sp)
 	lk_wait_for 20 grep -q tracing "$err" || { cat "$err"; fail "syslat did not start"; }
 	kill -USR1 "$wp"
@@ -89,7 +89,7 @@ mkfifo "$LK_TMP/go"
 sh -c 'read -r _ <"$0"; exec /bin/sh -c "exec /bin/true"' "$LK_TMP/go" &
 ep=$!; LK_PIDS+=($ep)
 : >"$LK_TMP/e.err"
-timeout -s INT 60 "$OUTPUT/syslat" -v -j -p "$ep" -s execve,exit_group >"$LK_TMP/e" 2>"$LK_TMP/e.err" &
+timeout -s INT "$LK_HANG" "$OUTPUT/syslat" -v -j -p "$ep" -s execve,exit_group >"$LK_TMP/e" 2>"$LK_TMP/e.err" &
 sp=$!; LK_PIDS+=($sp)
 lk_wait_for 20 grep -q tracing "$LK_TMP/e.err" || { cat "$LK_TMP/e.err"; fail "syslat did not start"; }
 echo >"$LK_TMP/go"

@@ -28,7 +28,7 @@ run_work() {
 	# Empty before start: a "tracing" line left by an earlier run must
 	# not count as this one's (the background shell truncates it late).
 	: >"$err"
-	timeout -s INT 60 "$OUTPUT/syslat" -v -j "${args[@]}" >"$out" 2>"$err" &
+	timeout -s INT "$LK_HANG" "$OUTPUT/syslat" -v -j "${args[@]}" >"$out" 2>"$err" &
 	sp=$!; LK_PIDS+=($sp)
 	lk_wait_for 20 grep -q tracing "$err" || { cat "$err"; fail "syslat did not start"; }
 	kill -USR1 "$wp"
@@ -139,7 +139,7 @@ assert_eq "$(jq -r 'select(.type=="syscall") | .time | test("^[0-9]{2}:[0-9]{2}:
 	true "-T: time of day"
 
 # interval and count: three reports, then syslat ends by itself.
-timeout -s INT 30 "$OUTPUT/syslat" -j -c "$(lk_uid)" 0.1 3 >"$LK_TMP/ic" 2>"$LK_TMP/ic.err" ||
+timeout -s INT "$LK_HANG" "$OUTPUT/syslat" -j -c "$(lk_uid)" 0.1 3 >"$LK_TMP/ic" 2>"$LK_TMP/ic.err" ||
 	{ cat "$LK_TMP/ic.err"; fail "syslat 0.1 3 failed or did not end"; }
 assert_eq "$(jq -r '.type' "$LK_TMP/ic" | sort | uniq -c | awk '{ printf "%s %s ", $1, $2 }')" \
 	"2 interval 1 summary " "0.1 3: reports"

@@ -13,10 +13,10 @@ name=$(lk_uid)
 count=100000
 [ "${LK_TCG:-}" = 1 ] && count=5000
 ln -s "$(command -v dd)" "$LK_TMP/$name"
-# The time bounds guard against a hang only, syslat's outliving the
-# dd's: under qemu TCG on a loaded host the dd under strace took over
-# 120 s (the 5000 bytes).
-timeout -s INT 600 "$OUTPUT/syslat" -v -j -c "$name" >"$LK_TMP/sl" 2>"$LK_TMP/err" &
+# The time bounds guard against a hang only, syslat's ($LK_HANG, 600 s)
+# outliving the dd's: under qemu TCG on a loaded host the dd under
+# strace took over 120 s (the 5000 bytes).
+timeout -s INT "$LK_HANG" "$OUTPUT/syslat" -v -j -c "$name" >"$LK_TMP/sl" 2>"$LK_TMP/err" &
 sp=$!; LK_PIDS+=($sp)
 lk_wait_for 20 grep -q tracing "$LK_TMP/err" || { cat "$LK_TMP/err"; fail "syslat did not start"; }
 timeout 500 strace -f -c -o "$LK_TMP/st" "$LK_TMP/$name" if=/dev/zero of=/dev/null bs=1 count=$count 2>/dev/null ||

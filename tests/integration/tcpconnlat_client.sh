@@ -55,16 +55,16 @@ PORT=$(lk_free_port "$LAB_S") || fail "no free port"
 for side in client server; do
 	ns=$LAB_C
 	[ $side = server ] && ns=$LAB_S
-	lk_bg timeout -s INT 120 "$T" -v -j -F -P --events --netns "$ns" >"$LK_TMP/$side.json" 2>"$LK_TMP/$side.err"
+	lk_bg timeout -s INT "$LK_HANG" "$T" -v -j -F -P --events --netns "$ns" >"$LK_TMP/$side.json" 2>"$LK_TMP/$side.err"
 	eval "PID_$side=$LK_LAST_PID"
 done
-lk_bg timeout -s INT 120 env LK_TEST_SKIP_RUNS=3 "$T" -v -j --netns "$LAB_C" >"$LK_TMP/skip.json" 2>"$LK_TMP/skip.err"
+lk_bg timeout -s INT "$LK_HANG" env LK_TEST_SKIP_RUNS=3 "$T" -v -j --netns "$LAB_C" >"$LK_TMP/skip.json" 2>"$LK_TMP/skip.err"
 PID_skip=$LK_LAST_PID
-lk_bg timeout -s INT 120 env LK_TEST_SKIP_RUNS=3 "$T" -v -j --netns "$LAB_S" >"$LK_TMP/sskip.json" 2>"$LK_TMP/sskip.err"
+lk_bg timeout -s INT "$LK_HANG" env LK_TEST_SKIP_RUNS=3 "$T" -v -j --netns "$LAB_S" >"$LK_TMP/sskip.json" 2>"$LK_TMP/sskip.err"
 PID_sskip=$LK_LAST_PID
-lk_bg timeout -s INT 120 "$T" -v -j -F -P -i 0.001 --netns "$LAB_C" >"$LK_TMP/iv.json" 2>"$LK_TMP/iv.err"
+lk_bg timeout -s INT "$LK_HANG" "$T" -v -j -F -P -i 0.001 --netns "$LAB_C" >"$LK_TMP/iv.json" 2>"$LK_TMP/iv.err"
 PID_iv=$LK_LAST_PID
-lk_bg timeout -s INT 120 "$T" -v -j -F -P -i 0.001 --netns "$LAB_S" >"$LK_TMP/siv.json" 2>"$LK_TMP/siv.err"
+lk_bg timeout -s INT "$LK_HANG" "$T" -v -j -F -P -i 0.001 --netns "$LAB_S" >"$LK_TMP/siv.json" 2>"$LK_TMP/siv.err"
 PID_siv=$LK_LAST_PID
 for side in client server skip sskip iv siv; do
 	lk_wait_lines 60 "$LK_TMP/$side.err" "ready: programs attached" ||

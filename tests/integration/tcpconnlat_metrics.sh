@@ -28,7 +28,7 @@ CLOSED=$(lk_free_port "$LAB_S") || fail "no free port in the lab"
 MPORT=$(lk_free_port) || fail "no free port"
 URL=http://127.0.0.1:$MPORT/metrics
 
-lk_bg timeout -s INT 120 "$T" -v -j -i 1 --netns "$LAB_C" --listen "127.0.0.1:$MPORT" \
+lk_bg timeout -s INT "$LK_HANG" "$T" -v -j -i 1 --netns "$LAB_C" --listen "127.0.0.1:$MPORT" \
 	--textfile "$LK_TMP/tcpconnlat.prom" >"$LK_TMP/t.json" 2>"$LK_TMP/t.err"
 TP=$LK_LAST_PID
 lk_wait_lines 60 "$LK_TMP/t.err" "ready: programs attached" || { cat "$LK_TMP/t.err"; fail "tcpconnlat did not start"; }

@@ -51,7 +51,7 @@ lk_bg ip netns exec "$LAB_C" "$T" client -j -i 0.5 --nodelay -n $C --duration $D
 cp=$LK_LAST_PID
 lk_wait_for 10 grep -q interval "$LK_TMP/cli" || fail "client not running"
 cp "$LK_TMP/cli" "$LK_TMP/cli.before"
-timeout -s INT 60 "$OUTPUT/tcplat" -v -j -F -c tlat-attach >"$LK_TMP/t" 2>"$LK_TMP/t.err" &
+timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -j -F -c tlat-attach >"$LK_TMP/t" 2>"$LK_TMP/t.err" &
 tp=$!; LK_PIDS+=($tp)
 lk_wait_for 30 grep -q tracing "$LK_TMP/t.err" || { cat "$LK_TMP/t.err"; fail "tcplat did not start"; }
 cp "$LK_TMP/cli" "$LK_TMP/cli.at-attach"
@@ -95,7 +95,7 @@ assert_ge "$cr" $((total - a2 - b - C)) "client rows >= tcpreq's requests after 
 lk_bg ip netns exec "$LAB_S" "$T" server --nodelay "[::1]:7006"
 lk_wait_for 5 lk_listening "$LAB_S" "7006" || fail "v6 server not listening"
 for f in 4 6; do
-	timeout -s INT 60 "$OUTPUT/tcplat" -v -j -F -$f --netns "$LAB_S" --lport 7006 \
+	timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -j -F -$f --netns "$LAB_S" --lport 7006 \
 		>"$LK_TMP/v$f" 2>"$LK_TMP/v$f.err" &
 	LK_PIDS+=($!); eval "tp_$f=$!"
 	lk_wait_for 20 grep -q tracing "$LK_TMP/v$f.err" || fail "tcplat -$f did not start"

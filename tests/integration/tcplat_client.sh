@@ -37,7 +37,7 @@ run() {
 		"read -r _ <'$fifo'; exec '$T' client -j --nodelay -n $conns --requests $N --log '$out.log' '$ADDR'" \
 		>"$out.tcpreq"
 	cp=$LK_LAST_PID
-	timeout -s INT 120 "$OUTPUT/tcplat" -v -j -p "$cp" "$@" >"$out" 2>"$out.err" &
+	timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -j -p "$cp" "$@" >"$out" 2>"$out.err" &
 	tp=$!; LK_PIDS+=($tp)
 	lk_wait_for 20 grep -q tracing "$out.err" || { cat "$out.err"; fail "tcplat did not start"; }
 	echo go >"$fifo"

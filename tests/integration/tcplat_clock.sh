@@ -57,7 +57,7 @@ cp=$LK_LAST_PID
 for v in tcp syscall; do
 	args=()
 	[ $v = syscall ] && args=(--syscall-entry)
-	timeout -s INT 120 "$OUTPUT/tcplat" -v -j -p "$cp" --role client --events "${args[@]}" \
+	timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -j -p "$cp" --role client --events "${args[@]}" \
 		>"$LK_TMP/$v" 2>"$LK_TMP/$v.err" &
 	LK_PIDS+=($!)
 	eval "tp_$v=$!"

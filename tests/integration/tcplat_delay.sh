@@ -22,7 +22,7 @@ lk_wait_for 10 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 # measure NAME: one tcpreq run under tcplat; tcplat's summary in NAME.
 measure() {
 	local o=$LK_TMP/$1 tp
-	timeout -s INT 120 "$OUTPUT/tcplat" -v -j --netns "$LAB_C" -c tcpreq --role client \
+	timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -j --netns "$LAB_C" -c tcpreq --role client \
 		>"$o" 2>"$o.err" &
 	tp=$!; LK_PIDS+=($tp)
 	lk_wait_for 30 grep -q tracing "$o.err" || { cat "$o.err"; fail "tcplat did not start"; }

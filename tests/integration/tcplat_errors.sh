@@ -54,7 +54,7 @@ mkfifo "$fifo"
 lk_bg ip netns exec "$LAB_C" bash -c "read -r _ <'$fifo'; exec '$T' client -j --requests 200 '$LAB_S_IP:7001'" \
 	>"$LK_TMP/c0"
 cp=$LK_LAST_PID
-timeout -s INT 60 "$TL" -v -j -p "$cp" >"$LK_TMP/exit" 2>"$LK_TMP/exit.err" &
+timeout -s INT "$LK_HANG" "$TL" -v -j -p "$cp" >"$LK_TMP/exit" 2>"$LK_TMP/exit.err" &
 tp=$!; LK_PIDS+=($tp)
 lk_wait_for 20 grep -q tracing "$LK_TMP/exit.err" || fail "tcplat did not start"
 echo go >"$fifo"
@@ -66,7 +66,7 @@ assert_eq "$(jq 'select(.type == "summary") | .requests' "$LK_TMP/exit")" 200 "s
 # after 0.3 s, waits a second for the 3 replies it is owed and closes.
 lk_bg ip netns exec "$LAB_S" "$SRV" "$LAB_S_IP" 7002 0 3000
 lk_wait_for 5 lk_listening "$LAB_S" "7002" || fail "slow server not listening"
-timeout -s INT 60 "$TL" -v -j --netns "$LAB_C" -c tcpreq -F >"$LK_TMP/cut" 2>"$LK_TMP/cut.err" &
+timeout -s INT "$LK_HANG" "$TL" -v -j --netns "$LAB_C" -c tcpreq -F >"$LK_TMP/cut" 2>"$LK_TMP/cut.err" &
 tp=$!; LK_PIDS+=($tp)
 lk_wait_for 20 grep -q tracing "$LK_TMP/cut.err" || fail "tcplat did not start"
 lk_in_client "$T" client -j -n 3 --duration 0.3 "$LAB_S_IP:7002" >"$LK_TMP/c1"

@@ -23,7 +23,7 @@ lk_wait_for 5 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 for o in arr read; do
 	args=()
 	[ $o = read ] && args=(--from-read)
-	timeout -s INT 120 "$OUTPUT/tcplat" -v -j -p "$sp" --role server "${args[@]}" \
+	timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -j -p "$sp" --role server "${args[@]}" \
 		>"$LK_TMP/$o" 2>"$LK_TMP/$o.err" &
 	LK_PIDS+=($!); eval "tp_$o=$!"
 	lk_wait_for 20 grep -q tracing "$LK_TMP/$o.err" || { cat "$LK_TMP/$o.err"; fail "tcplat did not start"; }

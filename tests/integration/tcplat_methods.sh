@@ -25,7 +25,7 @@ lk_wait_for 10 lk_listening "$LAB_S" "$PORT" || fail "server not listening"
 # start SIDE NS ROLE: tcplat on one side, with LK_METHODS=$methods.
 start() {
 	local o=$LK_TMP/$m.$1
-	LK_METHODS=$methods timeout -s INT 120 "$OUTPUT/tcplat" -v -j --netns "$2" -c tcpreq \
+	LK_METHODS=$methods timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -j --netns "$2" -c tcpreq \
 		--role "$3" >"$o" 2>"$o.err" &
 	LK_PIDS+=($!); eval "tp_$1=$!"
 	lk_wait_for 60 grep -q "tracing\|none of" "$o.err" ||

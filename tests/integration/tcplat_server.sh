@@ -28,7 +28,7 @@ for o in a r p; do
 	args=(--role server)
 	[ $o = r ] && args=(--role server --from-read)
 	[ $o = p ] && args=(-P)
-	timeout -s INT 120 "$OUTPUT/tcplat" -v -j -p "$sp" "${args[@]}" >"$LK_TMP/$o" 2>"$LK_TMP/$o.err" &
+	timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -j -p "$sp" "${args[@]}" >"$LK_TMP/$o" 2>"$LK_TMP/$o.err" &
 	LK_PIDS+=($!); eval "tp_$o=$!"
 	lk_wait_for 20 grep -q tracing "$LK_TMP/$o.err" || { cat "$LK_TMP/$o.err"; fail "tcplat did not start"; }
 done
