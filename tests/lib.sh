@@ -282,7 +282,7 @@ lk_release() { echo go >"$1"; }
 
 lk_tcplat_bg() {
 	local out=$1; shift
-	timeout -s INT 120 "$OUTPUT/tcplat" -v -j "$@" >"$out" 2>"$out.err" &
+	timeout -s INT "$LK_HANG" "$OUTPUT/tcplat" -v -j "$@" >"$out" 2>"$out.err" &
 	LK_TCPLAT_PID=$!
 	LK_PIDS+=($!)
 	lk_wait_lines 30 "$out.err" tracing || { cat "$out.err"; fail "tcplat $* did not start"; }
