@@ -50,6 +50,12 @@ const volatile bool metrics_pid = false;	/* --metrics-pids */
 
 /* Written by userspace to switch generations at interval reports. */
 volatile __u32 gen = 0;
+/*
+ * Set by userspace before the final report: reads and writes are no
+ * longer followed, so that only closes can end a response while the
+ * report takes those still open.
+ */
+volatile __u32 ending = 0;
 __u64 drops[TL_DROP_MAX] = {};
 /*
  * Sockets a traced process used that had no state: established before
@@ -564,12 +570,22 @@ static __always_inline long cur_syscall_nr(void)
 
 #include "tcplat_proto.bpf.h"
 
+/*
+ * Take a server's open response to count it, once: the next read, a
+ * close (in softirq too) and the final report's walk may all come for
+ * it at the same time.
+ */
+static __always_inline bool take_response(struct tl_sock *st)
+{
+	return __sync_val_compare_and_swap(&st->phase, TL_RESP, TL_IDLE) == TL_RESP;
+}
+
 static __always_inline void on_recv(struct sock *sk, int ret, int flags)
 {
 	struct tl_sock *st;
 	__u64 now;
 
-	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
+	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)) || ending)
 		return;
 	st = sock_for_task(sk, false);
 	if (!st)
@@ -586,7 +602,7 @@ static __always_inline void on_recv(struct sock *sk, int ret, int flags)
 		}
 		return;
 	}
-	if (st->phase == TL_RESP)
+	if (st->phase == TL_RESP && take_response(st))
 		finish(st, sk, st->last_send_ns - st->start_ns);
 	if (st->phase == TL_IDLE) {
 		now = !from_read ? st->arr_ns : 0;
@@ -656,6 +672,8 @@ static __always_inline void on_send(struct sock *sk, int ret)
 {
 	struct tl_sock *st;
 
+	if (ending)
+		return;
 	st = sock_for_task(sk, true);
 	if (!st)
 		return;
@@ -757,7 +775,8 @@ static __always_inline void on_close(struct sock *sk, bool final)
 		}
 	} else if (st->wanted == TL_WANTED) {
 		if (st->phase == TL_RESP) {
-			finish(st, sk, st->last_send_ns - st->start_ns);
+			if (take_response(st))
+				finish(st, sk, st->last_send_ns - st->start_ns);
 		} else if (final && st->phase == TL_READ && st->sending) {
 			/*
 			 * A reset handled as the server's write releases the
@@ -1080,7 +1099,7 @@ int BPF_PROG(destroy_raw, struct sock *sk)
  * iter/tcp walks each namespace's sockets instead.
  */
 static __always_inline void pending_write(struct seq_file *seq, const struct sock *sk,
-					  const struct tl_sock *st)
+					  struct tl_sock *st)
 {
 	struct tl_pending p = {};
 
@@ -1088,7 +1107,9 @@ static __always_inline void pending_write(struct seq_file *seq, const struct soc
 		return;
 	p.sk = (__u64)sk;
 	__builtin_memcpy(&p.st, st, sizeof(p.st));
-	bpf_seq_write(seq, &p, sizeof(p));
+	/* Counted here, by userspace: a close that comes later finds it idle. */
+	if (take_response(st))
+		bpf_seq_write(seq, &p, sizeof(p));
 }
 
 SEC("iter/bpf_sk_storage_map")

@@ -54,11 +54,12 @@ struct tl_sock {
 	unsigned long long arr_ns;	/* server: oldest arrival still unread */
 	unsigned long long last_send_ns; /* server: end of the response so far */
 	unsigned long long entry_ns;	/* client: entry of the send under way */
+	/* enum tl_phase, in 64 bits: BPF's compare-and-swap without alu32 */
+	unsigned long long phase;
 	unsigned int req_in;		/* bytes read for the current request */
 	unsigned int req_out;		/* bytes sent for it */
 	unsigned int tgid;		/* the last process that used it */
 	unsigned char role;		/* enum tl_role */
-	unsigned char phase;		/* enum tl_phase */
 	unsigned char wanted;		/* enum tl_wanted, for tgid */
 	unsigned char guessed;		/* role guessed (socket predates us) */
 	unsigned char sending;		/* server: a send has entered TCP */
@@ -66,7 +67,7 @@ struct tl_sock {
 	char comm[16];
 };
 
-/* A server response still open at the final report (socket storage). */
+/* A server response still open at the final report, taken from its socket. */
 struct tl_pending {
 	unsigned long long sk;
 	struct tl_sock st;

@@ -170,6 +170,9 @@ struct ctx {
 	uint64_t stateless_seen;	/* sockets met without state */
 	struct tp_counts pc;		/* --proto: since the previous report */
 	struct ring_buffer *rb;
+	struct tl_pending *pend;	/* final report: responses taken open */
+	size_t npend;
+	size_t pend_cap;
 };
 
 static void add_stats(struct tl_stats *out, const struct tl_stats *s)
@@ -317,11 +320,17 @@ static void pend(struct ctx *c, __u64 sk, const struct tl_sock *st)
 		tl_add_latency(&r->f.s, st->last_send_ns - st->start_ns);
 }
 
+/* Kept until the maps are read: they add to rows read from there. */
 static void pend_rec(const void *rec, void *ctx)
 {
-	const struct tl_pending *p = rec;
+	struct ctx *c = ctx;
+	struct tl_pending *p;
 
-	pend(ctx, p->sk, &p->st);
+	p = lk_array_add((void **)&c->pend, &c->npend, &c->pend_cap, sizeof(*p), 64);
+	if (p)
+		*p = *(const struct tl_pending *)rec;
+	else
+		lk_err("out of memory: a response still open is not counted");
 }
 
 /*
@@ -350,26 +359,68 @@ static int pending_in_storage(struct ctx *c)
 }
 
 /*
- * Final report: a server whose last response is sent but whose
- * connection is still open would count it at its next read or close,
- * which will not come while we watch.  Count it now.
+ * LRU hash: each open response's entry is taken out of the map (looked
+ * up and deleted at once), so that a close after this finds nothing.
+ * Keys are collected first: deleting during get_next_key restarts it.
  */
-static int add_pending(struct ctx *c)
+static int pending_in_hash(struct ctx *c)
 {
 	int fd = bpf_map__fd(c->skel->maps.socks);
-	__u64 key, next;
-	struct tl_sock st;
+	struct tl_pending p;
+	__u64 *keys, key, next;
+	size_t n = 0, i, steps = 0;
 	int err;
 
-	if (c->sk_storage)
-		return pending_in_storage(c);
-	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;
-	     err = bpf_map_get_next_key(fd, &key, &next)) {
+	keys = calloc(TL_MAX_SOCKS, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	/* Bounded: a key the programs delete meanwhile restarts the walk. */
+	for (err = bpf_map_get_next_key(fd, NULL, &next); !err && n < TL_MAX_SOCKS &&
+	     steps++ < 2 * TL_MAX_SOCKS; err = bpf_map_get_next_key(fd, &key, &next)) {
 		key = next;
-		if (!bpf_map_lookup_elem(fd, &key, &st))
-			pend(c, key, &st);
+		if (!bpf_map_lookup_elem(fd, &key, &p.st) && p.st.phase == TL_RESP)
+			keys[n++] = key;
 	}
+	for (i = 0; i < n; i++) {
+		p.sk = keys[i];
+		if (!bpf_map_lookup_and_delete_elem(fd, &p.sk, &p.st))
+			pend_rec(&p, c);
+	}
+	free(keys);
 	return 0;
+}
+
+/*
+ * Tests only: between taking the open responses and reading the maps,
+ * wait (60 s at most) until the file LK_TEST_FINAL_WAIT names exists,
+ * so that a test can close connections in between.
+ */
+static void test_final_wait(void)
+{
+	const char *path = getenv("LK_TEST_FINAL_WAIT");
+	int i;
+
+	if (!path || !*path)
+		return;
+	lk_info("final report: waiting for %s (LK_TEST_FINAL_WAIT)", path);
+	for (i = 0; i < 6000 && access(path, F_OK); i++)
+		usleep(10000);
+}
+
+/*
+ * Final report: a server whose last response is sent but whose
+ * connection is still open would count it at its next read or close,
+ * which will not come while we watch.  Count it here, once: the
+ * programs stop following reads and writes, the walk takes each such
+ * response from its socket (a close after that finds it idle), and only
+ * then are the maps read (a close before it has counted there).
+ */
+static int take_pending(struct ctx *c)
+{
+	__atomic_store_n(&c->skel->bss->ending, 1, __ATOMIC_SEQ_CST);
+	usleep(LK_GEN_WAIT_US);
+	c->npend = 0;
+	return c->sk_storage ? pending_in_storage(c) : pending_in_hash(c);
 }
 
 /*
@@ -437,6 +488,11 @@ static int collect(struct ctx *c, bool final)
 		err = collect_proto(c, final);
 		goto done;
 	}
+	/* take_pending() says why it failed. */
+	if (final && take_pending(c))
+		return -1;
+	if (final)
+		test_final_wait();
 	g = c->double_buffer && !final ? lk_gen_flip(&c->skel->bss->gen) : c->skel->bss->gen;
 	err = read_total(c, g);
 	if (!err && lk_opts.per_flow)
@@ -447,11 +503,8 @@ static int collect(struct ctx *c, bool final)
 		lk_err("reading BPF maps failed: %s", strerror(-err));
 		return err;
 	}
-	/* add_pending() says why it failed. */
-	if (final)
-		err = add_pending(c);
-	if (err)
-		return err;
+	for (i = 0; final && i < c->npend; i++)
+		pend(c, c->pend[i].sk, &c->pend[i].st);
 done:
 	if (err) {
 		lk_err("collecting the requests failed: %s", strerror(-err));
@@ -1087,5 +1140,6 @@ cleanup:
 	tcplat_bpf__destroy(c.skel);
 	tp_free();
 	free(c.rows);
+	free(c.pend);
 	return err ? 1 : 0;
 }
