@@ -585,10 +585,11 @@ static __always_inline void on_recv(struct sock *sk, int ret, int flags)
 	struct tl_sock *st;
 	__u64 now;
 
-	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)) || ending)
+	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
 		return;
+	/* ending is tested after the filter: other processes' reads pay only that. */
 	st = sock_for_task(sk, false);
-	if (!st)
+	if (!st || ending)
 		return;
 	if (proto_on) {
 		pl_record(st, sk, TL_DATA_IN, ret, 0);
@@ -672,10 +673,8 @@ static __always_inline void on_send(struct sock *sk, int ret)
 {
 	struct tl_sock *st;
 
-	if (ending)
-		return;
 	st = sock_for_task(sk, true);
-	if (!st)
+	if (!st || ending)
 		return;
 	if (proto_on) {
 		if (ret > 0)
