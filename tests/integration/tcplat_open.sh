@@ -14,10 +14,12 @@
 # while its final report is under way, between its walk of the open
 # responses and its read of the maps (the LK_TEST_FINAL_WAIT knob holds
 # the report there until Redis has closed its end).  The close ends the
-# last response in the programs too; it must be counted once, not
-# twice, and not lost as it was when the report read the maps first
-# (CI: tcplat_redis's INFO, closed by redis-cli as tcplat stopped,
-# 80,003 requests against 80,004).
+# last response in the programs too; it must be counted once: a report
+# that read the maps before its walk would lose it (the close counted
+# in maps already read, the walk finding the socket idle), one that
+# walked first without taking the response from its socket would count
+# it twice.  A client that closes as tcplat stops (redis-cli after
+# tcplat_redis's INFO) meets that moment by chance.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
