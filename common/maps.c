@@ -30,12 +30,17 @@ int lk_map_update(int fd, const void *key, const void *val, uint64_t flags)
 	return err;
 }
 
+void lk_bss_set(volatile unsigned int *word, unsigned int val)
+{
+	__atomic_store_n(word, val, __ATOMIC_SEQ_CST);
+	usleep(LK_GEN_WAIT_US);
+}
+
 unsigned int lk_gen_flip(volatile unsigned int *gen)
 {
 	unsigned int g = *gen;
 
-	__atomic_store_n(gen, g ^ 1, __ATOMIC_SEQ_CST);
-	usleep(LK_GEN_WAIT_US);
+	lk_bss_set(gen, g ^ 1);
 	return g;
 }
 

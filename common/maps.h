@@ -29,6 +29,13 @@ int lk_map_update(int fd, const void *key, const void *val, uint64_t flags);
 #define LK_GEN_WAIT_US 2000
 unsigned int lk_gen_flip(volatile unsigned int *gen);
 
+/*
+ * Write @val to a .bss word the programs read, then wait LK_GEN_WAIT_US
+ * for those that read the old value and are still running (as
+ * lk_gen_flip() does).
+ */
+void lk_bss_set(volatile unsigned int *word, unsigned int val);
+
 /* The generation field of a map's key, and the generation to visit. */
 struct lk_gen {
 	size_t off;		/* offsetof() the field in the key */

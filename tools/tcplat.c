@@ -361,32 +361,16 @@ static int pending_in_storage(struct ctx *c)
 /*
  * LRU hash: each open response's entry is taken out of the map (looked
  * up and deleted at once), so that a close after this finds nothing.
- * Keys are collected first: deleting during get_next_key restarts it.
  */
-static int pending_in_hash(struct ctx *c)
+static int take_from_hash(const void *key, const void *val, void *ctx)
 {
-	int fd = bpf_map__fd(c->skel->maps.socks);
-	struct tl_pending p;
-	__u64 *keys, key, next;
-	size_t n = 0, i, steps = 0;
-	int err;
+	struct ctx *c = ctx;
+	struct tl_pending p = { .sk = *(const __u64 *)key };
+	const struct tl_sock *st = val;
 
-	keys = calloc(TL_MAX_SOCKS, sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	/* Bounded: a key the programs delete meanwhile restarts the walk. */
-	for (err = bpf_map_get_next_key(fd, NULL, &next); !err && n < TL_MAX_SOCKS &&
-	     steps++ < 2 * TL_MAX_SOCKS; err = bpf_map_get_next_key(fd, &key, &next)) {
-		key = next;
-		if (!bpf_map_lookup_elem(fd, &key, &p.st) && p.st.phase == TL_RESP)
-			keys[n++] = key;
-	}
-	for (i = 0; i < n; i++) {
-		p.sk = keys[i];
-		if (!bpf_map_lookup_and_delete_elem(fd, &p.sk, &p.st))
-			pend_rec(&p, c);
-	}
-	free(keys);
+	if (st->phase == TL_RESP &&
+	    !bpf_map_lookup_and_delete_elem(bpf_map__fd(c->skel->maps.socks), key, &p.st))
+		pend_rec(&p, c);
 	return 0;
 }
 
@@ -417,10 +401,22 @@ static void test_final_wait(void)
  */
 static int take_pending(struct ctx *c)
 {
-	__atomic_store_n(&c->skel->bss->ending, 1, __ATOMIC_SEQ_CST);
-	usleep(LK_GEN_WAIT_US);
+	int err;
+
+	lk_bss_set(&c->skel->bss->ending, 1);
 	c->npend = 0;
-	return c->sk_storage ? pending_in_storage(c) : pending_in_hash(c);
+	if (c->sk_storage) {
+		err = pending_in_storage(c);	/* it says why it failed */
+	} else {
+		err = lk_map_foreach(bpf_map__fd(c->skel->maps.socks), sizeof(__u64),
+				     sizeof(struct tl_sock), false, TL_MAX_SOCKS, NULL,
+				     take_from_hash, c);
+		if (err)
+			lk_err("finding the responses still open failed: %s", strerror(-err));
+	}
+	if (!err)
+		test_final_wait();
+	return err;
 }
 
 /*
@@ -491,8 +487,6 @@ static int collect(struct ctx *c, bool final)
 	/* take_pending() says why it failed. */
 	if (final && take_pending(c))
 		return -1;
-	if (final)
-		test_final_wait();
 	g = c->double_buffer && !final ? lk_gen_flip(&c->skel->bss->gen) : c->skel->bss->gen;
 	err = read_total(c, g);
 	if (!err && lk_opts.per_flow)
