@@ -5,15 +5,16 @@
 # reports after the process exits, so nothing is in flight at either
 # edge).  Each of tcplat's round trips (the request's entry into TCP to
 # recv()'s return) lies inside tcpreq's (its clock before the send to
-# its clock after the recv), so p50 and p99 are at most tcpreq's (one
-# bucket of each histogram aside) and below them by tcpreq's own user
-# time (the server sleeps 0.5 ms per request: about 1 us of that on this
-# machine, many times that under qemu TCG); (2) 32
-# connections with -F: one row per connection, rows add up to the total,
-# and the total equals tcpreq's count; (3) reports every 50 ms with -P
-# add up to the same counts.  Run (1) also has --events: one event per
-# request, each with a latency, the 4-tuple and the bytes, and tcpreq
-# --log, one line per request: the nesting holds request by request.
+# its clock after the recv), so p50, p99 and the mean are at most
+# tcpreq's (one bucket of each histogram aside for the percentiles) and
+# below them by tcpreq's own user time (the server sleeps 0.5 ms per
+# request: about 1 us of that on this machine, many times that under
+# qemu TCG); (2) 32 connections with -F: one row per connection, rows
+# add up to the total, and the total equals tcpreq's count; (3) reports
+# every 50 ms with -P add up to the same counts.  Run (1) also has
+# --events: one event per request, each with a latency, the 4-tuple and
+# the bytes, and tcpreq --log, one line per request: the nesting holds
+# request by request.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -65,10 +66,20 @@ assert_le "$(jq .p50_us <<<"$t")" "$(lk_nested_bound "$(jq .p50_us <<<"$c")")" "
 assert_le "$(jq .p99_us <<<"$t")" "$(lk_nested_bound "$(jq .p99_us <<<"$c")")" "p99_us <= tcpreq's (nested)"
 assert_ge "$(jq .p50_us <<<"$t")" "$(jq "[.p50_us * (1 - $tol / 100), .p50_us - 20] | min" <<<"$c")" \
 	"p50_us >= tcpreq's - $tol% (or 20 us)"
-# p99: below tcpreq's by up to 25%, since tcpreq's tail also holds the
-# time its thread waited for a CPU between recv() and its clock, which a
-# loaded machine makes long.
-assert_ge "$(jq .p99_us <<<"$t")" "$(jq ".p99_us * 0.75" <<<"$c")" "p99_us >= tcpreq's - 25%"
+# The means are exact sums, so the nesting holds for them with no bucket
+# aside, and from below they move by a CPU wait outside tcplat's window
+# (tcpreq's thread waiting for a CPU between recv() and its clock) by
+# that wait over N, not by a place in the ranking.
+assert_le "$(jq .mean_us <<<"$t")" "$(jq .mean_us <<<"$c")" "mean_us <= tcpreq's (nested)"
+assert_ge "$(jq .mean_us <<<"$t")" "$(jq ".mean_us * (1 - $tol / 100)" <<<"$c")" "mean_us >= tcpreq's - $tol%"
+# p99: below tcpreq's by up to 25%, since tcpreq's tail also holds those
+# waits, which a loaded machine makes long.  Not under emulation: there
+# the top 1% (20 requests) are stalls of milliseconds, and where a few
+# of them fall decides p99 (the 6.1 guest, fentry and fexit: tcplat's
+# p99 2458 us against tcpreq's 3613, p90 1121 against 1141, means 1048
+# and 1075, p99.9 12321 and 12419).
+[ "${LK_TCG:-0}" = 1 ] ||
+	assert_ge "$(jq .p99_us <<<"$t")" "$(jq ".p99_us * 0.75" <<<"$c")" "p99_us >= tcpreq's - 25%"
 assert_ge "$(jq .p50_us <<<"$t")" 1 "p50 is a latency"
 # Exact from below: the server sleeps 0.5 ms after the request has
 # arrived, which is after its send entered TCP.
