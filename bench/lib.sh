@@ -85,11 +85,13 @@ bench_prog_delta() {
 # ("hook CAT:NAME: using METHOD", "hook ...: using METHOD on FUNC()"), as
 # bench/emptyprog arguments: tp_btf:NAME, raw_tp:NAME, tp:CAT/NAME; other
 # methods as METHOD:FUNC, which emptyprog refuses by name.  One per line,
-# each once.
+# each once.  Iterators are left out: they run when the tool reads them
+# (tcplat's final report), on no event of the load.
 bench_hooks() {
 	sed -En 's/^.*hook ([^ ]+): using ([a-z_]+)( on ([^ (]+)\(\))?$/\2 \1 \4/p' "$1" |
 		while read -r method what func; do
 			case "$method" in
+			iter) ;;
 			tp_btf|raw_tp) echo "$method:${what#*:}" ;;
 			tracepoint) echo "tp:${what%%:*}/${what#*:}" ;;
 			*) echo "$method:${func:-$what}" ;;
