@@ -62,15 +62,13 @@ static __always_inline bool lk_owner_filtered(void)
 }
 
 /*
- * Does the current task, whose bpf_get_current_pid_tgid() the caller
- * already has as @id, pass -p, -t, -c and --cgroup?  The verifier drops
- * the checks rodata rules out.
+ * Does the current task's process, whose bpf_get_current_pid_tgid() the
+ * caller already has as @id, pass -p, -c and --cgroup (the filters on an
+ * owner)?  The verifier drops the checks rodata rules out.
  */
-static __always_inline bool lk_task_wanted_id(__u64 id)
+static __always_inline bool lk_owner_wanted_id(__u64 id)
 {
 	if (lk_filter.tgid && (id >> 32) != lk_filter.tgid)
-		return false;
-	if (lk_filter.tid && (__u32)id != lk_filter.tid)
 		return false;
 	if (lk_filter.cgroup_id && bpf_get_current_cgroup_id() != lk_filter.cgroup_id)
 		return false;
@@ -78,6 +76,36 @@ static __always_inline bool lk_task_wanted_id(__u64 id)
 		char comm[16];
 
 		bpf_get_current_comm(comm, sizeof(comm));
+		if (!lk_comm_matches(comm))
+			return false;
+	}
+	return true;
+}
+
+/* Does the current task, whose id the caller has, pass -t too? */
+static __always_inline bool lk_task_wanted_id(__u64 id)
+{
+	if (lk_filter.tid && (__u32)id != lk_filter.tid)
+		return false;
+	return lk_owner_wanted_id(id);
+}
+
+/*
+ * lk_owner_wanted_id() for @task, not the current one (an iterator's,
+ * whose current task is the reader): its process id, its cgroup v2 and
+ * its name.
+ */
+static __always_inline bool lk_task_struct_wanted(struct task_struct *task)
+{
+	char comm[16];
+
+	if (lk_filter.tgid && BPF_CORE_READ(task, tgid) != lk_filter.tgid)
+		return false;
+	if (lk_filter.cgroup_id &&
+	    BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id) != lk_filter.cgroup_id)
+		return false;
+	if (lk_filter.comm[0]) {
+		BPF_CORE_READ_STR_INTO(&comm, task, comm);
 		if (!lk_comm_matches(comm))
 			return false;
 	}

@@ -6,7 +6,8 @@
  * Hot path, per send or receive: one LRU lookup by socket address, the
  * task filter only when the socket's user changes, a clock read and one
  * per-CPU array lookup; -F and -P add one hash lookup each.  Arrivals
- * (server side, default clock) cost one LRU lookup.  A send's entry into
+ * (server side, default clock) cost one lookup, which under owner marks
+ * finds no storage on other processes' sockets.  A send's entry into
  * TCP costs the task filter, then (traced tasks only) one LRU lookup and,
  * at the start of a client request, a clock read.
  */
@@ -45,6 +46,11 @@ const volatile __u16 eph_hi = 60999;
 const volatile __u64 min_ns = 0;
 const volatile bool metrics_on = false;		/* --listen, --textfile */
 const volatile bool metrics_pid = false;	/* --metrics-pids */
+/*
+ * -p, -c or --cgroup with socket storage: only the sockets of the
+ * processes they select get state (owner marks, see on_state()).
+ */
+const volatile bool owner_marks = false;
 
 #include "flow.bpf.h"
 
@@ -63,6 +69,11 @@ __u64 drops[TL_DROP_MAX] = {};
  * which loses the request they were in.
  */
 __u64 stateless = 0;
+/* Listeners of the traced processes marked at start, for -v; and not. */
+__u64 listeners_seeded = 0;
+__u64 listeners_lost = 0;
+/* Connections given state as they were established, for -v. */
+__u64 established = 0;
 
 /*
  * Per-socket state.  In socket storage where every program gets typed
@@ -72,7 +83,8 @@ __u64 stateless = 0;
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	/* Cloned from a marked listener to what it accepts (owner_marks). */
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
 	__type(key, int);
 	__type(value, struct tl_sock);
 } sk_socks SEC(".maps");
@@ -83,6 +95,14 @@ struct {
 	__type(key, __u64);
 	__type(value, struct tl_sock);
 } socks SEC(".maps");
+
+/* The listening sockets the traced processes hold at start, by address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TL_MAX_SEEDS);
+	__type(key, __u64);
+	__type(value, __u8);
+} seeds SEC(".maps");
 
 /* Totals, one entry per generation. */
 struct {
@@ -791,16 +811,38 @@ static __always_inline void on_close(struct sock *sk, bool final)
 		sock_del(sk);
 }
 
+/*
+ * Connection setup.  A socket gets its state when it is established,
+ * with its role.  Under owner marks only the sockets of the traced
+ * processes do, so that an arrival on any other socket finds no storage
+ * at all (one pointer read, where a lookup of state that is there but
+ * cold reaches memory): connect() and listen() run in the owner's task,
+ * where the socket is marked (state from CLOSE to SYN_SENT or LISTEN),
+ * the kernel copies a listener's mark to each socket it accepts
+ * (BPF_F_CLONE), and seed_listeners() marks the traced processes'
+ * listeners opened before tcplat.  Other sockets a traced process uses
+ * get state at its first read or write, as those established before
+ * tcplat (stateless).
+ */
 static __always_inline void on_state(struct sock *sk, int old, int new)
 {
+	if (owner_marks && old == TCP_CLOSE && (new == TCP_SYN_SENT || new == TCP_LISTEN)) {
+		if (sk_is_tcp(sk) && lk_owner_wanted_id(bpf_get_current_pid_tgid()))
+			sock_new(sk, new == TCP_SYN_SENT ? TL_ROLE_CLIENT : TL_ROLE_SERVER,
+				 false, true);
+		return;
+	}
 	if (new == TCP_ESTABLISHED && (old == TCP_SYN_SENT || old == TCP_SYN_RECV)) {
 		if (!sk_is_tcp(sk))
+			return;
+		if (owner_marks && !sock_get(sk))
 			return;
 		/* Replace: a freed socket's address may come back (LRU). */
 		if (proto_on)
 			pl_reset(sk);
-		sock_new(sk, old == TCP_SYN_SENT ? TL_ROLE_CLIENT : TL_ROLE_SERVER,
-			 false, true);
+		if (sock_new(sk, old == TCP_SYN_SENT ? TL_ROLE_CLIENT : TL_ROLE_SERVER,
+			     false, true))
+			__sync_fetch_and_add(&established, 1);
 		return;
 	}
 	if (new == TCP_FIN_WAIT1 || new == TCP_LAST_ACK || new == TCP_CLOSE)
@@ -1131,6 +1173,58 @@ int pending_tcp(struct bpf_iter__tcp *ctx)
 	if (tp)
 		pending_write(ctx->meta->seq, (struct sock *)tp,
 			      bpf_sk_storage_get(&sk_socks, tp, 0, 0));
+	return 0;
+}
+
+/*
+ * Owner marks: the listeners that the processes tcplat traces hold open
+ * when it starts, in two walks after the attach (one opened meanwhile is
+ * marked by on_state()).  The files of the traced processes give their
+ * listening sockets' addresses; the socket walk (iter/tcp, per network
+ * namespace) marks those, through the typed pointer socket storage
+ * wants.
+ */
+SEC("iter/task_file")
+int find_listeners(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct socket *sock;
+	struct sock *sk;
+	__u8 one = 1;
+	__u64 key;
+
+	if (!task || !file || !lk_task_struct_wanted(task))
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || !sk_is_tcp(sk) || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN)
+		return 0;
+	key = (__u64)sk;
+	if (bpf_map_update_elem(&seeds, &key, &one, BPF_ANY))
+		listeners_lost++;
+	return 0;
+}
+
+SEC("iter/tcp")
+int seed_listeners(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_sock *tp;
+	__u64 key;
+
+	if (!skc || skc->skc_state != TCP_LISTEN)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	key = (__u64)tp;
+	if (!bpf_map_lookup_elem(&seeds, &key) || sock_get((struct sock *)tp))
+		return 0;
+	if (sock_new((struct sock *)tp, TL_ROLE_SERVER, false, false))
+		listeners_seeded++;
 	return 0;
 }
 

@@ -160,6 +160,7 @@ struct ctx {
 	bool double_buffer;
 	bool sk_storage;		/* socket state in sk_socks */
 	bool map_iter;			/* the pending iterator walks sk_socks */
+	bool owner_marks;		/* state only for the traced processes' sockets */
 	unsigned long long last_ns;	/* previous report (or attach) */
 	struct row total;
 	struct row *rows;
@@ -985,6 +986,7 @@ static int size_maps(struct tcplat_bpf *skel, bool dbl, bool sk_storage)
 	err |= bpf_map__set_max_entries(skel->maps.procs,
 					lk_opts.per_proc ? TL_MAX_PROCS * gens : 1);
 	err |= bpf_map__set_max_entries(skel->maps.socks, sk_storage ? 1 : TL_MAX_SOCKS);
+	err |= bpf_map__set_max_entries(skel->maps.seeds, skel->rodata->owner_marks ? TL_MAX_SEEDS : 1);
 	if (hooks[H_SEND].chosen == LK_M_KPROBE || hooks[H_RECV].chosen == LK_M_KPROBE)
 		err |= bpf_map__set_max_entries(skel->maps.inflight, TL_MAX_INFLIGHT);
 	if (lk_opts.events && !env.protos)
@@ -1009,6 +1011,54 @@ static void set_syscall_nrs(struct tl_nrs *n)
 	n->sendto = SYS_sendto;
 	n->recvmsg = SYS_recvmsg;
 	n->sendmsg = SYS_sendmsg;
+}
+
+/*
+ * Owner marks (see on_state() in the BPF half): under -p, -c or
+ * --cgroup, with socket storage, where listen() is seen (the
+ * inet_sock_set_state tracepoint, typed) and the listeners already open
+ * can be found (a task_file iterator and bpf_sock_from_file()).
+ */
+static bool choose_owner_marks(const struct ctx *c)
+{
+	struct lk_filter f = lk_filter_from_opts();
+
+	if (!f.tgid && !f.cgroup_id && !f.comm[0])
+		return false;
+	if (c->sk_storage && hooks[H_STATE].chosen == LK_M_TP_BTF &&
+	    lk_probe_iter("task_file") && lk_probe_btf_func("bpf_sock_from_file")) {
+		lk_info("hook iter/task_file: using iter");
+		lk_info("socket state only for the sockets of the processes traced");
+		return true;
+	}
+	lk_info("socket state for every socket: %s",
+		c->sk_storage ? "no typed inet_sock_set_state, iter/task_file or bpf_sock_from_file()"
+			      : "no socket storage");
+	return false;
+}
+
+/* Mark the listeners the traced processes hold open (owner marks). */
+static int mark_listeners(struct ctx *c)
+{
+	struct bpf_link *link;
+	int err;
+
+	link = bpf_program__attach_iter(c->skel->progs.find_listeners, NULL);
+	err = link ? lk_iter_read(link, NULL) : -errno;
+	bpf_link__destroy(link);
+	if (err) {
+		lk_err_bpf("find the traced processes' listening sockets", err);
+		return err;
+	}
+	if (lk_iter_netns(c->skel->progs.seed_listeners, "mark the traced processes' listening sockets",
+			  NULL))
+		return -1;
+	lk_info("%llu listening sockets of the processes traced",
+		(unsigned long long)c->skel->bss->listeners_seeded);
+	if (c->skel->bss->listeners_lost)
+		lk_err("warning: %llu listening sockets of the processes traced beyond the first %d: what they accept gets state at its first read or write",
+		       (unsigned long long)c->skel->bss->listeners_lost, TL_MAX_SEEDS);
+	return 0;
 }
 
 /*
@@ -1037,6 +1087,12 @@ static int setup(struct ctx *c)
 	bpf_program__set_autoload(skel->progs.pending_tcp, c->sk_storage && !c->map_iter);
 	bpf_program__set_autoattach(skel->progs.pending, false);
 	bpf_program__set_autoattach(skel->progs.pending_tcp, false);
+	c->owner_marks = choose_owner_marks(c);
+	bpf_program__set_autoload(skel->progs.find_listeners, c->owner_marks);
+	bpf_program__set_autoattach(skel->progs.find_listeners, false);
+	bpf_program__set_autoload(skel->progs.seed_listeners, c->owner_marks);
+	bpf_program__set_autoattach(skel->progs.seed_listeners, false);
+	skel->rodata->owner_marks = c->owner_marks;
 	/* --proto: the rows are made in userspace. */
 	skel->rodata->per_flow = lk_opts.per_flow && !env.protos;
 	skel->rodata->per_proc = lk_opts.per_proc && !env.protos;
@@ -1116,6 +1172,8 @@ int main(int argc, char **argv)
 	}
 	c.rb = rb;
 	err = lk_skel_attach(c.skel->skeleton, "attach to the socket tracepoints");
+	if (!err && c.owner_marks)
+		err = mark_listeners(&c);
 	if (err)
 		goto cleanup;
 	err = tcplat_metrics_start(c.skel, env.protos ? rb : NULL);
@@ -1128,6 +1186,8 @@ int main(int argc, char **argv)
 	lk_info("tracing TCP requests (%s clock for servers); Ctrl-C to end",
 		env.from_read ? "first-read" : "arrival");
 	err = lk_run(rb, report, &c);
+	lk_info("socket state set up for %llu connections as they were established",
+		(unsigned long long)c.skel->bss->established);
 cleanup:
 	lk_metrics_stop();
 	ring_buffer__free(rb);

@@ -35,7 +35,7 @@ command -v busybox >/dev/null 2>&1 || skip "busybox-static not installed (make v
 
 QUICK="common_errors common_signals cpuusage_tid handshake_dupack metrics_formats netlab_delay
 	netlab_plug netlab_lockstep syslat_counts tcpconnlat_refused tcplat_client tcplat_clock tcplat_methods
-	tcplat_open tcplat_proto_redis tcpreq_lab
+	tcplat_open tcplat_owner tcplat_proto_redis tcpreq_lab
 	tcpretrans_syn
 	tcstamp_delay"
 ONLY=${LK_VM_ONLY:-quick}
