@@ -35,6 +35,7 @@ const volatile bool from_read = false;
 const volatile bool del_at_close = false;	/* no tcp_destroy_sock hook */
 const volatile bool syscall_clock = false;	/* --syscall-entry */
 const volatile bool io_preemptible = false;	/* reads and writes timed by fexit */
+const volatile bool proto_on = false;		/* --proto (tcplat_proto.bpf.h) */
 /*
  * Every program gets typed socket pointers (tp_btf, fentry): the state
  * lives in socket storage and socket fields are plain loads.

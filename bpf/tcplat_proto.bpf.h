@@ -18,7 +18,7 @@
 #ifndef TCPLAT_PROTO_BPF_H
 #define TCPLAT_PROTO_BPF_H
 
-const volatile bool proto_on = false;
+/* proto_on is with the flags every event reads, in tcplat.bpf.c. */
 const volatile __u32 copy_max = TL_CAP_DEFAULT;	/* --proto-bytes, <= TL_CAP */
 const volatile struct tl_nrs nrs = { -1, -1, -1, -1, -1, -1, -1, -1 };
 
