@@ -87,6 +87,16 @@ lk_lab_up() {
 	LAB_C_IP=${LAB_C_IP:-192.168.100.1}
 	LAB_S_IP=${LAB_S_IP:-192.168.100.100}
 }
+# lk_tcplat_lab: what a test of tcplat across the lab needs (root, jq,
+# tcplat and tcpreq, the lab up); T is tcpreq.
+lk_tcplat_lab() {
+	lk_need_root
+	lk_need_cmd jq
+	lk_need_bin tcplat
+	lk_need_bin tcpreq
+	lk_lab_up
+	T=$OUTPUT/tcpreq
+}
 lk_in_client() { ip netns exec "$LAB_C" "$@"; }
 lk_in_server() { ip netns exec "$LAB_S" "$@"; }
 # lk_lab_ipv4_only: no IPv6 in the lab, so that nothing but the test's

@@ -16,12 +16,7 @@
 # the bytes, and tcpreq --log, one line per request: the nesting holds
 # request by request.
 . "$(dirname "$0")/../lib.sh"
-lk_need_root
-lk_need_cmd jq
-lk_need_bin tcplat
-lk_need_bin tcpreq
-lk_lab_up
-T=$OUTPUT/tcpreq
+lk_tcplat_lab
 PORT=23324
 ADDR=$LAB_S_IP:$PORT
 N=${TCPLAT_N:-2000}

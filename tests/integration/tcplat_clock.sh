@@ -36,12 +36,7 @@
 # parts measured 0.6 to 1.1 and 1.5 to 2.2 us, and a check of tcpreq's
 # p50 against the default's failed a run.
 . "$(dirname "$0")/../lib.sh"
-lk_need_root
-lk_need_cmd jq
-lk_need_bin tcplat
-lk_need_bin tcpreq
-lk_lab_up
-T=$OUTPUT/tcpreq
+lk_tcplat_lab
 PORT=23325
 N=${TCPLAT_N:-3000}
 

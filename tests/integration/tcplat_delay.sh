@@ -6,13 +6,8 @@
 # tcpreq's own p50.  Needs netem: skips where the kernel has none (this
 # project's 6.18 machine), runs in the 6.1 VM (make vmtest).
 . "$(dirname "$0")/../lib.sh"
-lk_need_root
-lk_need_cmd jq
-lk_need_bin tcplat
-lk_need_bin tcpreq
-lk_lab_up
+lk_tcplat_lab
 NL=$OUTPUT/netlab
-T=$OUTPUT/tcpreq
 PORT=23324
 N=60
 

@@ -6,12 +6,7 @@
 # --lport PA shows A's server side.  A tcplat -p on a process that makes
 # no TCP traffic (sleep) shows zero requests.
 . "$(dirname "$0")/../lib.sh"
-lk_need_root
-lk_need_cmd jq
-lk_need_bin tcplat
-lk_need_bin tcpreq
-lk_lab_up
-T=$OUTPUT/tcpreq
+lk_tcplat_lab
 PA=23324 PB=23325 NA=1500 NB=1000
 
 for p in $PA $PB; do

@@ -10,12 +10,7 @@
 # is at most tcpreq's, and only roughly compared from below (40%): under
 # qemu TCG the methods' own cost and the emulation's jitter are large.
 . "$(dirname "$0")/../lib.sh"
-lk_need_root
-lk_need_cmd jq
-lk_need_bin tcplat
-lk_need_bin tcpreq
-lk_lab_up
-T=$OUTPUT/tcpreq
+lk_tcplat_lab
 PORT=23324
 N=300
 

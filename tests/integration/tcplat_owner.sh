@@ -15,12 +15,7 @@
 # every connection gets state; the test then checks that the count is at
 # least the traced one, and says so.
 . "$(dirname "$0")/../lib.sh"
-lk_need_root
-lk_need_cmd jq
-lk_need_bin tcplat
-lk_need_bin tcpreq
-lk_lab_up
-T=$OUTPUT/tcpreq
+lk_tcplat_lab
 NAME=$(lk_uid)
 cp "$T" "$LK_TMP/$NAME"
 PORT=23324

@@ -11,12 +11,7 @@
 # (on a loaded machine its tail is the server waiting for a CPU).  A
 # third tcplat with -P shows one process row with the same count.
 . "$(dirname "$0")/../lib.sh"
-lk_need_root
-lk_need_cmd jq
-lk_need_bin tcplat
-lk_need_bin tcpreq
-lk_lab_up
-T=$OUTPUT/tcpreq
+lk_tcplat_lab
 PORT=23324
 N=400
 
