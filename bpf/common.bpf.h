@@ -90,28 +90,6 @@ static __always_inline bool lk_task_wanted_id(__u64 id)
 	return lk_owner_wanted_id(id);
 }
 
-/*
- * lk_owner_wanted_id() for @task, not the current one (an iterator's,
- * whose current task is the reader): its process id, its cgroup v2 and
- * its name.
- */
-static __always_inline bool lk_task_struct_wanted(struct task_struct *task)
-{
-	char comm[16];
-
-	if (lk_filter.tgid && BPF_CORE_READ(task, tgid) != lk_filter.tgid)
-		return false;
-	if (lk_filter.cgroup_id &&
-	    BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id) != lk_filter.cgroup_id)
-		return false;
-	if (lk_filter.comm[0]) {
-		BPF_CORE_READ_STR_INTO(&comm, task, comm);
-		if (!lk_comm_matches(comm))
-			return false;
-	}
-	return true;
-}
-
 /* Does the current task pass -p, -t, -c and --cgroup? */
 static __always_inline bool lk_task_wanted(void)
 {

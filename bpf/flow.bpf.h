@@ -13,6 +13,7 @@
 #include "flow.h"
 
 #define LK_AF_INET	2
+#define LK_EEXIST	17
 #define LK_AF_INET6	10
 
 /*
@@ -146,18 +147,119 @@ static __always_inline bool lk_sk_wanted(const struct sock *sk, bool typed)
 }
 
 /*
- * An iter/tcp program's socket (common/iter.c runs it once at the
- * start, in each namespace watched) when it is a listener a tool should
- * give storage to, else NULL.  Its owner is unknown: none under an owner
- * filter.
+ * Owners (struct lk_owner): the process that connect()s or listen()s on
+ * a socket, set in its task; what a listener accepts has the listener's.
  */
+
+/* Does @o pass -p, -c and --cgroup?  An unknown owner (NULL) does not. */
+static __always_inline bool lk_owner_wanted(const struct lk_owner *o)
+{
+	if (!lk_owner_filtered())
+		return true;
+	if (!o || (lk_filter.tgid && o->tgid != lk_filter.tgid))
+		return false;
+	if (lk_filter.cgroup_id && o->cgroup_id != lk_filter.cgroup_id)
+		return false;
+	return !lk_filter.comm[0] || lk_comm_matches(o->comm);
+}
+
+/* The current task as an owner. */
+static __always_inline void lk_owner_current(struct lk_owner *o)
+{
+	o->tgid = bpf_get_current_pid_tgid() >> 32;
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+/* @task (an iterator's, whose current task is the reader) as an owner. */
+static __always_inline void lk_owner_task(struct task_struct *task, struct lk_owner *o)
+{
+	o->tgid = BPF_CORE_READ(task, tgid);
+	o->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	BPF_CORE_READ_STR_INTO(&o->comm, task, comm);
+}
+
+/*
+ * Listeners opened before a tool started, found once at its start in two
+ * walks (common/iter.c): an iter/task_file program takes, from each open
+ * file, the listening TCP socket it is, with the file's task as its
+ * owner (lk_file_listener(), by address: the pointer it gets is not one
+ * socket storage takes); then an iter/tcp program, in each namespace
+ * watched, gets each listener's typed pointer (lk_iter_listener()) and
+ * looks its address up among those found.
+ */
+static __always_inline __u64 lk_file_listener(const struct bpf_iter__task_file *ctx,
+					      struct lk_owner *o)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family;
+
+	if (!task || !file)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN ||
+	    BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != LK_AF_INET && family != LK_AF_INET6)
+		return 0;
+	lk_owner_task(task, o);
+	return (__u64)sk;
+}
+
 static __always_inline struct tcp_sock *lk_iter_listener(const struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 
-	if (!skc || skc->skc_state != TCP_LISTEN || lk_owner_filtered())
+	if (!skc || skc->skc_state != TCP_LISTEN)
 		return NULL;
 	return bpf_skc_to_tcp_sock(skc);
+}
+
+/*
+ * The iter/task_file walk: a listener of an owner the filters select
+ * into @seeds (a hash by address of struct lk_owner: the first process
+ * found keeps it, the one that listened or the first of those sharing
+ * it), *@lost counting those it had no room for.
+ */
+static __always_inline void lk_find_listener(const struct bpf_iter__task_file *ctx, void *seeds,
+					     __u64 *lost)
+{
+	struct lk_owner o = {};
+	__u64 key = lk_file_listener(ctx, &o);
+	long err;
+
+	if (!key || !lk_owner_wanted(&o))
+		return;
+	err = bpf_map_update_elem(seeds, &key, &o, BPF_NOEXIST);
+	if (err && err != -LK_EEXIST)
+		(*lost)++;
+}
+
+/*
+ * The iter/tcp walk: the listener to give storage to, with *@o its owner
+ * found in @seeds (NULL if none), or NULL: not a listener, or an unknown
+ * owner under an owner filter.
+ */
+static __always_inline struct tcp_sock *lk_seed_listener(const struct bpf_iter__tcp *ctx,
+							 void *seeds, struct lk_owner **o)
+{
+	struct tcp_sock *tp = lk_iter_listener(ctx);
+	__u64 key = (__u64)tp;
+
+	*o = NULL;
+	if (!tp)
+		return NULL;
+	*o = bpf_map_lookup_elem(seeds, &key);
+	if (!*o && lk_owner_filtered())
+		return NULL;
+	return tp;
 }
 
 #endif

@@ -26,4 +26,19 @@ struct lk_flow {
 	unsigned char pad[3];
 };
 
+/*
+ * The process that owns a socket: the one that called connect() or
+ * listen() on it (tools that keep owners; flow.bpf.h fills and filters
+ * it).  tgid 0: no owner known.
+ */
+struct lk_owner {
+	unsigned int tgid;
+	unsigned int pad;
+	unsigned long long cgroup_id;	/* its cgroup v2 */
+	char comm[16];
+};
+
+/* Listeners of the processes watched found open at a tool's start. */
+#define LK_MAX_SEEDS	4096
+
 #endif

@@ -29,6 +29,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "flow.bpf.h"
+#include "listeners.bpf.h"
 #include "twin.bpf.h"
 #include "tcpconnlat.h"
 
@@ -84,7 +85,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CL_MAX_LISTENERS);
 	__type(key, struct cl_port);
-	__type(value, struct cl_owner);
+	__type(value, struct lk_owner);
 } listeners SEC(".maps");
 
 /*
@@ -99,13 +100,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
 	__type(key, int);
-	__type(value, struct cl_owner);
+	__type(value, struct lk_owner);
 } sk_listener SEC(".maps");
 
 /* Tests: the passive ends LK_TEST_SKIP_RUNS drops, counted apart. */
 __u64 cl_test_passive_runs;
-/* Listeners given storage by seed_listeners(), for -v. */
-__u64 cl_listeners_seeded;
+
 
 /* Rows of the current generation; each report reads and deletes its own. */
 volatile __u32 gen = 0;
@@ -196,24 +196,6 @@ static __always_inline bool flow_of(const struct sock_common *skc, struct cl_flo
 	return lk_flow_from_skc(skc, &f->ends, typed);
 }
 
-static __always_inline bool owner_wanted(const struct cl_owner *o)
-{
-	if (!lk_owner_filtered())
-		return true;
-	if (!o || (lk_filter.tgid && o->tgid != lk_filter.tgid))
-		return false;
-	if (lk_filter.cgroup_id && o->cgroup_id != lk_filter.cgroup_id)
-		return false;
-	return !lk_filter.comm[0] || lk_comm_matches(o->comm);
-}
-
-static __always_inline void current_owner(struct cl_owner *o)
-{
-	o->tgid = bpf_get_current_pid_tgid() >> 32;
-	o->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(o->comm, sizeof(o->comm));
-}
-
 /* A listener's (netns, port), for the owner of what it accepts. */
 static __always_inline bool port_of(const struct sock *sk, struct cl_port *p, bool typed)
 {
@@ -285,7 +267,7 @@ static __noinline void add_row(const struct cl_key *k, __u64 lat, int how, __u32
 }
 
 /* One handshake's end: its rows, and an event with --events. */
-static __always_inline void finish(int dir, const struct cl_flow *f, const struct cl_owner *o,
+static __always_inline void finish(int dir, const struct cl_flow *f, const struct lk_owner *o,
 				   __u64 lat, bool measured, int cause, __u32 rtx,
 				   struct cl_totals *t)
 {
@@ -379,7 +361,7 @@ static __always_inline int passive_done(const struct sock *sk, int newstate, boo
 					struct cl_totals *t, bool typed)
 {
 	const struct tcp_sock *tp = (const void *)sk;
-	struct cl_owner own, *o = 0;
+	struct lk_owner own, *o = 0;
 	struct cl_flow f = {};
 	struct cl_port p = {};
 	__u64 now = bpf_ktime_get_ns(), lat = 0;
@@ -394,7 +376,7 @@ static __always_inline int passive_done(const struct sock *sk, int newstate, boo
 			o = &own;
 			bpf_sk_storage_delete(&sk_listener, (struct sock *)sk);
 		}
-		if (!owner_wanted(o))
+		if (!lk_owner_wanted(o))
 			return 0;
 	}
 	if (!flow_of(&sk->__sk_common, &f, true, typed) || !lk_flow_wanted(&f.ends))
@@ -403,7 +385,7 @@ static __always_inline int passive_done(const struct sock *sk, int newstate, boo
 		p.netns = f.netns;
 		p.lport = f.ends.lport;
 		o = bpf_map_lookup_elem(&listeners, &p);
-		if (!owner_wanted(o))
+		if (!lk_owner_wanted(o))
 			return 0;
 	}
 	/* Not an open: the other child's, and its request's, are. */
@@ -440,7 +422,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 				    bool typed)
 {
 	struct cl_port p = {};
-	struct cl_owner *o;
+	struct lk_owner *o;
 	struct cl_totals *t;
 	struct cl_sock *s;
 
@@ -451,18 +433,18 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 
 		if (!lk_task_wanted())
 			return 0;
-		current_owner(&n.owner);
+		lk_owner_current(&n.owner);
 		if (!conn_add(sk, &n) && (t = totals_cpu()))
 			add(&t->sock_drops, 1);
 		return 0;
 	}
 	if (newstate == TCP_LISTEN) {
-		struct cl_owner n = {};
+		struct lk_owner n = {};
 
-		current_owner(&n);
+		lk_owner_current(&n);
 		if (sk_storage) {
 			/* Another's would only turn its accepts away later. */
-			if (!owner_wanted(&n))
+			if (!lk_owner_wanted(&n))
 				return 0;
 			o = bpf_sk_storage_get(&sk_listener, (struct sock *)sk, 0,
 					       BPF_SK_STORAGE_GET_F_CREATE);
@@ -557,14 +539,14 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 	 * owner filter such a listener's accepts are not wanted: none is made.
 	 */
 	if (sk_storage) {
-		if (!owner_wanted(bpf_sk_storage_get(&sk_listener, (struct sock *)sk, 0,
-						     lk_owner_filtered() ? 0 :
-						     BPF_SK_STORAGE_GET_F_CREATE)))
+		if (!lk_owner_wanted(bpf_sk_storage_get(&sk_listener, (struct sock *)sk, 0,
+							lk_owner_filtered() ? 0 :
+							BPF_SK_STORAGE_GET_F_CREATE)))
 			return 0;
 	} else {
 		p.netns = f.netns;
 		p.lport = f.ends.lport;
-		if (!owner_wanted(bpf_map_lookup_elem(&listeners, &p)))
+		if (!lk_owner_wanted(bpf_map_lookup_elem(&listeners, &p)))
 			return 0;
 	}
 	t = totals_cpu();
@@ -653,19 +635,31 @@ int BPF_PROG(synack_raw, const struct sock *sk, const struct request_sock *req)
 }
 
 /*
- * Run once at the start, in each namespace watched (socket storage
- * only): a listener opened before the tool gets its storage here, its
- * owner unknown, so that what it accepts carries the kernel's copy and
- * is found when it closes even if no program runs at its handshake's
- * end.  Under an owner filter none is made (as in on_synack()).
+ * Run once at the start (socket storage only; flow.bpf.h): the owners of
+ * the listeners open then, from the processes' files (the first process
+ * found with one: the one that listened, or the first of those that
+ * share it), then in each namespace watched a listener opened before the
+ * tool gets its storage, with its owner where found, so that what it
+ * accepts carries the kernel's copy and is found when it closes even if
+ * no program runs at its handshake's end.  Under an owner filter only
+ * the listeners of the owners it selects (as in on_synack()).
  */
 SEC("iter/tcp")
 int seed_listeners(struct bpf_iter__tcp *ctx)
 {
-	struct tcp_sock *tp = lk_iter_listener(ctx);
+	struct lk_owner *o, *lo;
+	struct tcp_sock *tp = lk_seed_listener(ctx, &lk_seeds, &o);
 
-	if (tp && bpf_sk_storage_get(&sk_listener, tp, 0, BPF_SK_STORAGE_GET_F_CREATE))
-		cl_listeners_seeded++;
+	if (!tp)
+		return 0;
+	lo = bpf_sk_storage_get(&sk_listener, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!lo)
+		return 0;
+	if (o && !lo->tgid) {
+		*lo = *o;
+		lk_listeners_owned++;
+	}
+	lk_listeners_seeded++;
 	return 0;
 }
 

@@ -73,20 +73,12 @@ struct cl_totals {
 	unsigned long long event_drops;		/* --events ring full */
 };
 
-/* The process that owns a socket: it called connect() or listen(). */
-struct cl_owner {
-	unsigned int tgid;
-	unsigned int pad;
-	unsigned long long cgroup_id;
-	char comm[16];
-};
-
 /* An active open in progress, by socket address. */
 struct cl_sock {
 	unsigned long long start_ns;	/* CLOSE -> SYN_SENT */
 	unsigned int rtx;		/* tcp_sock.total_retrans last seen */
 	unsigned int pad;
-	struct cl_owner owner;
+	struct lk_owner owner;
 };
 
 /* A handshake, as the request and its child share it: its ends and netns. */
@@ -117,7 +109,7 @@ struct cl_event {
 	unsigned long long ts_ns;
 	unsigned long long lat_ns;	/* 0: not measured */
 	struct lk_flow flow;
-	struct cl_owner owner;
+	struct lk_owner owner;
 	unsigned int retrans;
 	unsigned char dir;
 	unsigned char failed;		/* 0: established; else cause + 1 */

@@ -54,6 +54,7 @@ const volatile bool metrics_pid = false;	/* --metrics-pids */
 const volatile bool owner_marks = false;
 
 #include "flow.bpf.h"
+#include "listeners.bpf.h"
 
 /* Written by userspace to switch generations at interval reports. */
 volatile __u32 gen = 0;
@@ -70,9 +71,6 @@ __u64 drops[TL_DROP_MAX] = {};
  * which loses the request they were in.
  */
 __u64 stateless = 0;
-/* Listeners of the traced processes marked at start, for -v; and not. */
-__u64 listeners_seeded = 0;
-__u64 listeners_lost = 0;
 /* Connections given state as they were established, for -v. */
 __u64 established = 0;
 
@@ -97,13 +95,6 @@ struct {
 	__type(value, struct tl_sock);
 } socks SEC(".maps");
 
-/* The listening sockets the traced processes hold at start, by address. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TL_MAX_SEEDS);
-	__type(key, __u64);
-	__type(value, __u8);
-} seeds SEC(".maps");
 
 /* Totals, one entry per generation. */
 struct {
@@ -1179,53 +1170,20 @@ int pending_tcp(struct bpf_iter__tcp *ctx)
 
 /*
  * Owner marks: the listeners that the processes tcplat traces hold open
- * when it starts, in two walks after the attach (one opened meanwhile is
- * marked by on_state()).  The files of the traced processes give their
- * listening sockets' addresses; the socket walk (iter/tcp, per network
- * namespace) marks those, through the typed pointer socket storage
- * wants.
+ * when it starts (flow.bpf.h; one opened meanwhile is marked by
+ * on_state()).
  */
-SEC("iter/task_file")
-int find_listeners(struct bpf_iter__task_file *ctx)
-{
-	struct task_struct *task = ctx->task;
-	struct file *file = ctx->file;
-	struct socket *sock;
-	struct sock *sk;
-	__u8 one = 1;
-	__u64 key;
-
-	if (!task || !file || !lk_task_struct_wanted(task))
-		return 0;
-	sock = bpf_sock_from_file(file);
-	if (!sock)
-		return 0;
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk || !sk_is_tcp(sk) || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN)
-		return 0;
-	key = (__u64)sk;
-	if (bpf_map_update_elem(&seeds, &key, &one, BPF_ANY))
-		listeners_lost++;
-	return 0;
-}
-
 SEC("iter/tcp")
 int seed_listeners(struct bpf_iter__tcp *ctx)
 {
-	struct sock_common *skc = ctx->sk_common;
-	struct tcp_sock *tp;
-	__u64 key;
+	struct lk_owner *o;
+	struct tcp_sock *tp = lk_seed_listener(ctx, &lk_seeds, &o);
 
-	if (!skc || skc->skc_state != TCP_LISTEN)
-		return 0;
-	tp = bpf_skc_to_tcp_sock(skc);
-	if (!tp)
-		return 0;
-	key = (__u64)tp;
-	if (!bpf_map_lookup_elem(&seeds, &key) || sock_get((struct sock *)tp))
+	/* Under owner marks (an owner filter): the listeners found only. */
+	if (!tp || sock_get((struct sock *)tp))
 		return 0;
 	if (sock_new((struct sock *)tp, TL_ROLE_SERVER, false, false))
-		listeners_seeded++;
+		lk_listeners_seeded++;
 	return 0;
 }
 

@@ -23,7 +23,6 @@
 #define TL_MAX_PROCS	1024
 /* kprobe fallback: threads inside tcp_sendmsg/tcp_recvmsg at once. */
 #define TL_MAX_INFLIGHT	8192
-#define TL_MAX_SEEDS	1024	/* listeners of the traced processes at start */
 
 enum tl_role {
 	TL_ROLE_UNKNOWN,

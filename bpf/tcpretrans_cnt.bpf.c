@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "flow.bpf.h"
+#include "listeners.bpf.h"
 #include "twin.bpf.h"
 #include "tcpretrans_cnt.h"
 
@@ -46,8 +47,6 @@ const volatile bool typed_sk;
  */
 const volatile __u32 rt_test_skip_hs_every;
 __u64 rt_test_hs_runs;
-/* Listeners given storage by seed_listeners(), for -v. */
-__u64 rt_listeners_seeded;
 
 static __always_inline bool test_skip_handshake(void)
 {
@@ -97,8 +96,9 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, RT_MAX_LISTENERS);
 	__type(key, struct rt_port_key);
-	__type(value, struct rt_owner);
+	__type(value, struct lk_owner);
 } listeners SEC(".maps");
+
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -175,7 +175,7 @@ static __always_inline struct rt_sock *sock_make(const struct sock *sk)
 	return bpf_map_lookup_elem(&owners, &skaddr);
 }
 
-static __always_inline const struct rt_owner *owner_of(const struct rt_sock *s)
+static __always_inline const struct lk_owner *owner_of(const struct rt_sock *s)
 {
 	return s && s->owner.tgid ? &s->owner : NULL;
 }
@@ -202,19 +202,6 @@ static __always_inline __u64 bytes_retrans(const struct sock *sk)
 static __always_inline bool dup_child_at_destroy(const struct sock *sk, bool child)
 {
 	return child && !BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
-}
-
-static __always_inline bool owner_wanted(const struct rt_owner *o)
-{
-	if (!lk_owner_filtered())
-		return true;
-	if (!o)
-		return false;
-	if (lk_filter.tgid && o->tgid != lk_filter.tgid)
-		return false;
-	if (lk_filter.cgroup_id && o->cgroup_id != lk_filter.cgroup_id)
-		return false;
-	return !lk_filter.comm[0] || lk_comm_matches(o->comm);
 }
 
 static __always_inline void port_key(const struct sock *sk, struct rt_port_key *pk)
@@ -299,7 +286,7 @@ struct rt_call {
 	int verdict;
 };
 
-static __always_inline void emit_event(const struct rt_flow_key *k, const struct rt_owner *o,
+static __always_inline void emit_event(const struct rt_flow_key *k, const struct lk_owner *o,
 				       const struct rt_call *r, const struct sock *sk,
 				       struct rt_totals *t)
 {
@@ -384,7 +371,7 @@ static __always_inline void account_unseen(struct rt_totals *t, struct rt_flow *
 
 /* @f now belongs to @sk, whose total_retrans is counted up to @total. */
 static __always_inline void flow_bind(struct rt_flow *f, const struct sock *sk, __u32 total,
-				      const struct rt_owner *o)
+				      const struct lk_owner *o)
 {
 	f->sk = (__u64)sk;
 	f->last_total = total;
@@ -398,7 +385,7 @@ static __always_inline int retrans_once(const struct sock *sk, const struct sk_b
 {
 	const struct tcp_skb_cb *cb = (const void *)skb->cb;
 	struct rt_flow_key k = {};
-	const struct rt_owner *o;
+	const struct lk_owner *o;
 	struct rt_totals *t;
 	struct rt_sock *s;
 	struct rt_flow *f;
@@ -415,7 +402,7 @@ static __always_inline int retrans_once(const struct sock *sk, const struct sk_b
 		return 0;
 	s = sock_get(sk);
 	o = owner_of(s);
-	if (!owner_wanted(o))
+	if (!lk_owner_wanted(o))
 		return 0;
 	if (!flow_key((const void *)sk, &k, true) || !key_wanted(&k))
 		return 0;
@@ -508,7 +495,7 @@ static __always_inline int on_retrans(const struct sock *sk, const struct sk_buf
 static __always_inline int on_synack(const struct sock *sk, const struct request_sock *req)
 {
 	struct rt_flow_key k = {};
-	const struct rt_owner *o;
+	const struct lk_owner *o;
 	struct rt_totals *t;
 	struct rt_flow *f;
 	__u64 skaddr = (__u64)sk;
@@ -532,7 +519,7 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 		}
 	}
 	o = owner_of(sock_get(sk));
-	if (!owner_wanted(o))
+	if (!lk_owner_wanted(o))
 		return 0;
 	if (!flow_key((const void *)req, &k, false) || !key_wanted(&k))
 		return 0;
@@ -568,13 +555,11 @@ static __always_inline int on_synack(const struct sock *sk, const struct request
 static __always_inline struct rt_sock *set_owner(const struct sock *sk, bool listener)
 {
 	struct rt_port_key pk = {};
-	struct rt_owner o = {};
+	struct lk_owner o = {};
 	struct rt_sock *s;
 
-	o.tgid = bpf_get_current_pid_tgid() >> 32;
-	o.cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(o.comm, sizeof(o.comm));
-	if (!owner_wanted(&o))
+	lk_owner_current(&o);
+	if (!lk_owner_wanted(&o))
 		return 0;
 	s = sock_make(sk);
 	if (s)
@@ -600,7 +585,7 @@ static __always_inline struct rt_sock *set_owner(const struct sock *sk, bool lis
  */
 static __always_inline void on_accepted(const struct sock *sk)
 {
-	struct rt_owner none = {}, *o = 0;
+	struct lk_owner none = {}, *o = 0;
 	struct rt_port_key pk = {};
 	struct rt_sock *s;
 
@@ -617,7 +602,7 @@ static __always_inline void on_accepted(const struct sock *sk)
 	else if (typed_sk)
 		s = sock_get(sk);
 	else
-		s = owner_wanted(o) ? sock_make(sk) : 0;
+		s = lk_owner_wanted(o) ? sock_make(sk) : 0;
 	if (!s)
 		return;
 	if (!typed_sk)
@@ -627,7 +612,7 @@ static __always_inline void on_accepted(const struct sock *sk)
 }
 
 static __always_inline void close_flow(const struct rt_flow_key *k, struct rt_flow *f,
-				       const struct sock *sk, const struct rt_owner *o)
+				       const struct sock *sk, const struct lk_owner *o)
 {
 	__u64 skaddr = (__u64)sk;
 	struct rt_closed *c;
@@ -732,7 +717,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 {
 	struct rt_port_key pk = {};
 	struct rt_flow_key k = {};
-	const struct rt_owner *o;
+	const struct lk_owner *o;
 	struct rt_sock *s;
 	struct rt_flow *f;
 	__u64 skaddr = (__u64)sk;
@@ -767,7 +752,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	 * process's listener (SO_REUSEPORT) set it since. */
 	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE && !typed_sk) {
 		struct rt_sock *mine = bpf_map_lookup_elem(&owners, &skaddr);
-		struct rt_owner *lo;
+		struct lk_owner *lo;
 
 		port_key(sk, &pk);
 		lo = bpf_map_lookup_elem(&listeners, &pk);
@@ -787,7 +772,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	o = owner_of(s);
 	/* Owners never change once set: another owner's socket has no flow. */
-	if (owner_wanted(o) && flow_key((const void *)sk, &k, true) && key_wanted(&k)) {
+	if (lk_owner_wanted(o) && flow_key((const void *)sk, &k, true) && key_wanted(&k)) {
 		f = bpf_map_lookup_elem(&flows, &k);
 		if (s)
 			f = settle(sk, s, &k, f, oldstate);
@@ -815,7 +800,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 static __always_inline int on_destroy(const struct sock *sk)
 {
 	struct rt_flow_key k = {};
-	const struct rt_owner *o;
+	const struct lk_owner *o;
 	struct rt_totals *t;
 	struct rt_sock *s;
 	struct rt_flow *f;
@@ -829,7 +814,7 @@ static __always_inline int on_destroy(const struct sock *sk)
 		return 0;
 	o = owner_of(s);
 	child = s->state == RT_SK_CHILD;
-	if (s->state != RT_SK_UNKNOWN && owner_wanted(o) &&
+	if (s->state != RT_SK_UNKNOWN && lk_owner_wanted(o) &&
 	    flow_key((const void *)sk, &k, true) && key_wanted(&k)) {
 		if (dup_child_at_destroy(sk, child)) {
 			t = totals_cpu();
@@ -993,26 +978,34 @@ int state_tp(struct rt_tp_state *ctx)
 }
 
 /*
- * Run once at the start, in each namespace watched (socket storage
- * only): a listener opened before the tool gets its storage here, marked
- * as a parent (owner unknown), so that what it accepts is a child even
- * when no program runs at its LISTEN -> SYN_RECV, as on_synack() does at
- * its first SYN-ACK retransmission.  Not under an owner filter, which
- * leaves an unknown owner out.
+ * Run once at the start (socket storage only; flow.bpf.h): the owners of
+ * the listeners open then, from the processes' files (the first process
+ * found with one: the one that listened, or the first of those that
+ * share it), then in each namespace watched a listener opened before the
+ * tool gets its storage, marked as a parent, with its owner where found,
+ * so that what it accepts is a child even when no program runs at its
+ * LISTEN -> SYN_RECV (as on_synack() does at its first SYN-ACK
+ * retransmission).  Under an owner filter only the listeners of the
+ * owners it selects.
  */
 SEC("iter/tcp")
 int seed_listeners(struct bpf_iter__tcp *ctx)
 {
-	struct tcp_sock *tp = lk_iter_listener(ctx);
+	struct lk_owner *o;
+	struct tcp_sock *tp = lk_seed_listener(ctx, &lk_seeds, &o);
 	struct rt_sock *ls;
 
 	if (!tp)
 		return 0;
 	ls = bpf_sk_storage_get(&sk_owners, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (ls) {
-		ls->state = RT_SK_CHILD;
-		rt_listeners_seeded++;
+	if (!ls)
+		return 0;
+	ls->state = RT_SK_CHILD;
+	if (o && !ls->owner.tgid) {
+		ls->owner = *o;
+		lk_listeners_owned++;
 	}
+	lk_listeners_seeded++;
 	return 0;
 }
 

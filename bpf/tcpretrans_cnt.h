@@ -64,18 +64,6 @@ struct rt_flow_key {
 };
 
 /*
- * The process that owns a socket: it called connect() or listen() (an
- * accepted socket has its listener's), else close().  Retransmissions
- * run in softirq, not in a process.
- */
-struct rt_owner {
-	unsigned int tgid;
-	unsigned int pad;
-	unsigned long long cgroup_id;
-	char comm[16];
-};
-
-/*
  * What the tool keeps per socket (socket storage, else a hash by the
  * socket's address).  A socket born while the tool runs (connect(), or
  * accepted) has every retransmission of its life under the tool, so
@@ -91,7 +79,7 @@ enum rt_sock_state {
 };
 
 struct rt_sock {
-	struct rt_owner owner;		/* tgid 0: no owner yet */
+	struct lk_owner owner;		/* tgid 0: no owner yet */
 	unsigned int accounted;		/* total_retrans counted so far */
 	unsigned char state;		/* enum rt_sock_state */
 	unsigned char handshake;	/* born in SYN_SENT, its handshake not settled */
@@ -117,7 +105,7 @@ struct rt_flow {
 	unsigned char has_total;	/* last_total is valid for sk */
 	unsigned char last_kind;	/* kind of the last event */
 	unsigned short pad;
-	struct rt_owner owner;
+	struct lk_owner owner;
 };
 
 /* One closed flow, sent once through the "closed" ring buffer. */
@@ -130,7 +118,7 @@ struct rt_closed {
 struct rt_event {
 	unsigned long long ts_ns;
 	struct rt_flow_key key;
-	struct rt_owner owner;
+	struct lk_owner owner;
 	int err;
 	unsigned int segs;		/* tcp_skb_pcount() at the call */
 	unsigned int counted;		/* segments added to RetransSegs */

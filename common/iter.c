@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "array.h"
+#include "flow.h"
 #include "iter.h"
 #include "log.h"
 #include "opts.h"
@@ -154,4 +155,31 @@ out:
 	if (err)
 		lk_err("%s: %s", what, strerror(-err));
 	return err;
+}
+
+int lk_iter_listeners(struct bpf_program *files, struct bpf_program *socks, const char *what)
+{
+	struct bpf_link *link;
+	int err;
+
+	if (files) {
+		link = bpf_program__attach_iter(files, NULL);
+		err = link ? lk_iter_read(link, NULL) : -errno;
+		bpf_link__destroy(link);
+		if (err) {
+			lk_err_bpf(what, err);
+			return err;
+		}
+	}
+	return lk_iter_netns(socks, what, NULL);
+}
+
+void lk_iter_listeners_said(unsigned long long seeded, unsigned long long owned,
+			    unsigned long long lost)
+{
+	lk_info("socket storage for %llu listeners opened before the tool, %llu with their owners",
+		seeded, owned);
+	if (lost)
+		lk_err("warning: %llu listeners found beyond the first %d: their owners are unknown",
+		       lost, LK_MAX_SEEDS);
 }

@@ -37,4 +37,21 @@ int lk_iter_read(struct bpf_link *link, const struct lk_iter_out *out);
  */
 int lk_iter_netns(struct bpf_program *prog, const char *what, const struct lk_iter_out *out);
 
+/*
+ * Listeners opened before the tool started (flow.bpf.h): run the tool's
+ * iter/task_file program @files over every task's open files, then its
+ * iter/tcp program @socks in each namespace watched (lk_iter_netns()).
+ * @files NULL: the second walk only.  Returns 0, or a negative errno
+ * after one line on stderr naming @what.
+ */
+int lk_iter_listeners(struct bpf_program *files, struct bpf_program *socks, const char *what);
+
+/*
+ * What lk_iter_listeners() did, for -v: @seeded listeners given socket
+ * storage, @owned of them with their owner; and a warning for @lost
+ * listeners found beyond LK_MAX_SEEDS, whose owners stay unknown.
+ */
+void lk_iter_listeners_said(unsigned long long seeded, unsigned long long owned,
+			    unsigned long long lost);
+
 #endif

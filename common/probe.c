@@ -110,6 +110,11 @@ bool lk_probe_btf_func(const char *func)
 	return btf_id(func, BTF_KIND_FUNC) > 0;
 }
 
+bool lk_probe_file_listeners(void)
+{
+	return lk_probe_iter("task_file") && lk_probe_btf_func("bpf_sock_from_file");
+}
+
 bool lk_probe_btf_member(const char *strct, const char *member)
 {
 	struct btf *btf = vmlinux_btf();

@@ -37,6 +37,12 @@ bool lk_probe_kprobe(const char *func);
 bool lk_probe_iter(const char *target);
 /* A kernel function's BTF prototype exists (the function is there). */
 bool lk_probe_btf_func(const char *func);
+/*
+ * Listeners can be found from the open files of their processes
+ * (lk_file_listener() in flow.bpf.h): iter/task_file and
+ * bpf_sock_from_file() (5.11).
+ */
+bool lk_probe_file_listeners(void);
 /* A struct has a member of that name in the kernel's BTF. */
 bool lk_probe_btf_member(const char *strct, const char *member);
 

@@ -379,6 +379,8 @@ static struct lk_hook_sel hooks[] = {
 
 static int setup(struct tcpconnlat_bpf *s)
 {
+	bool files;
+
 	if (lk_hooks_choose(s->obj, hooks, sizeof(hooks) / sizeof(hooks[0])))
 		return -1;
 	/* Typed socket pointers in every program: socket storage. */
@@ -393,6 +395,11 @@ static int setup(struct tcpconnlat_bpf *s)
 		bpf_program__set_autoload(s->progs.seed_listeners, false);
 	}
 	bpf_program__set_autoattach(s->progs.seed_listeners, false);
+	files = s->rodata->sk_storage && lk_probe_file_listeners();
+	bpf_program__set_autoload(s->progs.find_listeners, files);
+	bpf_program__set_autoattach(s->progs.find_listeners, false);
+	if (!files)
+		bpf_map__set_max_entries(s->maps.lk_seeds, 1);
 	s->rodata->lk_filter = lk_filter_from_opts();
 	s->rodata->per_flow = lk_opts.per_flow;
 	s->rodata->per_proc = lk_opts.per_proc;
@@ -410,10 +417,11 @@ static int setup(struct tcpconnlat_bpf *s)
 		return -1;
 	/* After the attach: a listener opened meanwhile has its storage. */
 	if (s->rodata->sk_storage) {
-		if (lk_iter_netns(s->progs.seed_listeners, "give the listeners socket storage", NULL))
+		if (lk_iter_listeners(files ? s->progs.find_listeners : NULL, s->progs.seed_listeners,
+				      "give the listeners socket storage"))
 			return -1;
-		lk_info("socket storage for %llu listeners opened before the tool",
-			s->bss->cl_listeners_seeded);
+		lk_iter_listeners_said(s->bss->lk_listeners_seeded, s->bss->lk_listeners_owned,
+				       s->bss->lk_listeners_lost);
 	}
 	return 0;
 }

@@ -986,7 +986,7 @@ static int size_maps(struct tcplat_bpf *skel, bool dbl, bool sk_storage)
 	err |= bpf_map__set_max_entries(skel->maps.procs,
 					lk_opts.per_proc ? TL_MAX_PROCS * gens : 1);
 	err |= bpf_map__set_max_entries(skel->maps.socks, sk_storage ? 1 : TL_MAX_SOCKS);
-	err |= bpf_map__set_max_entries(skel->maps.seeds, skel->rodata->owner_marks ? TL_MAX_SEEDS : 1);
+	err |= bpf_map__set_max_entries(skel->maps.lk_seeds, skel->rodata->owner_marks ? LK_MAX_SEEDS : 1);
 	if (hooks[H_SEND].chosen == LK_M_KPROBE || hooks[H_RECV].chosen == LK_M_KPROBE)
 		err |= bpf_map__set_max_entries(skel->maps.inflight, TL_MAX_INFLIGHT);
 	if (lk_opts.events && !env.protos)
@@ -1025,8 +1025,7 @@ static bool choose_owner_marks(const struct ctx *c)
 
 	if (!f.tgid && !f.cgroup_id && !f.comm[0])
 		return false;
-	if (c->sk_storage && hooks[H_STATE].chosen == LK_M_TP_BTF &&
-	    lk_probe_iter("task_file") && lk_probe_btf_func("bpf_sock_from_file")) {
+	if (c->sk_storage && hooks[H_STATE].chosen == LK_M_TP_BTF && lk_probe_file_listeners()) {
 		lk_info("hook iter/task_file: using iter");
 		lk_info("socket state only for the sockets of the processes traced");
 		return true;
@@ -1040,24 +1039,14 @@ static bool choose_owner_marks(const struct ctx *c)
 /* Mark the listeners the traced processes hold open (owner marks). */
 static int mark_listeners(struct ctx *c)
 {
-	struct bpf_link *link;
-	int err;
-
-	link = bpf_program__attach_iter(c->skel->progs.find_listeners, NULL);
-	err = link ? lk_iter_read(link, NULL) : -errno;
-	bpf_link__destroy(link);
-	if (err) {
-		lk_err_bpf("find the traced processes' listening sockets", err);
-		return err;
-	}
-	if (lk_iter_netns(c->skel->progs.seed_listeners, "mark the traced processes' listening sockets",
-			  NULL))
+	if (lk_iter_listeners(c->skel->progs.find_listeners, c->skel->progs.seed_listeners,
+			      "mark the traced processes' listening sockets"))
 		return -1;
 	lk_info("%llu listening sockets of the processes traced",
-		(unsigned long long)c->skel->bss->listeners_seeded);
-	if (c->skel->bss->listeners_lost)
+		(unsigned long long)c->skel->bss->lk_listeners_seeded);
+	if (c->skel->bss->lk_listeners_lost)
 		lk_err("warning: %llu listening sockets of the processes traced beyond the first %d: what they accept gets state at its first read or write",
-		       (unsigned long long)c->skel->bss->listeners_lost, TL_MAX_SEEDS);
+		       (unsigned long long)c->skel->bss->lk_listeners_lost, LK_MAX_SEEDS);
 	return 0;
 }
 

@@ -493,7 +493,7 @@ static int choose_hooks(struct tcpretrans_cnt_bpf *skel, bool has_err, bool *typ
 static int setup(struct ctx *c)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
-	bool has_err, typed;
+	bool has_err, typed, files;
 
 	if (!btf) {
 		lk_err("cannot read the kernel's BTF: %s", strerror(errno));
@@ -516,7 +516,12 @@ static int setup(struct ctx *c)
 	} else {
 		bpf_map__set_autocreate(c->skel->maps.sk_owners, false);
 	}
-	/* Not a hook: run once, after the attach. */
+	/* Not hooks: run once, after the attach. */
+	files = typed && lk_probe_file_listeners();
+	bpf_program__set_autoload(c->skel->progs.find_listeners, files);
+	bpf_program__set_autoattach(c->skel->progs.find_listeners, false);
+	if (!files)
+		bpf_map__set_max_entries(c->skel->maps.lk_seeds, 1);
 	bpf_program__set_autoload(c->skel->progs.seed_listeners, typed);
 	bpf_program__set_autoattach(c->skel->progs.seed_listeners, false);
 	c->skel->rodata->lk_filter = lk_filter_from_opts();
@@ -532,10 +537,11 @@ static int setup(struct ctx *c)
 		return -1;
 	/* After the attach: a listener opened meanwhile has its storage. */
 	if (typed) {
-		if (lk_iter_netns(c->skel->progs.seed_listeners, "give the listeners socket storage", NULL))
+		if (lk_iter_listeners(files ? c->skel->progs.find_listeners : NULL,
+				      c->skel->progs.seed_listeners, "give the listeners socket storage"))
 			return -1;
-		lk_info("socket storage for %llu listeners opened before the tool",
-			c->skel->bss->rt_listeners_seeded);
+		lk_iter_listeners_said(c->skel->bss->lk_listeners_seeded,
+				       c->skel->bss->lk_listeners_owned, c->skel->bss->lk_listeners_lost);
 	}
 	return 0;
 }

@@ -33,8 +33,8 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 ||
 	skip "qemu-system-x86_64 not installed (make vmtest installs it)"
 command -v busybox >/dev/null 2>&1 || skip "busybox-static not installed (make vmtest installs it)"
 
-QUICK="common_errors common_signals cpuusage_tid handshake_dupack metrics_formats netlab_delay
-	netlab_plug netlab_lockstep syslat_counts tcpconnlat_refused tcplat_client tcplat_clock tcplat_methods
+QUICK="common_errors common_signals cpuusage_tid handshake_dupack listener_owners metrics_formats
+	netlab_delay netlab_plug netlab_lockstep syslat_counts tcpconnlat_refused tcplat_client tcplat_clock tcplat_methods
 	tcplat_open tcplat_owner tcplat_proto_redis tcpreq_lab
 	tcpretrans_syn
 	tcstamp_delay"
