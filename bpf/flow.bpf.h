@@ -13,8 +13,8 @@
 #include "flow.h"
 
 #define LK_AF_INET	2
-#define LK_EEXIST	17
 #define LK_AF_INET6	10
+#define LK_EEXIST	17
 
 /*
  * A field of a sock_common: a plain load where the program has a typed
