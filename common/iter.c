@@ -162,6 +162,8 @@ int lk_iter_listeners(struct bpf_program *files, struct bpf_program *socks, cons
 	struct bpf_link *link;
 	int err;
 
+	if (!files)
+		lk_info("owners of the listeners opened before the tool: unknown (no iter/task_file or bpf_sock_from_file())");
 	if (files) {
 		link = bpf_program__attach_iter(files, NULL);
 		err = link ? lk_iter_read(link, NULL) : -errno;

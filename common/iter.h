@@ -41,8 +41,8 @@ int lk_iter_netns(struct bpf_program *prog, const char *what, const struct lk_it
  * Listeners opened before the tool started (flow.bpf.h): run the tool's
  * iter/task_file program @files over every task's open files, then its
  * iter/tcp program @socks in each namespace watched (lk_iter_netns()).
- * @files NULL: the second walk only.  Returns 0, or a negative errno
- * after one line on stderr naming @what.
+ * @files NULL: the second walk only (said with -v).  Returns 0, or a
+ * negative errno after one line on stderr naming @what.
  */
 int lk_iter_listeners(struct bpf_program *files, struct bpf_program *socks, const char *what);
 
