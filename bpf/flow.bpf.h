@@ -224,9 +224,9 @@ static __always_inline struct tcp_sock *lk_iter_listener(const struct bpf_iter__
 
 /*
  * The iter/task_file walk: a listener of an owner the filters select
- * into @seeds (a hash by address of struct lk_owner: the first process
- * found keeps it, the one that listened or the first of those sharing
- * it), *@lost counting those it had no room for.
+ * into @seeds (a hash by address of struct lk_owner: the first such
+ * process in process ID order keeps it), *@lost counting those it had
+ * no room for.
  */
 static __always_inline void lk_find_listener(const struct bpf_iter__task_file *ctx, void *seeds,
 					     __u64 *lost)

@@ -636,9 +636,9 @@ int BPF_PROG(synack_raw, const struct sock *sk, const struct request_sock *req)
 
 /*
  * Run once at the start (socket storage only; flow.bpf.h): the owners of
- * the listeners open then, from the processes' files (the first process
- * found with one: the one that listened, or the first of those that
- * share it), then in each namespace watched a listener opened before the
+ * the listeners open then, from the processes' files (the first, in
+ * process ID order, that holds one and passes the owner filters), then
+ * in each namespace watched a listener opened before the
  * tool gets its storage, with its owner where found, so that what it
  * accepts carries the kernel's copy and is found when it closes even if
  * no program runs at its handshake's end.  Under an owner filter only

@@ -979,9 +979,9 @@ int state_tp(struct rt_tp_state *ctx)
 
 /*
  * Run once at the start (socket storage only; flow.bpf.h): the owners of
- * the listeners open then, from the processes' files (the first process
- * found with one: the one that listened, or the first of those that
- * share it), then in each namespace watched a listener opened before the
+ * the listeners open then, from the processes' files (the first, in
+ * process ID order, that holds one and passes the owner filters), then
+ * in each namespace watched a listener opened before the
  * tool gets its storage, marked as a parent, with its owner where found,
  * so that what it accepts is a child even when no program runs at its
  * LISTEN -> SYN_RECV (as on_synack() does at its first SYN-ACK
