@@ -13,7 +13,11 @@
 #      after tcplat: both ends, 2C.
 # With the LRU hash (no socket storage: LK_METHODS=raw_tp, old kernels)
 # every connection gets state; the test then checks that the count is at
-# least the traced one, and says so.
+# least the traced one, and says so.  A run the kernel skipped (JSON
+# missed: a softirq's, when it interrupts the same program in a task on
+# its CPU) can be a traced connection's setup: that socket then gets
+# state at its first read or write (stateless_sockets); the counts are
+# then checked within the runs missed.
 . "$(dirname "$0")/../lib.sh"
 lk_tcplat_lab
 NAME=$(lk_uid)
@@ -33,23 +37,26 @@ untraced() {
 
 # check OUT REQUESTS CONNS: the summary and the -v lines of tcplat's OUT
 check() {
-	local s est
+	local s est missed
 	s=$(lk_summary "$1")
 	echo "tcplat: $s"
 	grep -E 'socket state|listening sockets' "$1.err"
 	assert_eq "$(jq .requests <<<"$s")" "$2" "requests"
 	assert_eq "$(jq .incomplete <<<"$s")" 0 "incomplete requests"
-	assert_eq "$(jq .stateless_sockets <<<"$s")" 0 "sockets met without state"
+	missed=$(jq .missed <<<"$s")
+	[ "$missed" = 0 ] || echo "the kernel skipped $missed runs of tcplat's programs"
+	assert_le "$(jq .stateless_sockets <<<"$s")" "$missed" "sockets met without state (at most the runs missed)"
 	est=$(sed -n 's/.*socket state set up for \([0-9]*\) connections.*/\1/p' "$1.err")
 	[ -n "$est" ] || fail "no 'socket state set up' line in tcplat -v"
 	if grep -q 'socket state in an LRU hash' "$1.err"; then
 		echo "LRU hash: every connection gets state, owner marks need socket storage"
-		assert_ge "$est" "$3" "connections given state (all of them)"
+		assert_ge "$((est + missed))" "$3" "connections given state (all of them)"
 		return
 	fi
 	grep -q 'socket state only for the sockets of the processes traced' "$1.err" ||
 		fail "socket storage without owner marks"
-	assert_eq "$est" "$3" "connections given state: the traced ones only"
+	assert_le "$est" "$3" "connections given state: the traced ones only"
+	assert_ge "$((est + missed))" "$3" "connections given state: every traced one (but for runs missed)"
 }
 
 lk_bg ip netns exec "$LAB_S" "$T" server -j --nodelay "0.0.0.0:$PORT" >"$LK_TMP/srv"
