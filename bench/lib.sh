@@ -365,17 +365,23 @@ bench_interleave() {
 	done
 }
 
+# bench_twin_hooks FILE: the hooks in FILE (bench_hooks), the state
+# tracepoint's twice where latkit's tools run a program and its twin
+# there (bpf/twin.bpf.h: tp_btf and raw_tp, not the classic tracepoint).
+bench_twin_hooks() {
+	cat "$1"
+	grep -m 1 -E '^(tp_btf|raw_tp):inet_sock_set_state$' "$1" || true
+}
+
 # bench_empty_hooks ARGS...: the hooks the tool chose with ARGS (its -v
-# lines) into $tmp/hooks, the state tracepoint's twice where the tool runs
-# a program and its twin there (bpf/twin.bpf.h); the -v lines in
-# $tmp/tool.err.  Then finds or builds the empty program.
+# lines) into $tmp/hooks, with the twins' (bench_twin_hooks); the -v
+# lines in $tmp/tool.err.  Then finds or builds the empty program.
 bench_empty_hooks() {
-	local state
 	start_tool "$@"
-	bench_hooks "$tmp/err" >"$tmp/hooks"
+	bench_hooks "$tmp/err" >"$tmp/hooks.chosen"
+	bench_twin_hooks "$tmp/hooks.chosen" >"$tmp/hooks"
 	cp "$tmp/err" "$tmp/tool.err"
 	bench_stop_tool
-	state=$(grep -m 1 'set_state$' "$tmp/hooks") && echo "$state" >>"$tmp/hooks"
 	bench_emptyprog "$tmp"
 }
 

@@ -264,12 +264,14 @@ stop_tracer() {
 	tracer=
 }
 
-# The empty program goes on the hooks the floor's tcplat chose.
+# The empty program goes on the hooks the floor's tcplat chose, with the
+# twins' (bench_twin_hooks).
 hooks=() empty_ok= empty_why=
 [ -x "$EMPTYPROG" ] || empty_why="$EMPTYPROG not built (make OUTPUT=... bench, or $EMPTYPROG)"
 set_hooks() {
 	[ ${#hooks[@]} -gt 0 ] && return 0
-	mapfile -t hooks < <(bench_hooks "$tmp/err")
+	bench_hooks "$tmp/err" >"$tmp/hooks.chosen"
+	mapfile -t hooks < <(bench_twin_hooks "$tmp/hooks.chosen")
 	cp "$tmp/err" "$tmp/floor.err"
 	if [ ${#hooks[@]} -eq 0 ]; then
 		empty_why="no 'hook CAT:NAME: using METHOD' lines in tcplat -v"

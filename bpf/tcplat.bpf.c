@@ -55,6 +55,7 @@ const volatile bool owner_marks = false;
 
 #include "flow.bpf.h"
 #include "listeners.bpf.h"
+#include "twin.bpf.h"
 
 /* Written by userspace to switch generations at interval reports. */
 volatile __u32 gen = 0;
@@ -1080,19 +1081,49 @@ int BPF_PROG(probe_raw, struct sock *sk, const struct sk_buff *skb)
 	return 0;
 }
 
-/* Roles at connection setup, the end of requests at close. */
+/*
+ * Roles at connection setup, the end of requests at close.  With twins
+ * (twin.bpf.h): a softirq's state change on a CPU where a task is in
+ * the first program is taken by the twin, not skipped.
+ */
+static __always_inline int state_first(struct sock *sk, int old, int new)
+{
+	__u32 *busy = lk_twin_enter();
+
+	on_state(sk, old, new);
+	lk_twin_leave(busy);
+	return 0;
+}
+
+static __always_inline int state_twin(struct sock *sk, int old, int new)
+{
+	if (lk_twin_wanted())
+		on_state(sk, old, new);
+	return 0;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(state_btf, const struct sock *sk, const int old, const int new)
 {
-	on_state((struct sock *)sk, old, new);
-	return 0;
+	return state_first((struct sock *)sk, old, new);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(state_btf_twin, const struct sock *sk, const int old, const int new)
+{
+	return state_twin((struct sock *)sk, old, new);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(state_raw, const struct sock *sk, const int old, const int new)
 {
-	on_state((struct sock *)sk, old, new);
-	return 0;
+	return state_first((struct sock *)sk, old, new);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(state_raw_twin, const struct sock *sk, const int old, const int new)
+{
+	return state_twin((struct sock *)sk, old, new);
 }
 
 /* Kernels without the tracepoint: the state is still the old one at entry. */

@@ -14,10 +14,10 @@
 # With the LRU hash (no socket storage: LK_METHODS=raw_tp, old kernels)
 # every connection gets state; the test then checks that the count is at
 # least the traced one, and says so.  A run the kernel skipped (JSON
-# missed: a softirq's, when it interrupts the same program in a task on
-# its CPU) can be a traced connection's setup: that socket then gets
-# state at its first read or write (stateless_sockets); the counts are
-# then checked within the runs missed.
+# missed: a softirq's, when it interrupts the state program and its twin
+# in a task on its CPU) can be a traced connection's setup: that socket
+# then gets state at its first read or write (stateless_sockets); the
+# counts are checked within the runs missed.
 . "$(dirname "$0")/../lib.sh"
 lk_tcplat_lab
 NAME=$(lk_uid)
