@@ -99,6 +99,17 @@ lk_tcplat_lab() {
 }
 lk_in_client() { ip netns exec "$LAB_C" "$@"; }
 lk_in_server() { ip netns exec "$LAB_S" "$@"; }
+# lk_lab_busy: the lab's sockets neither listening nor in TIME_WAIT,
+# those that can still send or retransmit a segment.
+lk_lab_busy() { { lk_in_client ss -Htan; lk_in_server ss -Htan; } | grep -E -v '^(LISTEN|TIME-WAIT) '; }
+lk_lab_idle() { [ -z "$(lk_lab_busy)" ]; }
+# lk_lab_closed SECS: wait until the lab's connections have closed
+# (lk_lab_idle); fails showing those left.
+lk_lab_closed() {
+	lk_wait_for "$1" lk_lab_idle && return 0
+	lk_lab_busy
+	fail "connections did not close in $1 s"
+}
 # lk_lab_ipv4_only: no IPv6 in the lab, so that nothing but the test's
 # own IPv4 traffic (an IPv6 router or listener report) leaves a veth.
 lk_lab_ipv4_only() {
@@ -228,7 +239,6 @@ lk_progs_alive() { for id in $1; do bpftool prog show id "$id" >/dev/null 2>&1 &
 # (lk_wait_for), never check once.
 lk_progs_gone() { [ -z "$(lk_progs_alive "$1")" ]; }
 
-# Wait until CMD succeeds, up to SECS seconds: lk_wait_for SECS CMD...
 # lk_listening NS PORT: a TCP socket listens on PORT in netns NS (""
 # for this one).  (ss exits 0 when nothing matches: test its output.)
 lk_listening() {
@@ -241,6 +251,7 @@ lk_listening() {
 	[ -n "$out" ]
 }
 
+# Wait until CMD succeeds, up to SECS seconds: lk_wait_for SECS CMD...
 lk_wait_for() {
 	local secs=$1 i; shift
 	for ((i = 0; i < secs * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done

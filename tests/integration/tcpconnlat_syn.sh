@@ -56,8 +56,7 @@ start_tools() {
 }
 
 stop_tools() {
-	lk_wait_for 30 sh -c "! { ip netns exec $LAB_C ss -Htan; ip netns exec $LAB_S ss -Htan; } |
-		grep -vqE '^(LISTEN|TIME-WAIT) '" || fail "connections did not close"
+	lk_lab_closed 30
 	cs1=$(lk_netstat "$LAB_C" "TcpExt TCPSynRetrans") ss1=$(lk_netstat "$LAB_S" "TcpExt TCPSynRetrans")
 	kill -INT "$PID_client" "$PID_server"
 	wait "$PID_client" || fail "tcpconnlat (client) failed"

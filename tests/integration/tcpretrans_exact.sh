@@ -102,11 +102,7 @@ lk_in_client timeout 60 "$OUTPUT/tcpreq" client -j -n 4 --requests 1500 "$ADDR" 
 	>"$LK_TMP/ping" || fail "ping client failed"
 
 # Nothing but TIME_WAIT and listeners: no retransmission can still come.
-busy() {
-	{ lk_in_client ss -Htan; lk_in_server ss -Htan; } | grep -vE '^(LISTEN|TIME-WAIT) '
-}
-lk_wait_for 60 sh -c "! { ip netns exec $LAB_C ss -Htan; ip netns exec $LAB_S ss -Htan; } |
-	grep -vqE '^(LISTEN|TIME-WAIT) '" || { busy; fail "connections did not close"; }
+lk_lab_closed 60
 read -ra c1 <<<"$(mibs "$LAB_C")"
 read -ra s1 <<<"$(mibs "$LAB_S")"
 for n in $TOOLS; do

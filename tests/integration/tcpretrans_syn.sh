@@ -53,8 +53,7 @@ start_tools() {
 
 # Wait for the lab's connections to close, read the counters, stop the tools.
 stop_tools() {
-	lk_wait_for 30 sh -c "! { ip netns exec $LAB_C ss -Htan; ip netns exec $LAB_S ss -Htan; } |
-		grep -vqE '^(LISTEN|TIME-WAIT) '" || fail "connections did not close"
+	lk_lab_closed 30
 	c1=$(lk_netstat "$LAB_C" "Tcp RetransSegs") cs1=$(lk_netstat "$LAB_C" "TcpExt TCPSynRetrans")
 	s1=$(lk_netstat "$LAB_S" "Tcp RetransSegs") ss1=$(lk_netstat "$LAB_S" "TcpExt TCPSynRetrans")
 	kill -INT "$PID_client" "$PID_server"
