@@ -321,6 +321,24 @@ static bool may_issue(struct tcpreq_worker *w)
 }
 
 /*
+ * glibc's send() and recv() are cancellation points: in a process with
+ * threads each call turns the thread's asynchronous cancellation on and
+ * off around the system call, two atomic exchanges.  tcpreq never
+ * cancels a thread, so it makes the two calls itself (measured: a median
+ * 0.9% more messages/s in a pinned loopback ping-pong, 20 interleaved
+ * pairs of 3 s runs against glibc's calls, 0.995 to 1.038 pair by pair).
+ */
+static ssize_t sock_send(int fd, const void *buf, size_t len, int flags)
+{
+	return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+}
+
+static ssize_t sock_recv(int fd, void *buf, size_t len, int flags)
+{
+	return syscall(SYS_recvfrom, fd, buf, len, flags, NULL, NULL);
+}
+
+/*
  * Write what is left of the frame: 0 sent, 1 blocked, -1 connection gone.
  * One send() from one buffer (the header copied in front of the zeros):
  * cheaper than sendmsg() with two iovecs.
@@ -345,7 +363,7 @@ static int tx_flush(struct tcpreq_worker *w, struct conn *c)
 			if (len > ZBUF_LEN)
 				len = ZBUF_LEN;
 		}
-		n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = sock_send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -572,7 +590,7 @@ static void on_readable(struct tcpreq_worker *w, struct conn *c, bool block)
 			set_events(w, c, c->ev & ~EPOLLIN);
 			break;
 		}
-		n = recv(c->fd, w->scratch, cap, block ? 0 : MSG_DONTWAIT);
+		n = sock_recv(c->fd, w->scratch, cap, block ? 0 : MSG_DONTWAIT);
 		/*
 		 * A client's round trip ends when the reply is in hand, after
 		 * the recv() that brought it, in every mode: the loop's clock
