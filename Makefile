@@ -111,6 +111,11 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcommon.a $$(wildcard tools/*/*.c)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(wildcard tools/*/*.c) $(OUTPUT)/libcommon.a $(LDLIBS) -o $@
 
+# tcpreq --io-uring (tools/tcpreq/ring.c), and the unit tests that link
+# tcpreq's files.
+URING_LIBS := $(shell $(PKG_CONFIG) $(if $(filter 1,$(STATIC)),--static) --libs liburing)
+$(OUTPUT)/tcpreq $(UNIT_BINS): LDLIBS += $(URING_LIBS)
+
 # Test helper programs: tests/progs/*.c (workloads with known syscall counts).
 PROG_BINS := $(patsubst tests/progs/%.c,$(OUTPUT)/tests/progs/%,$(wildcard tests/progs/*.c))
 $(OUTPUT)/tests/progs/%: tests/progs/%.c tests/progs/clock.h

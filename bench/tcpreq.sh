@@ -4,10 +4,14 @@
 # client and server pinned to one CPU, runs interleaved (ROUNDS pairs of
 # SECS s; the pairs alternate which tool goes first, A B B A ..., so that
 # a load that grows or fades through a pair favours neither).
-# Prints the median of the per-pair ratios of messages/s (goal >= 1.0),
-# of p50 RTT, and of CPU time per message (client + server, from bash's
-# times and the server's schedstat: what the rate costs, which the rate
-# alone hides on a shared machine).
+# Each round also runs tcpreq's client with --io-uring (one
+# io_uring_enter a message instead of send() and recv()) between the two,
+# against the same tcpreq server.  Prints the median of the per-pair
+# ratios of messages/s (goal >= 1.0), of p50 RTT, and of CPU time per
+# message (client + server, from bash's times and the server's schedstat:
+# what the rate costs, which the rate alone hides on a shared machine),
+# for tcpreq's blocking calls and for --io-uring (skipped, with the
+# reason, where the kernel has no io_uring for it).
 set -u
 . "$(dirname "$0")/lib.sh"
 OUTPUT=${OUTPUT:-$PWD/build}
@@ -61,11 +65,12 @@ client_cpu() {
 
 # Each prints "msgs/s p50_us cpu_ns_per_message" (total messages over
 # the whole run for the CPU: both tools warm up and cool down).
+# run_tcpreq [CLIENT_OPTION...]
 run_tcpreq() {
 	local s0 s1 c
 	s0=$(bench_cpu_ns "$rq_srv")
 	(taskset -c "$CPU" "$T" client -j --nodelay --size 40 --duration "$SECS" \
-		--warmup 0.5 "127.0.0.1:$port" >"$tmp/rq.json"; client_cpu) 3>"$tmp/rq.cpu"
+		--warmup 0.5 "$@" "127.0.0.1:$port" >"$tmp/rq.json"; client_cpu) 3>"$tmp/rq.cpu"
 	s1=$(bench_cpu_ns "$rq_srv")
 	c=$(cat "$tmp/rq.cpu")
 	jq -r --arg cpu "$((c + s1 - s0))" 'select(.type == "summary") |
@@ -89,20 +94,45 @@ run_sockperf() {
 		END { if (t > 0 && total > 0) printf "%f %s %f\n", n / t, p, cpu / total }' "$tmp/sp.out"
 }
 
+# The kernel may refuse the ring (before 6.1, io_uring_disabled, seccomp).
+uring=1
+if ! why=$("$T" client --io-uring --requests 1 "127.0.0.1:$port" 2>&1 >/dev/null); then
+	echo "tcpreq --io-uring: ${why:-failed}: its ratios skipped" >&2
+	uring=0
+fi
+
+# A, the ring between, B; then B, the ring, A: the ring's neighbours
+# alternate too.
 for ((i = 0; i < ROUNDS; i++)); do
+	u=
 	if ((i % 2 == 0)); then
-		a=$(run_tcpreq); b=$(run_sockperf)
+		a=$(run_tcpreq)
+		((uring)) && u=$(run_tcpreq --io-uring)
+		b=$(run_sockperf)
 	else
-		b=$(run_sockperf); a=$(run_tcpreq)
+		b=$(run_sockperf)
+		((uring)) && u=$(run_tcpreq --io-uring)
+		a=$(run_tcpreq)
 	fi
-	echo "round $i: tcpreq msgs/s p50_us cpu_ns/msg $a, sockperf $b" >&2
-	[ -n "$a" ] && [ -n "$b" ] || { echo "a run produced nothing"; exit 1; }
+	echo "round $i: tcpreq msgs/s p50_us cpu_ns/msg $a, --io-uring ${u:-skipped}, sockperf $b" >&2
+	[ -n "$a" ] && [ -n "$b" ] && { ((!uring)) || [ -n "$u" ]; } ||
+		{ echo "a run produced nothing"; exit 1; }
 	echo "$a $b" >>"$tmp/pairs"
+	((uring)) && echo "$u $b" >>"$tmp/upairs"
 done
-rate=$(awk '{ print $1 / $4 }' "$tmp/pairs" | bench_median -s)
-p50=$(awk '{ print $2 / $5 }' "$tmp/pairs" | bench_median -s)
-cpu=$(awk '{ print $3 / $6 }' "$tmp/pairs" | bench_median -s)
-echo "per-pair ratios tcpreq/sockperf (min median max): msgs/s $rate, p50 RTT $p50, CPU/msg $cpu" >&2
-printf "RESULT|tcpreq|msgs/s ratio tcpreq/sockperf (1 conn, median of %d)|%.3f|>= 1.0\n" "$ROUNDS" "$(cut -d' ' -f2 <<<"$rate")"
-printf "RESULT|tcpreq|p50 RTT ratio tcpreq/sockperf (1 conn)|%.3f|<= 1.1\n" "$(cut -d' ' -f2 <<<"$p50")"
-printf "RESULT|tcpreq|CPU per message ratio tcpreq/sockperf (client+server)|%.3f|<= 1.0\n" "$(cut -d' ' -f2 <<<"$cpu")"
+
+# ratios FILE LABEL: the three medians of one tcpreq client against sockperf.
+ratios() {
+	local rate p50 cpu
+
+	rate=$(awk '{ print $1 / $4 }' "$1" | bench_median -s)
+	p50=$(awk '{ print $2 / $5 }' "$1" | bench_median -s)
+	cpu=$(awk '{ print $3 / $6 }' "$1" | bench_median -s)
+	echo "per-pair ratios $2/sockperf (min median max): msgs/s $rate, p50 RTT $p50, CPU/msg $cpu" >&2
+	printf "RESULT|tcpreq|msgs/s ratio %s/sockperf (1 conn, median of %d)|%.3f|>= 1.0\n" "$2" "$ROUNDS" "$(cut -d' ' -f2 <<<"$rate")"
+	printf "RESULT|tcpreq|p50 RTT ratio %s/sockperf (1 conn)|%.3f|<= 1.1\n" "$2" "$(cut -d' ' -f2 <<<"$p50")"
+	printf "RESULT|tcpreq|CPU per message ratio %s/sockperf (client+server)|%.3f|<= 1.0\n" "$2" "$(cut -d' ' -f2 <<<"$cpu")"
+}
+ratios "$tmp/pairs" tcpreq
+((uring)) && ratios "$tmp/upairs" "tcpreq --io-uring"
+exit 0

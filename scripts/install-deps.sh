@@ -4,7 +4,7 @@
 # Elsewhere: prints what to install and fails if the build needs are missing.
 set -eu
 
-BUILD_PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libmicrohttpd-dev libcrypt-dev"
+BUILD_PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libmicrohttpd-dev libcrypt-dev liburing-dev"
 # redis-server, redis-tools, nginx-light, wrk and memcached: the
 # tcplat_redis, tcplat_nginx and tcplat_proto_* tests compare tcplat with
 # their own figures.  Their Debian

@@ -34,6 +34,7 @@ static const char doc[] =
 "    tcpreq client -n 4 -i 1 --duration 10 127.0.0.1:5000\n"
 "    tcpreq client --rate 5000 --duration 30s --warmup 5 --cooldown 5 127.0.0.1:5000\n"
 "    tcpreq client --requests 1000 -j 127.0.0.1:5000  # exactly 1000 round trips\n"
+"    tcpreq client --io-uring --nodelay --duration 10 127.0.0.1:5000\n"
 "    tcpreq server 32 ping 16 0.0.0.0:23324     # the original demo's form\n"
 "    tcpreq client 32 echo 16 127.0.0.1:23324 5\n";
 
@@ -51,6 +52,7 @@ enum {
 	OPT_LINGER0,
 	OPT_MAX_SIZE,
 	OPT_LOG,
+	OPT_IO_URING,
 };
 
 #define HIST_SLOTS 40
@@ -70,6 +72,7 @@ static const struct argp_option options[] = {
 	{ "linger0", OPT_LINGER0, NULL, 0, "Close with RST (SO_LINGER 0) instead of FIN/TIME_WAIT", 0 },
 	{ "max-size", OPT_MAX_SIZE, "BYTES", 0, "Largest payload accepted from a peer (default 1M)", 0 },
 	{ "hist", 'H', NULL, 0, "Add a log2 latency histogram (us) to the summary", 0 },
+	{ "io-uring", OPT_IO_URING, NULL, 0, "Client: wait for each reply in io_uring, the request's send in the same call (Linux 6.1 or later)", 0 },
 	{ "log", OPT_LOG, "FILE", 0, "Write each measured request's start and end (ns, CLOCK_MONOTONIC) to FILE", 0 },
 	{},
 };
@@ -196,6 +199,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_LINGER0:
 		cfg.linger0 = true;
 		break;
+	case OPT_IO_URING:
+		cfg.io_uring = true;
+		break;
 	case 'H':
 		want_hist = true;
 		break;
@@ -217,6 +223,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "say server or client");
 		if (npos)
 			parse_positional(state);
+		if (cfg.io_uring && (cfg.server || (mode_set && cfg.mode != TCPREQ_M_PING)))
+			argp_error(state, "--io-uring is for a ping client");
+		if (cfg.io_uring && cfg.rate > 0)
+			argp_error(state, "--io-uring needs a closed loop: no --rate");
+		if (cfg.io_uring && conns_set && cfg.conns > cfg.threads)
+			argp_error(state, "--io-uring needs a thread for each connection: --threads at least --conns");
 		if (cfg.cooldown_ns && !cfg.duration_ns)
 			argp_error(state, "--cooldown needs --duration");
 		if (cfg.duration_ns && cfg.warmup_ns + cfg.cooldown_ns >= cfg.duration_ns)

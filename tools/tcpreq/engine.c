@@ -39,6 +39,7 @@
 #include "log.h"
 #include "tcpreq/engine.h"
 #include "tcpreq/frame.h"
+#include "tcpreq/ring.h"
 
 #define RX_SCRATCH	65536
 #define ZBUF_LEN	65536
@@ -81,6 +82,7 @@ struct conn {
 	unsigned int rq_head, rq_n;
 	uint64_t wake_ns;
 	struct conn *next;	/* sleep queue or graveyard */
+	struct tcpreq_ring *ring;	/* --io-uring, once parked */
 };
 
 struct tcpreq_worker {
@@ -105,6 +107,8 @@ struct tcpreq_worker {
 	uint64_t drain_until;
 	uint64_t now;
 	int blocking;		/* in the fast path (its recv()): kick to wake */
+	bool in_ring;		/* handling the ring's completions: sends go there */
+	bool ring_queued;	/* a send is queued for the ring's next wait */
 	/* descriptors made before it started: its listener, epoll set, connections */
 	int *start_fds;
 	int nstart;
@@ -172,6 +176,7 @@ static bool stopping(struct tcpreq_worker *w)
 }
 
 static void conn_close(struct tcpreq_worker *w, struct conn *c, bool error);
+static void ring_close(struct tcpreq_worker *w, struct conn *c);
 
 static void set_events(struct tcpreq_worker *w, struct conn *c, uint32_t ev)
 {
@@ -233,6 +238,7 @@ static void conn_close(struct tcpreq_worker *w, struct conn *c, bool error)
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	if (c->in_ep)
 		epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	ring_close(w, c);
 	close(c->fd);
 	c->fd = -1;
 	last = w->conns[--w->nconns];
@@ -349,6 +355,22 @@ static int tx_flush(struct tcpreq_worker *w, struct conn *c)
 	uint64_t len;
 	ssize_t n;
 
+	/*
+	 * In the ring's fast path the frame goes with the next wait, from
+	 * txbuf, which holds one frame: a second waits for the epoll path.
+	 */
+	if (w->in_ring && !c->tsent) {
+		if (w->ring_queued || c->ttotal > TCPREQ_HDR_LEN + ZBUF_LEN ||
+		    tcpreq_ring_send(c->ring, w->txbuf, c->ttotal)) {
+			set_events(w, c, c->ev | EPOLLOUT);
+			return 1;
+		}
+		memcpy(w->txbuf, c->thdr, TCPREQ_HDR_LEN);
+		w->ring_queued = true;
+		cnt_add(&w->c.bytes_out, c->ttotal);
+		c->ttotal = 0;
+		return 0;
+	}
 	while (c->tsent < c->ttotal) {
 		if (c->tsent < TCPREQ_HDR_LEN) {
 			memcpy(w->txbuf + c->tsent, c->thdr + c->tsent,
@@ -514,6 +536,11 @@ static void on_frame(struct tcpreq_worker *w, struct conn *c,
 
 	switch (h->type) {
 	case TCPREQ_REQ:
+		/* rx_room() keeps recv() from it; a ring's chunk cannot be. */
+		if (c->rq_n == REPLY_Q) {
+			conn_fail(w, c, "peer", "more requests at once than tcpreq queues");
+			return;
+		}
 		p = &c->rq[(c->rq_head + c->rq_n) % REPLY_Q];
 		p->h = *h;
 		p->arrival = now;
@@ -573,15 +600,34 @@ static size_t rx_room(const struct conn *c)
 	return room < RX_SCRATCH ? room : RX_SCRATCH;
 }
 
+/* Received bytes: frames out of them, until the connection fails. */
+static void rx_bytes(struct tcpreq_worker *w, struct conn *c, const uint8_t *buf,
+		     size_t n)
+{
+	size_t off, used;
+	int ret;
+
+	cnt_add(&w->c.bytes_in, n);
+	for (off = 0; off < n && !c->dead; off += used) {
+		ret = tcpreq_rx_feed(&c->rx, buf + off, n - off, &used);
+		if (ret < 0) {
+			conn_fail(w, c, "peer", tcpreq_frame_strerror(ret));
+			return;
+		}
+		if (ret == 1)
+			on_frame(w, c, &c->rx.cur);
+	}
+}
+
 /*
  * Read what is there.  @block: wait in recv() for the first bytes (the
  * single-connection fast path: a kick, SIGURG, ends the wait).
  */
 static void on_readable(struct tcpreq_worker *w, struct conn *c, bool block)
 {
-	size_t off, used, cap;
+	size_t cap;
 	ssize_t n;
-	int i, ret;
+	int i;
 
 	for (i = 0; i < 4 && !c->dead; i++) {
 		cap = rx_room(c);
@@ -616,22 +662,113 @@ static void on_readable(struct tcpreq_worker *w, struct conn *c, bool block)
 			on_eof(w, c, false);
 			return;
 		}
-		cnt_add(&w->c.bytes_in, n);
-		for (off = 0; off < (size_t)n && !c->dead; off += used) {
-			ret = tcpreq_rx_feed(&c->rx, w->scratch + off, n - off, &used);
-			if (ret < 0) {
-				conn_fail(w, c, "peer", tcpreq_frame_strerror(ret));
-				return;
-			}
-			if (ret == 1)
-				on_frame(w, c, &c->rx.cur);
-		}
+		rx_bytes(w, c, w->scratch, n);
+		if (c->dead)
+			return;
 		/* Short read: the socket is empty, epoll will say when not. */
 		if ((size_t)n < cap)
 			break;
 	}
 	if (!c->dead)
 		pump(w, c);
+}
+
+/* A completion from the connection's ring (--io-uring). */
+static void ring_event(struct tcpreq_worker *w, struct conn *c,
+		       const struct tcpreq_ring_ev *ev)
+{
+	if (ev->kind == TCPREQ_RING_SEND) {
+		conn_fail(w, c, "send to", ev->res == -EAGAIN ?
+			  "a request larger than the socket's free send buffer (--io-uring)" :
+			  strerror(-ev->res));
+		return;
+	}
+	if (ev->res == -ECONNRESET)
+		on_eof(w, c, true);
+	else if (ev->res < 0)
+		conn_fail(w, c, "receive from", strerror(-ev->res));
+	else if (!ev->res)
+		on_eof(w, c, false);
+	else
+		rx_bytes(w, c, ev->data, ev->res);
+}
+
+/*
+ * The fast path with --io-uring: send what pump() queued and wait for
+ * the reply in one io_uring_enter(), as on_readable() does in recv().
+ */
+static void ring_step(struct tcpreq_worker *w, struct conn *c)
+{
+	struct tcpreq_ring_ev ev;
+	int err = 0;
+
+	if (!c->ring) {
+		c->ring = tcpreq_ring_new(c->fd, &err);
+		if (!c->ring) {
+			conn_fail(w, c, "io_uring for", tcpreq_ring_why(err));
+			return;
+		}
+	}
+	err = tcpreq_ring_wait(c->ring);
+	w->ring_queued = false;
+	/* The reply is in hand: the round trip ends here, as after recv(). */
+	w->now = tcpreq_now();
+	if (err && err != -EINTR) {
+		conn_fail(w, c, "io_uring wait for", strerror(-err));
+		return;
+	}
+	w->in_ring = true;
+	while (!c->dead && tcpreq_ring_next(c->ring, &ev))
+		ring_event(w, c, &ev);
+	if (!c->dead)
+		pump(w, c);
+	w->in_ring = false;
+}
+
+/*
+ * Leave the ring's fast path: send what is queued, cancel the recv and
+ * take what it brought before it ended (@keep; a closing connection
+ * drops it), so that recv() and epoll see the stream from there on.
+ */
+static void ring_quiesce(struct tcpreq_worker *w, struct conn *c, bool keep)
+{
+	struct tcpreq_ring_ev ev;
+	int err;
+
+	if (!c->ring)
+		return;
+	w->in_ring = false;
+	w->ring_queued = false;
+	err = tcpreq_ring_cancel(c->ring);
+	for (;;) {
+		while (tcpreq_ring_next(c->ring, &ev))
+			if (keep && !c->dead)
+				ring_event(w, c, &ev);
+		if (err || !tcpreq_ring_armed(c->ring))
+			break;
+		err = tcpreq_ring_wait(c->ring);
+		if (err == -EINTR)
+			err = 0;
+	}
+	if (err) {
+		/* Freeing the ring ends the recv too, a little later. */
+		tcpreq_ring_free(c->ring);
+		c->ring = NULL;
+		if (keep && !c->dead)
+			conn_fail(w, c, "io_uring for", strerror(-err));
+	}
+	if (keep && !c->dead)
+		pump(w, c);
+}
+
+/* Before the socket closes: no request of the ring may hold it open. */
+static void ring_close(struct tcpreq_worker *w, struct conn *c)
+{
+	if (!c->ring)
+		return;
+	ring_quiesce(w, c, false);
+	tcpreq_ring_free(c->ring);
+	c->ring = NULL;
 }
 
 /*
@@ -971,8 +1108,12 @@ static void *worker_main(void *arg)
 			 */
 			if (!__atomic_load_n(&w->blocking, __ATOMIC_RELAXED))
 				__atomic_store_n(&w->blocking, 1, __ATOMIC_SEQ_CST);
-			if (!stopping(w))
-				on_readable(w, w->conns[0], true);
+			if (!stopping(w)) {
+				if (w->r->cfg.io_uring)
+					ring_step(w, w->conns[0]);
+				else
+					on_readable(w, w->conns[0], true);
+			}
 			bury(w);
 			if (w->c.bytes_in != before) {
 				fresh = true;
@@ -985,6 +1126,8 @@ static void *worker_main(void *arg)
 		}
 		if (__atomic_load_n(&w->blocking, __ATOMIC_RELAXED))
 			__atomic_store_n(&w->blocking, 0, __ATOMIC_SEQ_CST);
+		if (w->parked)
+			ring_quiesce(w, w->parked, true);
 		unpark(w);
 		n = wait_events(w, ev, deadline);
 		if (n < 0 && errno != EINTR) {
@@ -1230,8 +1373,16 @@ int tcpreq_start(struct tcpreq_run *r)
 	struct tcpreq_cfg *cfg = &r->cfg;
 	struct sigaction sa = {};
 	sigset_t all, old;
-	int i, n = cfg->threads > 0 ? cfg->threads : 1;
+	int i, err, n = cfg->threads > 0 ? cfg->threads : 1;
 
+	if (cfg->io_uring) {
+		err = tcpreq_ring_probe();
+		if (err) {
+			lk_err("--io-uring: %s", tcpreq_ring_why(err));
+			return -1;
+		}
+		lk_info("waiting for replies in io_uring: a multishot recv, each send in the wait's io_uring_enter");
+	}
 	if (!cfg->server && n > cfg->conns)
 		n = cfg->conns;
 	r->workers = calloc(n, sizeof(*r->workers));

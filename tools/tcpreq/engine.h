@@ -28,6 +28,7 @@ struct tcpreq_cfg {
 	uint64_t warmup_ns, cooldown_ns;
 	int threads;
 	bool nodelay, linger0;
+	bool io_uring;		/* client: wait for replies in io_uring (ring.c) */
 	FILE *log;		/* --log: a line per measured request, or NULL */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
