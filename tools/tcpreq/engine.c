@@ -365,6 +365,7 @@ static int tx_flush(struct tcpreq_worker *w, struct conn *c)
 			set_events(w, c, c->ev | EPOLLOUT);
 			return 1;
 		}
+		/* Read when the wait submits it. */
 		memcpy(w->txbuf, c->thdr, TCPREQ_HDR_LEN);
 		w->ring_queued = true;
 		cnt_add(&w->c.bytes_out, c->ttotal);
