@@ -241,16 +241,19 @@ bool tcpreq_ring_next(struct tcpreq_ring *r, struct tcpreq_ring_ev *ev)
 int tcpreq_ring_cancel(struct tcpreq_ring *r)
 {
 	struct io_uring_sqe *sqe;
+	int ret;
 
-	if (!r->armed || r->cancelling)
-		return 0;
-	sqe = io_uring_get_sqe(&r->ring);
-	if (!sqe)
-		return -EBUSY;
-	io_uring_prep_cancel64(sqe, UD_RECV, 0);
-	io_uring_sqe_set_data64(sqe, UD_CANCEL);
-	r->cancelling = true;
-	return 0;
+	if (r->armed && !r->cancelling) {
+		sqe = io_uring_get_sqe(&r->ring);
+		if (!sqe)
+			return -EBUSY;
+		io_uring_prep_cancel64(sqe, UD_RECV, 0);
+		io_uring_sqe_set_data64(sqe, UD_CANCEL);
+		r->cancelling = true;
+	}
+	/* A queued send goes now, ahead of whatever the caller sends next. */
+	ret = io_uring_submit(&r->ring);
+	return ret < 0 ? ret : 0;
 }
 
 bool tcpreq_ring_armed(const struct tcpreq_ring *r)

@@ -45,7 +45,10 @@ int tcpreq_ring_send(struct tcpreq_ring *r, const void *buf, size_t len);
 int tcpreq_ring_wait(struct tcpreq_ring *r);
 /* The next completion to act on; false when there is none. */
 bool tcpreq_ring_next(struct tcpreq_ring *r, struct tcpreq_ring_ev *ev);
-/* Stop receiving: cancel the recv, then wait and take completions until armed() is false. */
+/*
+ * Submit what is queued and stop receiving: cancel the recv, then wait
+ * and take completions until armed() is false.
+ */
 int tcpreq_ring_cancel(struct tcpreq_ring *r);
 bool tcpreq_ring_armed(const struct tcpreq_ring *r);
 
