@@ -6,9 +6,10 @@
 # and the namespace's Tcp OutSegs grew; (2) tcplat -p, from its hooks in
 # TCP, sees the same requests and bytes, its round trips inside tcpreq's;
 # (3) SIGINT ends a run with a summary, and the socket closes (the ring
-# does not hold it open); (4) where io_uring is switched off
-# (kernel.io_uring_disabled, 6.6+) one line and exit 1; (5) options the
-# ring cannot serve are refused.
+# does not hold it open); (4) requests larger than the socket's send
+# buffer: the ring sends part, send() the rest, counts still exact;
+# (5) where io_uring is switched off (kernel.io_uring_disabled, 6.6+)
+# one line and exit 1; (6) options the ring cannot serve are refused.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
 lk_need_cmd jq
@@ -96,13 +97,29 @@ lk_wait_for 5 bash -c "! ip netns exec '$NS' ss -Htn state established '( sport 
 	fail "the server's end still established after the client exited"
 ok "the connection closed with the client"
 
+# (4) A send buffer of 4 KiB (the namespace's tcp_wmem) and requests of
+# 64 KiB, more than one segment of lo's: every send stops short, the ring
+# says how much went, and send() on the epoll path does the rest.
+inns sysctl -qw net.ipv4.tcp_wmem="4096 4096 4096" || fail "cannot set tcp_wmem"
+M=300
+inns strace -f -c -o "$LK_TMP/strace" "$T" client -j --io-uring --nodelay --size 65536 \
+	--requests "$M" "$ADDR" >"$LK_TMP/d" || fail "client --io-uring --size 65536 failed"
+d=$(lk_summary "$LK_TMP/d")
+assert_eq "$(jq .requests <<<"$d")" "$M" "64 KiB requests"
+assert_eq "$(jq .errors <<<"$d")" 0 "64 KiB errors"
+assert_eq "$(jq .bytes_out <<<"$d")" $((M * (24 + 65536))) "64 KiB bytes out"
+assert_eq "$(jq .bytes_in <<<"$d")" $((M * (24 + 65536))) "64 KiB bytes in"
+assert_ge "$(calls sendto)" "$M" "sendto calls (the rest of each request)"
+
 kill -INT "$SERVER"
 wait "$SERVER" || fail "server exited with $?"
 srv=$(lk_summary "$LK_TMP/srv")
-assert_eq "$(jq .requests <<<"$srv")" $((2 * N + $(jq .requests <<<"$c"))) "server: requests answered"
+assert_eq "$(jq .requests <<<"$srv")" $((2 * N + M + $(jq .requests <<<"$c"))) "server: requests answered"
+assert_eq "$(jq .bytes_in <<<"$srv")" \
+	$((2 * N * 88 + M * (24 + 65536) + $(jq .bytes_out <<<"$c"))) "server: bytes in"
 assert_eq "$(jq .errors <<<"$srv")" 0 "server errors"
 
-# (4) io_uring switched off: one line, exit 1.
+# (5) io_uring switched off: one line, exit 1.
 f=/proc/sys/kernel/io_uring_disabled
 if [ -w "$f" ]; then
 	old=$(cat "$f")
@@ -119,7 +136,7 @@ else
 	echo "no $f (before 6.6): the refusal is not tried"
 fi
 
-# (5) What the ring does not serve is refused up front.
+# (6) What the ring does not serve is refused up front.
 for args in "server --io-uring" "client --io-uring --mode push" "client --io-uring --rate 100" \
 	"client --io-uring -n 2"; do
 	# shellcheck disable=SC2086

@@ -109,6 +109,7 @@ struct tcpreq_worker {
 	int blocking;		/* in the fast path (its recv()): kick to wake */
 	bool in_ring;		/* handling the ring's completions: sends go there */
 	bool ring_queued;	/* a send is queued for the ring's next wait */
+	uint64_t ring_len;	/* ...of this many bytes */
 	/* descriptors made before it started: its listener, epoll set, connections */
 	int *start_fds;
 	int nstart;
@@ -356,10 +357,10 @@ static int tx_flush(struct tcpreq_worker *w, struct conn *c)
 	ssize_t n;
 
 	/*
-	 * In the ring's fast path the frame goes with the next wait, from
+	 * In the ring's fast path a request goes with the next wait, from
 	 * txbuf, which holds one frame: a second waits for the epoll path.
 	 */
-	if (w->in_ring && !c->tsent) {
+	if (w->in_ring && !c->tsent && c->ttype == TCPREQ_REQ) {
 		if (w->ring_queued || c->ttotal > TCPREQ_HDR_LEN + ZBUF_LEN ||
 		    tcpreq_ring_send(c->ring, w->txbuf, c->ttotal)) {
 			set_events(w, c, c->ev | EPOLLOUT);
@@ -368,6 +369,7 @@ static int tx_flush(struct tcpreq_worker *w, struct conn *c)
 		/* Read when the wait submits it. */
 		memcpy(w->txbuf, c->thdr, TCPREQ_HDR_LEN);
 		w->ring_queued = true;
+		w->ring_len = c->ttotal;
 		cnt_add(&w->c.bytes_out, c->ttotal);
 		c->ttotal = 0;
 		return 0;
@@ -678,10 +680,24 @@ static void on_readable(struct tcpreq_worker *w, struct conn *c, bool block)
 static void ring_event(struct tcpreq_worker *w, struct conn *c,
 		       const struct tcpreq_ring_ev *ev)
 {
+	uint64_t went;
+
 	if (ev->kind == TCPREQ_RING_SEND) {
-		conn_fail(w, c, "send to", ev->res == -EAGAIN ?
-			  "a request larger than the socket's free send buffer (--io-uring)" :
-			  strerror(-ev->res));
+		if (ev->res < 0 && ev->res != -EAGAIN) {
+			conn_fail(w, c, "send to", strerror(-ev->res));
+			return;
+		}
+		/*
+		 * The socket's send buffer had room for part of the request
+		 * (res: the bytes that went) or none of it: send() does the
+		 * rest once there is room, on the epoll path.
+		 */
+		went = ev->res > 0 ? ev->res : 0;
+		cnt_add(&w->c.bytes_out, went - w->ring_len);
+		c->ttype = TCPREQ_REQ;
+		c->ttotal = w->ring_len;
+		c->tsent = went;
+		w->in_ring = false;
 		return;
 	}
 	if (ev->res == -ECONNRESET)

@@ -12,8 +12,9 @@
  * io_uring_enter(), so nothing interrupts it between messages.  The send
  * says MSG_DONTWAIT: it completes within the submission, so its buffer
  * is free when the wait returns; MSG_WAITALL makes a short send a
- * failure, which posts a completion even with CQE_SKIP_SUCCESS (a
- * successful send posts none, and the wait needs only the reply's).
+ * failure, which posts a completion (its result the bytes that went)
+ * even with CQE_SKIP_SUCCESS: a whole send posts none, and the wait
+ * needs only the reply's.
  */
 #include <errno.h>
 #include <stdlib.h>

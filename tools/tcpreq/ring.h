@@ -15,7 +15,8 @@ struct tcpreq_ring;
 
 enum tcpreq_ring_kind {
 	TCPREQ_RING_RECV,	/* res: bytes at data, 0 at EOF, or -errno */
-	TCPREQ_RING_SEND,	/* a send that failed: res is -errno */
+	TCPREQ_RING_SEND,	/* a send that failed: res is the bytes that went
+				 * (a short send), or -errno (-EAGAIN: none) */
 };
 
 struct tcpreq_ring_ev {
@@ -33,8 +34,9 @@ struct tcpreq_ring *tcpreq_ring_new(int fd, int *err);
 void tcpreq_ring_free(struct tcpreq_ring *r);
 /*
  * Queue @len bytes at @buf for the next tcpreq_ring_wait(), which sends
- * them before it sleeps, all at once or not at all (a send that would
- * block fails with -EAGAIN): @buf is free again when the wait returns.
+ * them before it sleeps without waiting for room: what does not fit the
+ * socket's buffer is left to the caller (a TCPREQ_RING_SEND event says
+ * how much went), and @buf is free again when the wait returns.
  */
 int tcpreq_ring_send(struct tcpreq_ring *r, const void *buf, size_t len);
 /*
