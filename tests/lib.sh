@@ -77,6 +77,16 @@ trap 'exit 143' TERM
 # A short unique name (interface names have 15 characters at most).
 lk_uid() { printf 'lk%x%x' $$ $((RANDOM % 4096)); }
 
+# lk_ns_up: a throw-away network namespace with lo up, named in NS and
+# deleted at exit; inns CMD... runs CMD in it.
+lk_ns_up() {
+	NS=$(lk_uid)
+	ip netns add "$NS" || fail "ip netns add"
+	lk_at_exit "ip netns del '$NS'"
+	ip -n "$NS" link set lo up
+}
+inns() { ip netns exec "$NS" "$@"; }
+
 lk_lab_up() {
 	lk_need_bin netlab
 	LAB=$(lk_uid)
@@ -310,6 +320,14 @@ lk_tcplat_bg() {
 }
 
 lk_summary() { jq -c 'select(.type == "summary")' "$1"; }
+# lk_same_counts T W N: tcplat's summary T against the workload's W (both
+# JSON): W made N requests, and T counts as many and the same bytes each way.
+lk_same_counts() {
+	assert_eq "$(jq .requests <<<"$2")" "$3" "the workload's requests"
+	assert_eq "$(jq .requests <<<"$1")" "$3" "tcplat requests = the workload's"
+	assert_eq "$(jq .bytes_in <<<"$1")" "$(jq .bytes_in <<<"$2")" "bytes in"
+	assert_eq "$(jq .bytes_out <<<"$1")" "$(jq .bytes_out <<<"$2")" "bytes out"
+}
 # lk_op FILE PROTO OP [FIELD]: --proto's FIELD (requests unless given)
 # summed over the rows of operation OP (any status), 0 if none.
 lk_op() {

@@ -10,10 +10,7 @@ lk_need_cmd jq
 lk_need_cmd python3
 lk_need_bin tcpreq
 T=$OUTPUT/tcpreq
-NS=$(lk_uid)
-ip netns add "$NS" || fail "ip netns add"
-lk_at_exit "ip netns del '$NS'"
-ip -n "$NS" link set lo up
+lk_ns_up
 PORT=23324
 ADDR=127.0.0.1:$PORT
 

@@ -17,11 +17,7 @@ lk_need_cmd strace
 lk_need_bin tcpreq
 lk_need_bin tcplat
 T=$OUTPUT/tcpreq
-NS=$(lk_uid)
-ip netns add "$NS" || fail "ip netns add"
-lk_at_exit "ip netns del '$NS'"
-ip -n "$NS" link set lo up
-inns() { ip netns exec "$NS" "$@"; }
+lk_ns_up
 PORT=23324
 ADDR=127.0.0.1:$PORT
 N=2000
@@ -43,11 +39,17 @@ inns strace -f -c -o "$LK_TMP/strace" "$T" client -j --io-uring --nodelay --requ
 o1=$(lk_netstat "$NS" "Tcp OutSegs")
 cat "$LK_TMP/strace"
 calls() { awk -v s="$1" '$NF == s { n = $4 } END { print n + 0 }' "$LK_TMP/strace"; }
-a=$(lk_summary "$LK_TMP/a")
-assert_eq "$(jq .requests <<<"$a")" "$N" "requests"
-assert_eq "$(jq .errors <<<"$a")" 0 "errors"
-assert_eq "$(jq .bytes_out <<<"$a")" $((N * (24 + 64))) "bytes out"
-assert_eq "$(jq .bytes_in <<<"$a")" $((N * (24 + 64))) "bytes in"
+# exact FILE N SIZE: the client's summary says N requests of SIZE bytes
+# each way (24 of header), no error.
+exact() {
+	local s
+	s=$(lk_summary "$1")
+	assert_eq "$(jq .requests <<<"$s")" "$2" "requests of $3 bytes"
+	assert_eq "$(jq .errors <<<"$s")" 0 "errors"
+	assert_eq "$(jq .bytes_out <<<"$s")" $(($2 * (24 + $3))) "bytes out"
+	assert_eq "$(jq .bytes_in <<<"$s")" $(($2 * (24 + $3))) "bytes in"
+}
+exact "$LK_TMP/a" "$N" 64
 # The first request goes by send() (before the connection waits in the
 # ring), each other with the wait for the one before's reply, and the
 # last wait ends the run: N calls of io_uring_enter and a few to set up
@@ -70,10 +72,7 @@ kill -INT "$LK_TCPLAT_PID"
 wait "$LK_TCPLAT_PID" || { cat "$LK_TMP/t.err"; fail "tcplat failed"; }
 t=$(lk_summary "$LK_TMP/t"); b=$(lk_summary "$LK_TMP/b")
 echo "tcplat: $t"; echo "tcpreq: $b"
-assert_eq "$(jq .requests <<<"$b")" "$N" "tcpreq requests"
-assert_eq "$(jq .requests <<<"$t")" "$N" "tcplat requests = tcpreq's"
-assert_eq "$(jq .bytes_in <<<"$t")" "$(jq .bytes_in <<<"$b")" "tcplat bytes in = tcpreq's"
-assert_eq "$(jq .bytes_out <<<"$t")" "$(jq .bytes_out <<<"$b")" "tcplat bytes out = tcpreq's"
+lk_same_counts "$t" "$b" "$N"
 assert_eq "$(jq .incomplete <<<"$t")" 0 "incomplete requests"
 # tcplat's round trip (the request's entry into TCP to the reply's
 # receipt) lies inside tcpreq's; one histogram bucket aside, as in
@@ -104,11 +103,7 @@ inns sysctl -qw net.ipv4.tcp_wmem="4096 4096 4096" || fail "cannot set tcp_wmem"
 M=300
 inns strace -f -c -o "$LK_TMP/strace" "$T" client -j --io-uring --nodelay --size 65536 \
 	--requests "$M" "$ADDR" >"$LK_TMP/d" || fail "client --io-uring --size 65536 failed"
-d=$(lk_summary "$LK_TMP/d")
-assert_eq "$(jq .requests <<<"$d")" "$M" "64 KiB requests"
-assert_eq "$(jq .errors <<<"$d")" 0 "64 KiB errors"
-assert_eq "$(jq .bytes_out <<<"$d")" $((M * (24 + 65536))) "64 KiB bytes out"
-assert_eq "$(jq .bytes_in <<<"$d")" $((M * (24 + 65536))) "64 KiB bytes in"
+exact "$LK_TMP/d" "$M" 65536
 assert_ge "$(calls sendto)" "$M" "sendto calls (the rest of each request)"
 
 kill -INT "$SERVER"
