@@ -8,7 +8,7 @@
 # (3) SIGINT ends a run with a summary, and the socket closes (the ring
 # does not hold it open); (4) requests larger than the socket's send
 # buffer: the ring sends part, send() the rest, counts still exact;
-# (5) where io_uring is switched off (kernel.io_uring_disabled, 6.6+)
+# (5) where io_uring is denied (a seccomp filter, as containers have)
 # one line and exit 1; (6) options the ring cannot serve are refused.
 . "$(dirname "$0")/../lib.sh"
 lk_need_root
@@ -16,6 +16,7 @@ lk_need_cmd jq
 lk_need_cmd strace
 lk_need_bin tcpreq
 lk_need_bin tcplat
+lk_need_prog noring
 T=$OUTPUT/tcpreq
 lk_ns_up
 PORT=23324
@@ -114,22 +115,15 @@ assert_eq "$(jq .bytes_in <<<"$srv")" \
 	$((2 * N * 88 + M * (24 + 65536) + $(jq .bytes_out <<<"$c"))) "server: bytes in"
 assert_eq "$(jq .errors <<<"$srv")" 0 "server errors"
 
-# (5) io_uring switched off: one line, exit 1.
-f=/proc/sys/kernel/io_uring_disabled
-if [ -w "$f" ]; then
-	old=$(cat "$f")
-	lk_at_exit "echo '$old' >$f"
-	echo 2 >"$f"
-	inns "$T" client --io-uring --requests 1 "$ADDR" >/dev/null 2>"$LK_TMP/off.err"
-	rc=$?
-	echo "$old" >"$f"
-	cat "$LK_TMP/off.err"
-	assert_eq "$rc" 1 "exit status with io_uring switched off"
-	assert_eq "$(wc -l <"$LK_TMP/off.err")" 1 "lines on stderr"
-	grep -q "io_uring_disabled" "$LK_TMP/off.err" || fail "the line does not name the cause"
-else
-	echo "no $f (before 6.6): the refusal is not tried"
-fi
+# (5) io_uring denied to the process (io_uring_setup: EPERM): one line,
+# exit 1.
+"$OUTPUT/tests/progs/noring" "$T" client --io-uring --requests 1 "$ADDR" \
+	>/dev/null 2>"$LK_TMP/off.err"
+rc=$?
+cat "$LK_TMP/off.err"
+assert_eq "$rc" 1 "exit status with io_uring denied"
+assert_eq "$(wc -l <"$LK_TMP/off.err")" 1 "lines on stderr"
+grep -q "not allowed" "$LK_TMP/off.err" || fail "the line does not name the cause"
 
 # (6) What the ring does not serve is refused up front.
 for args in "server --io-uring" "client --io-uring --mode push" "client --io-uring --rate 100" \
