@@ -9,7 +9,8 @@
 # A subset by default (quick: at least one test of every tool, the
 # fallbacks, the checks only the guest can make (tcplat_open: the
 # iterator over socket storage, which 6.18 refuses), every tool's metrics
-# programs (metrics_formats), and the signal handling): full guest runs
+# programs (metrics_formats), the signal handling, and tcpreq's io_uring
+# (tcpreq_uring: 6.1 is its oldest kernel)): full guest runs
 # under TCG failed 2 times in 6 on timing and on a 6.1 count
 # (tcpretrans_exact).  LK_VM_ONLY='*' runs the whole suite (as make
 # vmtest does), LK_VM_ONLY="glob ..." any set.
@@ -35,7 +36,7 @@ command -v busybox >/dev/null 2>&1 || skip "busybox-static not installed (make v
 
 QUICK="common_errors common_signals cpuusage_tid handshake_dupack listener_owners metrics_formats
 	netlab_delay netlab_plug netlab_lockstep syslat_counts tcpconnlat_refused tcplat_client tcplat_clock tcplat_methods
-	tcplat_open tcplat_owner tcplat_proto_redis tcpreq_lab
+	tcplat_open tcplat_owner tcplat_proto_redis tcpreq_lab tcpreq_uring
 	tcpretrans_syn
 	tcstamp_delay"
 ONLY=${LK_VM_ONLY:-quick}
