@@ -150,15 +150,18 @@ const char *tcpreq_ring_why(int err)
 	}
 }
 
-static void arm(struct tcpreq_ring *r)
+static int arm(struct tcpreq_ring *r)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
 
+	if (!sqe)
+		return -EBUSY;
 	io_uring_prep_recv_multishot(sqe, r->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = RING_BGID;
 	io_uring_sqe_set_data64(sqe, UD_RECV);
 	r->armed = true;
+	return 0;
 }
 
 int tcpreq_ring_send(struct tcpreq_ring *r, const void *buf, size_t len)
@@ -177,8 +180,11 @@ int tcpreq_ring_wait(struct tcpreq_ring *r)
 {
 	int ret;
 
-	if (!r->armed && !r->cancelling)
-		arm(r);
+	if (!r->armed && !r->cancelling) {
+		ret = arm(r);
+		if (ret)
+			return ret;
+	}
 	ret = io_uring_submit_and_wait(&r->ring, 1);
 	return ret < 0 ? ret : 0;
 }
