@@ -109,7 +109,7 @@ struct tcpreq_worker {
 	int blocking;		/* in the fast path (its recv()): kick to wake */
 	bool in_ring;		/* handling the ring's completions: sends go there */
 	bool ring_queued;	/* a send is queued for the ring's next wait */
-	uint64_t ring_len;	/* ...of this many bytes */
+	uint64_t ring_len;	/* its bytes (kept after the wait, for a short send) */
 	/* descriptors made before it started: its listener, epoll set, connections */
 	int *start_fds;
 	int nstart;
@@ -356,12 +356,9 @@ static int tx_flush(struct tcpreq_worker *w, struct conn *c)
 	uint64_t len;
 	ssize_t n;
 
-	/*
-	 * In the ring's fast path a request goes with the next wait, from
-	 * txbuf, which holds one frame: a second waits for the epoll path.
-	 */
+	/* In the ring's fast path a request goes with the next wait. */
 	if (w->in_ring && !c->tsent && c->ttype == TCPREQ_REQ) {
-		if (w->ring_queued || c->ttotal > TCPREQ_HDR_LEN + ZBUF_LEN ||
+		if (c->ttotal > TCPREQ_HDR_LEN + ZBUF_LEN ||
 		    tcpreq_ring_send(c->ring, w->txbuf, c->ttotal)) {
 			set_events(w, c, c->ev | EPOLLOUT);
 			return 1;
@@ -516,6 +513,12 @@ static void pump(struct tcpreq_worker *w, struct conn *c)
 	if (c->connecting)
 		return;
 	while (!c->dead && budget-- > 0) {
+		/*
+		 * A request queued in the ring is sent, or cut short, by the
+		 * next wait: nothing goes before it, and it may come back.
+		 */
+		if (w->ring_queued)
+			break;
 		if (!c->ttotal && !next_frame(w, c))
 			break;
 		if (tx_flush(w, c))
@@ -694,7 +697,6 @@ static void ring_event(struct tcpreq_worker *w, struct conn *c,
 		 */
 		went = ev->res > 0 ? ev->res : 0;
 		cnt_add(&w->c.bytes_out, went - w->ring_len);
-		c->ttype = TCPREQ_REQ;
 		c->ttotal = w->ring_len;
 		c->tsent = went;
 		w->in_ring = false;
