@@ -55,6 +55,11 @@ static int ring_init(struct io_uring *ring)
 	return io_uring_queue_init_params(RING_SQES, ring, &p);
 }
 
+static uint8_t *buf_at(const struct tcpreq_ring *r, int id)
+{
+	return r->bufs + (size_t)id * RING_BUFSZ;
+}
+
 static int buf_ring_init(struct tcpreq_ring *r)
 {
 	struct io_uring_buf_reg reg = { .ring_entries = RING_NBUF, .bgid = RING_BGID };
@@ -73,8 +78,8 @@ static int buf_ring_init(struct tcpreq_ring *r)
 		return ret;
 	io_uring_buf_ring_init(r->br);
 	for (i = 0; i < RING_NBUF; i++)
-		io_uring_buf_ring_add(r->br, r->bufs + (size_t)i * RING_BUFSZ, RING_BUFSZ,
-				      i, io_uring_buf_ring_mask(RING_NBUF), i);
+		io_uring_buf_ring_add(r->br, buf_at(r, i), RING_BUFSZ, i,
+				      io_uring_buf_ring_mask(RING_NBUF), i);
 	io_uring_buf_ring_advance(r->br, RING_NBUF);
 	return 0;
 }
@@ -194,8 +199,8 @@ static void release(struct tcpreq_ring *r)
 {
 	if (r->held < 0)
 		return;
-	io_uring_buf_ring_add(r->br, r->bufs + (size_t)r->held * RING_BUFSZ, RING_BUFSZ,
-			      r->held, io_uring_buf_ring_mask(RING_NBUF), 0);
+	io_uring_buf_ring_add(r->br, buf_at(r, r->held), RING_BUFSZ, r->held,
+			      io_uring_buf_ring_mask(RING_NBUF), 0);
 	io_uring_buf_ring_advance(r->br, 1);
 	r->held = -1;
 }
@@ -228,7 +233,7 @@ bool tcpreq_ring_next(struct tcpreq_ring *r, struct tcpreq_ring_ev *ev)
 		ev->data = NULL;
 		if (flags & IORING_CQE_F_BUFFER) {
 			r->held = flags >> IORING_CQE_BUFFER_SHIFT;
-			ev->data = r->bufs + (size_t)r->held * RING_BUFSZ;
+			ev->data = buf_at(r, r->held);
 		}
 		/*
 		 * Out of buffers (all handed out): the data waits in the
